@@ -1,0 +1,60 @@
+"""Domain errors: each means one thing a caller did wrong or cannot do; the edge maps them to HTTP."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code: str = "domain_error"
+
+    def __init__(self, detail: str, *, errors: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class OrganizationNotFound(NotFound):
+    code = "organization_not_found"
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+
+
+class InvalidInput(DomainError):
+    code = "validation_failed"
+
+
+class InvalidIdentifier(InvalidInput):
+    code = "invalid_identifier"
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+
+
+class BatchTooLarge(InvalidInput):
+    code = "batch_too_large"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class RoleRequired(Forbidden):
+    code = "owner_or_admin_required"
+
+
+class RemovalNotAllowed(Forbidden):
+    code = "removal_not_allowed"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class MemberOfAnotherOrganization(Conflict):
+    code = "member_of_another_organization"

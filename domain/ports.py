@@ -1,0 +1,119 @@
+"""What the use cases need from storage. persistence/ implements these; tests use in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+import msgspec
+
+from domain.model import (
+    Connection,
+    ConnectionCounts,
+    ConnectionType,
+    Member,
+    MemberRow,
+    Organization,
+    Policy,
+    Role,
+    Seat,
+)
+
+
+class MemberInput(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    email: str
+    name: str
+    role: Role
+
+
+class MembersQuery(msgspec.Struct, frozen=True, kw_only=True):
+    org_id: str
+    limit: int = 50
+    #: Keyset position: (name, user_id) of the last row of the previous page.
+    after: tuple[str, str] | None = None
+    #: "organization", "personal" or "none".
+    type: str | None = None
+    connected: bool | None = None
+    q: str | None = None
+
+
+class MembersPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[MemberRow]
+    #: Keyset position of the last item when more rows follow.
+    next_after: tuple[str, str] | None
+
+
+class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
+    org_id: str
+    at: datetime
+    actor: str
+    action: str
+    connection_id: str | None = None
+    connection_type: ConnectionType | None = None
+    user_id: str | None = None
+    reason: str | None = None
+    details: dict[str, object] = {}
+
+
+class OrganizationRepository(Protocol):
+    async def get(self, org_id: str) -> Organization | None: ...
+
+    async def save(self, org_id: str, name: str, now: datetime) -> tuple[Organization, bool]:
+        """Create or rename; True when created."""
+
+    async def set_policy(self, org_id: str, policy: Policy, now: datetime) -> Organization: ...
+
+
+class MemberRepository(Protocol):
+    async def get(self, org_id: str, user_id: str) -> Member | None: ...
+
+    async def find(self, user_id: str) -> Member | None:
+        """The member with this user ID in whichever organization holds it."""
+
+    async def save_many(
+        self, org_id: str, members: list[MemberInput], now: datetime
+    ) -> tuple[int, int]:
+        """Create or update; (created, updated). Raises MemberOfAnotherOrganization."""
+
+    async def delete(self, org_id: str, user_id: str) -> bool: ...
+
+    async def set_organization_removed(
+        self, org_id: str, user_id: str, removed: bool, now: datetime
+    ) -> None: ...
+
+
+class ConnectionRepository(Protocol):
+    async def organization(self, org_id: str) -> Connection | None: ...
+
+    async def personal(self, org_id: str, user_id: str) -> Connection | None: ...
+
+    async def seat(self, org_id: str, email: str) -> Seat | None:
+        """The active Zoom user of the organization's account with this email (R5)."""
+
+    async def delete(self, connection: Connection) -> None:
+        """Ends a connection: the row and its tokens go (R14); history stays in the audit trail."""
+
+
+class MembersTable(Protocol):
+    async def page(self, query: MembersQuery) -> MembersPage: ...
+
+    async def counts(self, org_id: str) -> ConnectionCounts: ...
+
+    async def count_relying_on_organization(self, org_id: str) -> int: ...
+
+
+class AuditTrail(Protocol):
+    async def record(self, event: AuditEvent) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """A transaction: nothing is kept unless `commit()` is called before the block ends."""
+
+    organizations: OrganizationRepository
+    members: MemberRepository
+    connections: ConnectionRepository
+    members_table: MembersTable
+    audit: AuditTrail
+
+    async def commit(self) -> None: ...

@@ -1,0 +1,104 @@
+"""The host product provisions organizations and members over its API key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from domain.errors import BatchTooLarge, InvalidInput, MemberNotFound, OrganizationNotFound
+from domain.identifiers import check_identifier
+from domain.model import Member, Organization
+from domain.ports import AuditEvent, MemberInput, UnitOfWork
+
+MAX_BATCH = 1000
+
+
+class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
+    created: int
+    updated: int
+
+
+async def provision_organization(
+    uow: UnitOfWork, org_id: str, name: str, now: datetime
+) -> tuple[Organization, bool]:
+    check_identifier(org_id, "org_id")
+    organization, created = await uow.organizations.save(org_id, name, now)
+    await uow.commit()
+    return organization, created
+
+
+async def provision_member(
+    uow: UnitOfWork, org_id: str, member: MemberInput, now: datetime
+) -> tuple[Member, bool]:
+    check_identifier(member.user_id, "user_id")
+    await _require_organization(uow, org_id)
+    created, _ = await uow.members.save_many(org_id, [member], now)
+    saved = await uow.members.get(org_id, member.user_id)
+    assert saved is not None
+    await uow.commit()
+    return saved, created == 1
+
+
+async def provision_members(
+    uow: UnitOfWork, org_id: str, members: list[MemberInput], now: datetime
+) -> BatchResult:
+    if len(members) > MAX_BATCH:
+        raise BatchTooLarge(
+            f"A batch holds at most {MAX_BATCH} members; this one has {len(members)}.",
+            errors={"members": f"at most {MAX_BATCH} items"},
+        )
+    errors = _batch_errors(members)
+    if errors:
+        raise InvalidInput("Some members in the batch are invalid; nothing was saved.", errors=errors)
+    await _require_organization(uow, org_id)
+    created, updated = await uow.members.save_many(org_id, members, now)
+    await uow.commit()
+    return BatchResult(created=created, updated=updated)
+
+
+async def delete_member(
+    uow: UnitOfWork, org_id: str, user_id: str, actor: str, now: datetime
+) -> None:
+    """The member leaves: their personal connection ends with them (R14)."""
+    await _require_organization(uow, org_id)
+    if await uow.members.get(org_id, user_id) is None:
+        raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
+    personal = await uow.connections.personal(org_id, user_id)
+    if personal is not None:
+        await uow.connections.delete(personal)
+        await uow.audit.record(
+            AuditEvent(
+                org_id=org_id,
+                at=now,
+                actor=actor,
+                action="disconnected",
+                connection_id=personal.id,
+                connection_type=personal.type,
+                user_id=user_id,
+                reason="member_deleted",
+            )
+        )
+    await uow.members.delete(org_id, user_id)
+    await uow.commit()
+
+
+async def _require_organization(uow: UnitOfWork, org_id: str) -> Organization:
+    organization = await uow.organizations.get(org_id)
+    if organization is None:
+        raise OrganizationNotFound(f"Organization {org_id!r} was not found.")
+    return organization
+
+
+def _batch_errors(members: list[MemberInput]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    seen: set[str] = set()
+    for index, member in enumerate(members):
+        try:
+            check_identifier(member.user_id, "user_id")
+        except InvalidInput as error:
+            errors[f"members[{index}].user_id"] = error.errors["user_id"]
+        if member.user_id in seen:
+            errors[f"members[{index}].user_id"] = "appears more than once in the batch"
+        seen.add(member.user_id)
+    return errors

@@ -1,0 +1,113 @@
+"""The database's lifecycle: pool, migrations, readiness and units of work."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.engine import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+
+from persistence.members_table import PostgresMembersTable
+from persistence.sessions import PostgresSessions
+from persistence.repositories import (
+    PostgresAuditTrail,
+    PostgresConnections,
+    PostgresMembers,
+    PostgresOrganizations,
+)
+
+MIGRATIONS_LOCK = 7_305_142_881  # advisory lock id: one migrator at a time across processes
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def engine() -> PostgresEngine:
+    found = engine_finder()
+    assert isinstance(found, PostgresEngine), "piccolo_conf.DB must be a PostgresEngine"
+    return found
+
+
+async def open_pool(min_size: int = 2, max_size: int = 10) -> None:
+    await engine().start_connection_pool(min_size=min_size, max_size=max_size)
+
+
+async def close_pool() -> None:
+    await engine().close_connection_pool()
+
+
+async def migrate() -> None:
+    """Apply pending migrations; safe to call from several processes at once."""
+    connection = await engine().get_new_connection()
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", MIGRATIONS_LOCK)
+        result = await run_forwards(app_name="persistence")
+        if not result.success:
+            raise RuntimeError(f"migrations failed: {result.message}")
+    finally:
+        await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATIONS_LOCK)
+        await connection.close()
+
+
+def known_migration_ids() -> set[str]:
+    ids = set()
+    for name in os.listdir(MIGRATIONS_DIR):
+        if name.startswith("m") and name.endswith(".py"):
+            with open(os.path.join(MIGRATIONS_DIR, name)) as source:
+                for line in source:
+                    if line.startswith("ID = "):
+                        ids.add(line.split("=", 1)[1].strip().strip('"'))
+    return ids
+
+
+async def is_ready() -> bool:
+    """The database answers and every migration we ship has been applied."""
+    try:
+        async with connection() as db:
+            applied = await db.fetch(
+                "SELECT name FROM migration WHERE app_name = 'persistence'"
+            )
+    except (OSError, asyncpg.PostgresError):
+        return False
+    return known_migration_ids() <= {record["name"] for record in applied}
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    async with engine().pool.acquire() as db:
+        yield db
+
+
+class PostgresUnitOfWork:
+    """One transaction; leaving the block without `commit()` rolls everything back."""
+
+    def __init__(self, db: asyncpg.Connection) -> None:
+        self._db = db
+        self.organizations = PostgresOrganizations(db)
+        self.members = PostgresMembers(db)
+        self.connections = PostgresConnections(db)
+        self.members_table = PostgresMembersTable(db)
+        self.audit = PostgresAuditTrail(db)
+        self.sessions = PostgresSessions(db)
+        self._transaction = db.transaction()
+        self._committed = False
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        await self._transaction.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if not self._committed:
+            await self._transaction.rollback()
+
+    async def commit(self) -> None:
+        await self._transaction.commit()
+        self._committed = True
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[PostgresUnitOfWork]:
+    async with connection() as db, PostgresUnitOfWork(db) as uow:
+        yield uow

@@ -1,0 +1,244 @@
+"""Repositories behind the domain's ports: SQL in, domain Structs out.
+
+Piccolo owns the schema, migrations, engine and transactions; queries are written in SQL
+because the upserts and the members table need SQL the query builder cannot express, and
+one style reads better than two.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import asyncpg
+
+from domain.errors import MemberOfAnotherOrganization
+from domain.identifiers import normalize_email
+from domain.model import (
+    Connection,
+    ConnectionStatus,
+    ConnectionType,
+    Member,
+    Organization,
+    Policy,
+    Role,
+    Seat,
+)
+from domain.ports import AuditEvent, MemberInput
+
+
+class PostgresOrganizations:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def get(self, org_id: str) -> Organization | None:
+        record = await self._connection.fetchrow(
+            "SELECT * FROM organizations WHERE org_id = $1", org_id
+        )
+        return _organization(record) if record else None
+
+    async def save(self, org_id: str, name: str, now: datetime) -> tuple[Organization, bool]:
+        record = await self._connection.fetchrow(
+            """
+            INSERT INTO organizations (org_id, name, allow_members_to_remove, created_at, updated_at)
+            VALUES ($1, $2, false, $3, $3)
+            ON CONFLICT (org_id) DO UPDATE SET name = EXCLUDED.name, updated_at = EXCLUDED.updated_at
+            RETURNING *, (xmax = 0) AS created
+            """,
+            org_id,
+            name,
+            now,
+        )
+        return _organization(record), record["created"]
+
+    async def set_policy(self, org_id: str, policy: Policy, now: datetime) -> Organization:
+        record = await self._connection.fetchrow(
+            """
+            UPDATE organizations SET allow_members_to_remove = $2, updated_at = $3
+            WHERE org_id = $1 RETURNING *
+            """,
+            org_id,
+            policy.allow_members_to_remove,
+            now,
+        )
+        return _organization(record)
+
+
+class PostgresMembers:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def get(self, org_id: str, user_id: str) -> Member | None:
+        record = await self._connection.fetchrow(
+            "SELECT * FROM members WHERE org_id = $1 AND user_id = $2", org_id, user_id
+        )
+        return _member(record) if record else None
+
+    async def find(self, user_id: str) -> Member | None:
+        record = await self._connection.fetchrow("SELECT * FROM members WHERE user_id = $1", user_id)
+        return _member(record) if record else None
+
+    async def save_many(
+        self, org_id: str, members: list[MemberInput], now: datetime
+    ) -> tuple[int, int]:
+        user_ids = [member.user_id for member in members]
+        elsewhere = await self._connection.fetch(
+            "SELECT user_id, org_id FROM members WHERE user_id = ANY($1::text[]) AND org_id <> $2",
+            user_ids,
+            org_id,
+        )
+        if elsewhere:
+            taken = sorted(record["user_id"] for record in elsewhere)
+            raise MemberOfAnotherOrganization(
+                f"A user belongs to one organization; already a member elsewhere: {', '.join(taken[:10])}.",
+                errors={"user_id": "already a member of another organization"},
+            )
+        records = await self._connection.fetch(
+            """
+            INSERT INTO members (org_id, user_id, email, email_normalized, name, role,
+                                 organization_removed, created_at, updated_at)
+            SELECT $1, input.user_id, input.email, lower(input.email), input.name, input.role, false, $6, $6
+            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+                 AS input (user_id, email, name, role)
+            ON CONFLICT (org_id, user_id) DO UPDATE
+               SET email = EXCLUDED.email, email_normalized = EXCLUDED.email_normalized,
+                   name = EXCLUDED.name, role = EXCLUDED.role, updated_at = EXCLUDED.updated_at
+            RETURNING (xmax = 0) AS created
+            """,
+            org_id,
+            user_ids,
+            [member.email.strip() for member in members],
+            [member.name for member in members],
+            [member.role.value for member in members],
+            now,
+        )
+        created = sum(1 for record in records if record["created"])
+        return created, len(records) - created
+
+    async def delete(self, org_id: str, user_id: str) -> bool:
+        result = await self._connection.execute(
+            "DELETE FROM members WHERE org_id = $1 AND user_id = $2", org_id, user_id
+        )
+        return result != "DELETE 0"
+
+    async def set_organization_removed(
+        self, org_id: str, user_id: str, removed: bool, now: datetime
+    ) -> None:
+        await self._connection.execute(
+            """
+            UPDATE members SET organization_removed = $3, updated_at = $4
+            WHERE org_id = $1 AND user_id = $2
+            """,
+            org_id,
+            user_id,
+            removed,
+            now,
+        )
+
+
+class PostgresConnections:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def organization(self, org_id: str) -> Connection | None:
+        record = await self._connection.fetchrow(
+            "SELECT * FROM connections WHERE org_id = $1 AND type = 'organization'", org_id
+        )
+        return _connection(record) if record else None
+
+    async def personal(self, org_id: str, user_id: str) -> Connection | None:
+        record = await self._connection.fetchrow(
+            "SELECT * FROM connections WHERE org_id = $1 AND type = 'personal' AND user_id = $2",
+            org_id,
+            user_id,
+        )
+        return _connection(record) if record else None
+
+    async def seat(self, org_id: str, email: str) -> Seat | None:
+        record = await self._connection.fetchrow(
+            """
+            SELECT m.user_id, z.zoom_user_id, z.email_normalized
+            FROM members m
+            JOIN connections c ON c.org_id = m.org_id AND c.type = 'organization'
+            JOIN zoom_users z ON z.org_id = m.org_id AND z.connection_id = c.id
+                             AND z.email_normalized = m.email_normalized AND z.status = 'active'
+            WHERE m.org_id = $1 AND m.email_normalized = $2
+            """,
+            org_id,
+            normalize_email(email),
+        )
+        if record is None:
+            return None
+        return Seat(
+            user_id=record["user_id"],
+            zoom_user_id=record["zoom_user_id"],
+            zoom_email=record["email_normalized"],
+        )
+
+    async def delete(self, connection: Connection) -> None:
+        await self._connection.execute(
+            "DELETE FROM connections WHERE org_id = $1 AND id = $2", connection.org_id, connection.id
+        )
+
+
+class PostgresAuditTrail:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def record(self, event: AuditEvent) -> None:
+        await self._connection.execute(
+            """
+            INSERT INTO audit_events (org_id, at, actor, action, connection_id, connection_type,
+                                      user_id, reason, details)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            """,
+            event.org_id,
+            event.at,
+            event.actor,
+            event.action,
+            event.connection_id,
+            event.connection_type.value if event.connection_type else None,
+            event.user_id,
+            event.reason,
+            json.dumps(event.details),
+        )
+
+
+def _organization(record: asyncpg.Record) -> Organization:
+    return Organization(
+        org_id=record["org_id"],
+        name=record["name"],
+        policy=Policy(allow_members_to_remove=record["allow_members_to_remove"]),
+        created_at=record["created_at"],
+        updated_at=record["updated_at"],
+    )
+
+
+def _member(record: asyncpg.Record) -> Member:
+    return Member(
+        org_id=record["org_id"],
+        user_id=record["user_id"],
+        email=record["email"],
+        name=record["name"],
+        role=Role(record["role"]),
+        organization_removed=record["organization_removed"],
+        created_at=record["created_at"],
+        updated_at=record["updated_at"],
+    )
+
+
+def _connection(record: asyncpg.Record) -> Connection:
+    return Connection(
+        id=str(record["id"]),
+        org_id=record["org_id"],
+        type=ConnectionType(record["type"]),
+        user_id=record["user_id"],
+        zoom_account_id=record["zoom_account_id"],
+        zoom_user_id=record["zoom_user_id"],
+        zoom_email=record["zoom_email"],
+        status=ConnectionStatus(record["status"]),
+        status_reason=record["status_reason"],
+        status_changed_at=record["status_changed_at"],
+        connected_at=record["connected_at"],
+        last_verified_at=record["last_verified_at"],
+    )

@@ -1,0 +1,151 @@
+"""The database schema. Every organization-scoped table carries `org_id` and leads its keys with it."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    BigSerial,
+    Boolean,
+    ForeignKey,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.constraints import Check, Unique
+from piccolo.table import Table
+
+ROLES = "('owner', 'admin', 'member')"
+CONNECTION_TYPES = "('personal', 'organization')"
+CONNECTION_STATUSES = "('active', 'admin_lost', 'needs_reconnect', 'deauthorized')"
+
+
+class OrganizationTable(Table, tablename="organizations"):
+    #: The host product's identifier for the organization.
+    org_id = Varchar(length=128, primary_key=True)
+    name = Varchar(length=200)
+    #: R10: whether members may remove the organization connection for themselves.
+    allow_members_to_remove = Boolean(default=False)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class MemberTable(Table, tablename="members"):
+    id = BigSerial(primary_key=True)
+    org_id = ForeignKey(OrganizationTable, on_delete=OnDelete.cascade, null=False)
+    #: The host product's identifier for the person; a user belongs to one organization.
+    user_id = Varchar(length=128)
+    email = Varchar(length=320)
+    #: Lower-cased email, the key seats are matched on (R5).
+    email_normalized = Varchar(length=320)
+    name = Varchar(length=200)
+    role = Varchar(length=16)
+    #: R10: the member removed the organization connection for themselves.
+    organization_removed = Boolean(default=False)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+    one_organization_per_user = Unique([user_id])
+    member_key = Unique([org_id, user_id])
+    known_role = Check(f"role IN {ROLES}")
+
+
+class ConnectionTable(Table, tablename="connections"):
+    """Live connections only: a connection that ends is deleted, its history is in the audit trail."""
+
+    id = UUID(primary_key=True)
+    org_id = ForeignKey(OrganizationTable, on_delete=OnDelete.cascade, null=False)
+    type = Varchar(length=16)
+    #: The owner of a personal connection; NULL for the organization connection.
+    user_id = Varchar(length=128, null=True, default=None)
+    zoom_account_id = Varchar(length=64)
+    #: The Zoom user who authorized: the member, or the Zoom admin who activated.
+    zoom_user_id = Varchar(length=64)
+    zoom_email = Varchar(length=320)
+    status = Varchar(length=32)
+    status_reason = Text(null=True, default=None)
+    status_changed_at = Timestamptz()
+    connected_at = Timestamptz()
+    last_verified_at = Timestamptz(null=True, default=None)
+    scopes = Text(default="")
+    #: AES-256-GCM ciphertexts (server/token_cipher.py), the row id as associated data.
+    access_token = Text(null=True, default=None, secret=True)
+    refresh_token = Text(null=True, default=None, secret=True)
+    access_token_expires_at = Timestamptz(null=True, default=None)
+
+    #: R4 and one personal connection per member: NULL user_id counts as equal.
+    one_live_connection = Unique([org_id, type, user_id], nulls_distinct=False)
+    known_type = Check(f"type IN {CONNECTION_TYPES}")
+    known_status = Check(f"status IN {CONNECTION_STATUSES}")
+    personal_has_owner = Check("(type = 'personal') = (user_id IS NOT NULL)")
+
+
+class ZoomIdentityClaimTable(Table, tablename="zoom_identity_claims"):
+    """R13: a Zoom user is one member's personal connection; a Zoom account serves one organization.
+
+    Keyed by the Zoom identity, not by organization, because the rule spans organizations.
+    """
+
+    #: `user:<zoom user id>` for a personal connection, `account:<zoom account id>` for an organization's.
+    claim = Varchar(length=80, primary_key=True)
+    org_id = Varchar(length=128)
+    user_id = Varchar(length=128, null=True, default=None)
+    connection_id = ForeignKey(ConnectionTable, on_delete=OnDelete.cascade, null=False)
+
+
+class ZoomUserTable(Table, tablename="zoom_users"):
+    """The users of the organization's Zoom account, mirrored: a member holds a seat when one matches."""
+
+    id = BigSerial(primary_key=True)
+    org_id = Varchar(length=128)
+    connection_id = ForeignKey(ConnectionTable, on_delete=OnDelete.cascade, null=False)
+    zoom_user_id = Varchar(length=64)
+    email_normalized = Varchar(length=320)
+    #: Zoom's user status: active, inactive or pending; only active users give seats.
+    status = Varchar(length=16)
+    role_id = Varchar(length=16, default="")
+
+    zoom_user_key = Unique([org_id, zoom_user_id])
+
+
+class AuditEventTable(Table, tablename="audit_events"):
+    """R18: every change of a connection, with actor, time and reason."""
+
+    id = BigSerial(primary_key=True)
+    org_id = Varchar(length=128)
+    at = Timestamptz()
+    #: Who did it: `user:<id>`, `api_key:<label>`, `zoom`, `system`.
+    actor = Varchar(length=200)
+    action = Varchar(length=64)
+    connection_id = UUID(null=True, default=None)
+    connection_type = Varchar(length=16, null=True, default=None)
+    user_id = Varchar(length=128, null=True, default=None)
+    reason = Text(null=True, default=None)
+    details = JSONB(default="{}")
+
+
+class LaunchLinkTable(Table, tablename="launch_links"):
+    """One-time links issued to the host product that open a member's session."""
+
+    id = UUID(primary_key=True)
+    org_id = Varchar(length=128)
+    user_id = Varchar(length=128)
+    #: SHA-256 of the link's secret; the secret itself is never stored.
+    token_hash = Varchar(length=64, unique=True)
+    next_path = Varchar(length=512)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class SessionTable(Table, tablename="sessions"):
+    id = UUID(primary_key=True)
+    org_id = Varchar(length=128)
+    user_id = Varchar(length=128)
+    #: SHA-256 of the cookie's value.
+    token_hash = Varchar(length=64, unique=True)
+    #: Echoed by the page in X-CSRF-Token on every change.
+    csrf_token = Varchar(length=64)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()

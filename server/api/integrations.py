@@ -1,0 +1,106 @@
+"""The Zoom integration as owners, admins and members see it (member calls)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from litestar import Controller, delete, get, patch, put
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from domain import integration
+from domain.access import Principal
+from domain.errors import InvalidCursor, InvalidInput
+from domain.identifiers import check_identifier
+from domain.model import Policy
+from domain.ports import MembersQuery
+from persistence.database import PostgresUnitOfWork
+from server.api.bodies import MembersPageOut, PolicyIn
+from server.auth import provide_principal
+from server.clock import utcnow
+
+MEMBER_TYPES = ("organization", "personal", "none")
+
+
+class OrganizationIntegrationController(Controller):
+    path = "/api/v1/orgs/{org_id:str}/integrations/zoom"
+    dependencies = {"principal": Provide(provide_principal)}
+    tags = ["organization integration"]
+
+    @get("/", operation_id="GetOrganizationZoom")
+    async def get_integration(
+        self, org_id: str, principal: Principal, uow: PostgresUnitOfWork
+    ) -> integration.OrganizationIntegration:
+        check_identifier(org_id, "org_id")
+        return await integration.organization_integration(uow, principal, org_id)
+
+    @get("/members", operation_id="ListZoomMembers")
+    async def list_members(
+        self,
+        org_id: str,
+        principal: Principal,
+        uow: PostgresUnitOfWork,
+        limit: int = Parameter(default=50, ge=1, le=200),
+        cursor: str | None = None,
+        member_type: str | None = Parameter(query="type", default=None),
+        connected: bool | None = None,
+        q: str | None = Parameter(default=None, max_length=200),
+    ) -> MembersPageOut:
+        check_identifier(org_id, "org_id")
+        if member_type is not None and member_type not in MEMBER_TYPES:
+            raise InvalidInput(
+                "`type` must be organization, personal or none.", errors={"type": "organization, personal or none"}
+            )
+        query = MembersQuery(
+            org_id=org_id,
+            limit=limit,
+            after=decode_cursor(cursor) if cursor else None,
+            type=member_type,
+            connected=connected,
+            q=q.strip() or None if q else None,
+        )
+        page = await integration.list_members(uow, principal, query)
+        return MembersPageOut(
+            items=page.items, next_cursor=encode_cursor(page.next_after) if page.next_after else None
+        )
+
+    @patch("/policy", operation_id="SetZoomPolicy")
+    async def set_policy(self, org_id: str, data: PolicyIn, principal: Principal, uow: PostgresUnitOfWork) -> Policy:
+        check_identifier(org_id, "org_id")
+        policy = Policy(allow_members_to_remove=data.allow_members_to_remove)
+        return await integration.set_policy(uow, principal, org_id, policy, utcnow())
+
+
+class MyIntegrationController(Controller):
+    path = "/api/v1/me/integrations/zoom"
+    dependencies = {"principal": Provide(provide_principal)}
+    tags = ["my integration"]
+
+    @get("/", operation_id="GetMyZoom")
+    async def get_mine(self, principal: Principal, uow: PostgresUnitOfWork) -> integration.MyIntegration:
+        return await integration.my_integration(uow, principal)
+
+    @delete("/organization", operation_id="RemoveOrganizationZoomForMe", status_code=204)
+    async def remove_organization(self, principal: Principal, uow: PostgresUnitOfWork) -> None:
+        await integration.remove_organization_for_me(uow, principal, utcnow())
+
+    @put("/organization", operation_id="RestoreOrganizationZoomForMe", status_code=204)
+    async def restore_organization(self, principal: Principal, uow: PostgresUnitOfWork) -> None:
+        await integration.restore_organization_for_me(uow, principal, utcnow())
+
+
+def encode_cursor(after: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(after)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        name, user_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if isinstance(name, str) and isinstance(user_id, str):
+            return name, user_id
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise InvalidCursor("The cursor is not one this API gave out.", errors={"cursor": "not a valid cursor"})

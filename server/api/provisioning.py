@@ -1,0 +1,92 @@
+"""Provisioning by the host product (API key)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar import Controller, Response, delete, post, put
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from domain import provisioning
+from domain.errors import MemberNotFound
+from domain.identifiers import check_identifier
+from domain.model import Member, Organization
+from domain.ports import MemberInput
+from persistence.database import PostgresUnitOfWork
+from server.api.bodies import BatchIn, BatchOut, LaunchLinkOut, MemberIn, OrganizationIn
+from server.auth import hash_secret, new_secret, provide_api_key
+from server.clock import utcnow
+from server.config import ApiKey
+from server.problems import Problem
+
+MEMBER_ZOOM_PAGE = "/integrations/zoom"
+
+
+class ProvisioningController(Controller):
+    path = "/api/v1/orgs/{org_id:str}"
+    dependencies = {"api_key": Provide(provide_api_key)}
+    tags = ["provisioning"]
+
+    @put("/", operation_id="PutOrganization", status_code=200)
+    async def put_organization(
+        self, org_id: str, data: OrganizationIn, api_key: ApiKey, uow: PostgresUnitOfWork
+    ) -> Response[Organization]:
+        organization, created = await provisioning.provision_organization(uow, org_id, data.name, utcnow())
+        return Response(organization, status_code=201 if created else 200)
+
+    @put("/members/{user_id:str}", operation_id="PutMember", status_code=200)
+    async def put_member(
+        self, org_id: str, user_id: str, data: MemberIn, api_key: ApiKey, uow: PostgresUnitOfWork
+    ) -> Response[Member]:
+        check_identifier(org_id, "org_id")
+        member_input = MemberInput(user_id=user_id, email=data.email, name=data.name, role=data.role)
+        member, created = await provisioning.provision_member(uow, org_id, member_input, utcnow())
+        return Response(member, status_code=201 if created else 200)
+
+    @post("/members/batch", operation_id="BatchPutMembers", status_code=200)
+    async def batch_members(
+        self, org_id: str, data: BatchIn, api_key: ApiKey, uow: PostgresUnitOfWork
+    ) -> BatchOut:
+        check_identifier(org_id, "org_id")
+        members = [
+            MemberInput(user_id=item.user_id, email=item.email, name=item.name, role=item.role)
+            for item in data.members
+        ]
+        result = await provisioning.provision_members(uow, org_id, members, utcnow())
+        return BatchOut(created=result.created, updated=result.updated)
+
+    @delete("/members/{user_id:str}", operation_id="DeleteMember", status_code=204)
+    async def delete_member(self, org_id: str, user_id: str, api_key: ApiKey, uow: PostgresUnitOfWork) -> None:
+        check_identifier(org_id, "org_id")
+        check_identifier(user_id, "user_id")
+        await provisioning.delete_member(uow, org_id, user_id, f"api_key:{api_key.label}", utcnow())
+
+    @post("/members/{user_id:str}/launch", operation_id="CreateLaunchLink", status_code=201)
+    async def create_launch_link(
+        self,
+        org_id: str,
+        user_id: str,
+        api_key: ApiKey,
+        uow: PostgresUnitOfWork,
+        state: State,
+        next_path: str = Parameter(query="next", default=MEMBER_ZOOM_PAGE),
+    ) -> LaunchLinkOut:
+        check_identifier(org_id, "org_id")
+        check_identifier(user_id, "user_id")
+        _check_next_path(next_path)
+        if await uow.members.get(org_id, user_id) is None:
+            raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
+        token = new_secret()
+        now = utcnow()
+        expires_at = now + timedelta(seconds=state.settings.launch_link_ttl_s)
+        await uow.sessions.add_launch_link(org_id, user_id, hash_secret(token), next_path, now, expires_at)
+        await uow.commit()
+        return LaunchLinkOut(url=f"{state.settings.base_url}/launch/{token}", expires_at=expires_at)
+
+
+def _check_next_path(next_path: str) -> None:
+    """Only Roomlink's own pages: a launch link must never redirect elsewhere."""
+    if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
+        raise Problem(400, "validation_failed", "`next` must be a path on Roomlink.", {"next": "a path starting with /"})

@@ -1,0 +1,79 @@
+"""The Roomlink application: HTTP API, browser flows, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, MediaType, Request, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Response
+
+from persistence import database
+from persistence.database import PostgresUnitOfWork
+from server.api.bodies import Health
+from server.api.integrations import MyIntegrationController, OrganizationIntegrationController
+from server.api.provisioning import ProvisioningController
+from server.config import Settings, settings_from_env
+from server.launch import launch
+from server.problems import EXCEPTION_HANDLERS, Problem
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+async def provide_uow() -> AsyncIterator[PostgresUnitOfWork]:
+    async with database.unit_of_work() as uow:
+        yield uow
+
+
+@asynccontextmanager
+async def database_pool(_: Litestar) -> AsyncIterator[None]:
+    await database.open_pool()
+    try:
+        yield
+    finally:
+        await database.close_pool()
+
+
+def require_json_body(request: Request) -> None:
+    """Bodies must say they are JSON: a form post from another site cannot pass for an API call."""
+    if request.method not in _BODY_METHODS or not request.url.path.startswith("/api/"):
+        return
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if has_body and content_type != "application/json":
+        raise Problem(415, "unsupported_media_type", "Send the body as application/json.")
+
+
+@get("/healthz", operation_id="Health", tags=["health"])
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@get("/readyz", operation_id="Ready", tags=["health"])
+async def readyz() -> Response[Health]:
+    if await database.is_ready():
+        return Response(Health(status="ready"))
+    return Response(Health(status="unavailable"), status_code=503)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or settings_from_env()
+    return Litestar(
+        route_handlers=[
+            healthz,
+            readyz,
+            ProvisioningController,
+            OrganizationIntegrationController,
+            MyIntegrationController,
+            launch,
+        ],
+        dependencies={"uow": Provide(provide_uow)},
+        before_request=require_json_body,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[database_pool],
+        state=State({"settings": settings}),
+        openapi_config=OpenAPIConfig(title="Roomlink", version="1.0.0", path="/schema"),
+    )

@@ -1,0 +1,88 @@
+"""Who is calling: an API key (optionally acting as a member) or a member's session cookie."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from litestar import Request
+from litestar.datastructures import State
+
+from domain.access import Principal
+from persistence.database import PostgresUnitOfWork
+from server.clock import utcnow
+from server.config import ApiKey, Settings
+from server.problems import Problem
+
+SESSION_COOKIE = "roomlink_session"
+CSRF_COOKIE = "roomlink_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+ACTING_USER_HEADER = "X-Roomlink-User"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    """256 bits of randomness, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+
+
+def _api_key(request: Request, settings: Settings) -> ApiKey | None:
+    presented = _bearer(request)
+    if presented is None:
+        return None
+    key = settings.find_api_key(presented)
+    if key is None:
+        raise Problem(401, "invalid_api_key", "The API key is not valid.")
+    return key
+
+
+async def provide_api_key(request: Request, state: State) -> ApiKey:
+    """Provisioning: the API key acting as the host product itself."""
+    key = _api_key(request, state.settings)
+    if key is None:
+        raise Problem(401, "authentication_required", "Provisioning needs `Authorization: Bearer <API key>`.")
+    if ACTING_USER_HEADER.lower() in request.headers:
+        raise Problem(
+            403, "provisioning_as_member", f"Provisioning calls act as the host product; drop {ACTING_USER_HEADER}."
+        )
+    return key
+
+
+async def provide_principal(request: Request, state: State, uow: PostgresUnitOfWork) -> Principal:
+    key = _api_key(request, state.settings)
+    if key is not None:
+        user_id = request.headers.get(ACTING_USER_HEADER)
+        if not user_id:
+            raise Problem(
+                400, "acting_user_required", f"Member calls with an API key need the {ACTING_USER_HEADER} header."
+            )
+        return await _member_principal(uow, user_id, f"api_key:{key.label} as user:{user_id}")
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Problem(401, "authentication_required", "Sign in through your product, or use an API key.")
+    session = await uow.sessions.session(hash_secret(token), utcnow())
+    if session is None:
+        raise Problem(401, "session_expired", "Your session has ended; open Roomlink again from your product.")
+    if request.method not in _SAFE_METHODS and not hmac.compare_digest(
+        request.headers.get(CSRF_HEADER, ""), session.csrf_token
+    ):
+        raise Problem(403, "csrf_failed", f"Changes from a browser need the {CSRF_HEADER} header.")
+    return await _member_principal(uow, session.user_id, f"user:{session.user_id}")
+
+
+async def _member_principal(uow: PostgresUnitOfWork, user_id: str, actor: str) -> Principal:
+    member = await uow.members.find(user_id)
+    if member is None:
+        raise Problem(403, "unknown_member", "The acting user is not a member of any organization.")
+    return Principal(org_id=member.org_id, user_id=member.user_id, role=member.role, actor=actor)
