@@ -58,3 +58,15 @@ class Conflict(DomainError):
 
 class MemberOfAnotherOrganization(Conflict):
     code = "member_of_another_organization"
+
+
+class ZoomUserAlreadyConnected(Conflict):
+    """R13: a Zoom user is the personal connection of one Roomlink user ID."""
+
+    code = "zoom_user_already_connected"
+
+
+class ZoomAccountServesAnotherOrganization(Conflict):
+    """R13: a Zoom account is the organization connection of one organization."""
+
+    code = "zoom_account_serves_another_organization"

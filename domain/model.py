@@ -89,6 +89,16 @@ class Connection(msgspec.Struct, frozen=True, kw_only=True):
         return self.status is ConnectionStatus.ACTIVE
 
 
+class ZoomUser(msgspec.Struct, frozen=True, kw_only=True):
+    """A user of the organization's Zoom account, as Roomlink mirrors it for seats."""
+
+    zoom_user_id: str
+    email: str
+    #: Zoom's user status: active, inactive or pending; only active users give seats.
+    status: str = "active"
+    role_id: str = "2"
+
+
 class Seat(msgspec.Struct, frozen=True, kw_only=True):
     """The Zoom user of the organization's account that serves a member (R5)."""
 

@@ -17,6 +17,7 @@ from domain.model import (
     Policy,
     Role,
     Seat,
+    ZoomUser,
 )
 
 
@@ -90,6 +91,12 @@ class ConnectionRepository(Protocol):
 
     async def seat(self, org_id: str, email: str) -> Seat | None:
         """The active Zoom user of the organization's account with this email (R5)."""
+
+    async def add(self, connection: Connection) -> None:
+        """Stores a live connection and claims its Zoom identity (R13); raises the R13 errors."""
+
+    async def replace_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> None:
+        """The organization account's users as Zoom lists them now; seats follow (R5)."""
 
     async def delete(self, connection: Connection) -> None:
         """Ends a connection: the row and its tokens go (R14); history stays in the audit trail."""

@@ -12,7 +12,11 @@ from datetime import datetime
 
 import asyncpg
 
-from domain.errors import MemberOfAnotherOrganization
+from domain.errors import (
+    MemberOfAnotherOrganization,
+    ZoomAccountServesAnotherOrganization,
+    ZoomUserAlreadyConnected,
+)
 from domain.identifiers import normalize_email
 from domain.model import (
     Connection,
@@ -23,6 +27,7 @@ from domain.model import (
     Policy,
     Role,
     Seat,
+    ZoomUser,
 )
 from domain.ports import AuditEvent, MemberInput
 
@@ -175,6 +180,64 @@ class PostgresConnections:
             zoom_email=record["email_normalized"],
         )
 
+    async def add(self, connection: Connection) -> None:
+        await self._connection.execute(
+            """
+            INSERT INTO connections (id, org_id, type, user_id, zoom_account_id, zoom_user_id, zoom_email,
+                                     status, status_reason, status_changed_at, connected_at, last_verified_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            """,
+            connection.id,
+            connection.org_id,
+            connection.type.value,
+            connection.user_id,
+            connection.zoom_account_id,
+            connection.zoom_user_id,
+            connection.zoom_email,
+            connection.status.value,
+            connection.status_reason,
+            connection.status_changed_at,
+            connection.connected_at,
+            connection.last_verified_at,
+        )
+        claimed = await self._connection.fetchval(
+            """
+            INSERT INTO zoom_identity_claims (claim, org_id, user_id, connection_id)
+            VALUES ($1, $2, $3, $4) ON CONFLICT (claim) DO NOTHING RETURNING claim
+            """,
+            _claim(connection),
+            connection.org_id,
+            connection.user_id,
+            connection.id,
+        )
+        if claimed is None:
+            if connection.type is ConnectionType.PERSONAL:
+                raise ZoomUserAlreadyConnected(
+                    f"The Zoom user {connection.zoom_email} is already connected by another person."
+                )
+            raise ZoomAccountServesAnotherOrganization(
+                "This Zoom account is already connected to another organization."
+            )
+
+    async def replace_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> None:
+        await self._connection.execute(
+            "DELETE FROM zoom_users WHERE org_id = $1 AND connection_id = $2", connection.org_id, connection.id
+        )
+        await self._connection.execute(
+            """
+            INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)
+            SELECT $1, $2, input.zoom_user_id, lower(input.email), input.status, input.role_id
+            FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
+                 AS input (zoom_user_id, email, status, role_id)
+            """,
+            connection.org_id,
+            connection.id,
+            [user.zoom_user_id for user in users],
+            [user.email for user in users],
+            [user.status for user in users],
+            [user.role_id for user in users],
+        )
+
     async def delete(self, connection: Connection) -> None:
         await self._connection.execute(
             "DELETE FROM connections WHERE org_id = $1 AND id = $2", connection.org_id, connection.id
@@ -202,6 +265,12 @@ class PostgresAuditTrail:
             event.reason,
             json.dumps(event.details),
         )
+
+
+def _claim(connection: Connection) -> str:
+    if connection.type is ConnectionType.PERSONAL:
+        return f"user:{connection.zoom_user_id}"
+    return f"account:{connection.zoom_account_id}"
 
 
 def _organization(record: asyncpg.Record) -> Organization:

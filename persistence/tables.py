@@ -79,6 +79,8 @@ class ConnectionTable(Table, tablename="connections"):
     known_type = Check(f"type IN {CONNECTION_TYPES}")
     known_status = Check(f"status IN {CONNECTION_STATUSES}")
     personal_has_owner = Check("(type = 'personal') = (user_id IS NOT NULL)")
+    #: Only the organization connection depends on an admin staying an admin (R11).
+    admin_lost_is_organizational = Check("status <> 'admin_lost' OR type = 'organization'")
 
 
 class ZoomIdentityClaimTable(Table, tablename="zoom_identity_claims"):

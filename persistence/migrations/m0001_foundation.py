@@ -1598,6 +1598,15 @@ async def forwards():
     )
 
     manager.add_constraint(
+        table_class_name="ConnectionTable",
+        tablename="connections",
+        constraint_name="admin_lost_is_organizational",
+        constraint_class=Check,
+        params={"condition": "status <> 'admin_lost' OR type = 'organization'"},
+        schema=None,
+    )
+
+    manager.add_constraint(
         table_class_name="ZoomUserTable",
         tablename="zoom_users",
         constraint_name="zoom_user_key",

@@ -1,0 +1,135 @@
+"""Signed event notifications, shaped per Zoom's Users and Marketplace webhook documents.
+
+Deliveries happen before the control call that caused them answers, so a test that changes
+a user can assert on what Roomlink received right after. An unreachable target is recorded,
+never raised: the scenario goes on as it would with Zoom.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import httpx
+import msgspec
+
+from server.zoom_sandbox.config import ZoomAppConfig
+from server.zoom_sandbox.state import LICENSED, Sandbox, WebhookDelivery, ZoomUser
+
+#: Zoom expects an answer within 3 seconds; waiting longer would only stall the control call.
+DELIVERY_TIMEOUT_S = 3.0
+
+Event = dict[str, Any]
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    message = f"v0:{timestamp}:".encode() + body
+    return "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+async def deliver(sandbox: Sandbox, app: ZoomAppConfig, event: Event) -> None:
+    url = sandbox.settings.webhook_url
+    if url is None:
+        return
+    body = msgspec.json.encode(event)
+    timestamp = int(sandbox.now().timestamp())
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "Zoom Marketplace/1.0a",
+        "x-zm-request-timestamp": str(timestamp),
+        "x-zm-signature": signature(app.webhook_secret_token, timestamp, body),
+    }
+    delivery = WebhookDelivery(event=event["event"], target=url, client_id=app.client_id, time=sandbox.now())
+    sandbox.webhook_deliveries.append(delivery)
+    try:
+        async with httpx.AsyncClient(transport=sandbox.webhook_transport, timeout=DELIVERY_TIMEOUT_S) as client:
+            response = await client.post(url, content=body, headers=headers)
+        delivery.status = response.status_code
+    except httpx.HTTPError as exc:
+        delivery.error = f"{type(exc).__name__}: {exc}"
+
+
+async def deliver_all(sandbox: Sandbox, apps: list[ZoomAppConfig], events: list[Event]) -> None:
+    for app in apps:
+        for event in events:
+            await deliver(sandbox, app, event)
+
+
+def user_event_recipients(sandbox: Sandbox, account_id: str) -> list[ZoomAppConfig]:
+    """Admin-managed apps authorized in this account: they are the ones subscribed to its user events.
+
+    Call it before changing anything: deleting the approver revokes the very grant that makes
+    the app a recipient of that ``user.deleted``.
+    """
+    return [
+        app
+        for app in sandbox.apps.values()
+        if app.kind == "admin_managed"
+        and any(
+            (approver := sandbox.users.get(grant.user_id)) is not None and approver.account_id == account_id
+            for grant in sandbox.live_grants(client_id=app.client_id)
+        )
+    ]
+
+
+def user_event(
+    sandbox: Sandbox, name: str, subject: ZoomUser, obj: dict[str, Any], old_object: dict[str, Any] | None = None
+) -> Event:
+    """The ``{"event", "event_ts", "payload"}`` envelope of Zoom's user events about ``subject``.
+
+    Build it before changing the subject: the payload names the account it belonged to.
+    """
+    operator = account_operator(sandbox, subject)
+    event_ts = int(sandbox.now().timestamp() * 1000)
+    payload: dict[str, Any] = {
+        "account_id": subject.account_id,
+        "operator": operator.email,
+        "operator_id": operator.id,
+        "object": obj,
+    }
+    if old_object is not None:
+        payload["time_stamp"] = event_ts
+        payload["old_object"] = old_object
+    return {"event": name, "event_ts": event_ts, "payload": payload}
+
+
+def account_operator(sandbox: Sandbox, subject: ZoomUser) -> ZoomUser:
+    """Who Zoom names as having made a change: control calls have no actor, so the account's Owner
+    (else an Admin, else the user themselves)."""
+    users = list(sandbox.users_of_account(subject.account_id))
+    owners = [user for user in users if user.role == "owner"]
+    admins = [user for user in users if user.role == "admin"]
+    return next(iter(owners or admins), subject)
+
+
+def user_summary(user: ZoomUser) -> dict[str, Any]:
+    """The user object of ``user.activated``, ``.deactivated``, ``.deleted`` and ``.disassociated``."""
+    return {
+        "id": user.id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "type": LICENSED,
+    }
+
+
+def app_deauthorized_event(sandbox: Sandbox, app: ZoomAppConfig, user: ZoomUser) -> Event:
+    """``app_deauthorized`` in the Marketplace document's shape: ``event_ts`` sits inside the payload."""
+    now = sandbox.now()
+    deauthorized_at = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    # Zoom signs this payload for its data-compliance API; receivers verify the header instead.
+    compliance_signature = hmac.new(
+        app.client_secret.encode(), f"{user.id}:{user.account_id}:{deauthorized_at}".encode(), hashlib.sha256
+    ).hexdigest()
+    return {
+        "event": "app_deauthorized",
+        "payload": {
+            "account_id": user.account_id,
+            "user_id": user.id,
+            "signature": compliance_signature,
+            "deauthorization_time": deauthorized_at,
+            "client_id": app.client_id,
+            "event_ts": int(now.timestamp() * 1000),
+        },
+    }

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.support.servers import API_KEY_SECRET
+
+KEY = {"Authorization": f"Bearer {API_KEY_SECRET}"}
+
+
+def as_member(user_id: str) -> dict[str, str]:
+    return {**KEY, "X-Roomlink-User": user_id}
+
+
+@pytest.fixture
+async def api(roomlink):
+    async with httpx.AsyncClient(base_url=roomlink, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def org(api) -> dict[str, str]:
+    """An organization with an owner, an admin and a member, provisioned through the API."""
+    from tests.support.builders import unique
+
+    org_id = unique("org")
+    ids = {"org_id": org_id, "owner": f"{org_id}-owner", "admin": f"{org_id}-admin", "member": f"{org_id}-member"}
+    assert (await api.put(f"/api/v1/orgs/{org_id}", json={"name": "Acme"}, headers=KEY)).status_code == 201
+    for role in ("owner", "admin", "member"):
+        response = await api.put(
+            f"/api/v1/orgs/{org_id}/members/{ids[role]}",
+            json={"email": f"{ids[role]}@acme.test", "name": f"{role.title()} Person", "role": role},
+            headers=KEY,
+        )
+        assert response.status_code == 201, response.text
+    return ids

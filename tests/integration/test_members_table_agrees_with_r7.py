@@ -1,0 +1,121 @@
+"""The members table's SQL computes exactly what domain.precedence decides, for every combination."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from domain.model import ConnectionStatus, ConnectionType, Policy, ZoomUser
+from domain.ports import MembersQuery
+from domain.precedence import effective_connection
+from persistence.database import unit_of_work
+from server.clock import utcnow
+from tests.support.builders import add_connection, connection, create_organization, member, unique
+
+PERSONAL = (None, ConnectionStatus.ACTIVE, ConnectionStatus.NEEDS_RECONNECT, ConnectionStatus.DEAUTHORIZED)
+ORGANIZATION = (None, *ConnectionStatus)
+BOOLS = (True, False)
+
+
+class Case:
+    def __init__(self, org_id, user_id, personal, organization, seat, removed, allowed):
+        self.org_id, self.user_id = org_id, user_id
+        self.inputs = dict(
+            personal=personal,
+            organization=organization,
+            has_seat=seat,
+            removed_organization=removed,
+            members_may_remove=allowed,
+        )
+        self.expected = effective_connection(**self.inputs)
+
+
+@pytest.fixture(scope="module")
+async def cases(db) -> list[Case]:
+    """One organization per (organization status, policy); one member per (personal, seat, removed)."""
+    built: list[Case] = []
+    for organization, allowed in itertools.product(ORGANIZATION, BOOLS):
+        org_id = unique("r7")
+        combos = list(itertools.product(PERSONAL, BOOLS, BOOLS))
+        members = [member(f"{org_id}-m{index}") for index in range(len(combos))]
+        await create_organization(org_id, members)
+        seated = []
+        async with unit_of_work() as uow:
+            await uow.organizations.set_policy(org_id, Policy(allow_members_to_remove=allowed), utcnow())
+            for person, (personal, seat, removed) in zip(members, combos):
+                if removed:
+                    await uow.members.set_organization_removed(org_id, person.user_id, True, utcnow())
+                if personal is not None:
+                    await uow.connections.add(
+                        connection(org_id, ConnectionType.PERSONAL, personal, user_id=person.user_id)
+                    )
+                if seat:
+                    seated.append(ZoomUser(zoom_user_id=unique("zu"), email=person.email.upper()))
+                built.append(Case(org_id, person.user_id, personal, organization, seat, removed, allowed))
+            await uow.commit()
+        if organization is not None:
+            # Inactive Zoom users with the unseated members' emails must not give seats.
+            inactive = [
+                ZoomUser(zoom_user_id=unique("zu"), email=person.email, status="inactive")
+                for person, (_, seat, _) in zip(members, combos)
+                if not seat
+            ]
+            await add_connection(connection(org_id, ConnectionType.ORGANIZATION, organization), seated + inactive)
+    return built
+
+
+async def all_rows(org_id: str, **filters) -> dict:
+    rows, after = {}, None
+    while True:
+        async with unit_of_work() as uow:
+            page = await uow.members_table.page(MembersQuery(org_id=org_id, limit=7, after=after, **filters))
+        rows.update({row.user_id: row for row in page.items})
+        if page.next_after is None:
+            return rows
+        after = page.next_after
+
+
+def test_every_combination_is_built(cases):
+    # organization none/4 statuses × policy × personal none/active/2 broken × seat × removed
+    assert len(cases) == 5 * 2 * 4 * 2 * 2
+
+
+async def test_r7_members_table_rows_agree_with_precedence(cases):
+    for org_id in {case.org_id for case in cases}:
+        rows = await all_rows(org_id)
+        for case in (c for c in cases if c.org_id == org_id):
+            row = rows[case.user_id]
+            assert (row.connected, row.type, row.reason) == (
+                case.expected.connected,
+                case.expected.type,
+                case.expected.reason,
+            ), case.inputs
+
+
+@pytest.mark.parametrize(
+    "filters, keep",
+    [
+        ({"type": "organization"}, lambda e: e.type is ConnectionType.ORGANIZATION),
+        ({"type": "personal"}, lambda e: e.type is ConnectionType.PERSONAL),
+        ({"type": "none"}, lambda e: e.type is None),
+        ({"connected": True}, lambda e: e.connected),
+        ({"connected": False}, lambda e: not e.connected),
+        ({"type": "organization", "connected": False}, lambda e: e.type is ConnectionType.ORGANIZATION and not e.connected),
+    ],
+)
+async def test_r9_filters_select_what_precedence_says(cases, filters, keep):
+    for org_id in {case.org_id for case in cases}:
+        rows = await all_rows(org_id, **filters)
+        expected = {c.user_id for c in cases if c.org_id == org_id and keep(c.expected)}
+        assert set(rows) == expected, (filters, org_id)
+
+
+async def test_r9_counts_agree_with_precedence(cases):
+    for org_id in {case.org_id for case in cases}:
+        mine = [c.expected for c in cases if c.org_id == org_id]
+        async with unit_of_work() as uow:
+            counts = await uow.members_table.counts(org_id)
+        assert counts.organization == sum(1 for e in mine if e.connected and e.type is ConnectionType.ORGANIZATION)
+        assert counts.personal == sum(1 for e in mine if e.connected and e.type is ConnectionType.PERSONAL)
+        assert counts.not_connected == sum(1 for e in mine if not e.connected)

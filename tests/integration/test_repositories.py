@@ -1,0 +1,130 @@
+"""Repositories and the database's own constraints, on real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from domain.errors import MemberOfAnotherOrganization, ZoomAccountServesAnotherOrganization, ZoomUserAlreadyConnected
+from domain.model import ConnectionStatus, ConnectionType, Policy, Role, ZoomUser
+from persistence.database import unit_of_work
+from server.clock import utcnow
+from tests.support.builders import add_connection, connection, create_organization, member, unique
+
+
+@pytest.fixture
+async def org(db) -> str:
+    org_id = unique("org")
+    await create_organization(org_id, [member(f"{org_id}-a", Role.OWNER), member(f"{org_id}-b")])
+    return org_id
+
+
+async def test_organization_save_creates_then_renames(db):
+    org_id = unique("org")
+    async with unit_of_work() as uow:
+        created, was_created = await uow.organizations.save(org_id, "First", utcnow())
+        renamed, again = await uow.organizations.save(org_id, "Second", utcnow())
+        await uow.commit()
+    assert (was_created, again) == (True, False)
+    assert renamed.name == "Second" and renamed.created_at == created.created_at
+    assert renamed.policy == Policy(allow_members_to_remove=False)
+
+
+async def test_unit_of_work_keeps_nothing_without_commit(db):
+    org_id = unique("org")
+    async with unit_of_work() as uow:
+        await uow.organizations.save(org_id, "Gone", utcnow())
+    async with unit_of_work() as uow:
+        assert await uow.organizations.get(org_id) is None
+
+
+async def test_members_save_many_counts_created_and_updated(org):
+    async with unit_of_work() as uow:
+        result = await uow.members.save_many(
+            org, [member(f"{org}-a", Role.ADMIN, name="Renamed"), member(f"{org}-c")], utcnow()
+        )
+        await uow.commit()
+        renamed = await uow.members.get(org, f"{org}-a")
+    assert result == (1, 1)
+    assert (renamed.name, renamed.role) == ("Renamed", Role.ADMIN)
+
+
+async def test_a_user_belongs_to_one_organization(org):
+    other = unique("org")
+    await create_organization(other, [])
+    async with unit_of_work() as uow:
+        with pytest.raises(MemberOfAnotherOrganization):
+            await uow.members.save_many(other, [member(f"{org}-a")], utcnow())
+
+
+async def test_database_refuses_a_second_live_organization_connection(org):
+    await add_connection(connection(org, ConnectionType.ORGANIZATION))
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await add_connection(connection(org, ConnectionType.ORGANIZATION))
+
+
+async def test_database_refuses_a_second_personal_connection_for_one_member(org):
+    await add_connection(connection(org, ConnectionType.PERSONAL, user_id=f"{org}-a"))
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await add_connection(connection(org, ConnectionType.PERSONAL, user_id=f"{org}-a"))
+
+
+async def test_r13_a_zoom_user_is_one_persons_personal_connection(org):
+    await add_connection(connection(org, ConnectionType.PERSONAL, user_id=f"{org}-a", zoom_user_id="zu-shared-" + org))
+    with pytest.raises(ZoomUserAlreadyConnected):
+        await add_connection(
+            connection(org, ConnectionType.PERSONAL, user_id=f"{org}-b", zoom_user_id="zu-shared-" + org)
+        )
+
+
+async def test_r13_a_zoom_account_serves_one_organization(org):
+    other = unique("org")
+    await create_organization(other, [])
+    await add_connection(connection(org, ConnectionType.ORGANIZATION, zoom_account_id="acct-" + org))
+    with pytest.raises(ZoomAccountServesAnotherOrganization):
+        await add_connection(connection(other, ConnectionType.ORGANIZATION, zoom_account_id="acct-" + org))
+
+
+async def test_r13_claim_is_released_when_the_connection_ends(org):
+    first = connection(org, ConnectionType.PERSONAL, user_id=f"{org}-a", zoom_user_id="zu-free-" + org)
+    await add_connection(first)
+    async with unit_of_work() as uow:
+        await uow.connections.delete(first)
+        await uow.commit()
+    await add_connection(connection(org, ConnectionType.PERSONAL, user_id=f"{org}-b", zoom_user_id="zu-free-" + org))
+
+
+async def test_personal_connection_needs_a_member_of_the_organization(org):
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await add_connection(connection(org, ConnectionType.PERSONAL, user_id="nobody-" + org))
+
+
+async def test_only_the_organization_connection_can_lose_its_admin(org):
+    with pytest.raises(asyncpg.CheckViolationError):
+        await add_connection(
+            connection(org, ConnectionType.PERSONAL, ConnectionStatus.ADMIN_LOST, user_id=f"{org}-a")
+        )
+
+
+async def test_r5_seat_matches_email_case_insensitively_and_only_active_users(org):
+    live = connection(org, ConnectionType.ORGANIZATION)
+    await add_connection(
+        live,
+        [
+            ZoomUser(zoom_user_id="z-a", email=f"{org}-A@EXAMPLE.test"),
+            ZoomUser(zoom_user_id="z-b", email=f"{org}-b@example.test", status="inactive"),
+        ],
+    )
+    async with unit_of_work() as uow:
+        seat_a = await uow.connections.seat(org, f"{org}-a@example.test")
+        seat_b = await uow.connections.seat(org, f"{org}-b@example.test")
+    assert seat_a is not None and seat_a.zoom_user_id == "z-a" and seat_a.user_id == f"{org}-a"
+    assert seat_b is None
+
+
+async def test_deleting_a_member_deletes_their_personal_connection(org):
+    await add_connection(connection(org, ConnectionType.PERSONAL, user_id=f"{org}-b"))
+    async with unit_of_work() as uow:
+        assert await uow.members.delete(org, f"{org}-b")
+        await uow.commit()
+        assert await uow.connections.personal(org, f"{org}-b") is None
