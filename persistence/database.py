@@ -31,7 +31,12 @@ def engine() -> PostgresEngine:
 
 
 async def open_pool(min_size: int = 2, max_size: int = 10) -> None:
-    await engine().start_connection_pool(min_size=min_size, max_size=max_size)
+    await engine().start_connection_pool(min_size=min_size, max_size=max_size, reset=_keep_session)
+
+
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on every release: Roomlink never changes session state
+    (no SET, LISTEN or session advisory locks on pooled connections), so it would be a wasted round trip."""
 
 
 async def close_pool() -> None:
@@ -81,33 +86,39 @@ async def connection() -> AsyncIterator[asyncpg.Connection]:
 
 
 class PostgresUnitOfWork:
-    """One transaction; leaving the block without `commit()` rolls everything back."""
+    """One transaction; leaving the block without `commit()` rolls everything back.
 
-    def __init__(self, db: asyncpg.Connection) -> None:
-        self._db = db
+    A read-only unit of work opens no transaction (each read sees committed data) and refuses to commit.
+    """
+
+    def __init__(self, db: asyncpg.Connection, read_only: bool = False) -> None:
         self.organizations = PostgresOrganizations(db)
         self.members = PostgresMembers(db)
         self.connections = PostgresConnections(db)
         self.members_table = PostgresMembersTable(db)
         self.audit = PostgresAuditTrail(db)
         self.sessions = PostgresSessions(db)
-        self._transaction = db.transaction()
+        self._db = db
+        self._transaction = None if read_only else db.transaction()
         self._committed = False
 
     async def __aenter__(self) -> PostgresUnitOfWork:
-        await self._transaction.start()
+        if self._transaction is not None:
+            await self._transaction.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if not self._committed:
+        if self._transaction is not None and not self._committed:
             await self._transaction.rollback()
 
     async def commit(self) -> None:
+        if self._transaction is None:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self._transaction.commit()
         self._committed = True
 
 
 @asynccontextmanager
-async def unit_of_work() -> AsyncIterator[PostgresUnitOfWork]:
-    async with connection() as db, PostgresUnitOfWork(db) as uow:
+async def unit_of_work(read_only: bool = False) -> AsyncIterator[PostgresUnitOfWork]:
+    async with connection() as db, PostgresUnitOfWork(db, read_only) as uow:
         yield uow

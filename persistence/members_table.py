@@ -1,53 +1,50 @@
-"""The members table (R9) in one SQL shape: R7 written as SQL, proven equal to domain.precedence by tests."""
+"""The members table (R9): every member with connected / type / reason, filtered, searched, counted.
+
+A member's own facts (personal status, seat, removal) live on their row, kept by triggers; the
+organization's facts (its connection's status, the policy) are read once. Which member states a
+filter selects is decided by domain.precedence itself, and the page is read as one ordered
+index range per selected state, merged: the cost follows the page size, not the organization's.
+"""
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import asyncpg
+import msgspec
 
-from domain.model import ConnectionCounts, ConnectionStatus, ConnectionType, MemberRow, Reason, Role
+from domain.model import ConnectionCounts, ConnectionStatus, ConnectionType, EffectiveConnection, MemberRow, Role
 from domain.ports import MembersPage, MembersQuery
+from domain.precedence import effective_connection
 
-# Each member with what R7 needs; `org` is the organization's one row with its live connection.
-_MEMBERS_WITH_EFFECTIVE_CONNECTION = """
-    WITH org AS (
-        SELECT o.allow_members_to_remove AS may_remove, c.id AS connection_id, c.status AS status
-        FROM organizations o
-        LEFT JOIN connections c ON c.org_id = o.org_id AND c.type = 'organization'
-        WHERE o.org_id = $1
-    )
-    SELECT m.user_id, m.name, m.email, m.role, e.type, e.reason,
-           CASE e.type WHEN 'personal' THEN p.status WHEN 'organization' THEN org.status END AS status
-    FROM members m
-    CROSS JOIN org
-    LEFT JOIN connections p
-           ON p.org_id = m.org_id AND p.type = 'personal' AND p.user_id = m.user_id
-    LEFT JOIN zoom_users z
-           ON z.org_id = m.org_id AND z.email_normalized = m.email_normalized
-          AND z.status = 'active' AND z.connection_id = org.connection_id
-    CROSS JOIN LATERAL (
-        SELECT CASE
-                   WHEN p.status IS NOT NULL THEN 'personal'
-                   WHEN org.status IS NOT NULL
-                        AND NOT (m.organization_removed AND org.may_remove)
-                        AND z.id IS NOT NULL THEN 'organization'
-               END AS type,
-               CASE
-                   WHEN p.status IS NOT NULL THEN
-                       CASE WHEN p.status <> 'active' THEN 'personal_needs_reconnect' END
-                   WHEN org.status IS NULL THEN 'organization_not_connected'
-                   WHEN m.organization_removed AND org.may_remove THEN 'organization_removed'
-                   WHEN z.id IS NULL THEN 'no_seat'
-                   WHEN org.status <> 'active' THEN 'organization_' || org.status
-               END AS reason
-    ) e
-    WHERE m.org_id = $1
-"""
+_PERSONAL = ("none", *(status.value for status in ConnectionStatus if status is not ConnectionStatus.ADMIN_LOST))
 
-_TYPE_FILTERS = {
-    "organization": "e.type = 'organization'",
-    "personal": "e.type = 'personal'",
-    "none": "e.type IS NULL",
-}
+
+class MemberState(msgspec.Struct, frozen=True):
+    personal_status: str
+    seated: bool
+    organization_removed: bool
+
+
+ALL_STATES = tuple(MemberState(*values) for values in itertools.product(_PERSONAL, (False, True), (False, True)))
+
+
+class OrganizationState(msgspec.Struct, frozen=True):
+    connection_status: ConnectionStatus | None
+    members_may_remove: bool
+
+    def decide(self, member: MemberState) -> EffectiveConnection:
+        return effective_connection(
+            personal=None if member.personal_status == "none" else ConnectionStatus(member.personal_status),
+            organization=self.connection_status,
+            has_seat=member.seated,
+            removed_organization=member.organization_removed,
+            members_may_remove=self.members_may_remove,
+        )
+
+
+_COLUMNS = "user_id, name, email, role, personal_status, seated, organization_removed"
 
 
 class PostgresMembersTable:
@@ -55,67 +52,123 @@ class PostgresMembersTable:
         self._connection = connection
 
     async def page(self, query: MembersQuery) -> MembersPage:
-        conditions: list[str] = []
-        args: list[object] = [query.org_id]
-        if query.type is not None:
-            conditions.append(_TYPE_FILTERS[query.type])
-        if query.connected is not None:
-            conditions.append("e.reason IS NULL" if query.connected else "e.reason IS NOT NULL")
-        if query.q:
-            args.append(f"%{_escape_like(query.q)}%")
-            conditions.append(f"(m.name ILIKE ${len(args)} OR m.email ILIKE ${len(args)})")
+        organization = await self._organization_state(query.org_id)
+        states = [state for state in ALL_STATES if _selected(organization.decide(state), query)]
+        if not states:
+            return MembersPage(items=[], next_after=None)
+        args: list[object] = [query.org_id, query.limit + 1]
+        shared = ""
+        if query.q is not None:
+            words = search_words(query.q)
+            if not words:
+                return MembersPage(items=[], next_after=None)
+            args.append(" & ".join(f"{word}:*" for word in words))
+            shared += f" AND search @@ to_tsquery('simple', ${len(args)})"
         if query.after is not None:
             args.extend(query.after)
-            conditions.append(f"(m.name, m.user_id) > (${len(args) - 1}, ${len(args)})")
-        args.append(query.limit + 1)
-        sql = (
-            _MEMBERS_WITH_EFFECTIVE_CONNECTION
-            + "".join(f" AND {condition}" for condition in conditions)
-            + f" ORDER BY m.name, m.user_id LIMIT ${len(args)}"
-        )
+            shared += f" AND (name, user_id) > (${len(args) - 1}, ${len(args)})"
+        branches = []
+        for state in [None] if len(states) == len(ALL_STATES) else states:
+            condition = ""
+            if state is not None:
+                args.extend([state.personal_status, state.seated, state.organization_removed])
+                condition = (
+                    f" AND personal_status = ${len(args) - 2} AND seated = ${len(args) - 1}"
+                    f" AND organization_removed = ${len(args)}"
+                )
+            branches.append(
+                f"(SELECT {_COLUMNS} FROM members WHERE org_id = $1{condition}{shared}"
+                " ORDER BY name, user_id LIMIT $2)"
+            )
+        sql = f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY name, user_id LIMIT $2"
         records = await self._connection.fetch(sql, *args)
-        items = [_member_row(record) for record in records[: query.limit]]
+        items = [_member_row(record, organization) for record in records[: query.limit]]
         more = len(records) > query.limit
-        return MembersPage(
-            items=items, next_after=(items[-1].name, items[-1].user_id) if more else None
-        )
+        return MembersPage(items=items, next_after=(items[-1].name, items[-1].user_id) if more else None)
 
     async def counts(self, org_id: str) -> ConnectionCounts:
-        record = await self._connection.fetchrow(
-            f"""
-            SELECT count(*) FILTER (WHERE reason IS NULL AND type = 'organization') AS organization,
-                   count(*) FILTER (WHERE reason IS NULL AND type = 'personal') AS personal,
-                   count(*) FILTER (WHERE reason IS NOT NULL) AS not_connected
-            FROM ({_MEMBERS_WITH_EFFECTIVE_CONNECTION}) AS effective
+        organization_count = personal = not_connected = 0
+        organization = await self._organization_state(org_id)
+        for state, members in await self._state_counts(org_id):
+            effective = organization.decide(state)
+            if not effective.connected:
+                not_connected += members
+            elif effective.type is ConnectionType.PERSONAL:
+                personal += members
+            else:
+                organization_count += members
+        return ConnectionCounts(organization=organization_count, personal=personal, not_connected=not_connected)
+
+    async def count_relying_on_organization(self, org_id: str) -> int:
+        organization = await self._organization_state(org_id)
+        return sum(
+            members
+            for state, members in await self._state_counts(org_id)
+            if organization.decide(state).type is ConnectionType.ORGANIZATION
+        )
+
+    async def _state_counts(self, org_id: str) -> list[tuple[MemberState, int]]:
+        records = await self._connection.fetch(
+            """
+            SELECT personal_status, seated, organization_removed, count(*) AS members
+            FROM members WHERE org_id = $1
+            GROUP BY personal_status, seated, organization_removed
             """,
             org_id,
         )
-        return ConnectionCounts(
-            organization=record["organization"],
-            personal=record["personal"],
-            not_connected=record["not_connected"],
-        )
+        return [
+            (MemberState(r["personal_status"], r["seated"], r["organization_removed"]), r["members"]) for r in records
+        ]
 
-    async def count_relying_on_organization(self, org_id: str) -> int:
-        return await self._connection.fetchval(
-            f"SELECT count(*) FROM ({_MEMBERS_WITH_EFFECTIVE_CONNECTION} AND e.type = 'organization') AS relying",
+    async def _organization_state(self, org_id: str) -> OrganizationState:
+        record = await self._connection.fetchrow(
+            """
+            SELECT o.allow_members_to_remove, c.status
+            FROM organizations o
+            LEFT JOIN connections c ON c.org_id = o.org_id AND c.type = 'organization'
+            WHERE o.org_id = $1
+            """,
             org_id,
         )
+        if record is None:
+            return OrganizationState(connection_status=None, members_may_remove=False)
+        status = record["status"]
+        return OrganizationState(
+            connection_status=ConnectionStatus(status) if status else None,
+            members_may_remove=record["allow_members_to_remove"],
+        )
 
 
-def _member_row(record: asyncpg.Record) -> MemberRow:
-    reason = record["reason"]
+def _selected(effective: EffectiveConnection, query: MembersQuery) -> bool:
+    if query.connected is not None and effective.connected != query.connected:
+        return False
+    if query.type is None:
+        return True
+    wanted = None if query.type == "none" else ConnectionType(query.type)
+    return effective.type is wanted
+
+
+def _member_row(record: asyncpg.Record, organization: OrganizationState) -> MemberRow:
+    state = MemberState(record["personal_status"], record["seated"], record["organization_removed"])
+    effective = organization.decide(state)
+    if effective.type is ConnectionType.PERSONAL:
+        status = ConnectionStatus(state.personal_status)
+    elif effective.type is ConnectionType.ORGANIZATION:
+        status = organization.connection_status
+    else:
+        status = None
     return MemberRow(
         user_id=record["user_id"],
         name=record["name"],
         email=record["email"],
         role=Role(record["role"]),
-        connected=reason is None,
-        type=ConnectionType(record["type"]) if record["type"] else None,
-        status=ConnectionStatus(record["status"]) if record["status"] else None,
-        reason=Reason(reason) if reason else None,
+        connected=effective.connected,
+        type=effective.type,
+        status=status,
+        reason=effective.reason,
     )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def search_words(q: str) -> list[str]:
+    """Letters and digits only, so the words cannot carry tsquery syntax."""
+    return re.findall(r"[^\W_]+", q.lower())[:8]

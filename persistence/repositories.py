@@ -56,6 +56,11 @@ class PostgresOrganizations:
         )
         return _organization(record), record["created"]
 
+    async def delete(self, org_id: str) -> None:
+        """Removes the organization with everything it holds, its history included."""
+        await self._connection.execute("DELETE FROM audit_events WHERE org_id = $1", org_id)
+        await self._connection.execute("DELETE FROM organizations WHERE org_id = $1", org_id)
+
     async def set_policy(self, org_id: str, policy: Policy, now: datetime) -> Organization:
         record = await self._connection.fetchrow(
             """

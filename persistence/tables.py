@@ -43,12 +43,17 @@ class MemberTable(Table, tablename="members"):
     role = Varchar(length=16)
     #: R10: the member removed the organization connection for themselves.
     organization_removed = Boolean(default=False)
+    #: Kept by triggers (migration m0002): the status of the member's personal connection, or 'none'.
+    personal_status = Varchar(length=32, default="none")
+    #: Kept by triggers (migration m0002): an active Zoom user of the organization's account has this email (R5).
+    seated = Boolean(default=False)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
     one_organization_per_user = Unique([user_id])
     member_key = Unique([org_id, user_id])
     known_role = Check(f"role IN {ROLES}")
+    known_personal_status = Check(f"personal_status = 'none' OR personal_status IN {CONNECTION_STATUSES}")
 
 
 class ConnectionTable(Table, tablename="connections"):

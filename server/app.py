@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, MediaType, Request, get
+from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
 from litestar.response import Response
 
 from persistence import database
@@ -18,13 +19,16 @@ from server.api.integrations import MyIntegrationController, OrganizationIntegra
 from server.api.provisioning import ProvisioningController
 from server.config import Settings, settings_from_env
 from server.launch import launch
+from server.outbox import LocalSmtpServer
+from server.ui.routes import DEMO_ROUTES, UI_ROUTES
 from server.problems import EXCEPTION_HANDLERS, Problem
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-async def provide_uow() -> AsyncIterator[PostgresUnitOfWork]:
-    async with database.unit_of_work() as uow:
+async def provide_uow(request: Request) -> AsyncIterator[PostgresUnitOfWork]:
+    """One unit of work per request; reads (GET) take no transaction."""
+    async with database.unit_of_work(read_only=request.method in ("GET", "HEAD")) as uow:
         yield uow
 
 
@@ -59,8 +63,17 @@ async def readyz() -> Response[Health]:
     return Response(Health(status="unavailable"), status_code=503)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    outbox: LocalSmtpServer | None = None,
+    extra_routes: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
+    """The demo passes its outbox (a local SMTP server it reads from) and the mounted Zoom sandbox."""
     settings = settings or settings_from_env()
+    state = {"settings": settings}
+    if outbox is not None:
+        state["outbox"] = outbox
     return Litestar(
         route_handlers=[
             healthz,
@@ -69,11 +82,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrganizationIntegrationController,
             MyIntegrationController,
             launch,
+            *UI_ROUTES,
+            *(DEMO_ROUTES if settings.demo else ()),
+            *extra_routes,
         ],
         dependencies={"uow": Provide(provide_uow)},
         before_request=require_json_body,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[database_pool],
-        state=State({"settings": settings}),
+        state=State(state),
         openapi_config=OpenAPIConfig(title="Roomlink", version="1.0.0", path="/schema"),
     )

@@ -5,18 +5,37 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from litestar import MediaType, Response, get
+from litestar import Response, get
 from litestar.datastructures import Cookie, State
 from litestar.response import Redirect
 
-from persistence.database import PostgresUnitOfWork
+from persistence.database import PostgresUnitOfWork, unit_of_work
+from server.api.bodies import LaunchLinkOut
 from server.auth import CSRF_COOKIE, SESSION_COOKIE, hash_secret, new_secret
 from server.clock import utcnow
-from server.pages import message_page
+from server.config import Settings
+from server.ui.layout import message_page
+
+
+async def issue_launch_link(
+    uow: PostgresUnitOfWork, settings: Settings, org_id: str, user_id: str, next_path: str
+) -> LaunchLinkOut:
+    """Stores only the token's hash and commits, so the link works as soon as it is handed out."""
+    token = new_secret()
+    now = utcnow()
+    expires_at = now + timedelta(seconds=settings.launch_link_ttl_s)
+    await uow.sessions.add_launch_link(org_id, user_id, hash_secret(token), next_path, now, expires_at)
+    await uow.commit()
+    return LaunchLinkOut(url=f"{settings.base_url}/launch/{token}", expires_at=expires_at)
 
 
 @get("/launch/{token:str}", operation_id="OpenLaunchLink", tags=["browser"], include_in_schema=True)
-async def launch(token: str, uow: PostgresUnitOfWork, state: State) -> Response:
+async def launch(token: str, state: State) -> Response:
+    async with unit_of_work() as uow:
+        return await _open_session(uow, token, state)
+
+
+async def _open_session(uow: PostgresUnitOfWork, token: str, state: State) -> Response:
     now = utcnow()
     link = await uow.sessions.consume_launch_link(hash_secret(token), now)
     if link is None:

@@ -46,7 +46,7 @@ class OrganizationTable(Table, tablename="organizations", schema=None):
     )
 
 
-ID = "2026-11-21T00:03:38:882163"
+ID = "2026-11-21T00:14:18:510537"
 VERSION = "1.38.0"
 DESCRIPTION = "foundation: organizations, members, connections, seats, audit, sessions"
 
@@ -57,24 +57,14 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="AuditEventTable",
-        tablename="audit_events",
+        class_name="OrganizationTable",
+        tablename="organizations",
         schema=None,
         columns=None,
     )
 
     manager.add_table(
-        class_name="LaunchLinkTable",
-        tablename="launch_links",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="ConnectionTable",
-        tablename="connections",
-        schema=None,
-        columns=None,
+        class_name="MemberTable", tablename="members", schema=None, columns=None
     )
 
     manager.add_table(
@@ -92,7 +82,17 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="MemberTable", tablename="members", schema=None, columns=None
+        class_name="ConnectionTable",
+        tablename="connections",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="LaunchLinkTable",
+        tablename="launch_links",
+        schema=None,
+        columns=None,
     )
 
     manager.add_table(
@@ -100,20 +100,22 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="OrganizationTable",
-        tablename="organizations",
+        class_name="AuditEventTable",
+        tablename="audit_events",
         schema=None,
         columns=None,
     )
 
     manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="BigSerial",
-        column_class=BigSerial,
+        table_class_name="OrganizationTable",
+        tablename="organizations",
+        column_name="org_id",
+        db_column_name="org_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
+            "length": 128,
+            "default": "",
             "null": False,
             "primary_key": True,
             "unique": False,
@@ -127,53 +129,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="org_id",
-        db_column_name="org_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="at",
-        db_column_name="at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="actor",
-        db_column_name="actor",
+        table_class_name="OrganizationTable",
+        tablename="organizations",
+        column_name="name",
+        db_column_name="name",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -192,15 +151,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="action",
-        db_column_name="action",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="OrganizationTable",
+        tablename="organizations",
+        column_name="allow_members_to_remove",
+        db_column_name="allow_members_to_remove",
+        column_class_name="Boolean",
+        column_class=Boolean,
         params={
-            "length": 64,
-            "default": "",
+            "default": False,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -214,224 +172,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="connection_id",
-        db_column_name="connection_id",
-        column_class_name="UUID",
-        column_class=UUID,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="connection_type",
-        db_column_name="connection_type",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="user_id",
-        db_column_name="user_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="reason",
-        db_column_name="reason",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditEventTable",
-        tablename="audit_events",
-        column_name="details",
-        db_column_name="details",
-        column_class_name="JSONB",
-        column_class=JSONB,
-        params={
-            "default": "{}",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LaunchLinkTable",
-        tablename="launch_links",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="UUID",
-        column_class=UUID,
-        params={
-            "default": UUID4(),
-            "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LaunchLinkTable",
-        tablename="launch_links",
-        column_name="org_id",
-        db_column_name="org_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LaunchLinkTable",
-        tablename="launch_links",
-        column_name="user_id",
-        db_column_name="user_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LaunchLinkTable",
-        tablename="launch_links",
-        column_name="token_hash",
-        db_column_name="token_hash",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LaunchLinkTable",
-        tablename="launch_links",
-        column_name="next_path",
-        db_column_name="next_path",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 512,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LaunchLinkTable",
-        tablename="launch_links",
+        table_class_name="OrganizationTable",
+        tablename="organizations",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -451,10 +193,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="LaunchLinkTable",
-        tablename="launch_links",
-        column_name="expires_at",
-        db_column_name="expires_at",
+        table_class_name="OrganizationTable",
+        tablename="organizations",
+        column_name="updated_at",
+        db_column_name="updated_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
@@ -472,15 +214,498 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="LaunchLinkTable",
-        tablename="launch_links",
-        column_name="used_at",
-        db_column_name="used_at",
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="org_id",
+        db_column_name="org_id",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": OrganizationTable,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="user_id",
+        db_column_name="user_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="email",
+        db_column_name="email",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 320,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="email_normalized",
+        db_column_name="email_normalized",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 320,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="role",
+        db_column_name="role",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="organization_removed",
+        db_column_name="organization_removed",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="personal_status",
+        db_column_name="personal_status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 32,
+            "default": "none",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="seated",
+        db_column_name="seated",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="created_at",
+        db_column_name="created_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MemberTable",
+        tablename="members",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomIdentityClaimTable",
+        tablename="zoom_identity_claims",
+        column_name="claim",
+        db_column_name="claim",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 80,
+            "default": "",
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomIdentityClaimTable",
+        tablename="zoom_identity_claims",
+        column_name="org_id",
+        db_column_name="org_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomIdentityClaimTable",
+        tablename="zoom_identity_claims",
+        column_name="user_id",
+        db_column_name="user_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
             "default": None,
             "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomIdentityClaimTable",
+        tablename="zoom_identity_claims",
+        column_name="connection_id",
+        db_column_name="connection_id",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": ConnectionTable,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomUserTable",
+        tablename="zoom_users",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomUserTable",
+        tablename="zoom_users",
+        column_name="org_id",
+        db_column_name="org_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomUserTable",
+        tablename="zoom_users",
+        column_name="connection_id",
+        db_column_name="connection_id",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": ConnectionTable,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomUserTable",
+        tablename="zoom_users",
+        column_name="zoom_user_id",
+        db_column_name="zoom_user_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomUserTable",
+        tablename="zoom_users",
+        column_name="email_normalized",
+        db_column_name="email_normalized",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 320,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomUserTable",
+        tablename="zoom_users",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ZoomUserTable",
+        tablename="zoom_users",
+        column_name="role_id",
+        db_column_name="role_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -838,15 +1063,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ZoomIdentityClaimTable",
-        tablename="zoom_identity_claims",
-        column_name="claim",
-        db_column_name="claim",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="LaunchLinkTable",
+        tablename="launch_links",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="UUID",
+        column_class=UUID,
         params={
-            "length": 80,
-            "default": "",
+            "default": UUID4(),
             "null": False,
             "primary_key": True,
             "unique": False,
@@ -860,8 +1084,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ZoomIdentityClaimTable",
-        tablename="zoom_identity_claims",
+        table_class_name="LaunchLinkTable",
+        tablename="launch_links",
         column_name="org_id",
         db_column_name="org_id",
         column_class_name="Varchar",
@@ -882,80 +1106,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ZoomIdentityClaimTable",
-        tablename="zoom_identity_claims",
+        table_class_name="LaunchLinkTable",
+        tablename="launch_links",
         column_name="user_id",
         db_column_name="user_id",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
             "length": 128,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ZoomIdentityClaimTable",
-        tablename="zoom_identity_claims",
-        column_name="connection_id",
-        db_column_name="connection_id",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": ConnectionTable,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ZoomUserTable",
-        tablename="zoom_users",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="BigSerial",
-        column_class=BigSerial,
-        params={
-            "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ZoomUserTable",
-        tablename="zoom_users",
-        column_name="org_id",
-        db_column_name="org_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -970,34 +1128,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ZoomUserTable",
-        tablename="zoom_users",
-        column_name="connection_id",
-        db_column_name="connection_id",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": ConnectionTable,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ZoomUserTable",
-        tablename="zoom_users",
-        column_name="zoom_user_id",
-        db_column_name="zoom_user_id",
+        table_class_name="LaunchLinkTable",
+        tablename="launch_links",
+        column_name="token_hash",
+        db_column_name="token_hash",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -1005,7 +1139,7 @@ async def forwards():
             "default": "",
             "null": False,
             "primary_key": False,
-            "unique": False,
+            "unique": True,
             "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
@@ -1016,14 +1150,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ZoomUserTable",
-        tablename="zoom_users",
-        column_name="email_normalized",
-        db_column_name="email_normalized",
+        table_class_name="LaunchLinkTable",
+        tablename="launch_links",
+        column_name="next_path",
+        db_column_name="next_path",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 320,
+            "length": 512,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -1038,227 +1172,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ZoomUserTable",
-        tablename="zoom_users",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ZoomUserTable",
-        tablename="zoom_users",
-        column_name="role_id",
-        db_column_name="role_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="BigSerial",
-        column_class=BigSerial,
-        params={
-            "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
-        column_name="org_id",
-        db_column_name="org_id",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": OrganizationTable,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
-        column_name="user_id",
-        db_column_name="user_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
-        column_name="email",
-        db_column_name="email",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 320,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
-        column_name="email_normalized",
-        db_column_name="email_normalized",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 320,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
-        column_name="role",
-        db_column_name="role",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
-        column_name="organization_removed",
-        db_column_name="organization_removed",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": False,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
+        table_class_name="LaunchLinkTable",
+        tablename="launch_links",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -1278,15 +1193,36 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="MemberTable",
-        tablename="members",
-        column_name="updated_at",
-        db_column_name="updated_at",
+        table_class_name="LaunchLinkTable",
+        tablename="launch_links",
+        column_name="expires_at",
+        db_column_name="expires_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
             "default": TimestamptzNow(),
             "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="LaunchLinkTable",
+        tablename="launch_links",
+        column_name="used_at",
+        db_column_name="used_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -1450,15 +1386,13 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OrganizationTable",
-        tablename="organizations",
-        column_name="org_id",
-        db_column_name="org_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
         params={
-            "length": 128,
-            "default": "",
             "null": False,
             "primary_key": True,
             "unique": False,
@@ -1472,10 +1406,53 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OrganizationTable",
-        tablename="organizations",
-        column_name="name",
-        db_column_name="name",
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="org_id",
+        db_column_name="org_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="at",
+        db_column_name="at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="actor",
+        db_column_name="actor",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -1494,14 +1471,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OrganizationTable",
-        tablename="organizations",
-        column_name="allow_members_to_remove",
-        db_column_name="allow_members_to_remove",
-        column_class_name="Boolean",
-        column_class=Boolean,
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="action",
+        db_column_name="action",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": False,
+            "length": 64,
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -1515,15 +1493,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OrganizationTable",
-        tablename="organizations",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="connection_id",
+        db_column_name="connection_id",
+        column_class_name="UUID",
+        column_class=UUID,
         params={
-            "default": TimestamptzNow(),
-            "null": False,
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -1536,14 +1514,79 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OrganizationTable",
-        tablename="organizations",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="connection_type",
+        db_column_name="connection_type",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": TimestamptzNow(),
+            "length": 16,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="user_id",
+        db_column_name="user_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="reason",
+        db_column_name="reason",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditEventTable",
+        tablename="audit_events",
+        column_name="details",
+        db_column_name="details",
+        column_class_name="JSONB",
+        column_class=JSONB,
+        params={
+            "default": "{}",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -1553,6 +1596,53 @@ async def forwards():
             "db_column_name": None,
             "secret": False,
         },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="MemberTable",
+        tablename="members",
+        constraint_name="one_organization_per_user",
+        constraint_class=Unique,
+        params={"columns": ["user_id"], "nulls_distinct": True},
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="MemberTable",
+        tablename="members",
+        constraint_name="member_key",
+        constraint_class=Unique,
+        params={"columns": ["org_id", "user_id"], "nulls_distinct": True},
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="MemberTable",
+        tablename="members",
+        constraint_name="known_role",
+        constraint_class=Check,
+        params={"condition": "role IN ('owner', 'admin', 'member')"},
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="MemberTable",
+        tablename="members",
+        constraint_name="known_personal_status",
+        constraint_class=Check,
+        params={
+            "condition": "personal_status = 'none' OR personal_status IN ('active', 'admin_lost', 'needs_reconnect', 'deauthorized')"
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="ZoomUserTable",
+        tablename="zoom_users",
+        constraint_name="zoom_user_key",
+        constraint_class=Unique,
+        params={"columns": ["org_id", "zoom_user_id"], "nulls_distinct": True},
         schema=None,
     )
 
@@ -1603,42 +1693,6 @@ async def forwards():
         constraint_name="admin_lost_is_organizational",
         constraint_class=Check,
         params={"condition": "status <> 'admin_lost' OR type = 'organization'"},
-        schema=None,
-    )
-
-    manager.add_constraint(
-        table_class_name="ZoomUserTable",
-        tablename="zoom_users",
-        constraint_name="zoom_user_key",
-        constraint_class=Unique,
-        params={"columns": ["org_id", "zoom_user_id"], "nulls_distinct": True},
-        schema=None,
-    )
-
-    manager.add_constraint(
-        table_class_name="MemberTable",
-        tablename="members",
-        constraint_name="one_organization_per_user",
-        constraint_class=Unique,
-        params={"columns": ["user_id"], "nulls_distinct": True},
-        schema=None,
-    )
-
-    manager.add_constraint(
-        table_class_name="MemberTable",
-        tablename="members",
-        constraint_name="member_key",
-        constraint_class=Unique,
-        params={"columns": ["org_id", "user_id"], "nulls_distinct": True},
-        schema=None,
-    )
-
-    manager.add_constraint(
-        table_class_name="MemberTable",
-        tablename="members",
-        constraint_name="known_role",
-        constraint_class=Check,
-        params={"condition": "role IN ('owner', 'admin', 'member')"},
         schema=None,
     )
 

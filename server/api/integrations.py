@@ -8,7 +8,7 @@ import json
 
 from litestar import Controller, delete, get, patch, put
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from domain import integration
 from domain.access import Principal
@@ -44,7 +44,7 @@ class OrganizationIntegrationController(Controller):
         uow: PostgresUnitOfWork,
         limit: int = Parameter(default=50, ge=1, le=200),
         cursor: str | None = None,
-        member_type: str | None = Parameter(query="type", default=None),
+        member_type: str | None = QueryParameter(name="type", default=None),
         connected: bool | None = None,
         q: str | None = Parameter(default=None, max_length=200),
     ) -> MembersPageOut:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from litestar import Controller, Response, delete, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from domain import provisioning
 from domain.errors import MemberNotFound
@@ -16,7 +14,8 @@ from domain.model import Member, Organization
 from domain.ports import MemberInput
 from persistence.database import PostgresUnitOfWork
 from server.api.bodies import BatchIn, BatchOut, LaunchLinkOut, MemberIn, OrganizationIn
-from server.auth import hash_secret, new_secret, provide_api_key
+from server.auth import provide_api_key
+from server.launch import issue_launch_link
 from server.clock import utcnow
 from server.config import ApiKey
 from server.problems import Problem
@@ -71,19 +70,14 @@ class ProvisioningController(Controller):
         api_key: ApiKey,
         uow: PostgresUnitOfWork,
         state: State,
-        next_path: str = Parameter(query="next", default=MEMBER_ZOOM_PAGE),
+        next_path: str = QueryParameter(name="next", default=MEMBER_ZOOM_PAGE),
     ) -> LaunchLinkOut:
         check_identifier(org_id, "org_id")
         check_identifier(user_id, "user_id")
         _check_next_path(next_path)
         if await uow.members.get(org_id, user_id) is None:
             raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
-        token = new_secret()
-        now = utcnow()
-        expires_at = now + timedelta(seconds=state.settings.launch_link_ttl_s)
-        await uow.sessions.add_launch_link(org_id, user_id, hash_secret(token), next_path, now, expires_at)
-        await uow.commit()
-        return LaunchLinkOut(url=f"{state.settings.base_url}/launch/{token}", expires_at=expires_at)
+        return await issue_launch_link(uow, state.settings, org_id, user_id, next_path)
 
 
 def _check_next_path(next_path: str) -> None:

@@ -43,9 +43,7 @@ def invalid_code() -> OAuthError:
     return OAuthError(400, "invalid_grant", "Invalid authorization code.")
 
 
-def authenticate_client(sandbox: Sandbox, authorization: str | None) -> ZoomAppConfig:
-    """Check HTTP Basic client credentials; Zoom accepts no other client authentication."""
-    client_id, client_secret = basic_credentials(authorization)
+def authenticate_client(sandbox: Sandbox, client_id: str, client_secret: str) -> ZoomAppConfig:
     app = sandbox.apps.get(client_id)
     if app is None or not hmac.compare_digest(app.client_secret.encode(), client_secret.encode()):
         raise OAuthError(401, "invalid_client", "Invalid client_id or client_secret")
@@ -53,6 +51,7 @@ def authenticate_client(sandbox: Sandbox, authorization: str | None) -> ZoomAppC
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str]:
+    """The client id and secret of an HTTP Basic header; Zoom accepts no other client authentication."""
     scheme, _, encoded = (authorization or "").partition(" ")
     try:
         decoded = base64.b64decode(encoded, validate=True).decode()

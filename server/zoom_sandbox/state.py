@@ -132,7 +132,7 @@ class Meeting(msgspec.Struct, kw_only=True):
 
 class PageCursor(msgspec.Struct, kw_only=True, frozen=True):
     account_id: str
-    status: UserStatus
+    status: str
     role_id: str | None
     after_seq: int
     expires_at: datetime

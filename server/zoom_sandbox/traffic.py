@@ -11,7 +11,7 @@ from http.client import responses
 
 import anyio
 import msgspec
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +27,10 @@ FALLBACK_CATEGORY = "Light"
 
 QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
 FAULT_MESSAGES = {124: "Invalid access token.", 429: QPS_MESSAGE}
-OAUTH_FAULT_ERRORS = {400: ("invalid_grant", "Invalid Token!"), 401: ("invalid_client", "Invalid client_id or client_secret")}
+OAUTH_FAULT_ERRORS = {
+    400: ("invalid_grant", "Invalid Token!"),
+    401: ("invalid_client", "Invalid client_id or client_secret"),
+}
 
 
 def current_call(request: Request) -> CallRecord:
@@ -35,14 +38,17 @@ def current_call(request: Request) -> CallRecord:
     return request.scope["state"][CALL_KEY]
 
 
+def sandbox_of(scope: Scope) -> Sandbox:
+    return Litestar.from_scope(scope).state.sandbox
+
+
 class ZoomTraffic(ASGIMiddleware):
+    """Holds no sandbox itself: Litestar deep-copies routers, middleware included, on registration."""
+
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        sandbox = self.sandbox
+        sandbox = sandbox_of(scope)
         method, path = scope["method"], scope["path"]
         call = CallRecord(method=method, path=path, time=sandbox.now())
         sandbox.calls.append(call)
@@ -53,7 +59,7 @@ class ZoomTraffic(ASGIMiddleware):
             if message["type"] == "http.response.start":
                 call.status = message["status"]
                 if category:
-                    add_missing_headers(message, self.qps_headers(call, category))
+                    add_missing_headers(message, qps_headers(sandbox, call, category))
             await send(message)
 
         fault = sandbox.take_fault(method, path)
@@ -65,21 +71,26 @@ class ZoomTraffic(ASGIMiddleware):
             return
         await next_app(scope, receive, send_recorded)
 
-    def qps_headers(self, call: CallRecord, category: str) -> dict[str, str]:
-        limit = QPS_LIMITS[category]
-        used = self.sandbox.count_qps(call.account_id or "", category)
-        return {
-            "X-RateLimit-Category": category,
-            "X-RateLimit-Type": "QPS",
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": str(max(limit - used, 0)),
-        }
+
+def qps_headers(sandbox: Sandbox, call: CallRecord, category: str) -> dict[str, str]:
+    limit = QPS_LIMITS[category]
+    used = sandbox.count_qps(call.account_id or "", category)
+    return {
+        "X-RateLimit-Category": category,
+        "X-RateLimit-Type": "QPS",
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(max(limit - used, 0)),
+    }
 
 
 def add_missing_headers(message: Message, headers: dict[str, str]) -> None:
     """Add headers the answer does not set itself (a daily-limit 429 sets its own)."""
     present = {name.lower() for name, _ in message.get("headers", [])}
-    extra = [(name.lower().encode(), value.encode()) for name, value in headers.items() if name.lower().encode() not in present]
+    extra = [
+        (name.lower().encode(), value.encode())
+        for name, value in headers.items()
+        if name.lower().encode() not in present
+    ]
     message["headers"] = [*message.get("headers", []), *extra]
 
 
@@ -87,7 +98,8 @@ async def send_fault(fault: Fault, status: int, path: str, category: str, send: 
     body = msgspec.json.encode(fault_body(fault, status, path))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if fault.retry_after is not None or status == 429:
-        headers.append((b"retry-after", str(fault.retry_after or 1).encode()))
+        retry_after = 1 if fault.retry_after is None else fault.retry_after
+        headers.append((b"retry-after", str(retry_after).encode()))
     if status == 429:
         headers += [
             (b"x-ratelimit-category", category.encode()),
@@ -104,6 +116,9 @@ def fault_body(fault: Fault, status: int, path: str) -> dict[str, object]:
     code = fault.code or status
     message = FAULT_MESSAGES.get(code) or responses.get(status, "Error")
     if path.startswith("/oauth"):
-        error, reason = OAUTH_FAULT_ERRORS.get(status) or ("server_error" if status >= 500 else "invalid_request", message)
+        error, reason = OAUTH_FAULT_ERRORS.get(status) or (
+            "server_error" if status >= 500 else "invalid_request",
+            message,
+        )
         return oauth_error_body(error, reason)
     return zoom_error_body(code, message)

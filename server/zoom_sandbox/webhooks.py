@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from server.zoom_sandbox.config import ZoomAppConfig
 from server.zoom_sandbox.state import LICENSED, Sandbox, WebhookDelivery, ZoomUser
@@ -20,7 +22,41 @@ from server.zoom_sandbox.state import LICENSED, Sandbox, WebhookDelivery, ZoomUs
 #: Zoom expects an answer within 3 seconds; waiting longer would only stall the control call.
 DELIVERY_TIMEOUT_S = 3.0
 
-Event = dict[str, Any]
+#: The ``object`` of a user event: which fields it holds depends on the event and the change.
+UserObject = dict[str, Any]
+
+
+class UserEventPayload(msgspec.Struct, kw_only=True, frozen=True):
+    account_id: str
+    operator: str
+    operator_id: str
+    object: UserObject
+    time_stamp: int | UnsetType = UNSET
+    old_object: UserObject | UnsetType = UNSET
+
+
+class UserEvent(msgspec.Struct, kw_only=True, frozen=True):
+    event: str
+    event_ts: int
+    payload: UserEventPayload
+
+
+class AppDeauthorizedPayload(msgspec.Struct, kw_only=True, frozen=True):
+    account_id: str
+    user_id: str
+    signature: str
+    deauthorization_time: str
+    client_id: str
+    #: Inside the payload, not beside it: that is where the Marketplace document puts it.
+    event_ts: int
+
+
+class AppDeauthorized(msgspec.Struct, kw_only=True, frozen=True):
+    event: str
+    payload: AppDeauthorizedPayload
+
+
+Event = UserEvent | AppDeauthorized
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -40,7 +76,7 @@ async def deliver(sandbox: Sandbox, app: ZoomAppConfig, event: Event) -> None:
         "x-zm-request-timestamp": str(timestamp),
         "x-zm-signature": signature(app.webhook_secret_token, timestamp, body),
     }
-    delivery = WebhookDelivery(event=event["event"], target=url, client_id=app.client_id, time=sandbox.now())
+    delivery = WebhookDelivery(event=event.event, target=url, client_id=app.client_id, time=sandbox.now())
     sandbox.webhook_deliveries.append(delivery)
     try:
         async with httpx.AsyncClient(transport=sandbox.webhook_transport, timeout=DELIVERY_TIMEOUT_S) as client:
@@ -50,7 +86,7 @@ async def deliver(sandbox: Sandbox, app: ZoomAppConfig, event: Event) -> None:
         delivery.error = f"{type(exc).__name__}: {exc}"
 
 
-async def deliver_all(sandbox: Sandbox, apps: list[ZoomAppConfig], events: list[Event]) -> None:
+async def deliver_all(sandbox: Sandbox, apps: list[ZoomAppConfig], events: Sequence[Event]) -> None:
     for app in apps:
         for event in events:
             await deliver(sandbox, app, event)
@@ -74,24 +110,19 @@ def user_event_recipients(sandbox: Sandbox, account_id: str) -> list[ZoomAppConf
 
 
 def user_event(
-    sandbox: Sandbox, name: str, subject: ZoomUser, obj: dict[str, Any], old_object: dict[str, Any] | None = None
-) -> Event:
+    sandbox: Sandbox, name: str, subject: ZoomUser, obj: UserObject, old_object: UserObject | None = None
+) -> UserEvent:
     """The ``{"event", "event_ts", "payload"}`` envelope of Zoom's user events about ``subject``.
 
     Build it before changing the subject: the payload names the account it belonged to.
     """
     operator = account_operator(sandbox, subject)
     event_ts = int(sandbox.now().timestamp() * 1000)
-    payload: dict[str, Any] = {
-        "account_id": subject.account_id,
-        "operator": operator.email,
-        "operator_id": operator.id,
-        "object": obj,
-    }
-    if old_object is not None:
-        payload["time_stamp"] = event_ts
-        payload["old_object"] = old_object
-    return {"event": name, "event_ts": event_ts, "payload": payload}
+    change = {} if old_object is None else {"time_stamp": event_ts, "old_object": old_object}
+    payload = UserEventPayload(
+        account_id=subject.account_id, operator=operator.email, operator_id=operator.id, object=obj, **change
+    )
+    return UserEvent(event=name, event_ts=event_ts, payload=payload)
 
 
 def account_operator(sandbox: Sandbox, subject: ZoomUser) -> ZoomUser:
@@ -103,7 +134,7 @@ def account_operator(sandbox: Sandbox, subject: ZoomUser) -> ZoomUser:
     return next(iter(owners or admins), subject)
 
 
-def user_summary(user: ZoomUser) -> dict[str, Any]:
+def user_summary(user: ZoomUser) -> UserObject:
     """The user object of ``user.activated``, ``.deactivated``, ``.deleted`` and ``.disassociated``."""
     return {
         "id": user.id,
@@ -114,22 +145,19 @@ def user_summary(user: ZoomUser) -> dict[str, Any]:
     }
 
 
-def app_deauthorized_event(sandbox: Sandbox, app: ZoomAppConfig, user: ZoomUser) -> Event:
-    """``app_deauthorized`` in the Marketplace document's shape: ``event_ts`` sits inside the payload."""
+def app_deauthorized_event(sandbox: Sandbox, app: ZoomAppConfig, user: ZoomUser) -> AppDeauthorized:
     now = sandbox.now()
     deauthorized_at = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
     # Zoom signs this payload for its data-compliance API; receivers verify the header instead.
     compliance_signature = hmac.new(
         app.client_secret.encode(), f"{user.id}:{user.account_id}:{deauthorized_at}".encode(), hashlib.sha256
     ).hexdigest()
-    return {
-        "event": "app_deauthorized",
-        "payload": {
-            "account_id": user.account_id,
-            "user_id": user.id,
-            "signature": compliance_signature,
-            "deauthorization_time": deauthorized_at,
-            "client_id": app.client_id,
-            "event_ts": int(now.timestamp() * 1000),
-        },
-    }
+    payload = AppDeauthorizedPayload(
+        account_id=user.account_id,
+        user_id=user.id,
+        signature=compliance_signature,
+        deauthorization_time=deauthorized_at,
+        client_id=app.client_id,
+        event_ts=int(now.timestamp() * 1000),
+    )
+    return AppDeauthorized(event="app_deauthorized", payload=payload)

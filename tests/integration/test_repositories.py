@@ -128,3 +128,54 @@ async def test_deleting_a_member_deletes_their_personal_connection(org):
         assert await uow.members.delete(org, f"{org}-b")
         await uow.commit()
         assert await uow.connections.personal(org, f"{org}-b") is None
+
+
+async def member_state(org_id: str, user_id: str) -> tuple[str, bool]:
+    async with unit_of_work() as uow:
+        record = await uow._db.fetchrow(
+            "SELECT personal_status, seated FROM members WHERE org_id = $1 AND user_id = $2", org_id, user_id
+        )
+    return record["personal_status"], record["seated"]
+
+
+async def test_member_state_follows_the_personal_connection(org):
+    personal = connection(org, ConnectionType.PERSONAL, user_id=f"{org}-a")
+    await add_connection(personal)
+    assert await member_state(org, f"{org}-a") == ("active", False)
+    async with unit_of_work() as uow:
+        await uow._db.execute("UPDATE connections SET status = 'deauthorized' WHERE id = $1", personal.id)
+        await uow.commit()
+    assert await member_state(org, f"{org}-a") == ("deauthorized", False)
+    async with unit_of_work() as uow:
+        await uow.connections.delete(personal)
+        await uow.commit()
+    assert await member_state(org, f"{org}-a") == ("none", False)
+
+
+async def test_r5_seats_follow_zoom_users_and_member_emails(org):
+    live = connection(org, ConnectionType.ORGANIZATION)
+    await add_connection(live, [ZoomUser(zoom_user_id="z-a", email=f"{org}-a@example.test")])
+    assert await member_state(org, f"{org}-a") == ("none", True)
+    assert await member_state(org, f"{org}-b") == ("none", False)
+
+    async with unit_of_work() as uow:
+        await uow.members.save_many(org, [member(f"{org}-a", email="moved@example.test")], utcnow())
+        await uow.members.save_many(org, [member(f"{org}-b", email=f"{org}-a@example.test")], utcnow())
+        await uow.commit()
+    assert await member_state(org, f"{org}-a") == ("none", False)
+    assert await member_state(org, f"{org}-b") == ("none", True)
+
+    async with unit_of_work() as uow:
+        await uow._db.execute("UPDATE zoom_users SET status = 'inactive' WHERE org_id = $1", org)
+        await uow.commit()
+    assert await member_state(org, f"{org}-b") == ("none", False)
+
+    async with unit_of_work() as uow:
+        await uow._db.execute("UPDATE zoom_users SET status = 'active' WHERE org_id = $1", org)
+        await uow.commit()
+    assert await member_state(org, f"{org}-b") == ("none", True)
+
+    async with unit_of_work() as uow:
+        await uow.connections.delete(live)
+        await uow.commit()
+    assert await member_state(org, f"{org}-b") == ("none", False)

@@ -1,0 +1,64 @@
+"""`roomlink`: serve, migrate, demo, zoom-sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="roomlink", description="Zoom for whole organizations.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (production): DATABASE_URL, several workers")
+    serve.add_argument("--host", default=os.environ.get("ROOMLINK_HOST", "0.0.0.0"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("ROOMLINK_WORKERS", str(os.cpu_count() or 2))))
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
+
+    commands.add_parser("migrate", help="apply pending database migrations and exit")
+
+    demo = commands.add_parser("demo", help="embedded PostgreSQL, Zoom sandbox, a seeded organization")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data", default=".roomlink/demo", help="folder for the demo's database")
+
+    sandbox = commands.add_parser("zoom-sandbox", help="run the Zoom sandbox alone")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=9000)
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        _serve(args)
+    elif args.command == "migrate":
+        _migrate()
+    elif args.command == "demo":
+        from server.demo import run_demo
+
+        run_demo(port=args.port, data_dir=args.data)
+    elif args.command == "zoom-sandbox":
+        import uvicorn
+
+        uvicorn.run("server.zoom_sandbox.app:create_sandbox_app", factory=True, host=args.host, port=args.port)
+
+
+def _migrate() -> None:
+    from persistence import database
+
+    asyncio.run(database.migrate())
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if not args.no_migrate:
+        _migrate()
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+    )

@@ -1,0 +1,213 @@
+"""`roomlink demo`: everything on one machine with no configuration.
+
+An embedded PostgreSQL keeps its data under a local folder; a seeded organization shows
+members in every connection state; a sign-in page hands out launch links (demo mode only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import msgspec
+
+DEMO_API_KEY = "demo:demo-api-key-not-for-production"
+DEMO_ORG = "northwind"
+DEMO_ZOOM_ACCOUNT = "northwind-zoom"
+ZOOM_ADMIN_EMAIL = "zoe.admin@northwind.example"
+
+
+class DemoPerson(msgspec.Struct, frozen=True):
+    user_id: str
+    name: str
+    role: str
+    #: What the seed gives them: "personal", "personal_broken", "seat", "removed" or "none".
+    state: str
+
+    @property
+    def email(self) -> str:
+        return f"{self.user_id}@northwind.example"
+
+    @property
+    def personal_zoom_email(self) -> str:
+        return f"{self.user_id}@personal.example"
+
+    @property
+    def in_northwind_zoom(self) -> bool:
+        return self.state != "none"
+
+
+PEOPLE = (
+    DemoPerson("olivia", "Olivia Owner", "owner", "seat"),
+    DemoPerson("arjun", "Arjun Admin", "admin", "seat"),
+    DemoPerson("maria", "Maria Personal", "member", "personal"),
+    DemoPerson("li", "Li Organization", "member", "seat"),
+    DemoPerson("sam", "Sam Reconnect", "member", "personal_broken"),
+    DemoPerson("noah", "Noah Noseat", "member", "none"),
+    DemoPerson("emma", "Emma Removed", "member", "removed"),
+)
+
+
+def run_demo(port: int, data_dir: str) -> None:
+    from server.embedded_postgres import start_embedded_postgres
+
+    database_url = start_embedded_postgres(Path(data_dir).resolve() / "pgdata")
+    base_url = f"http://127.0.0.1:{port}"
+    os.environ.update(
+        DATABASE_URL=database_url,
+        ROOMLINK_BASE_URL=base_url,
+        ROOMLINK_API_KEYS=os.environ.get("ROOMLINK_API_KEYS", DEMO_API_KEY),
+        ROOMLINK_DEMO="1",
+    )
+    import logging
+
+    import uvicorn
+
+    from server.app import create_app
+    from server.outbox import LocalSmtpServer
+    from server.zoom_sandbox import create_sandbox_app, mount_sandbox
+
+    for chatty in ("mail.log", "piccolo"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    sandbox_app = create_sandbox_app()
+    zoom_ids = seed_sandbox(sandbox_app.state.sandbox)
+    asyncio.run(_prepare(zoom_ids))
+    outbox = LocalSmtpServer()
+    outbox.start()
+    os.environ["SMTP_URL"] = outbox.url
+    _print_welcome(base_url)
+    try:
+        app = create_app(outbox=outbox, extra_routes=[mount_sandbox(sandbox_app)])
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        outbox.stop()
+
+
+def seed_sandbox(sandbox) -> dict[str, str]:
+    """Northwind's Zoom account (its admin Zoe and most of its people) and two personal Zoom accounts.
+
+    Returns the sandbox's Zoom user id for each email.
+    """
+    from server.zoom_sandbox.control import UserIn, new_user
+    from server.zoom_sandbox.state import Account
+
+    def account(account_id: str, name: str) -> Account:
+        sandbox.accounts[account_id] = Account(id=account_id, name=name, created_at=sandbox.now())
+        return sandbox.accounts[account_id]
+
+    def user(into: Account, email: str, name: str, role: str) -> tuple[str, str]:
+        first, _, last = name.partition(" ")
+        spec = UserIn(email=email, first_name=first, last_name=last or "Zoom", role=role)
+        return email, new_user(sandbox, into, spec).id
+
+    northwind = account(DEMO_ZOOM_ACCOUNT, "Northwind Clinics (Zoom)")
+    ids = dict([user(northwind, ZOOM_ADMIN_EMAIL, "Zoe Zoomadmin", "admin")])
+    for person in PEOPLE:
+        if person.in_northwind_zoom:
+            ids.update([user(northwind, person.email, person.name, "owner" if person.role == "owner" else "member")])
+        own = account(f"personal-{person.user_id}", f"{person.name}'s own Zoom")
+        ids.update([user(own, person.personal_zoom_email, person.name, "owner")])
+    return ids
+
+
+async def _prepare(zoom_ids: dict[str, str]) -> None:
+    from persistence import database
+
+    await database.migrate()
+    await database.open_pool()
+    try:
+        await seed(zoom_ids)
+        await _print_launch_links()
+    finally:
+        await database.close_pool()
+
+
+async def seed(zoom_ids: dict[str, str]) -> None:
+    """A fresh Northwind on every start: the sandbox's Zoom lives in memory, so the data must match it."""
+    from domain.model import ConnectionStatus, ConnectionType, Policy, Role, ZoomUser
+    from domain.ports import MemberInput
+    from persistence.database import unit_of_work
+    from server.clock import utcnow
+
+    now = utcnow()
+    async with unit_of_work() as uow:
+        await uow.organizations.delete(DEMO_ORG)
+        await uow.organizations.save(DEMO_ORG, "Northwind Clinics", now)
+        await uow.organizations.set_policy(DEMO_ORG, Policy(allow_members_to_remove=True), now)
+        await uow.members.save_many(
+            DEMO_ORG,
+            [MemberInput(user_id=p.user_id, email=p.email, name=p.name, role=Role(p.role)) for p in PEOPLE],
+            now,
+        )
+        organization = _connection(ConnectionType.ORGANIZATION, ConnectionStatus.ACTIVE, None, DEMO_ZOOM_ACCOUNT,
+                                   zoom_ids[ZOOM_ADMIN_EMAIL], ZOOM_ADMIN_EMAIL, now)
+        await uow.connections.add(organization)
+        await uow.connections.replace_zoom_users(
+            organization,
+            [ZoomUser(zoom_user_id=zoom_ids[ZOOM_ADMIN_EMAIL], email=ZOOM_ADMIN_EMAIL, role_id="1")]
+            + [ZoomUser(zoom_user_id=zoom_ids[p.email], email=p.email) for p in PEOPLE if p.in_northwind_zoom],
+        )
+        for person in PEOPLE:
+            if person.state == "removed":
+                await uow.members.set_organization_removed(DEMO_ORG, person.user_id, True, now)
+            if person.state.startswith("personal"):
+                status = ConnectionStatus.ACTIVE if person.state == "personal" else ConnectionStatus.NEEDS_RECONNECT
+                email = person.personal_zoom_email
+                await uow.connections.add(
+                    _connection(ConnectionType.PERSONAL, status, person.user_id, f"personal-{person.user_id}",
+                                zoom_ids[email], email, now)
+                )
+        await uow.commit()
+
+
+def _connection(type_, status, user_id, zoom_account_id, zoom_user_id, zoom_email, now):
+    from domain.model import Connection
+
+    return Connection(
+        id=str(uuid.uuid4()),
+        org_id=DEMO_ORG,
+        type=type_,
+        user_id=user_id,
+        zoom_account_id=zoom_account_id,
+        zoom_user_id=zoom_user_id,
+        zoom_email=zoom_email,
+        status=status,
+        status_reason=None if status.value == "active" else "Zoom refused the refresh token (seeded by the demo)",
+        status_changed_at=now,
+        connected_at=now,
+    )
+
+
+async def _print_launch_links() -> None:
+    from persistence.database import unit_of_work
+    from server.auth import hash_secret, new_secret
+    from server.clock import utcnow
+
+    base_url = os.environ["ROOMLINK_BASE_URL"]
+    print("\nOne-time launch links (valid 5 minutes; later use the sign-in page):")
+    async with unit_of_work() as uow:
+        for person in PEOPLE:
+            token = new_secret()
+            now = utcnow()
+            await uow.sessions.add_launch_link(
+                DEMO_ORG, person.user_id, hash_secret(token), "/integrations/zoom", now, now + timedelta(minutes=5)
+            )
+            print(f"  {person.name:<18} ({person.role:<6}) {base_url}/launch/{token}")
+        await uow.commit()
+
+
+def _print_welcome(base_url: str) -> None:
+    print(
+        f"""
+Roomlink demo is running at {base_url}
+  Sign in as anyone:   {base_url}/demo
+  Members table (API): curl -H 'Authorization: Bearer {DEMO_API_KEY.split(':', 1)[1]}' \\
+                            -H 'X-Roomlink-User: olivia' {base_url}/api/v1/orgs/{DEMO_ORG}/integrations/zoom/members
+  API document:        {base_url}/schema
+Press Ctrl+C to stop.
+""",
+        flush=True,
+    )

@@ -1,0 +1,15 @@
+"""The routes of Roomlink's pages, for create_app."""
+
+from __future__ import annotations
+
+from server.ui.demo_pages import demo_outbox, demo_sign_in, demo_sign_in_page
+from server.ui.layout import static_files
+from server.ui.zoom_page import zoom_page
+
+#: For every deployment: add to create_app's route_handlers.
+UI_ROUTES = [zoom_page, static_files]
+
+#: Only when settings.demo is True (the handlers also refuse otherwise).
+DEMO_ROUTES = [demo_sign_in_page, demo_sign_in, demo_outbox]
+
+__all__ = ["DEMO_ROUTES", "UI_ROUTES"]

@@ -1,0 +1,337 @@
+"use strict";
+
+// Integrations → Zoom. Every fact shown comes from the JSON API, so the page and the API never disagree.
+(() => {
+  const PAGE_SIZE = 25;
+  const SEARCH_DELAY_MS = 300;
+  const CHANGING_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+  const TYPE_LABELS = { organization: "Organization", personal: "Personal" };
+
+  const main = document.querySelector("main");
+  const words = JSON.parse(document.getElementById("roomlink-words").textContent);
+  const isManager = main.dataset.manager === "true";
+  const myPath = "/api/v1/me/integrations/zoom";
+  const organizationPath = `/api/v1/orgs/${encodeURIComponent(main.dataset.orgId)}/integrations/zoom`;
+  const byId = (id) => document.getElementById(id);
+  const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+  // ---- talking to the API
+
+  class ApiError extends Error {}
+
+  function csrfToken() {
+    const prefix = "roomlink_csrf=";
+    const entry = document.cookie.split("; ").find((cookie) => cookie.startsWith(prefix));
+    return entry ? decodeURIComponent(entry.slice(prefix.length)) : "";
+  }
+
+  function problemText(problem) {
+    const fields = Object.entries(problem.errors || {}).map(([field, message]) => `${field}: ${message}`);
+    return fields.length ? `${problem.detail} (${fields.join("; ")})` : problem.detail;
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (CHANGING_METHODS.has(method)) headers["X-CSRF-Token"] = csrfToken();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError("Roomlink could not be reached. Check your connection and try again.");
+    }
+    if (response.status === 204) return null;
+    const payload = await response.json().catch(() => null);
+    if (!response.ok) {
+      throw new ApiError(payload && payload.detail ? problemText(payload) : `Roomlink answered ${response.status}; please try again.`);
+    }
+    return payload;
+  }
+
+  // ---- small DOM helpers
+
+  function el(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+    node.append(...children);
+    return node;
+  }
+
+  function facts(pairs) {
+    return el("dl", { class: "facts" }, ...pairs.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
+  }
+
+  const when = (iso) => dateFormat.format(new Date(iso));
+
+  function tell(message) {
+    byId("problem").textContent = "";
+    byId("notice").textContent = message;
+  }
+
+  function warn(error) {
+    byId("notice").textContent = "";
+    byId("problem").textContent = error.message;
+  }
+
+  const attempt = (work) => work().catch(warn);
+
+  // The button stays disabled while its request runs, so a double click does not act twice.
+  async function act(button, work) {
+    button.disabled = true;
+    try {
+      await work();
+    } catch (error) {
+      warn(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function actionButton(label, work, kind = "") {
+    const button = el("button", { type: "button", class: kind }, label);
+    button.addEventListener("click", () => act(button, work));
+    return button;
+  }
+
+  async function refreshAll() {
+    await Promise.all(isManager ? [loadMyZoom(), loadOrganization(), showMembersPage(membersTable.cursors)] : [loadMyZoom()]);
+  }
+
+  // ---- Your Zoom
+
+  async function loadMyZoom() {
+    const mine = await api("GET", myPath);
+    byId("my-zoom-state").replaceChildren(myHeadline(mine), ...myDetails(mine));
+    byId("my-zoom-actions").replaceChildren(...myActions(mine));
+  }
+
+  function myHeadline(mine) {
+    if (!mine.connected) return el("p", { class: "headline bad", id: "my-zoom-headline" }, "Not connected");
+    const through = mine.type === "personal" ? "through your own Zoom" : "through your organization";
+    return el("p", { class: "headline ok", id: "my-zoom-headline" }, `Connected — ${through}`);
+  }
+
+  function myDetails(mine) {
+    const details = [];
+    if (mine.reason) details.push(el("p", { class: "advice" }, words.reason_advice[mine.reason]));
+    if (mine.personal) {
+      details.push(facts([["Your own Zoom", mine.personal.zoom_email], ["Connected", when(mine.personal.connected_at)]]));
+    }
+    if (mine.organization) {
+      details.push(facts([
+        ["Organization", mine.organization.organization_name],
+        ["Your Zoom user", mine.organization.seat_zoom_email || "none with your email"],
+      ]));
+    }
+    return details;
+  }
+
+  function myActions(mine) {
+    const actions = [];
+    if (!mine.personal) actions.push(actionButton("Connect my own Zoom", connectPersonal));
+    if (mine.personal && mine.personal.status !== "active") actions.push(actionButton("Reconnect my own Zoom", connectPersonal));
+    if (mine.personal) actions.push(actionButton("Disconnect my Zoom", disconnectPersonal, "secondary"));
+    if (mine.organization && mine.can_remove_organization) {
+      actions.push(mine.organization_removed
+        ? actionButton("Use the organization's Zoom again", restoreOrganizationForMe)
+        : actionButton("Stop using the organization's Zoom", removeOrganizationForMe, "secondary"));
+    }
+    return actions;
+  }
+
+  async function connectPersonal() {
+    const { authorize_url: authorizeUrl } = await api("POST", `${myPath}/personal/authorize`);
+    tell("Opening Zoom…");
+    window.location.assign(authorizeUrl);
+  }
+
+  async function disconnectPersonal() {
+    if (!window.confirm("Disconnect your own Zoom? Your organization's Zoom serves you again if it can.")) return;
+    await api("DELETE", `${myPath}/personal`);
+    await refreshAll();
+    tell("Your own Zoom is disconnected.");
+  }
+
+  async function removeOrganizationForMe() {
+    await api("DELETE", `${myPath}/organization`);
+    await refreshAll();
+    tell("You no longer use the organization's Zoom.");
+  }
+
+  async function restoreOrganizationForMe() {
+    await api("PUT", `${myPath}/organization`);
+    await refreshAll();
+    tell("You use the organization's Zoom again.");
+  }
+
+  // ---- Organization connection (owners and admins)
+
+  async function loadOrganization() {
+    const organization = await api("GET", organizationPath);
+    const status = words.organization_status[organization.status];
+    const connected = organization.status !== "not_connected";
+    byId("organization-state").replaceChildren(
+      el("p", { class: `headline ${organization.status === "active" ? "ok" : "bad"}`, id: "organization-headline" }, status.headline),
+      el("p", { class: "advice" }, status.advice),
+      ...(connected ? [organizationFacts(organization)] : []),
+    );
+    byId("connect-organization").textContent = organization.status === "active"
+      ? "Reconnect with another Zoom admin"
+      : "Connect Zoom for my organization";
+    byId("disconnect-organization").hidden = !connected;
+    byId("allow-members-to-remove").checked = organization.policy.allow_members_to_remove;
+    renderCounts(organization.counts);
+  }
+
+  function organizationFacts(organization) {
+    const pairs = [
+      ["Zoom admin", organization.zoom_admin_email],
+      ["Connected", when(organization.connected_at)],
+      ["Last verified", organization.last_verified_at ? when(organization.last_verified_at) : "not yet"],
+    ];
+    if (organization.status_reason) pairs.push(["Details", organization.status_reason]);
+    return facts(pairs);
+  }
+
+  function renderCounts(counts) {
+    const count = (number, label) => el("li", {}, el("strong", {}, String(number)), ` ${label}`);
+    byId("counts").replaceChildren(
+      count(counts.organization, "through the organization"),
+      count(counts.personal, "personal"),
+      count(counts.not_connected, "not connected"),
+    );
+  }
+
+  function openActivationForm() {
+    byId("activation-result").hidden = true;
+    byId("activation-form").hidden = false;
+    byId("zoom-admin-email").focus();
+  }
+
+  async function createActivationLink() {
+    const email = byId("zoom-admin-email").value.trim();
+    const link = await api("POST", `${organizationPath}/activation-links`, email ? { zoom_admin_email: email } : {});
+    byId("activation-form").hidden = true;
+    byId("activation-url").value = link.url;
+    byId("activation-details").textContent = `Expires ${when(link.expires_at)}. ` + (link.emailed_to
+      ? `Emailed to ${link.emailed_to}.`
+      : "Not emailed: open it yourself if you are the Zoom administrator, or send it to them.");
+    byId("activation-result").hidden = false;
+    tell("Activation link created.");
+  }
+
+  async function copyActivationUrl() {
+    const field = byId("activation-url");
+    try {
+      await navigator.clipboard.writeText(field.value);
+      tell("Link copied.");
+    } catch {
+      // The clipboard API needs a secure context; a selected field lets the person copy by hand.
+      field.select();
+      tell("Press Ctrl+C (⌘C) to copy the selected link.");
+    }
+  }
+
+  async function disconnectOrganization() {
+    const question = "Disconnect your organization's Zoom? Every member relying on it loses Zoom until it is "
+      + "connected again. Personal connections are not affected.";
+    if (!window.confirm(question)) return;
+    const { affected_members: affected } = await api("DELETE", organizationPath);
+    await refreshAll();
+    tell(`Organization disconnected. ${affected === 1 ? "1 member was" : `${affected} members were`} relying on it.`);
+  }
+
+  async function savePolicy() {
+    const toggle = byId("allow-members-to-remove");
+    const wanted = toggle.checked;
+    try {
+      await api("PATCH", `${organizationPath}/policy`, { allow_members_to_remove: wanted });
+    } catch (error) {
+      toggle.checked = !wanted;
+      throw error;
+    }
+    await refreshAll();
+    tell(wanted
+      ? "Saved: members may remove the organization connection for themselves."
+      : "Saved: members may not remove the organization connection; earlier removals have no effect.");
+  }
+
+  // ---- Members table
+
+  // cursors[i] opens page i + 1; the stack is what "Previous page" walks back through.
+  const membersTable = { cursors: [null], nextCursor: null, latestRequest: 0 };
+
+  function membersUrl(cursor) {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    const filters = { type: byId("filter-type").value, connected: byId("filter-connected").value, q: byId("filter-q").value.trim() };
+    for (const [name, value] of Object.entries(filters)) if (value) params.set(name, value);
+    if (cursor) params.set("cursor", cursor);
+    return `${organizationPath}/members?${params}`;
+  }
+
+  async function showMembersPage(cursors) {
+    const request = ++membersTable.latestRequest;
+    const page = await api("GET", membersUrl(cursors[cursors.length - 1]));
+    // A newer filter, search or page was asked for while this one travelled: it wins.
+    if (request !== membersTable.latestRequest) return;
+    membersTable.cursors = cursors;
+    membersTable.nextCursor = page.next_cursor;
+    byId("member-rows").replaceChildren(...(page.items.length ? page.items.map(memberRow) : [noMembersRow()]));
+    byId("previous-page").disabled = cursors.length === 1;
+    byId("next-page").disabled = !page.next_cursor;
+    byId("page-number").textContent = `Page ${cursors.length}`;
+  }
+
+  function memberRow(member) {
+    const status = member.connected
+      ? el("span", { class: "ok" }, "Connected")
+      : el("span", { class: "bad" }, `Not connected — ${words.reason_short[member.reason]}`);
+    return el("tr", {},
+      el("td", {}, member.name),
+      el("td", {}, member.email),
+      el("td", {}, member.role.charAt(0).toUpperCase() + member.role.slice(1)),
+      el("td", {}, status),
+      el("td", {}, TYPE_LABELS[member.type] || "—"));
+  }
+
+  function noMembersRow() {
+    return el("tr", {}, el("td", { colspan: "5", class: "muted" }, "No members match these filters."));
+  }
+
+  const showFirstPage = () => attempt(() => showMembersPage([null]));
+
+  function wireMembersTable() {
+    let searchTimer;
+    byId("filter-type").addEventListener("change", showFirstPage);
+    byId("filter-connected").addEventListener("change", showFirstPage);
+    byId("filter-q").addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(showFirstPage, SEARCH_DELAY_MS);
+    });
+    byId("next-page").addEventListener("click", () => attempt(() => showMembersPage([...membersTable.cursors, membersTable.nextCursor])));
+    byId("previous-page").addEventListener("click", () => attempt(() => showMembersPage(membersTable.cursors.slice(0, -1))));
+  }
+
+  function wireOrganization() {
+    byId("connect-organization").addEventListener("click", openActivationForm);
+    byId("cancel-activation").addEventListener("click", () => { byId("activation-form").hidden = true; });
+    byId("activation-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      act(byId("create-activation-link"), createActivationLink);
+    });
+    byId("copy-activation-url").addEventListener("click", () => attempt(copyActivationUrl));
+    byId("disconnect-organization").addEventListener("click", (event) => act(event.currentTarget, disconnectOrganization));
+    byId("allow-members-to-remove").addEventListener("change", (event) => act(event.currentTarget, savePolicy));
+  }
+
+  if (isManager) {
+    wireOrganization();
+    wireMembersTable();
+  }
+  attempt(refreshAll);
+})();

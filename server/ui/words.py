@@ -1,0 +1,87 @@
+"""What the pages say about reasons and statuses: one place, shared by the server and the page script."""
+
+from __future__ import annotations
+
+from domain.integration import OrganizationStatus
+from domain.model import Reason
+
+#: Told to the member about their own Zoom: why it does not work and what to do.
+REASON_ADVICE: dict[Reason, str] = {
+    Reason.PERSONAL_NEEDS_RECONNECT: (
+        "Your own Zoom connection stopped working: Zoom no longer accepts it. Connect your own Zoom again, "
+        "or disconnect it to go back to your organization's Zoom."
+    ),
+    Reason.ORGANIZATION_NOT_CONNECTED: (
+        "Your organization has not connected Zoom yet. Ask an owner or admin of your organization to connect it, "
+        "or connect your own Zoom."
+    ),
+    Reason.ORGANIZATION_REMOVED: (
+        "You stopped using your organization's Zoom. Use it again, or connect your own Zoom."
+    ),
+    Reason.NO_SEAT: (
+        "Your organization's Zoom account has no active user with your email address. Ask your Zoom "
+        "administrator to add you with this email, or connect your own Zoom."
+    ),
+    Reason.ORGANIZATION_ADMIN_LOST: (
+        "The Zoom administrator who connected your organization is no longer an admin of its Zoom account. "
+        "An owner or admin of your organization needs to connect Zoom again; meanwhile you can connect your own Zoom."
+    ),
+    Reason.ORGANIZATION_NEEDS_RECONNECT: (
+        "Your organization's Zoom connection stopped working. An owner or admin of your organization needs to "
+        "connect it again; meanwhile you can connect your own Zoom."
+    ),
+    Reason.ORGANIZATION_DEAUTHORIZED: (
+        "Roomlink was removed from your organization's Zoom account. An owner or admin of your organization "
+        "needs to connect Zoom again; meanwhile you can connect your own Zoom."
+    ),
+}
+
+#: Shown to owners and admins next to "Not connected" in the members table.
+REASON_SHORT: dict[Reason, str] = {
+    Reason.PERSONAL_NEEDS_RECONNECT: "their own Zoom needs reconnecting",
+    Reason.ORGANIZATION_NOT_CONNECTED: "the organization has not connected Zoom",
+    Reason.ORGANIZATION_REMOVED: "they stopped using the organization's Zoom",
+    Reason.NO_SEAT: "no Zoom user with this email in the organization's Zoom account",
+    Reason.ORGANIZATION_ADMIN_LOST: "the organization's Zoom admin lost their role",
+    Reason.ORGANIZATION_NEEDS_RECONNECT: "the organization's Zoom needs reconnecting",
+    Reason.ORGANIZATION_DEAUTHORIZED: "Roomlink was removed from the organization's Zoom",
+}
+
+#: The organization connection's status: a headline and what an owner or admin should do.
+ORGANIZATION_STATUS: dict[OrganizationStatus, tuple[str, str]] = {
+    "not_connected": (
+        "Not connected",
+        "Connect Zoom for your organization: you get an activation link to open yourself "
+        "if you are the Zoom administrator, or to send to them.",
+    ),
+    "active": (
+        "Connected",
+        "Members with a user in this Zoom account get their meetings through it.",
+    ),
+    "admin_lost": (
+        "Needs reconnecting — the Zoom admin lost their role",
+        "The Zoom user who connected it is no longer an active owner or admin of the Zoom account. "
+        "Connect again with another Zoom administrator.",
+    ),
+    "needs_reconnect": (
+        "Needs reconnecting",
+        "Zoom no longer accepts this connection. Connect Zoom for your organization again.",
+    ),
+    "deauthorized": (
+        "Removed in Zoom",
+        "Roomlink was removed from the Zoom account, so members relying on it have no Zoom. "
+        "Connect Zoom for your organization again to restore it.",
+    ),
+}
+
+
+def page_words() -> dict[str, object]:
+    """Everything the page script needs to put statuses into words."""
+    return {
+        "reason_advice": {reason.value: text for reason, text in REASON_ADVICE.items()},
+        "reason_short": {reason.value: text for reason, text in REASON_SHORT.items()},
+        "organization_status": {
+            status: {"headline": headline, "advice": advice}
+            for status, (headline, advice) in ORGANIZATION_STATUS.items()
+        },
+    }

@@ -1,0 +1,329 @@
+"""Zoom's REST API (``/v2``) for what Roomlink uses: users, user settings, meetings.
+
+Bodies follow Zoom's Users API and Meetings API documents (``zoom-reference/``); the tests
+validate them against those documents.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from datetime import timedelta
+from typing import TypeVar
+
+import msgspec
+from litestar import Request, Router, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery
+
+from server.zoom_sandbox.access import (
+    Caller,
+    accessible_meeting,
+    authenticate,
+    bearer_token,
+    require_account_scope,
+    target_user,
+)
+from server.zoom_sandbox.errors import (
+    VALIDATION_FAILED,
+    FieldError,
+    ZoomApiError,
+    meeting_not_found,
+    validation_failed,
+)
+from server.zoom_sandbox.grants import grant_of_access_token
+from server.zoom_sandbox.meetings import (
+    CreatedMeeting,
+    MeetingCreate,
+    MeetingDetail,
+    MeetingUpdate,
+    create_meeting,
+    created_meeting_body,
+    meeting_detail_body,
+    update_meeting,
+)
+from server.zoom_sandbox.state import LICENSED, ROLE_IDS, ROLE_NAMES, PageCursor, Sandbox, ZoomUser, zoom_timestamp
+from server.zoom_sandbox.traffic import CATEGORY_OPT, current_call
+
+LIGHT = {CATEGORY_OPT: "Light"}
+MEDIUM = {CATEGORY_OPT: "Medium"}
+
+DEFAULT_PAGE_SIZE = 30
+#: Zoom serves at most 300 users per page and quietly clamps a larger ``page_size``.
+MAX_PAGE_SIZE = 300
+PAGE_TOKEN_TTL = timedelta(minutes=15)
+USER_STATUSES = ("active", "inactive", "pending")
+
+Body = TypeVar("Body", bound=msgspec.Struct)
+
+
+class UserListItem(msgspec.Struct, kw_only=True):
+    id: str
+    first_name: str
+    last_name: str
+    display_name: str
+    email: str
+    type: int
+    pmi: int
+    timezone: str
+    verified: int
+    dept: str
+    created_at: str
+    user_created_at: str
+    status: str
+    role_id: str
+
+
+class UserPage(msgspec.Struct, kw_only=True):
+    page_count: int
+    page_number: int
+    page_size: int
+    total_records: int
+    #: Empty on the last page, as Zoom sends it.
+    next_page_token: str
+    users: list[UserListItem]
+
+
+class UserDetail(UserListItem, kw_only=True):
+    role_name: str
+    account_id: str
+    use_pmi: bool
+    personal_meeting_url: str
+    language: str
+    login_types: list[int]
+
+
+class ScheduleMeetingSettings(msgspec.Struct, kw_only=True):
+    host_video: bool
+    participants_video: bool
+    audio_type: str
+    join_before_host: bool
+    personal_meeting: bool
+    pmi_password: str
+    require_password_for_scheduled_meetings: bool
+    require_password_for_instant_meetings: bool
+    require_password_for_pmi_meetings: str
+    use_pmi_for_scheduled_meetings: bool
+    use_pmi_for_instant_meetings: bool
+
+
+class FeatureSettings(msgspec.Struct, kw_only=True):
+    meeting_capacity: int
+
+
+class UserSettings(msgspec.Struct, kw_only=True):
+    schedule_meeting: ScheduleMeetingSettings
+    feature: FeatureSettings
+
+
+async def provide_caller(request: Request, sandbox: NamedDependency[Sandbox]) -> Caller:
+    access_token = bearer_token(request.headers.get("authorization"))
+    if grant := grant_of_access_token(sandbox, access_token):
+        call = current_call(request)
+        call.client_id = grant.client_id
+        call.token_family = grant.id
+        call.account_id = approver.account_id if (approver := sandbox.users.get(grant.user_id)) else None
+    return authenticate(sandbox, access_token)
+
+
+def decode_body(raw: bytes, body_type: type[Body]) -> Body:
+    try:
+        return msgspec.json.decode(raw or b"{}", type=body_type)
+    except msgspec.ValidationError as exc:
+        message, _, location = str(exc).partition(" - at `$.")
+        raise validation_failed(FieldError(field=location.rstrip("`") or "body", message=message)) from exc
+    except msgspec.DecodeError as exc:
+        raise ZoomApiError(400, VALIDATION_FAILED, "Request Body should be a valid JSON object.") from exc
+
+
+def user_list_item(user: ZoomUser) -> UserListItem:
+    return UserListItem(**list_fields(user))
+
+
+def list_fields(user: ZoomUser) -> dict[str, object]:
+    created_at = zoom_timestamp(user.created_at)
+    return {
+        "id": user.id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "display_name": f"{user.first_name} {user.last_name}".strip(),
+        "email": user.email,
+        "type": LICENSED,
+        "pmi": user.pmi,
+        "timezone": user.timezone,
+        "verified": 1,
+        "dept": "",
+        "created_at": created_at,
+        "user_created_at": created_at,
+        "status": user.status,
+        "role_id": ROLE_IDS[user.role],
+    }
+
+
+def user_detail(user: ZoomUser, base_url: str) -> UserDetail:
+    return UserDetail(
+        **list_fields(user),
+        role_name=ROLE_NAMES[user.role],
+        account_id=user.account_id,
+        use_pmi=user.use_pmi_for_instant_meetings,
+        personal_meeting_url=f"{base_url}j/{user.pmi}",
+        language="en-US",
+        login_types=[100],
+    )
+
+
+def user_settings(user: ZoomUser) -> UserSettings:
+    return UserSettings(
+        schedule_meeting=ScheduleMeetingSettings(
+            host_video=False,
+            participants_video=False,
+            audio_type="voip",
+            join_before_host=False,
+            personal_meeting=True,
+            pmi_password=user.pmi_password,
+            require_password_for_scheduled_meetings=True,
+            require_password_for_instant_meetings=True,
+            require_password_for_pmi_meetings="all",
+            use_pmi_for_scheduled_meetings=user.use_pmi_for_scheduled_meetings,
+            use_pmi_for_instant_meetings=user.use_pmi_for_instant_meetings,
+        ),
+        feature=FeatureSettings(meeting_capacity=100),
+    )
+
+
+def page_size_of(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or int(raw) < 1:
+        raise validation_failed(FieldError(field="page_size", message="Invalid field."))
+    return min(int(raw), MAX_PAGE_SIZE)
+
+
+def page_cursor(
+    sandbox: Sandbox, caller: Caller, status: str, role_id: str | None, next_page_token: str | None
+) -> PageCursor:
+    if next_page_token:
+        cursor = sandbox.page_cursors.get(next_page_token)
+        if cursor is None or cursor.expires_at <= sandbox.now() or cursor.account_id != caller.user.account_id:
+            raise ZoomApiError(400, VALIDATION_FAILED, "The next page token is invalid or expired.")
+        return cursor
+    if status not in USER_STATUSES:
+        raise validation_failed(FieldError(field="status", message="Invalid field."))
+    return PageCursor(
+        account_id=caller.user.account_id,
+        status=status,
+        role_id=role_id,
+        after_seq=0,
+        expires_at=sandbox.now() + PAGE_TOKEN_TTL,
+    )
+
+
+def users_page(sandbox: Sandbox, cursor: PageCursor, page_size: int) -> UserPage:
+    # Users are kept in creation order, so continuing after a sequence number never skips one.
+    matching = [
+        user
+        for user in sandbox.users_of_account(cursor.account_id)
+        if user.status == cursor.status and cursor.role_id in (None, ROLE_IDS[user.role])
+    ]
+    remaining = [user for user in matching if user.seq > cursor.after_seq]
+    page = remaining[:page_size]
+    next_page_token = ""
+    if len(remaining) > page_size:
+        next_page_token = secrets.token_urlsafe(24)
+        sandbox.page_cursors[next_page_token] = msgspec.structs.replace(
+            cursor, after_seq=page[-1].seq, expires_at=sandbox.now() + PAGE_TOKEN_TTL
+        )
+    return UserPage(
+        page_count=math.ceil(len(matching) / page_size),
+        page_number=1,
+        page_size=page_size,
+        total_records=len(matching),
+        next_page_token=next_page_token,
+        users=[user_list_item(user) for user in page],
+    )
+
+
+def meeting_id_of(raw: str) -> int:
+    if not raw.isdigit():
+        raise meeting_not_found(raw)
+    return int(raw)
+
+
+@get("/users", opt=MEDIUM)
+async def list_users(
+    sandbox: NamedDependency[Sandbox],
+    caller: NamedDependency[Caller],
+    status: FromQuery[str] = "active",
+    page_size: FromQuery[str | None] = None,
+    next_page_token: FromQuery[str | None] = None,
+    role_id: FromQuery[str | None] = None,
+) -> UserPage:
+    require_account_scope(caller, "user:read:admin")
+    cursor = page_cursor(sandbox, caller, status, role_id, next_page_token)
+    return users_page(sandbox, cursor, page_size_of(page_size))
+
+
+@get("/users/{user_id:str}", opt=LIGHT)
+async def get_user(
+    request: Request, sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], user_id: FromPath[str]
+) -> UserDetail:
+    user = target_user(sandbox, caller, user_id, "user:read:admin")
+    return user_detail(user, str(request.base_url))
+
+
+@get("/users/{user_id:str}/settings", opt=MEDIUM)
+async def get_user_settings(
+    sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], user_id: FromPath[str]
+) -> UserSettings:
+    return user_settings(target_user(sandbox, caller, user_id, "user:read:admin"))
+
+
+@post("/users/{user_id:str}/meetings", opt=MEDIUM)
+async def post_meeting(
+    request: Request, sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], user_id: FromPath[str]
+) -> CreatedMeeting:
+    host = target_user(sandbox, caller, user_id, "meeting:write:admin")
+    body = decode_body(await request.body(), MeetingCreate)
+    meeting = create_meeting(sandbox, host, body)
+    return created_meeting_body(meeting, host, str(request.base_url))
+
+
+@get("/meetings/{meeting_id:str}", opt=LIGHT)
+async def get_meeting(
+    request: Request, sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], meeting_id: FromPath[str]
+) -> MeetingDetail:
+    meeting = accessible_meeting(sandbox, caller, meeting_id_of(meeting_id), "meeting:read:admin")
+    return meeting_detail_body(meeting, sandbox.users[meeting.host_id], str(request.base_url))
+
+
+@patch("/meetings/{meeting_id:str}", status_code=204, opt=LIGHT)
+async def patch_meeting(
+    request: Request, sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], meeting_id: FromPath[str]
+) -> None:
+    meeting = accessible_meeting(sandbox, caller, meeting_id_of(meeting_id), "meeting:write:admin")
+    body = decode_body(await request.body(), MeetingUpdate)
+    update_meeting(sandbox, meeting, body)
+
+
+@delete("/meetings/{meeting_id:str}", opt=LIGHT)
+async def delete_meeting(
+    sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], meeting_id: FromPath[str]
+) -> None:
+    meeting = accessible_meeting(sandbox, caller, meeting_id_of(meeting_id), "meeting:write:admin")
+    sandbox.remove_meeting(meeting)
+
+
+def api_router() -> Router:
+    return Router(
+        path="/v2",
+        route_handlers=[
+            list_users,
+            get_user,
+            get_user_settings,
+            post_meeting,
+            get_meeting,
+            patch_meeting,
+            delete_meeting,
+        ],
+        dependencies={"caller": Provide(provide_caller)},
+    )

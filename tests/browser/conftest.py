@@ -1,0 +1,71 @@
+"""Browser tests: real Chromium through Playwright against Roomlink running in its own process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from domain.model import Role
+from tests.browser.app_with_ui import OUTBOX_PORT_ENV
+from tests.support.builders import create_organization, member, unique
+from tests.support.servers import free_port, running
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def pages_server(roomlink) -> str:
+    """Roomlink with its pages, not in demo mode; its base URL."""
+    return roomlink
+
+
+@pytest.fixture(scope="session")
+def outbox_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def demo_server(db, outbox_port) -> Iterator[str]:
+    with running(
+        "tests.browser.app_with_ui:create_demo", {"ROOMLINK_DEMO": "1", OUTBOX_PORT_ENV: str(outbox_port)}
+    ) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM}, and it is not installed")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    yield await context.new_page()
+    await context.close()
+
+
+@pytest.fixture
+async def org(db) -> dict:
+    """An organization with an owner and a member, neither connected yet."""
+    org_id = unique("org")
+    owner = member(f"{org_id}-owner", Role.OWNER, name="Olga Owner")
+    plain = member(f"{org_id}-member", Role.MEMBER, name="Milo Member")
+    await create_organization(org_id, [owner, plain], name="Acme Clinics")
+    return {"org_id": org_id, "owner": owner, "member": plain}
+

@@ -1,0 +1,177 @@
+"""Benchmark: provision 100,000 members through the batch API, then time the members table.
+
+    .venv/bin/python -m tests.perf.bench_members [--members 100000] [--requests 200]
+
+Finds PostgreSQL like the tests do (TEST_DATABASE_URL, 127.0.0.1:5432, else embedded), works in a
+scratch database, runs Roomlink as a real server process, and reports for each members-page
+query (limit 50) the median and p99 latency through HTTP, the same query's time run directly
+on the database, and their ratio; then the same for the counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+
+import httpx
+
+from tests.support.database import create_scratch_database, drop_scratch_database, server_url
+
+ORG = "bench-org"
+FIRST_NAMES = ["Ada", "Bela", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana", "Ivo", "Jude", "Kai", "Lena"]
+LAST_NAMES = ["Okafor", "Novak", "Silva", "Tanaka", "Weber", "Moreau", "Kowalski", "Haddad", "Lindqvist", "Rossi"]
+
+
+def person(i: int) -> dict[str, str]:
+    first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i // len(FIRST_NAMES)) % len(LAST_NAMES)]
+    return {
+        "user_id": f"u{i:06d}",
+        "email": f"{first}.{last}.{i}@bench.example".lower(),
+        "name": f"{first} {last} {i:06d}",
+        "role": "owner" if i == 0 else "member",
+    }
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def provision(client: httpx.Client, key: dict[str, str], members: int) -> float:
+    assert client.put(f"/api/v1/orgs/{ORG}", json={"name": "Bench"}, headers=key).status_code in (200, 201)
+    started = time.perf_counter()
+    for start in range(0, members, 1000):
+        batch = [person(i) for i in range(start, min(members, start + 1000))]
+        response = client.post(f"/api/v1/orgs/{ORG}/members/batch", json={"members": batch}, headers=key)
+        response.raise_for_status()
+    return time.perf_counter() - started
+
+
+async def seed_connections(members: int) -> None:
+    """80% seated in the organization's Zoom, 10% personal (a third of those broken), 3% removed."""
+    from domain.model import Connection, ConnectionStatus, ConnectionType, Policy, ZoomUser
+    from persistence.database import unit_of_work
+    from server.clock import utcnow
+    import uuid
+
+    now = utcnow()
+
+    def connection(type_, status, user_id, zoom_user):
+        return Connection(
+            id=str(uuid.uuid4()), org_id=ORG, type=type_, user_id=user_id, zoom_account_id=f"acct-{zoom_user}",
+            zoom_user_id=f"z-{zoom_user}", zoom_email=f"{zoom_user}@zoom.example", status=status,
+            status_reason=None, status_changed_at=now, connected_at=now,
+        )
+
+    async with unit_of_work() as uow:
+        await uow.organizations.set_policy(ORG, Policy(allow_members_to_remove=True), now)
+        organization = connection(ConnectionType.ORGANIZATION, ConnectionStatus.ACTIVE, None, "admin")
+        await uow.connections.add(organization)
+        seated = [ZoomUser(zoom_user_id=f"z{i}", email=person(i)["email"]) for i in range(members) if i % 10 < 8]
+        await uow.connections.replace_zoom_users(organization, seated)
+        for i in range(members):
+            if i % 10 == 9:
+                status = ConnectionStatus.NEEDS_RECONNECT if i % 30 == 9 else ConnectionStatus.ACTIVE
+                await uow.connections.add(connection(ConnectionType.PERSONAL, status, person(i)["user_id"], f"p{i}"))
+        await uow.commit()
+        await uow._db.execute(
+            "UPDATE members SET organization_removed = true WHERE org_id = $1 AND id % 33 = 0", ORG
+        )
+        await uow._db.execute("VACUUM ANALYZE members")
+
+
+async def time_direct(queries: dict[str, dict], requests: int) -> dict[str, list[float]]:
+    from domain.ports import MembersQuery
+    from persistence import database
+
+    timings: dict[str, list[float]] = {}
+    async with database.connection() as db:
+        from persistence.members_table import PostgresMembersTable
+
+        table = PostgresMembersTable(db)
+        for label, params in queries.items():
+            samples = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                if label == "counts":
+                    await table.counts(ORG)
+                else:
+                    await table.page(MembersQuery(org_id=ORG, limit=50, **params))
+                samples.append((time.perf_counter() - started) * 1000)
+            timings[label] = samples
+    return timings
+
+
+def time_http(client: httpx.Client, headers: dict[str, str], queries: dict[str, dict], requests: int) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {}
+    for label, params in queries.items():
+        path = f"/api/v1/orgs/{ORG}/integrations/zoom" + ("" if label == "counts" else "/members")
+        query = {"limit": 50, **{k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()}}
+        if label == "counts":
+            query = {}
+        for _ in range(5):
+            client.get(path, params=query, headers=headers).raise_for_status()
+        samples = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            client.get(path, params=query, headers=headers).raise_for_status()
+            samples.append((time.perf_counter() - started) * 1000)
+        timings[label] = samples
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database to study plans")
+    args = parser.parse_args()
+
+    server = server_url()
+    scratch = create_scratch_database(server)
+    os.environ["DATABASE_URL"] = scratch
+    try:
+        asyncio.run(_run(args))
+    finally:
+        if args.keep:
+            print(f"kept {scratch}")
+        else:
+            drop_scratch_database(server, scratch)
+
+
+async def _run(args: argparse.Namespace) -> None:
+    from persistence import database
+    from tests.support.servers import API_KEY_SECRET, running
+
+    await database.migrate()
+    await database.open_pool()
+    key = {"Authorization": f"Bearer {API_KEY_SECRET}"}
+    queries = {
+        "unfiltered": {},
+        "type=personal": {"type": "personal"},
+        "connected=false": {"connected": False},
+        "q=surname": {"q": "tanaka"},
+        "q=name fragment": {"q": "ada tanaka 0004"},
+        "counts": {},
+    }
+    with running("server.app:create_app") as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+        seconds = await asyncio.to_thread(provision, client, key, args.members)
+        print(f"provisioned {args.members:,} members through the batch API in {seconds:.1f} s")
+        await seed_connections(args.members)
+        http = await asyncio.to_thread(time_http, client, {**key, "X-Roomlink-User": "u000000"}, queries, args.requests)
+    direct = await time_direct(queries, args.requests)
+    await database.close_pool()
+    print(f"\n{'query (limit 50)':<18} {'HTTP median':>12} {'HTTP p99':>10} {'direct median':>14} {'ratio':>6}")
+    for label in queries:
+        http_median, direct_median = statistics.median(http[label]), statistics.median(direct[label])
+        print(
+            f"{label:<18} {http_median:>10.2f}ms {percentile(http[label], 0.99):>8.2f}ms"
+            f" {direct_median:>12.2f}ms {http_median / direct_median:>6.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
