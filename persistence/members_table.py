@@ -57,16 +57,23 @@ class PostgresMembersTable:
         if not states:
             return MembersPage(items=[], next_after=None)
         args: list[object] = [query.org_id, query.limit + 1]
-        shared = ""
+        source, matched = "members", ""
         if query.q is not None:
             words = search_words(query.q)
             if not words:
                 return MembersPage(items=[], next_after=None)
             args.append(" & ".join(f"{word}:*" for word in words))
-            shared += f" AND search @@ to_tsquery('simple', ${len(args)})"
+            # The search index finds the matches first; its estimates for prefixes are too rough to
+            # let the planner walk the name index instead, which costs a full scan when matches are rare.
+            source = "matched"
+            matched = (
+                f"WITH matched AS MATERIALIZED (SELECT {_COLUMNS} FROM members"
+                f" WHERE org_id = $1 AND search @@ to_tsquery('simple', ${len(args)})) "
+            )
+        after = ""
         if query.after is not None:
             args.extend(query.after)
-            shared += f" AND (name, user_id) > (${len(args) - 1}, ${len(args)})"
+            after = f" AND (name, user_id) > (${len(args) - 1}, ${len(args)})"
         branches = []
         for state in [None] if len(states) == len(ALL_STATES) else states:
             condition = ""
@@ -77,10 +84,10 @@ class PostgresMembersTable:
                     f" AND organization_removed = ${len(args)}"
                 )
             branches.append(
-                f"(SELECT {_COLUMNS} FROM members WHERE org_id = $1{condition}{shared}"
+                f"(SELECT {_COLUMNS} FROM {source} WHERE {_org_condition(source)}{condition}{after}"
                 " ORDER BY name, user_id LIMIT $2)"
             )
-        sql = f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY name, user_id LIMIT $2"
+        sql = f"{matched}SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY name, user_id LIMIT $2"
         records = await self._connection.fetch(sql, *args)
         items = [_member_row(record, organization) for record in records[: query.limit]]
         more = len(records) > query.limit
@@ -167,6 +174,10 @@ def _member_row(record: asyncpg.Record, organization: OrganizationState) -> Memb
         status=status,
         reason=effective.reason,
     )
+
+
+def _org_condition(source: str) -> str:
+    return "org_id = $1" if source == "members" else "true"
 
 
 def search_words(q: str) -> list[str]:
