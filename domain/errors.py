@@ -70,3 +70,51 @@ class ZoomAccountServesAnotherOrganization(Conflict):
     """R13: a Zoom account is the organization connection of one organization."""
 
     code = "zoom_account_serves_another_organization"
+
+
+class NotAZoomAdmin(Forbidden):
+    """R2: only an Owner or Admin of the Zoom account can complete an activation."""
+
+    code = "not_a_zoom_admin"
+
+
+class ZoomRefused(DomainError):
+    """Zoom did not accept what we sent (an expired or reused code, a revoked grant)."""
+
+    code = "zoom_refused"
+
+
+class OAuthStateInvalid(InvalidInput):
+    """The `state` of an OAuth callback is unknown, used, expired or belongs to someone else."""
+
+    code = "oauth_state_invalid"
+
+
+class ActivationLinkUnusable(DomainError):
+    """R3: each way an activation link stops working has its own code and page."""
+
+    code = "activation_link_unusable"
+
+
+class ActivationLinkUnknown(ActivationLinkUnusable):
+    code = "activation_link_unknown"
+
+
+class ActivationLinkExpired(ActivationLinkUnusable):
+    code = "activation_link_expired"
+
+
+class ActivationLinkUsed(ActivationLinkUnusable):
+    code = "activation_link_used"
+
+
+class ActivationLinkRevoked(ActivationLinkUnusable):
+    code = "activation_link_revoked"
+
+
+class ActivationLinkNotFound(NotFound):
+    code = "activation_link_not_found"
+
+
+class NotConnected(NotFound):
+    code = "not_connected"

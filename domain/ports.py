@@ -7,6 +7,7 @@ from typing import Protocol
 
 import msgspec
 
+from domain.zoom import TokenSet
 from domain.model import (
     Connection,
     ConnectionCounts,
@@ -57,6 +58,33 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
     details: dict[str, object] = {}
 
 
+class ActivationLink(msgspec.Struct, frozen=True, kw_only=True):
+    """R3: a capability URL to activate the organization connection; only its token's hash is kept."""
+
+    id: str
+    org_id: str
+    created_by: str
+    zoom_admin_email: str | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class OAuthState(msgspec.Struct, frozen=True, kw_only=True):
+    """What a pending OAuth round trip is for; stored under the hash of its `state`, used once."""
+
+    purpose: str  # "personal" or "activation"
+    org_id: str
+    user_id: str | None = None
+    activation_link_id: str | None = None
+    code_verifier: str
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        return f"OAuthState(purpose={self.purpose!r}, org_id={self.org_id!r})"
+
+
 class OrganizationRepository(Protocol):
     async def get(self, org_id: str) -> Organization | None: ...
 
@@ -98,8 +126,32 @@ class ConnectionRepository(Protocol):
     async def replace_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> None:
         """The organization account's users as Zoom lists them now; seats follow (R5)."""
 
+    async def store_tokens(self, connection: Connection, tokens: TokenSet) -> None:
+        """Encrypted at rest, bound to the connection's id."""
+
+    async def tokens(self, connection: Connection) -> TokenSet | None: ...
+
     async def delete(self, connection: Connection) -> None:
         """Ends a connection: the row and its tokens go (R14); history stays in the audit trail."""
+
+
+class ActivationLinkRepository(Protocol):
+    async def add(self, link: ActivationLink, token_hash: str) -> None: ...
+
+    async def get(self, org_id: str, link_id: str) -> ActivationLink | None: ...
+
+    async def find(self, token_hash: str) -> ActivationLink | None: ...
+
+    async def mark_used(self, link: ActivationLink, now: datetime) -> None: ...
+
+    async def revoke(self, link: ActivationLink, now: datetime) -> None: ...
+
+
+class OAuthStateRepository(Protocol):
+    async def add(self, state_hash: str, state: OAuthState) -> None: ...
+
+    async def take(self, state_hash: str, now: datetime) -> OAuthState | None:
+        """The state, removed so that it cannot be used again; None if unknown or expired."""
 
 
 class MembersTable(Protocol):
@@ -121,6 +173,8 @@ class UnitOfWork(Protocol):
     members: MemberRepository
     connections: ConnectionRepository
     members_table: MembersTable
+    activation_links: ActivationLinkRepository
+    oauth_states: OAuthStateRepository
     audit: AuditTrail
 
     async def commit(self) -> None: ...

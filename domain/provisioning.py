@@ -10,6 +10,7 @@ from domain.errors import BatchTooLarge, InvalidInput, MemberNotFound, Organizat
 from domain.identifiers import check_identifier
 from domain.model import Member, Organization
 from domain.ports import AuditEvent, MemberInput, UnitOfWork
+from domain.zoom import ZoomApp, ZoomGateway
 
 MAX_BATCH = 1000
 
@@ -58,13 +59,14 @@ async def provision_members(
 
 
 async def delete_member(
-    uow: UnitOfWork, org_id: str, user_id: str, actor: str, now: datetime
+    uow: UnitOfWork, zoom: ZoomGateway | None, org_id: str, user_id: str, actor: str, now: datetime
 ) -> None:
-    """The member leaves: their personal connection ends with them (R14)."""
+    """The member leaves: their personal connection ends with them, its tokens revoked at Zoom (R14)."""
     await _require_organization(uow, org_id)
     if await uow.members.get(org_id, user_id) is None:
         raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
     personal = await uow.connections.personal(org_id, user_id)
+    tokens = await uow.connections.tokens(personal) if personal else None
     if personal is not None:
         await uow.connections.delete(personal)
         await uow.audit.record(
@@ -81,6 +83,8 @@ async def delete_member(
         )
     await uow.members.delete(org_id, user_id)
     await uow.commit()
+    if tokens is not None and zoom is not None:
+        await zoom.revoke(ZoomApp.USER, tokens)
 
 
 async def _require_organization(uow: UnitOfWork, org_id: str) -> Organization:

@@ -13,7 +13,10 @@ from piccolo.engine.postgres import PostgresEngine
 
 from persistence.members_table import PostgresMembersTable
 from persistence.sessions import PostgresSessions
+from persistence.token_cipher import TokenCipher
 from persistence.repositories import (
+    PostgresActivationLinks,
+    PostgresOAuthStates,
     PostgresAuditTrail,
     PostgresConnections,
     PostgresMembers,
@@ -91,10 +94,12 @@ class PostgresUnitOfWork:
     A read-only unit of work opens no transaction (each read sees committed data) and refuses to commit.
     """
 
-    def __init__(self, db: asyncpg.Connection, read_only: bool = False) -> None:
+    def __init__(self, db: asyncpg.Connection, cipher: TokenCipher, read_only: bool = False) -> None:
         self.organizations = PostgresOrganizations(db)
         self.members = PostgresMembers(db)
-        self.connections = PostgresConnections(db)
+        self.connections = PostgresConnections(db, cipher)
+        self.activation_links = PostgresActivationLinks(db)
+        self.oauth_states = PostgresOAuthStates(db, cipher)
         self.members_table = PostgresMembersTable(db)
         self.audit = PostgresAuditTrail(db)
         self.sessions = PostgresSessions(db)
@@ -118,7 +123,18 @@ class PostgresUnitOfWork:
         self._committed = True
 
 
+_cipher: TokenCipher | None = None
+
+
+def use_cipher(cipher: TokenCipher) -> None:
+    """The key ring tokens are sealed with; configured once per process at start."""
+    global _cipher
+    _cipher = cipher
+
+
 @asynccontextmanager
 async def unit_of_work(read_only: bool = False) -> AsyncIterator[PostgresUnitOfWork]:
-    async with connection() as db, PostgresUnitOfWork(db, read_only) as uow:
+    if _cipher is None:
+        raise RuntimeError("persistence.database.use_cipher() was not called")
+    async with connection() as db, PostgresUnitOfWork(db, _cipher, read_only) as uow:
         yield uow

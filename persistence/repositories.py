@@ -29,7 +29,9 @@ from domain.model import (
     Seat,
     ZoomUser,
 )
-from domain.ports import AuditEvent, MemberInput
+from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
+from domain.zoom import TokenSet
+from persistence.token_cipher import TokenCipher
 
 
 class PostgresOrganizations:
@@ -147,8 +149,9 @@ class PostgresMembers:
 
 
 class PostgresConnections:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, cipher: TokenCipher) -> None:
         self._connection = connection
+        self._cipher = cipher
 
     async def organization(self, org_id: str) -> Connection | None:
         record = await self._connection.fetchrow(
@@ -243,9 +246,118 @@ class PostgresConnections:
             [user.role_id for user in users],
         )
 
+    async def store_tokens(self, connection: Connection, tokens: TokenSet) -> None:
+        await self._connection.execute(
+            """
+            UPDATE connections SET access_token = $3, refresh_token = $4, access_token_expires_at = $5, scopes = $6
+            WHERE org_id = $1 AND id = $2
+            """,
+            connection.org_id,
+            connection.id,
+            self._cipher.encrypt(tokens.access_token, connection.id),
+            self._cipher.encrypt(tokens.refresh_token, connection.id),
+            tokens.expires_at,
+            tokens.scope,
+        )
+
+    async def tokens(self, connection: Connection) -> TokenSet | None:
+        record = await self._connection.fetchrow(
+            """
+            SELECT access_token, refresh_token, access_token_expires_at, scopes FROM connections
+            WHERE org_id = $1 AND id = $2 AND refresh_token IS NOT NULL
+            """,
+            connection.org_id,
+            connection.id,
+        )
+        if record is None:
+            return None
+        return TokenSet(
+            access_token=self._cipher.decrypt(record["access_token"], connection.id),
+            refresh_token=self._cipher.decrypt(record["refresh_token"], connection.id),
+            expires_at=record["access_token_expires_at"],
+            scope=record["scopes"],
+        )
+
     async def delete(self, connection: Connection) -> None:
         await self._connection.execute(
             "DELETE FROM connections WHERE org_id = $1 AND id = $2", connection.org_id, connection.id
+        )
+
+
+class PostgresActivationLinks:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def add(self, link: ActivationLink, token_hash: str) -> None:
+        await self._connection.execute(
+            """
+            INSERT INTO activation_links (id, org_id, token_hash, created_by, zoom_admin_email, created_at, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """,
+            link.id,
+            link.org_id,
+            token_hash,
+            link.created_by,
+            link.zoom_admin_email,
+            link.created_at,
+            link.expires_at,
+        )
+
+    async def get(self, org_id: str, link_id: str) -> ActivationLink | None:
+        record = await self._connection.fetchrow(
+            "SELECT * FROM activation_links WHERE org_id = $1 AND id = $2::uuid", org_id, link_id
+        )
+        return _activation_link(record) if record else None
+
+    async def find(self, token_hash: str) -> ActivationLink | None:
+        record = await self._connection.fetchrow("SELECT * FROM activation_links WHERE token_hash = $1", token_hash)
+        return _activation_link(record) if record else None
+
+    async def mark_used(self, link: ActivationLink, now: datetime) -> None:
+        await self._connection.execute(
+            "UPDATE activation_links SET used_at = $3 WHERE org_id = $1 AND id = $2", link.org_id, link.id, now
+        )
+
+    async def revoke(self, link: ActivationLink, now: datetime) -> None:
+        await self._connection.execute(
+            "UPDATE activation_links SET revoked_at = $3 WHERE org_id = $1 AND id = $2", link.org_id, link.id, now
+        )
+
+
+class PostgresOAuthStates:
+    def __init__(self, connection: asyncpg.Connection, cipher: TokenCipher) -> None:
+        self._connection = connection
+        self._cipher = cipher
+
+    async def add(self, state_hash: str, state: OAuthState) -> None:
+        await self._connection.execute(
+            """
+            INSERT INTO oauth_states (state_hash, purpose, org_id, user_id, activation_link_id, code_verifier,
+                                      created_at, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, now(), $7)
+            """,
+            state_hash,
+            state.purpose,
+            state.org_id,
+            state.user_id,
+            state.activation_link_id,
+            self._cipher.encrypt(state.code_verifier, state_hash),
+            state.expires_at,
+        )
+
+    async def take(self, state_hash: str, now: datetime) -> OAuthState | None:
+        record = await self._connection.fetchrow(
+            "DELETE FROM oauth_states WHERE state_hash = $1 RETURNING *", state_hash
+        )
+        if record is None or record["expires_at"] <= now:
+            return None
+        return OAuthState(
+            purpose=record["purpose"],
+            org_id=record["org_id"],
+            user_id=record["user_id"],
+            activation_link_id=str(record["activation_link_id"]) if record["activation_link_id"] else None,
+            code_verifier=self._cipher.decrypt(record["code_verifier"], state_hash),
+            expires_at=record["expires_at"],
         )
 
 
@@ -276,6 +388,19 @@ def _claim(connection: Connection) -> str:
     if connection.type is ConnectionType.PERSONAL:
         return f"user:{connection.zoom_user_id}"
     return f"account:{connection.zoom_account_id}"
+
+
+def _activation_link(record: asyncpg.Record) -> ActivationLink:
+    return ActivationLink(
+        id=str(record["id"]),
+        org_id=record["org_id"],
+        created_by=record["created_by"],
+        zoom_admin_email=record["zoom_admin_email"],
+        created_at=record["created_at"],
+        expires_at=record["expires_at"],
+        used_at=record["used_at"],
+        revoked_at=record["revoked_at"],
+    )
 
 
 def _organization(record: asyncpg.Record) -> Organization:

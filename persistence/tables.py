@@ -156,3 +156,36 @@ class SessionTable(Table, tablename="sessions"):
     csrf_token = Varchar(length=64)
     created_at = Timestamptz()
     expires_at = Timestamptz()
+
+
+class ActivationLinkTable(Table, tablename="activation_links"):
+    """R3: capability URLs for a Zoom admin to connect the organization."""
+
+    id = UUID(primary_key=True)
+    org_id = ForeignKey(OrganizationTable, on_delete=OnDelete.cascade, null=False)
+    #: SHA-256 of the link's 256-bit token; the token itself is never stored.
+    token_hash = Varchar(length=64, unique=True)
+    #: The owner or admin who created it.
+    created_by = Varchar(length=128)
+    zoom_admin_email = Varchar(length=320, null=True, default=None)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class OAuthStateTable(Table, tablename="oauth_states"):
+    """Pending OAuth round trips to Zoom; each row is deleted when its callback arrives."""
+
+    #: SHA-256 of the `state` parameter.
+    state_hash = Varchar(length=64, primary_key=True)
+    purpose = Varchar(length=16)
+    org_id = Varchar(length=128)
+    user_id = Varchar(length=128, null=True, default=None)
+    activation_link_id = UUID(null=True, default=None)
+    #: The PKCE verifier, encrypted like tokens with the state hash as associated data.
+    code_verifier = Text(secret=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+
+    known_purpose = Check("purpose IN ('personal', 'activation')")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
@@ -19,6 +18,7 @@ from server.api.integrations import MyIntegrationController, OrganizationIntegra
 from server.api.provisioning import ProvisioningController
 from server.config import Settings, settings_from_env
 from server.launch import launch
+from server.services import provide_mailer, provide_zoom, services
 from server.outbox import LocalSmtpServer
 from server.ui.routes import DEMO_ROUTES, UI_ROUTES
 from server.problems import EXCEPTION_HANDLERS, Problem
@@ -30,15 +30,6 @@ async def provide_uow(request: Request) -> AsyncIterator[PostgresUnitOfWork]:
     """One unit of work per request; reads (GET) take no transaction."""
     async with database.unit_of_work(read_only=request.method in ("GET", "HEAD")) as uow:
         yield uow
-
-
-@asynccontextmanager
-async def database_pool(_: Litestar) -> AsyncIterator[None]:
-    await database.open_pool()
-    try:
-        yield
-    finally:
-        await database.close_pool()
 
 
 def require_json_body(request: Request) -> None:
@@ -86,10 +77,14 @@ def create_app(
             *(DEMO_ROUTES if settings.demo else ()),
             *extra_routes,
         ],
-        dependencies={"uow": Provide(provide_uow)},
+        dependencies={
+            "uow": Provide(provide_uow),
+            "zoom": Provide(provide_zoom, sync_to_thread=False),
+            "mailer": Provide(provide_mailer, sync_to_thread=False),
+        },
         before_request=require_json_body,
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[database_pool],
+        lifespan=[services],
         state=State(state),
         openapi_config=OpenAPIConfig(title="Roomlink", version="1.0.0", path="/schema"),
     )

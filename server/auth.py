@@ -31,6 +31,11 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_code_verifier() -> str:
+    """PKCE: 64 characters from the unreserved set (RFC 7636 allows 43–128)."""
+    return secrets.token_urlsafe(48)
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")

@@ -17,6 +17,24 @@ class ApiKey(msgspec.Struct, frozen=True):
         return f"ApiKey(label={self.label!r})"
 
 
+class ZoomAppCredentials(msgspec.Struct, frozen=True, kw_only=True):
+    client_id: str
+    client_secret: str
+    #: Zoom's "secret token" for this app's webhooks.
+    webhook_secret: str
+
+    def __repr__(self) -> str:
+        return f"ZoomAppCredentials(client_id={self.client_id!r})"
+
+
+class ZoomSettings(msgspec.Struct, frozen=True, kw_only=True):
+    oauth_base_url: str
+    api_base_url: str
+    redirect_uri: str
+    user_app: ZoomAppCredentials
+    admin_app: ZoomAppCredentials
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Public address of Roomlink, used in the links it hands out.
     base_url: str = "http://127.0.0.1:8000"
@@ -24,8 +42,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Seconds a launch link stays usable, and a session lasts.
     launch_link_ttl_s: int = 300
     session_ttl_s: int = 12 * 3600
-    #: Secure cookies unless Roomlink is served over plain http (the demo).
     demo: bool = False
+    #: `kid:<key>,…` (persistence/token_cipher.py); required: tokens are never stored in clear.
+    token_keys: str = ""
+    #: Where email goes (server/mail.py); None: Roomlink sends none and says so.
+    smtp_url: str | None = None
+    #: None when the Zoom apps are not configured: Zoom features answer 503 until they are.
+    zoom: ZoomSettings | None = None
+    activation_link_ttl_s: int = 7 * 24 * 3600
 
     def __repr__(self) -> str:
         return f"Settings(base_url={self.base_url!r}, api_keys={len(self.api_keys)} configured)"
@@ -55,11 +79,33 @@ def parse_api_keys(text: str) -> tuple[ApiKey, ...]:
     return tuple(keys)
 
 
+def zoom_settings_from_env(environ: Mapping[str, str], base_url: str) -> ZoomSettings | None:
+    def app(prefix: str) -> ZoomAppCredentials | None:
+        values = [environ.get(f"{prefix}_{part}", "") for part in ("CLIENT_ID", "CLIENT_SECRET", "WEBHOOK_SECRET")]
+        return ZoomAppCredentials(client_id=values[0], client_secret=values[1], webhook_secret=values[2]) if all(values) else None
+
+    user_app, admin_app = app("ZOOM_USER_APP"), app("ZOOM_ADMIN_APP")
+    if user_app is None or admin_app is None:
+        return None
+    return ZoomSettings(
+        oauth_base_url=environ.get("ZOOM_OAUTH_BASE_URL", "https://zoom.us").rstrip("/"),
+        api_base_url=environ.get("ZOOM_API_BASE_URL", "https://api.zoom.us/v2").rstrip("/"),
+        redirect_uri=f"{base_url}/oauth/zoom/callback",
+        user_app=user_app,
+        admin_app=admin_app,
+    )
+
+
 def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
+    base_url = environ.get("ROOMLINK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     return Settings(
-        base_url=environ.get("ROOMLINK_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        base_url=base_url,
         api_keys=parse_api_keys(environ.get("ROOMLINK_API_KEYS", "")),
         launch_link_ttl_s=int(environ.get("ROOMLINK_LAUNCH_LINK_TTL_S", "300")),
         session_ttl_s=int(environ.get("ROOMLINK_SESSION_TTL_S", str(12 * 3600))),
         demo=environ.get("ROOMLINK_DEMO", "") == "1",
+        token_keys=environ.get("ROOMLINK_TOKEN_KEYS", ""),
+        smtp_url=environ.get("SMTP_URL") or None,
+        zoom=zoom_settings_from_env(environ, base_url),
+        activation_link_ttl_s=int(environ.get("ROOMLINK_ACTIVATION_LINK_TTL_S", str(7 * 24 * 3600))),
     )

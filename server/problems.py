@@ -14,6 +14,8 @@ from litestar.exceptions import (
 )
 
 from domain import errors as domain
+from server.mail import MailNotSent
+from server.zoom_client import ZoomUnavailable
 
 log = logging.getLogger("roomlink")
 
@@ -25,6 +27,8 @@ _STATUS = {
     domain.BatchTooLarge: 413,
     domain.Forbidden: 403,
     domain.Conflict: 409,
+    domain.ZoomRefused: 502,
+    domain.ActivationLinkUnusable: 410,
 }
 
 
@@ -102,7 +106,17 @@ def on_unexpected_error(request: Request, error: Exception) -> Response:
     return problem_response(500, "internal_error", "Something went wrong on our side; nothing secret is shown here.")
 
 
+def on_zoom_unavailable(_: Request, error: Exception) -> Response:
+    return problem_response(502, "zoom_unavailable", f"Zoom could not be reached; nothing was changed. ({error})")
+
+
+def on_mail_not_sent(_: Request, error: Exception) -> Response:
+    return problem_response(502, "email_not_sent", "The email could not be sent; nothing was changed.")
+
+
 EXCEPTION_HANDLERS = {
+    ZoomUnavailable: on_zoom_unavailable,
+    MailNotSent: on_mail_not_sent,
     domain.DomainError: on_domain_error,
     Problem: on_problem,
     ValidationException: on_validation_error,

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from persistence.token_cipher import KeyRing
 from tests.support.database import create_scratch_database, drop_scratch_database, server_url
 
 _scratch: dict[str, str] = {}
@@ -15,6 +16,7 @@ def pytest_configure(config: pytest.Config) -> None:
     scratch = create_scratch_database(server)
     _scratch.update(server=server, scratch=scratch)
     os.environ["DATABASE_URL"] = scratch
+    os.environ.setdefault("ROOMLINK_TOKEN_KEYS", f"test:{KeyRing.generate_key()}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -27,6 +29,9 @@ async def db():
     """The test process's own pool on the scratch database, with migrations applied."""
     from persistence import database
 
+    from persistence.token_cipher import TokenCipher
+
+    database.use_cipher(TokenCipher(KeyRing.from_config(os.environ["ROOMLINK_TOKEN_KEYS"])))
     await database.migrate()
     await database.open_pool()
     yield database
@@ -34,9 +39,47 @@ async def db():
 
 
 @pytest.fixture(scope="session")
-def roomlink(db) -> str:
-    """A Roomlink server process on the scratch database; its base URL."""
-    from tests.support.servers import running
+def ports() -> dict[str, int]:
+    from tests.support.servers import free_port
 
-    with running("server.app:create_app") as base_url:
+    return {"roomlink": free_port(), "sandbox": free_port()}
+
+
+@pytest.fixture(scope="session")
+def outbox():
+    """A real SMTP server receiving what Roomlink sends."""
+    from server.outbox import LocalSmtpServer
+
+    with LocalSmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def zoom_sandbox(ports) -> str:
+    """The Zoom sandbox in its own process, approving scripted sign-ins (login_hint); its base URL."""
+    from tests.support.servers import ZOOM_APPS, running
+
+    roomlink = f"http://127.0.0.1:{ports['roomlink']}"
+    env = {
+        **ZOOM_APPS,
+        "ROOMLINK_BASE_URL": roomlink,
+        "ZOOM_SANDBOX_AUTO_APPROVE": "1",
+        "ZOOM_SANDBOX_WEBHOOK_URL": f"{roomlink}/webhooks/zoom",
+    }
+    with running("server.zoom_sandbox.app:create_sandbox_app", env, ports["sandbox"], "/sandbox/settings") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def roomlink(db, zoom_sandbox, outbox, ports) -> str:
+    """A Roomlink server process on the scratch database, talking to the sandbox and the outbox."""
+    from tests.support.servers import ZOOM_APPS, running
+
+    env = {
+        **ZOOM_APPS,
+        "ZOOM_OAUTH_BASE_URL": zoom_sandbox,
+        "ZOOM_API_BASE_URL": f"{zoom_sandbox}/v2",
+        "SMTP_URL": outbox.url,
+    }
+    with running("server.app:create_app", env, ports["roomlink"]) as base_url:
         yield base_url

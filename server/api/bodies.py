@@ -57,3 +57,24 @@ class MembersPageOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class Health(msgspec.Struct, frozen=True, kw_only=True):
     status: str
+
+
+class ActivationLinkIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    zoom_admin_email: Email | None = None
+
+
+class ActivationLinkOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    url: str
+    expires_at: datetime
+    #: The Zoom administrator the link was emailed to, if any.
+    emailed_to: str | None
+
+
+class DisconnectedOut(msgspec.Struct, frozen=True, kw_only=True):
+    #: Members who relied on the organization connection and are now not connected.
+    affected_members: int
+
+
+class AuthorizeOut(msgspec.Struct, frozen=True, kw_only=True):
+    authorize_url: str

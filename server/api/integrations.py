@@ -6,19 +6,34 @@ import base64
 import binascii
 import json
 
-from litestar import Controller, delete, get, patch, put
+import uuid
+from datetime import timedelta
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter, QueryParameter
 
-from domain import integration
+from domain import connecting, integration
 from domain.access import Principal
 from domain.errors import InvalidCursor, InvalidInput
 from domain.identifiers import check_identifier
 from domain.model import Policy
 from domain.ports import MembersQuery
 from persistence.database import PostgresUnitOfWork
-from server.api.bodies import MembersPageOut, PolicyIn
-from server.auth import provide_principal
+from server.api.bodies import (
+    ActivationLinkIn,
+    ActivationLinkOut,
+    AuthorizeOut,
+    DisconnectedOut,
+    MembersPageOut,
+    PolicyIn,
+)
+from server.auth import new_code_verifier, new_secret, provide_principal
+from server.emails import activation_email
+from server.mail import SmtpMailer
+from server.problems import Problem
+from server.zoom_client import HttpZoom
 from server.clock import utcnow
 
 MEMBER_TYPES = ("organization", "personal", "none")
@@ -66,6 +81,49 @@ class OrganizationIntegrationController(Controller):
             items=page.items, next_cursor=encode_cursor(page.next_after) if page.next_after else None
         )
 
+    @post("/activation-links", operation_id="CreateActivationLink", status_code=201)
+    async def create_activation_link(
+        self,
+        org_id: str,
+        data: ActivationLinkIn,
+        principal: Principal,
+        uow: PostgresUnitOfWork,
+        state: State,
+        mailer: SmtpMailer | None,
+    ) -> ActivationLinkOut:
+        check_identifier(org_id, "org_id")
+        settings = state.settings
+        if data.zoom_admin_email and mailer is None:
+            raise Problem(503, "email_unavailable", "Roomlink has no mail server configured (SMTP_URL); create the link without an email and send it yourself.")
+        token = new_secret()
+        ttl = timedelta(seconds=settings.activation_link_ttl_s)
+        link = await connecting.create_activation_link(uow, principal, org_id, token, data.zoom_admin_email, utcnow(), ttl)
+        url = f"{settings.base_url}/activate/{token}"
+        if data.zoom_admin_email and mailer is not None:
+            organization = await uow.organizations.get(org_id)
+            requester = await uow.members.get(org_id, principal.user_id)
+            await mailer.send(
+                activation_email(data.zoom_admin_email, organization.name, requester.name, url, link.expires_at)
+            )
+        await uow.commit()
+        return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=data.zoom_admin_email)
+
+    @delete("/activation-links/{link_id:str}", operation_id="RevokeActivationLink", status_code=204)
+    async def revoke_activation_link(
+        self, org_id: str, link_id: str, principal: Principal, uow: PostgresUnitOfWork
+    ) -> None:
+        check_identifier(org_id, "org_id")
+        check_uuid(link_id, "id")
+        await connecting.revoke_activation_link(uow, principal, org_id, link_id, utcnow())
+
+    @delete("/", operation_id="DisconnectOrganizationZoom", status_code=200)
+    async def disconnect(
+        self, org_id: str, principal: Principal, uow: PostgresUnitOfWork, zoom: HttpZoom
+    ) -> DisconnectedOut:
+        check_identifier(org_id, "org_id")
+        affected = await connecting.disconnect_organization(uow, zoom, principal, org_id, utcnow())
+        return DisconnectedOut(affected_members=affected)
+
     @patch("/policy", operation_id="SetZoomPolicy")
     async def set_policy(self, org_id: str, data: PolicyIn, principal: Principal, uow: PostgresUnitOfWork) -> Policy:
         check_identifier(org_id, "org_id")
@@ -82,6 +140,17 @@ class MyIntegrationController(Controller):
     async def get_mine(self, principal: Principal, uow: PostgresUnitOfWork) -> integration.MyIntegration:
         return await integration.my_integration(uow, principal)
 
+    @post("/personal/authorize", operation_id="AuthorizePersonalZoom", status_code=200)
+    async def authorize_personal(self, principal: Principal, uow: PostgresUnitOfWork, zoom: HttpZoom) -> AuthorizeOut:
+        url = await connecting.start_personal_connection(
+            uow, zoom, principal, new_secret(), new_code_verifier(), utcnow()
+        )
+        return AuthorizeOut(authorize_url=url)
+
+    @delete("/personal", operation_id="DisconnectPersonalZoom", status_code=204)
+    async def disconnect_personal(self, principal: Principal, uow: PostgresUnitOfWork, zoom: HttpZoom) -> None:
+        await connecting.disconnect_personal(uow, zoom, principal, utcnow())
+
     @delete("/organization", operation_id="RemoveOrganizationZoomForMe", status_code=204)
     async def remove_organization(self, principal: Principal, uow: PostgresUnitOfWork) -> None:
         await integration.remove_organization_for_me(uow, principal, utcnow())
@@ -89,6 +158,13 @@ class MyIntegrationController(Controller):
     @put("/organization", operation_id="RestoreOrganizationZoomForMe", status_code=204)
     async def restore_organization(self, principal: Principal, uow: PostgresUnitOfWork) -> None:
         await integration.restore_organization_for_me(uow, principal, utcnow())
+
+
+def check_uuid(value: str, field: str) -> None:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput(f"`{field}` is not an identifier this API gave out.", errors={field: "not a valid id"}) from None
 
 
 def encode_cursor(after: tuple[str, str]) -> str:

@@ -57,10 +57,12 @@ class ProvisioningController(Controller):
         return BatchOut(created=result.created, updated=result.updated)
 
     @delete("/members/{user_id:str}", operation_id="DeleteMember", status_code=204)
-    async def delete_member(self, org_id: str, user_id: str, api_key: ApiKey, uow: PostgresUnitOfWork) -> None:
+    async def delete_member(
+        self, org_id: str, user_id: str, api_key: ApiKey, uow: PostgresUnitOfWork, state: State
+    ) -> None:
         check_identifier(org_id, "org_id")
         check_identifier(user_id, "user_id")
-        await provisioning.delete_member(uow, org_id, user_id, f"api_key:{api_key.label}", utcnow())
+        await provisioning.delete_member(uow, state.zoom, org_id, user_id, f"api_key:{api_key.label}", utcnow())
 
     @post("/members/{user_id:str}/launch", operation_id="CreateLaunchLink", status_code=201)
     async def create_launch_link(

@@ -6,7 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +16,16 @@ import httpx
 
 API_KEY = "test-host:test-api-key-0123456789abcdef"
 API_KEY_SECRET = API_KEY.split(":", 1)[1]
+
+#: The two Zoom apps, registered alike in the sandbox and in Roomlink.
+ZOOM_APPS = {
+    "ZOOM_USER_APP_CLIENT_ID": "test-user-app",
+    "ZOOM_USER_APP_CLIENT_SECRET": "test-user-app-secret",
+    "ZOOM_USER_APP_WEBHOOK_SECRET": "test-user-app-webhook-secret",
+    "ZOOM_ADMIN_APP_CLIENT_ID": "test-admin-app",
+    "ZOOM_ADMIN_APP_CLIENT_SECRET": "test-admin-app-secret",
+    "ZOOM_ADMIN_APP_WEBHOOK_SECRET": "test-admin-app-webhook-secret",
+}
 
 
 def free_port() -> int:
@@ -23,7 +35,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(app: str, extra_env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
+def running(
+    app: str, extra_env: dict[str, str] | None = None, port: int | None = None, health_path: str = "/healthz"
+) -> Iterator[str]:
     """Run `module:factory` under uvicorn until the block ends; yields its base URL."""
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -33,27 +47,38 @@ def running(app: str, extra_env: dict[str, str] | None = None, port: int | None 
         "ROOMLINK_BASE_URL": base_url,
         **(extra_env or {}),
     }
+    log = log_file(port).open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--log-level", "info"],
         env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_healthy(base_url, process)
+        _wait_until_healthy(base_url + health_path, process)
         yield base_url
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
 
 
-def _wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def log_file(port: int) -> Path:
+    """Everything a server process printed, for tests that check what it logs (and for reading failures)."""
+    folder = Path(tempfile.gettempdir()) / "roomlink-test-logs"
+    folder.mkdir(exist_ok=True)
+    return folder / f"server-{port}.log"
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"server at {base_url} did not become healthy")
+    raise RuntimeError(f"{url} did not answer 200 in {timeout} s")

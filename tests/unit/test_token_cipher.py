@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from server.token_cipher import KeyRing, TokenCipher, TokenDecryptionError
+from persistence.token_cipher import KeyRing, TokenCipher, TokenDecryptionError
 
 ROW_ID = "0b6f7c0e-5d1a-4c3e-9a53-2f4f8e1d9c10"
 OTHER_ROW_ID = "7d2e4a91-1c3b-4f6a-8e0d-5b9c2a7f3e48"

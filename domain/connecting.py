@@ -1,0 +1,310 @@
+"""Connecting and disconnecting Zoom: a member's personal connection, the organization's (R1–R6, R12–R14, R18)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timedelta
+
+from domain.access import Principal, require_manager
+from domain.errors import (
+    ActivationLinkExpired,
+    ActivationLinkNotFound,
+    ActivationLinkRevoked,
+    ActivationLinkUnknown,
+    ActivationLinkUsed,
+    NotAZoomAdmin,
+    NotConnected,
+    OAuthStateInvalid,
+    ZoomAccountServesAnotherOrganization,
+    ZoomUserAlreadyConnected,
+)
+from domain.model import Connection, ConnectionStatus, ConnectionType
+from domain.ports import ActivationLink, AuditEvent, OAuthState, UnitOfWork
+from domain.zoom import TokenSet, ZoomApp, ZoomGateway
+
+OAUTH_STATE_TTL = timedelta(minutes=10)
+
+
+def secret_hash(secret: str) -> str:
+    """Capability secrets (activation tokens, OAuth states) are stored only as this hash."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# Personal connections
+
+
+async def start_personal_connection(
+    uow: UnitOfWork, zoom: ZoomGateway, principal: Principal, state: str, code_verifier: str, now: datetime
+) -> str:
+    """Returns Zoom's authorize URL; the state is bound to this member and works once, for 10 minutes."""
+    await uow.oauth_states.add(
+        secret_hash(state),
+        OAuthState(
+            purpose="personal",
+            org_id=principal.org_id,
+            user_id=principal.user_id,
+            code_verifier=code_verifier,
+            expires_at=now + OAUTH_STATE_TTL,
+        ),
+    )
+    await uow.commit()
+    return zoom.authorize_url(ZoomApp.USER, state, code_verifier)
+
+
+async def take_oauth_state(uow: UnitOfWork, state: str, now: datetime) -> OAuthState:
+    found = await uow.oauth_states.take(secret_hash(state), now)
+    if found is None:
+        raise OAuthStateInvalid("This Zoom sign-in is unknown, was already used or took too long. Start again.")
+    await uow.commit()
+    return found
+
+
+async def finish_personal_connection(
+    uow: UnitOfWork, zoom: ZoomGateway, pending: OAuthState, code: str, now: datetime
+) -> Connection:
+    """R13: a Zoom user already connected by someone else is refused; reconnecting replaces your own."""
+    assert pending.purpose == "personal" and pending.user_id is not None
+    tokens = await zoom.exchange_code(ZoomApp.USER, code, pending.code_verifier)
+    profile = await zoom.me(tokens)
+    actor = f"user:{pending.user_id}"
+    previous = await uow.connections.personal(pending.org_id, pending.user_id)
+    previous_tokens = await uow.connections.tokens(previous) if previous else None
+    if previous is not None:
+        await uow.connections.delete(previous)
+        await uow.audit.record(_event(previous, now, actor, "replaced", "reconnected"))
+    connection = _new_connection(
+        pending.org_id, ConnectionType.PERSONAL, pending.user_id, profile.account_id, profile.zoom_user_id, profile.email, now
+    )
+    try:
+        await uow.connections.add(connection)
+    except ZoomUserAlreadyConnected:
+        await zoom.revoke(ZoomApp.USER, tokens)
+        raise
+    await uow.connections.store_tokens(connection, tokens)
+    await uow.audit.record(_event(connection, now, actor, "connected", None))
+    await uow.commit()
+    if previous_tokens is not None and previous is not None and previous.zoom_user_id != connection.zoom_user_id:
+        await zoom.revoke(ZoomApp.USER, previous_tokens)
+    return connection
+
+
+async def disconnect_personal(uow: UnitOfWork, zoom: ZoomGateway, principal: Principal, now: datetime) -> None:
+    """R14: tokens revoked at Zoom and deleted; R7: the organization connection applies again at once."""
+    connection = await uow.connections.personal(principal.org_id, principal.user_id)
+    if connection is None:
+        raise NotConnected("You have no personal Zoom connection.")
+    await _end(uow, zoom, connection, now, principal.actor, "disconnected by the member")
+
+
+# The organization connection
+
+
+async def create_activation_link(
+    uow: UnitOfWork,
+    principal: Principal,
+    org_id: str,
+    token: str,
+    zoom_admin_email: str | None,
+    now: datetime,
+    ttl: timedelta,
+) -> ActivationLink:
+    """R1, R3: owners and admins only; 256-bit token of which only the hash is stored; expires."""
+    require_manager(principal, org_id)
+    link = ActivationLink(
+        id=str(uuid.uuid4()),
+        org_id=org_id,
+        created_by=principal.user_id,
+        zoom_admin_email=zoom_admin_email,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    await uow.activation_links.add(link, secret_hash(token))
+    await uow.audit.record(
+        AuditEvent(
+            org_id=org_id,
+            at=now,
+            actor=principal.actor,
+            action="activation_link_created",
+            details={"activation_link_id": link.id, "emailed": zoom_admin_email is not None},
+        )
+    )
+    return link
+
+
+async def revoke_activation_link(
+    uow: UnitOfWork, principal: Principal, org_id: str, link_id: str, now: datetime
+) -> None:
+    require_manager(principal, org_id)
+    link = await uow.activation_links.get(org_id, link_id)
+    if link is None:
+        raise ActivationLinkNotFound("There is no such activation link in this organization.")
+    if link.revoked_at is None and link.used_at is None:
+        await uow.activation_links.revoke(link, now)
+        await uow.audit.record(
+            AuditEvent(
+                org_id=org_id,
+                at=now,
+                actor=principal.actor,
+                action="activation_link_revoked",
+                details={"activation_link_id": link.id},
+            )
+        )
+    await uow.commit()
+
+
+async def usable_activation_link(uow: UnitOfWork, token: str, now: datetime) -> ActivationLink:
+    """R3: unknown, expired, used and revoked links each say so."""
+    link = await uow.activation_links.find(secret_hash(token))
+    if link is None:
+        raise ActivationLinkUnknown("This activation link does not exist.")
+    return _still_usable(link, now)
+
+
+async def start_activation(
+    uow: UnitOfWork, zoom: ZoomGateway, token: str, state: str, code_verifier: str, now: datetime
+) -> str:
+    link = await usable_activation_link(uow, token, now)
+    await uow.oauth_states.add(
+        secret_hash(state),
+        OAuthState(
+            purpose="activation",
+            org_id=link.org_id,
+            activation_link_id=link.id,
+            code_verifier=code_verifier,
+            expires_at=now + OAUTH_STATE_TTL,
+        ),
+    )
+    await uow.commit()
+    return zoom.authorize_url(ZoomApp.ADMIN, state, code_verifier)
+
+
+async def finish_activation(
+    uow: UnitOfWork, zoom: ZoomGateway, pending: OAuthState, code: str, now: datetime
+) -> Connection:
+    """R2: only a Zoom Owner/Admin completes it; R4: it replaces the live connection; R6: personal untouched."""
+    assert pending.purpose == "activation" and pending.activation_link_id is not None
+    link = await uow.activation_links.get(pending.org_id, pending.activation_link_id)
+    if link is None:
+        raise ActivationLinkUnknown("This activation link does not exist.")
+    link = _still_usable(link, now)
+    tokens = await zoom.exchange_code(ZoomApp.ADMIN, code, pending.code_verifier)
+    profile = await zoom.me(tokens)
+    if not profile.is_account_admin:
+        await zoom.revoke(ZoomApp.ADMIN, tokens)
+        raise NotAZoomAdmin(
+            f"{profile.email} is not an owner or admin of this Zoom account, so it cannot connect Zoom for the "
+            "organization. Ask your Zoom account's owner or an admin to open the same link; it still works."
+        )
+    users = await zoom.account_users(tokens)
+    actor = f"zoom:{profile.zoom_user_id}"
+    previous = await uow.connections.organization(link.org_id)
+    previous_tokens = await uow.connections.tokens(previous) if previous else None
+    if previous is not None:
+        await uow.connections.delete(previous)
+        await uow.audit.record(_event(previous, now, actor, "replaced", f"new activation by {profile.email}"))
+    connection = _new_connection(
+        link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
+    )
+    try:
+        await uow.connections.add(connection)
+    except ZoomAccountServesAnotherOrganization:
+        await zoom.revoke(ZoomApp.ADMIN, tokens)
+        raise
+    await uow.connections.store_tokens(connection, tokens)
+    await uow.connections.replace_zoom_users(connection, users)
+    await uow.activation_links.mark_used(link, now)
+    await uow.audit.record(
+        _event(connection, now, actor, "connected", None, {"activation_link_id": link.id, "zoom_users": len(users)})
+    )
+    await uow.commit()
+    if previous_tokens is not None and previous is not None and previous.zoom_account_id != connection.zoom_account_id:
+        await zoom.revoke(ZoomApp.ADMIN, previous_tokens)
+    return connection
+
+
+async def disconnect_organization(
+    uow: UnitOfWork, zoom: ZoomGateway, principal: Principal, org_id: str, now: datetime
+) -> int:
+    """R1, R12, R14: returns how many members relied on it; personal connections stay."""
+    require_manager(principal, org_id)
+    connection = await uow.connections.organization(org_id)
+    if connection is None:
+        raise NotConnected("This organization has no Zoom connection.")
+    affected = await uow.members_table.count_relying_on_organization(org_id)
+    await _end(uow, zoom, connection, now, principal.actor, "disconnected by an owner or admin", {"affected_members": affected})
+    return affected
+
+
+async def _end(
+    uow: UnitOfWork,
+    zoom: ZoomGateway,
+    connection: Connection,
+    now: datetime,
+    actor: str,
+    reason: str,
+    details: dict[str, object] | None = None,
+) -> None:
+    tokens = await uow.connections.tokens(connection)
+    await uow.connections.delete(connection)
+    await uow.audit.record(_event(connection, now, actor, "disconnected", reason, details))
+    await uow.commit()
+    if tokens is not None:
+        app = ZoomApp.USER if connection.type is ConnectionType.PERSONAL else ZoomApp.ADMIN
+        await zoom.revoke(app, tokens)
+
+
+def _still_usable(link: ActivationLink, now: datetime) -> ActivationLink:
+    if link.revoked_at is not None:
+        raise ActivationLinkRevoked("This activation link was revoked by the organization.")
+    if link.used_at is not None:
+        raise ActivationLinkUsed("This activation link was already used to connect Zoom.")
+    if link.expires_at <= now:
+        raise ActivationLinkExpired("This activation link has expired.")
+    return link
+
+
+def _new_connection(
+    org_id: str,
+    type_: ConnectionType,
+    user_id: str | None,
+    zoom_account_id: str,
+    zoom_user_id: str,
+    zoom_email: str,
+    now: datetime,
+) -> Connection:
+    return Connection(
+        id=str(uuid.uuid4()),
+        org_id=org_id,
+        type=type_,
+        user_id=user_id,
+        zoom_account_id=zoom_account_id,
+        zoom_user_id=zoom_user_id,
+        zoom_email=zoom_email,
+        status=ConnectionStatus.ACTIVE,
+        status_reason=None,
+        status_changed_at=now,
+        connected_at=now,
+        last_verified_at=now,
+    )
+
+
+def _event(
+    connection: Connection,
+    now: datetime,
+    actor: str,
+    action: str,
+    reason: str | None,
+    details: dict[str, object] | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        org_id=connection.org_id,
+        at=now,
+        actor=actor,
+        action=action,
+        connection_id=connection.id,
+        connection_type=connection.type,
+        user_id=connection.user_id,
+        reason=reason,
+        details={"zoom_user_id": connection.zoom_user_id, "zoom_account_id": connection.zoom_account_id, **(details or {})},
+    )

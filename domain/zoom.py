@@ -1,0 +1,61 @@
+"""What Roomlink needs from Zoom, as a port: the server implements it over HTTP (Zoom or the sandbox)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Protocol
+
+import msgspec
+
+from domain.model import ZoomUser
+
+#: Zoom's built-in role ids: "0" is the account Owner, "1" Admin, "2" Member.
+ADMIN_ROLE_IDS = ("0", "1")
+
+
+class ZoomApp(enum.StrEnum):
+    """The two registered Zoom apps: user-managed for personal connections, admin-managed for organizations."""
+
+    USER = "user"
+    ADMIN = "admin"
+
+
+class TokenSet(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    scope: str = ""
+
+    def __repr__(self) -> str:
+        return f"TokenSet(expires_at={self.expires_at!r}, scope={self.scope!r})"
+
+
+class ZoomProfile(msgspec.Struct, frozen=True, kw_only=True):
+    """The Zoom user who approved, as /users/me describes them."""
+
+    zoom_user_id: str
+    email: str
+    account_id: str
+    role_id: str
+    status: str = "active"
+
+    @property
+    def is_account_admin(self) -> bool:
+        return self.role_id in ADMIN_ROLE_IDS and self.status == "active"
+
+
+class ZoomGateway(Protocol):
+    def authorize_url(self, app: ZoomApp, state: str, code_verifier: str) -> str:
+        """Zoom's consent page for `app`, with `state` and the PKCE S256 challenge of `code_verifier`."""
+
+    async def exchange_code(self, app: ZoomApp, code: str, code_verifier: str) -> TokenSet:
+        """Raises ZoomRefused when Zoom does not accept the code."""
+
+    async def me(self, tokens: TokenSet) -> ZoomProfile: ...
+
+    async def account_users(self, tokens: TokenSet) -> list[ZoomUser]:
+        """Every user of the authorizing admin's account, all pages."""
+
+    async def revoke(self, app: ZoomApp, tokens: TokenSet) -> None:
+        """Best effort: a Zoom that cannot be reached must not keep Roomlink from forgetting the tokens."""

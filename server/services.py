@@ -1,0 +1,52 @@
+"""The process's long-lived collaborators (Zoom client, mailer), opened and closed with the app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.datastructures import State
+
+from persistence import database
+from persistence.token_cipher import KeyRing, TokenCipher
+from server.config import Settings
+from server.mail import SmtpMailer, parse_smtp_url
+from server.problems import Problem
+from server.zoom_client import HttpZoom
+
+ZOOM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def configure_cipher(settings: Settings) -> None:
+    if not settings.token_keys:
+        raise SystemExit(
+            "ROOMLINK_TOKEN_KEYS is not set: Roomlink stores Zoom tokens only encrypted. "
+            f"Generate a key with: python -c 'from persistence.token_cipher import KeyRing; print(\"k1:\" + KeyRing.generate_key())'"
+        )
+    database.use_cipher(TokenCipher(KeyRing.from_config(settings.token_keys)))
+
+
+@asynccontextmanager
+async def services(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    configure_cipher(settings)
+    await database.open_pool()
+    async with httpx.AsyncClient(timeout=ZOOM_TIMEOUT) as http:
+        app.state.zoom = HttpZoom(settings.zoom, http) if settings.zoom else None
+        app.state.mailer = SmtpMailer(parse_smtp_url(settings.smtp_url)) if settings.smtp_url else None
+        try:
+            yield
+        finally:
+            await database.close_pool()
+
+
+def provide_zoom(state: State) -> HttpZoom:
+    if state.zoom is None:
+        raise Problem(503, "zoom_not_configured", "Zoom is not configured on this Roomlink (ZOOM_* settings).")
+    return state.zoom
+
+
+def provide_mailer(state: State) -> SmtpMailer | None:
+    return state.mailer

@@ -1,0 +1,171 @@
+"""The browser side of connecting Zoom: the Zoom admin's activation page and the OAuth callback."""
+
+from __future__ import annotations
+
+from html import escape
+
+from litestar import Request, Response, get, post
+from litestar.params import QueryParameter
+from litestar.response import Redirect
+
+from domain import connecting
+from domain.errors import (
+    ActivationLinkExpired,
+    ActivationLinkRevoked,
+    ActivationLinkUnknown,
+    ActivationLinkUsed,
+    DomainError,
+    NotAZoomAdmin,
+    OAuthStateInvalid,
+    ZoomAccountServesAnotherOrganization,
+    ZoomRefused,
+    ZoomUserAlreadyConnected,
+)
+from persistence.database import unit_of_work
+from server.auth import SESSION_COOKIE, hash_secret, new_code_verifier, new_secret
+from server.clock import utcnow
+from server.services import provide_zoom
+from server.ui.layout import message_page, page
+from server.zoom_client import HttpZoom, ZoomUnavailable
+
+MY_ZOOM_PAGE = "/integrations/zoom"
+
+#: R3: each way a link stops working has its own page.
+_UNUSABLE_LINK = {
+    ActivationLinkUnknown: ("This activation link does not exist", "Check that you copied the whole link, or ask for a new one.", 404),
+    ActivationLinkExpired: ("This activation link has expired", "Activation links work for a limited time. Ask the person who sent it for a new one.", 410),
+    ActivationLinkUsed: ("This activation link was already used", "Zoom is already connected with it. If it needs connecting again, ask for a new link.", 410),
+    ActivationLinkRevoked: ("This activation link was revoked", "The organization withdrew it. Ask the person who sent it for a new one.", 410),
+}
+
+
+@get("/activate/{token:str}", include_in_schema=False)
+async def activation_page(token: str) -> Response[str]:
+    """No Roomlink session needed: the Zoom admin may have no account in the host product."""
+    async with unit_of_work(read_only=True) as uow:
+        try:
+            link = await connecting.usable_activation_link(uow, token, utcnow())
+        except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as error:
+            return _unusable_link_page(error)
+        organization = await uow.organizations.get(link.org_id)
+    name = escape(organization.name)
+    return page(
+        f"Connect Zoom for {organization.name}",
+        f"""<h1>Connect Zoom for {name}</h1>
+<p class="lead">You were asked to connect your organization's Zoom account to {name}.</p>
+<ul>
+  <li>Only an <strong>owner or admin</strong> of the Zoom account can approve; Zoom will ask you to sign in.</li>
+  <li>Approving lets Roomlink create Zoom meetings for the people of {name} whose email matches a user of your Zoom account.</li>
+  <li>People who connected their own Zoom keep it; nothing of theirs changes.</li>
+  <li>It replaces any Zoom account {name} connected before.</li>
+</ul>
+<form method="post" action="/activate/{escape(token)}"><button type="submit">Continue to Zoom</button></form>
+<p class="muted">This link works until {link.expires_at:%d %B %Y, %H:%M} UTC.</p>""",
+    )
+
+
+@post("/activate/{token:str}", include_in_schema=False, status_code=303)
+async def start_activation(token: str, request: Request) -> Response:
+    zoom = _zoom(request)
+    async with unit_of_work() as uow:
+        try:
+            url = await connecting.start_activation(uow, zoom, token, new_secret(), new_code_verifier(), utcnow())
+        except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as error:
+            return _unusable_link_page(error)
+    return Redirect(url, status_code=303)
+
+
+@get("/oauth/zoom/callback", include_in_schema=False)
+async def zoom_callback(
+    request: Request,
+    oauth_state: str | None = QueryParameter(name="state", default=None),
+    code: str | None = None,
+    error: str | None = None,
+) -> Response:
+    """The one redirect URI of both Zoom apps: the state says whether a member or an activation waits."""
+    if not oauth_state:
+        return message_page("This Zoom sign-in is incomplete", "Start again from Roomlink.", status_code=400)
+    async with unit_of_work() as uow:
+        try:
+            pending = await connecting.take_oauth_state(uow, oauth_state, utcnow())
+        except OAuthStateInvalid as problem:
+            return message_page("This Zoom sign-in cannot be finished", problem.detail, status_code=400)
+    if error or not code:
+        return _declined_page(pending.purpose)
+    if pending.purpose == "personal":
+        return await _finish_personal(request, pending, code)
+    return await _finish_activation(request, pending, code)
+
+
+async def _finish_personal(request: Request, pending, code: str) -> Response:
+    if not await _session_matches(request, pending.user_id):
+        return message_page(
+            "This Zoom sign-in was started by someone else",
+            "For your safety it was not finished. Open Roomlink from your product and connect again.",
+            status_code=403,
+        )
+    try:
+        async with unit_of_work() as uow:
+            await connecting.finish_personal_connection(uow, _zoom(request), pending, code, utcnow())
+    except ZoomUserAlreadyConnected:
+        return message_page(
+            "This Zoom account is already connected by someone else",
+            "A Zoom user can be the personal connection of one person only. Sign in to Zoom with your own "
+            "account and connect again, or ask the other person to disconnect it.",
+            status_code=409,
+        )
+    except (ZoomRefused, ZoomUnavailable) as problem:
+        return message_page("Zoom did not complete the connection", str(problem), status_code=502)
+    return Redirect(f"{MY_ZOOM_PAGE}?connected=personal", status_code=303)
+
+
+async def _finish_activation(request: Request, pending, code: str) -> Response:
+    try:
+        async with unit_of_work() as uow:
+            connection = await connecting.finish_activation(uow, _zoom(request), pending, code, utcnow())
+            organization = await uow.organizations.get(connection.org_id)
+    except NotAZoomAdmin as problem:
+        return message_page("You are not an admin of this Zoom account", problem.detail, status_code=403)
+    except ZoomAccountServesAnotherOrganization:
+        return message_page(
+            "This Zoom account already serves another organization",
+            "A Zoom account can be connected to one organization only. Use your organization's own Zoom "
+            "account, or disconnect it from the other organization first.",
+            status_code=409,
+        )
+    except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as problem:
+        return _unusable_link_page(problem)
+    except (ZoomRefused, ZoomUnavailable) as problem:
+        return message_page("Zoom did not complete the connection", str(problem), status_code=502)
+    return message_page(
+        f"Zoom is connected for {organization.name}",
+        f"Members of {organization.name} whose email matches a user of the Zoom account {connection.zoom_email} "
+        "administers are now connected through it. You can close this page.",
+    )
+
+
+async def _session_matches(request: Request, user_id: str | None) -> bool:
+    """A flow started by one member cannot be finished in another member's browser (login CSRF)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return True
+    async with unit_of_work(read_only=True) as uow:
+        session = await uow.sessions.session(hash_secret(token), utcnow())
+    return session is None or session.user_id == user_id
+
+
+def _declined_page(purpose: str) -> Response[str]:
+    if purpose == "personal":
+        return message_page("Zoom was not connected", "You declined in Zoom. Nothing changed.", status_code=400)
+    return message_page(
+        "Zoom was not connected", "You declined in Zoom. The activation link still works if you change your mind.", status_code=400
+    )
+
+
+def _unusable_link_page(error: DomainError) -> Response[str]:
+    title, advice, status = _UNUSABLE_LINK[type(error)]
+    return message_page(title, advice, status_code=status)
+
+
+def _zoom(request: Request) -> HttpZoom:
+    return provide_zoom(request.app.state)

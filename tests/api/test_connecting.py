@@ -1,0 +1,286 @@
+"""Connecting Zoom for real, end to end through HTTP against the Zoom sandbox (R1–R6, R12–R14, R18)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from persistence.database import unit_of_work
+from tests.api.conftest import KEY
+from tests.support.servers import log_file
+from tests.support.zoom import (
+    Sandbox,
+    activate,
+    approve_in_zoom,
+    as_member,
+    connect_personal,
+    create_activation_link,
+    email,
+    path_of,
+)
+
+
+@pytest.fixture
+async def sandbox(zoom_sandbox):
+    async with httpx.AsyncClient(base_url=zoom_sandbox) as client:
+        yield Sandbox(client)
+
+
+@pytest.fixture
+async def zoom_account(sandbox, org) -> dict:
+    """The organization's Zoom account: an Owner, an Admin, a Member, and Zoom users for the org's admin and member."""
+    account = await sandbox.account("Acme Zoom")
+    people = {
+        "owner": await sandbox.user(account, email("zoom.owner"), "owner"),
+        "admin": await sandbox.user(account, email("zoom.admin"), "admin"),
+        "member": await sandbox.user(account, email("zoom.member"), "member"),
+        "seat_admin": await sandbox.user(account, f"{org['admin']}@acme.test", "member"),
+        "seat_member": await sandbox.user(account, f"{org['member']}@acme.test", "member"),
+    }
+    return {"id": account, **people}
+
+
+async def members_by_id(api, org) -> dict[str, dict]:
+    response = await api.get(
+        f"/api/v1/orgs/{org['org_id']}/integrations/zoom/members?limit=200", headers=as_member(org["owner"])
+    )
+    return {row["user_id"]: row for row in response.json()["items"]}
+
+
+async def organization(api, org) -> dict:
+    return (await api.get(f"/api/v1/orgs/{org['org_id']}/integrations/zoom", headers=as_member(org["owner"]))).json()
+
+
+async def activated(api, org, zoom_account) -> dict:
+    link = await create_activation_link(api, org["org_id"], org["owner"])
+    page = await activate(api, link["url"], zoom_account["admin"]["email"])
+    assert page.status_code == 200, page.text
+    return link
+
+
+async def test_r2_activation_by_a_zoom_member_is_refused_then_an_admin_completes_it(api, org, zoom_account):
+    link = await create_activation_link(api, org["org_id"], org["admin"])
+    refused = await activate(api, link["url"], zoom_account["member"]["email"])
+    assert refused.status_code == 403
+    assert "not an admin of this Zoom account" in refused.text
+    assert (await organization(api, org))["status"] == "not_connected"
+
+    accepted = await activate(api, link["url"], zoom_account["admin"]["email"])
+    assert accepted.status_code == 200 and "Zoom is connected" in accepted.text
+    state = await organization(api, org)
+    assert (state["status"], state["zoom_account_id"], state["zoom_admin_email"]) == (
+        "active",
+        zoom_account["id"],
+        zoom_account["admin"]["email"],
+    )
+    rows = await members_by_id(api, org)
+    assert (rows[org["member"]]["connected"], rows[org["member"]]["type"]) == (True, "organization")
+    assert rows[org["owner"]]["reason"] == "no_seat"
+    assert state["counts"] == {"organization": 2, "personal": 0, "not_connected": 1}
+
+
+async def test_r2_the_account_owner_may_activate(api, org, zoom_account):
+    link = await create_activation_link(api, org["org_id"], org["owner"])
+    assert (await activate(api, link["url"], zoom_account["owner"]["email"])).status_code == 200
+
+
+async def test_r1_members_cannot_create_activation_links(api, org):
+    response = await api.post(
+        f"/api/v1/orgs/{org['org_id']}/integrations/zoom/activation-links", json={}, headers=as_member(org["member"])
+    )
+    assert (response.status_code, response.json()["code"]) == (403, "owner_or_admin_required")
+
+
+async def test_r3_used_link_has_its_own_page(api, org, zoom_account):
+    link = await activated(api, org, zoom_account)
+    page = await api.get(path_of(link["url"]))
+    assert page.status_code == 410 and "already used" in page.text
+
+
+async def test_r3_expired_link_has_its_own_page(api, org, db):
+    link = await create_activation_link(api, org["org_id"], org["owner"])
+    async with unit_of_work() as uow:
+        await uow._db.execute("UPDATE activation_links SET expires_at = now() - interval '1 second' WHERE id = $1::uuid", link["id"])
+        await uow.commit()
+    page = await api.get(path_of(link["url"]))
+    assert page.status_code == 410 and "expired" in page.text
+    assert (await api.post(path_of(link["url"]))).status_code == 410
+
+
+async def test_r3_revoked_link_has_its_own_page(api, org):
+    link = await create_activation_link(api, org["org_id"], org["owner"])
+    revoked = await api.delete(
+        f"/api/v1/orgs/{org['org_id']}/integrations/zoom/activation-links/{link['id']}", headers=as_member(org["admin"])
+    )
+    assert revoked.status_code == 204
+    page = await api.get(path_of(link["url"]))
+    assert page.status_code == 410 and "revoked" in page.text
+
+
+async def test_r3_unknown_link_has_its_own_page(api):
+    page = await api.get("/activate/not-a-real-token")
+    assert page.status_code == 404 and "does not exist" in page.text
+
+
+async def test_r3_link_is_a_256_bit_capability_stored_only_as_a_hash(api, org, db):
+    link = await create_activation_link(api, org["org_id"], org["owner"])
+    token = link["url"].rsplit("/", 1)[1]
+    assert len(token) >= 43  # 32 bytes, URL-safe base64
+    async with unit_of_work() as uow:
+        row = await uow._db.fetchrow("SELECT * FROM activation_links WHERE id = $1::uuid", link["id"])
+    assert token not in str(dict(row))
+
+
+async def test_activation_email_arrives_over_smtp(api, org, outbox):
+    link = await create_activation_link(api, org["org_id"], org["owner"], zoom_admin_email="it@acme.example")
+    assert link["emailed_to"] == "it@acme.example"
+    received = await outbox.wait_for(lambda m: m.to == "it@acme.example" and link["url"] in m.text, timeout=5)
+    assert "Acme" in received.subject and "Owner Person" in received.text
+
+
+async def test_bad_activation_link_bodies_change_nothing(api, org):
+    response = await api.post(
+        f"/api/v1/orgs/{org['org_id']}/integrations/zoom/activation-links",
+        json={"zoom_admin_email": "not-an-email"},
+        headers=as_member(org["owner"]),
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "validation_failed")
+    async with unit_of_work() as uow:
+        assert await uow._db.fetchval("SELECT count(*) FROM activation_links WHERE org_id = $1", org["org_id"]) == 0
+
+
+async def test_r7_r8_personal_connect_and_disconnect_flip_the_members_table(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    own_account = await sandbox.account("Member's own")
+    own = await sandbox.user(own_account, email("member.own"), "owner")
+
+    done = await connect_personal(api, org["member"], own["email"])
+    assert done.status_code == 303 and done.headers["location"] == "/integrations/zoom?connected=personal"
+    row = (await members_by_id(api, org))[org["member"]]
+    assert (row["connected"], row["type"]) == (True, "personal")
+    mine = (await api.get("/api/v1/me/integrations/zoom", headers=as_member(org["member"]))).json()
+    assert mine["personal"]["zoom_email"] == own["email"] and mine["organization"] is None
+
+    assert (await api.delete("/api/v1/me/integrations/zoom/personal", headers=as_member(org["member"]))).status_code == 204
+    row = (await members_by_id(api, org))[org["member"]]
+    assert (row["connected"], row["type"]) == (True, "organization")
+    mine = (await api.get("/api/v1/me/integrations/zoom", headers=as_member(org["member"]))).json()
+    assert mine["personal"] is None and mine["organization"]["status"] == "active"
+    revokes = [c for c in await sandbox.calls() if c["path"] == "/oauth/revoke"]
+    assert revokes and revokes[-1]["status"] == 200
+
+
+async def test_r4_r6_a_new_activation_replaces_the_organization_connection_and_keeps_personal(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
+    await connect_personal(api, org["member"], own["email"])
+    before = await organization(api, org)
+
+    link = await create_activation_link(api, org["org_id"], org["admin"])
+    assert (await activate(api, link["url"], zoom_account["owner"]["email"])).status_code == 200
+    after = await organization(api, org)
+    assert after["zoom_admin_email"] == zoom_account["owner"]["email"]
+    assert after["connected_at"] >= before["connected_at"]
+    row = (await members_by_id(api, org))[org["member"]]
+    assert (row["type"], row["connected"]) == ("personal", True)
+    async with unit_of_work() as uow:
+        actions = [r["action"] for r in await uow._db.fetch(
+            "SELECT action FROM audit_events WHERE org_id = $1 AND connection_type = 'organization' ORDER BY id", org["org_id"]
+        )]
+    assert actions == ["connected", "replaced", "connected"]
+
+
+async def test_r13_a_zoom_user_already_connected_by_another_person_is_refused(api, org, sandbox):
+    own = await sandbox.user(await sandbox.account("shared"), email("shared"), "owner")
+    assert (await connect_personal(api, org["member"], own["email"])).status_code == 303
+    refused = await connect_personal(api, org["admin"], own["email"])
+    assert refused.status_code == 409 and "already connected by someone else" in refused.text
+    mine = (await api.get("/api/v1/me/integrations/zoom", headers=as_member(org["admin"]))).json()
+    assert mine["personal"] is None
+
+
+async def test_r13_reconnecting_the_same_zoom_user_replaces_ones_own_connection(api, org, sandbox):
+    own = await sandbox.user(await sandbox.account("mine"), email("mine"), "owner")
+    assert (await connect_personal(api, org["member"], own["email"])).status_code == 303
+    assert (await connect_personal(api, org["member"], own["email"])).status_code == 303
+    async with unit_of_work() as uow:
+        count = await uow._db.fetchval(
+            "SELECT count(*) FROM connections WHERE org_id = $1 AND user_id = $2", org["org_id"], org["member"]
+        )
+    assert count == 1
+
+
+async def test_r13_a_zoom_account_serves_one_organization(api, org, zoom_account):
+    await activated(api, org, zoom_account)
+    other = org["org_id"] + "-2"
+    await api.put(f"/api/v1/orgs/{other}", json={"name": "Other"}, headers=KEY)
+    await api.put(f"/api/v1/orgs/{other}/members/{other}-o", json={"email": "o@o.test", "name": "O", "role": "owner"}, headers=KEY)
+    link = await create_activation_link(api, other, f"{other}-o")
+    refused = await activate(api, link["url"], zoom_account["owner"]["email"])
+    assert refused.status_code == 409 and "another organization" in refused.text
+
+
+async def test_r12_r14_disconnecting_the_organization(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    response = await api.delete(f"/api/v1/orgs/{org['org_id']}/integrations/zoom", headers=as_member(org["owner"]))
+    assert response.status_code == 200 and response.json() == {"affected_members": 2}
+    assert (await organization(api, org))["status"] == "not_connected"
+    rows = await members_by_id(api, org)
+    assert all(row["reason"] == "organization_not_connected" for row in rows.values())
+    async with unit_of_work() as uow:
+        assert await uow._db.fetchval("SELECT count(*) FROM connections WHERE org_id = $1", org["org_id"]) == 0
+        assert await uow._db.fetchval("SELECT count(*) FROM zoom_users WHERE org_id = $1", org["org_id"]) == 0
+    assert any(c["path"] == "/oauth/revoke" and c["status"] == 200 for c in await sandbox.calls())
+
+
+async def test_tokens_are_unreadable_at_rest_and_never_leave_roomlink(api, org, zoom_account, sandbox, ports):
+    await activated(api, org, zoom_account)
+    own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
+    await connect_personal(api, org["member"], own["email"])
+    async with unit_of_work() as uow:
+        rows = await uow._db.fetch("SELECT * FROM connections WHERE org_id = $1", org["org_id"])
+        plaintexts = []
+        for row in rows:
+            connection = await uow.connections.personal(org["org_id"], org["member"]) if row["type"] == "personal" else await uow.connections.organization(org["org_id"])
+            tokens = await uow.connections.tokens(connection)
+            plaintexts += [tokens.access_token, tokens.refresh_token]
+    stored = " ".join(str(dict(row)) for row in rows)
+    assert all(secret not in stored for secret in plaintexts)
+    assert all(row["access_token"].startswith("v1.") for row in rows)
+    answers = [
+        (await api.get("/api/v1/me/integrations/zoom", headers=as_member(org["member"]))).text,
+        (await api.get(f"/api/v1/orgs/{org['org_id']}/integrations/zoom", headers=as_member(org["owner"]))).text,
+        (await api.get(f"/api/v1/orgs/{org['org_id']}/integrations/zoom/members", headers=as_member(org["owner"]))).text,
+    ]
+    log = log_file(ports["roomlink"]).read_text()
+    assert all(secret not in text for secret in plaintexts for text in [*answers, log])
+
+
+async def test_oauth_state_replayed_or_forged_is_refused(api, org, sandbox):
+    own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
+    started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(org["member"]))
+    callback = await approve_in_zoom(started.json()["authorize_url"], own["email"])
+    assert (await api.get(callback)).status_code == 303
+    replayed = await api.get(callback)
+    assert replayed.status_code == 400 and "cannot be finished" in replayed.text
+    forged = await api.get("/oauth/zoom/callback", params={"state": "forged", "code": "whatever"})
+    assert forged.status_code == 400
+
+
+async def test_pkce_verifier_and_state_are_not_stored_in_clear(api, org):
+    started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(org["member"]))
+    query = httpx.URL(started.json()["authorize_url"]).params
+    assert query["code_challenge_method"] == "S256"
+    async with unit_of_work() as uow:
+        rows = await uow._db.fetch("SELECT * FROM oauth_states WHERE org_id = $1", org["org_id"])
+    assert rows and all(query["state"] not in str(dict(row)) for row in rows)
+    assert all(row["code_verifier"].startswith("v1.") for row in rows)
+
+
+async def test_r14_deleting_a_member_revokes_their_personal_tokens(api, org, sandbox):
+    own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
+    await connect_personal(api, org["member"], own["email"])
+    revokes_before = len([c for c in await sandbox.calls() if c["path"] == "/oauth/revoke"])
+    assert (await api.delete(f"/api/v1/orgs/{org['org_id']}/members/{org['member']}", headers=KEY)).status_code == 204
+    revokes_after = len([c for c in await sandbox.calls() if c["path"] == "/oauth/revoke"])
+    assert revokes_after == revokes_before + 1

@@ -1,0 +1,79 @@
+"""Scripted journeys through Roomlink and the Zoom sandbox, as a browser would make them."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+
+from tests.support.servers import API_KEY_SECRET
+
+KEY = {"Authorization": f"Bearer {API_KEY_SECRET}"}
+
+
+def as_member(user_id: str) -> dict[str, str]:
+    return {**KEY, "X-Roomlink-User": user_id}
+
+
+class Sandbox:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def account(self, name: str = "Zoom account") -> str:
+        response = await self.client.post("/sandbox/accounts", json={"name": name})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def user(self, account_id: str, email: str, role: str = "member") -> dict:
+        first, _, last = email.partition("@")[0].partition(".")
+        response = await self.client.post(
+            f"/sandbox/accounts/{account_id}/users",
+            json={"email": email, "first_name": first or "Zoom", "last_name": last or "User", "role": role},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def calls(self) -> list[dict]:
+        return (await self.client.get("/sandbox/calls")).json()
+
+
+async def approve_in_zoom(authorize_url: str, zoom_email: str) -> str:
+    """The sandbox approves at once for `login_hint` (auto-approve); returns the callback URL it redirects to."""
+    async with httpx.AsyncClient() as browser:
+        response = await browser.get(httpx.URL(authorize_url).copy_merge_params({"login_hint": zoom_email}))
+    assert response.status_code in (302, 303), response.text
+    return response.headers["location"]
+
+
+async def connect_personal(api: httpx.AsyncClient, user_id: str, zoom_email: str) -> httpx.Response:
+    """A member connects their own Zoom; returns Roomlink's answer to the OAuth callback."""
+    started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(user_id))
+    assert started.status_code == 200, started.text
+    callback = await approve_in_zoom(started.json()["authorize_url"], zoom_email)
+    return await api.get(callback)
+
+
+async def create_activation_link(api: httpx.AsyncClient, org_id: str, by: str, **body) -> dict:
+    response = await api.post(
+        f"/api/v1/orgs/{org_id}/integrations/zoom/activation-links", json=body, headers=as_member(by)
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def path_of(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+async def activate(api: httpx.AsyncClient, link_url: str, zoom_email: str) -> httpx.Response:
+    """The Zoom admin opens the link, continues to Zoom and approves; returns Roomlink's final page."""
+    landing = await api.get(path_of(link_url))
+    assert landing.status_code == 200, landing.text
+    to_zoom = await api.post(path_of(link_url))
+    assert to_zoom.status_code == 303, to_zoom.text
+    callback = await approve_in_zoom(to_zoom.headers["location"], zoom_email)
+    return await api.get(callback)
+
+
+def email(prefix: str) -> str:
+    return f"{prefix}.{secrets.token_hex(3)}@zoom.example"
