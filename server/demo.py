@@ -18,6 +18,15 @@ DEMO_API_KEY = "demo:demo-api-key-not-for-production"
 DEMO_ORG = "northwind"
 DEMO_ZOOM_ACCOUNT = "northwind-zoom"
 ZOOM_ADMIN_EMAIL = "zoe.admin@northwind.example"
+#: The two Zoom apps, registered alike in the demo's sandbox and in Roomlink.
+DEMO_ZOOM_APPS = {
+    "ZOOM_USER_APP_CLIENT_ID": "roomlink-user-app",
+    "ZOOM_USER_APP_CLIENT_SECRET": "roomlink-user-app-demo-secret",
+    "ZOOM_USER_APP_WEBHOOK_SECRET": "roomlink-user-app-demo-webhook-secret",
+    "ZOOM_ADMIN_APP_CLIENT_ID": "roomlink-admin-app",
+    "ZOOM_ADMIN_APP_CLIENT_SECRET": "roomlink-admin-app-demo-secret",
+    "ZOOM_ADMIN_APP_WEBHOOK_SECRET": "roomlink-admin-app-demo-webhook-secret",
+}
 
 
 class DemoPerson(msgspec.Struct, frozen=True):
@@ -54,13 +63,19 @@ PEOPLE = (
 def run_demo(port: int, data_dir: str) -> None:
     from server.embedded_postgres import start_embedded_postgres
 
-    database_url = start_embedded_postgres(Path(data_dir).resolve() / "pgdata")
+    data = Path(data_dir).resolve()
+    database_url = start_embedded_postgres(data / "pgdata")
     base_url = f"http://127.0.0.1:{port}"
     os.environ.update(
         DATABASE_URL=database_url,
         ROOMLINK_BASE_URL=base_url,
         ROOMLINK_API_KEYS=os.environ.get("ROOMLINK_API_KEYS", DEMO_API_KEY),
         ROOMLINK_DEMO="1",
+        ROOMLINK_TOKEN_KEYS=_demo_token_keys(data / "token-keys"),
+        ZOOM_OAUTH_BASE_URL=f"{base_url}/zoom-sandbox",
+        ZOOM_API_BASE_URL=f"{base_url}/zoom-sandbox/v2",
+        ZOOM_SANDBOX_WEBHOOK_URL=f"{base_url}/webhooks/zoom",
+        **DEMO_ZOOM_APPS,
     )
     import logging
 
@@ -77,13 +92,23 @@ def run_demo(port: int, data_dir: str) -> None:
     asyncio.run(_prepare(zoom_ids))
     outbox = LocalSmtpServer()
     outbox.start()
-    os.environ["SMTP_URL"] = outbox.url
+    os.environ["SMTP_URL"] = f"{outbox.url}?from=roomlink@demo.example"
     _print_welcome(base_url)
     try:
         app = create_app(outbox=outbox, extra_routes=[mount_sandbox(sandbox_app)])
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     finally:
         outbox.stop()
+
+
+def _demo_token_keys(path: Path) -> str:
+    """One key ring per demo folder, kept beside its database so tokens stay readable across restarts."""
+    from persistence.token_cipher import KeyRing
+
+    if not path.exists():
+        path.write_text(f"demo:{KeyRing.generate_key()}")
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def seed_sandbox(sandbox) -> dict[str, str]:
@@ -115,7 +140,10 @@ def seed_sandbox(sandbox) -> dict[str, str]:
 
 async def _prepare(zoom_ids: dict[str, str]) -> None:
     from persistence import database
+    from server.config import settings_from_env
+    from server.services import configure_cipher
 
+    configure_cipher(settings_from_env())
     await database.migrate()
     await database.open_pool()
     try:
