@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data", default=".roomlink/demo", help="folder for the demo's database")
 
+    keys = commands.add_parser("keys", help="the key ring sealing Zoom tokens at rest")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_commands.add_parser("generate", help="print a new key for ROOMLINK_TOKEN_KEYS")
+    keys_commands.add_parser("rotate", help="re-seal every stored secret under the first key of ROOMLINK_TOKEN_KEYS")
+
     sandbox = commands.add_parser("zoom-sandbox", help="run the Zoom sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=9000)
@@ -36,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
         from server.demo import run_demo
 
         run_demo(port=args.port, data_dir=args.data)
+    elif args.command == "keys":
+        _keys(args.keys_command)
     elif args.command == "zoom-sandbox":
         import uvicorn
 
@@ -46,6 +53,29 @@ def _migrate() -> None:
     from persistence import database
 
     asyncio.run(database.migrate())
+
+
+def _keys(command: str) -> None:
+    from persistence.token_cipher import KeyRing
+
+    if command == "generate":
+        print(f"k{os.urandom(3).hex()}:{KeyRing.generate_key()}")
+        return
+
+    async def rotate() -> int:
+        from persistence import database
+        from persistence.key_rotation import rotate_keys
+        from persistence.token_cipher import TokenCipher
+        from server.config import settings_from_env
+
+        cipher = TokenCipher(KeyRing.from_config(settings_from_env().token_keys))
+        connection = await database.engine().get_new_connection()
+        try:
+            return await rotate_keys(connection, cipher)
+        finally:
+            await connection.close()
+
+    print(f"re-sealed {asyncio.run(rotate())} values under the current key")
 
 
 def _serve(args: argparse.Namespace) -> None:

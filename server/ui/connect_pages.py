@@ -24,6 +24,7 @@ from domain.errors import (
 from persistence.database import unit_of_work
 from server.auth import SESSION_COOKIE, hash_secret, new_code_verifier, new_secret
 from server.clock import utcnow
+from server.problems import problem_response
 from server.services import provide_zoom
 from server.ui.layout import message_page, page
 from server.zoom_client import HttpZoom, ZoomUnavailable
@@ -84,12 +85,12 @@ async def zoom_callback(
 ) -> Response:
     """The one redirect URI of both Zoom apps: the state says whether a member or an activation waits."""
     if not oauth_state:
-        return message_page("This Zoom sign-in is incomplete", "Start again from Roomlink.", status_code=400)
+        return _refusal(request, 400, "oauth_state_invalid", "This Zoom sign-in is incomplete", "Start again from Roomlink.")
     async with unit_of_work() as uow:
         try:
             pending = await connecting.take_oauth_state(uow, oauth_state, utcnow())
         except OAuthStateInvalid as problem:
-            return message_page("This Zoom sign-in cannot be finished", problem.detail, status_code=400)
+            return _refusal(request, 400, problem.code, "This Zoom sign-in cannot be finished", problem.detail)
     if error or not code:
         return _declined_page(pending.purpose)
     if pending.purpose == "personal":
@@ -99,23 +100,27 @@ async def zoom_callback(
 
 async def _finish_personal(request: Request, pending, code: str) -> Response:
     if not await _session_matches(request, pending.user_id):
-        return message_page(
+        return _refusal(
+            request,
+            403,
+            "oauth_state_invalid",
             "This Zoom sign-in was started by someone else",
             "For your safety it was not finished. Open Roomlink from your product and connect again.",
-            status_code=403,
         )
     try:
         async with unit_of_work() as uow:
             await connecting.finish_personal_connection(uow, _zoom(request), pending, code, utcnow())
-    except ZoomUserAlreadyConnected:
-        return message_page(
+    except ZoomUserAlreadyConnected as problem:
+        return _refusal(
+            request,
+            409,
+            problem.code,
             "This Zoom account is already connected by someone else",
             "A Zoom user can be the personal connection of one person only. Sign in to Zoom with your own "
             "account and connect again, or ask the other person to disconnect it.",
-            status_code=409,
         )
     except (ZoomRefused, ZoomUnavailable) as problem:
-        return message_page("Zoom did not complete the connection", str(problem), status_code=502)
+        return _refusal(request, 502, "zoom_refused", "Zoom did not complete the connection", str(problem))
     return Redirect(f"{MY_ZOOM_PAGE}?connected=personal", status_code=303)
 
 
@@ -125,18 +130,20 @@ async def _finish_activation(request: Request, pending, code: str) -> Response:
             connection = await connecting.finish_activation(uow, _zoom(request), pending, code, utcnow())
             organization = await uow.organizations.get(connection.org_id)
     except NotAZoomAdmin as problem:
-        return message_page("You are not an admin of this Zoom account", problem.detail, status_code=403)
-    except ZoomAccountServesAnotherOrganization:
-        return message_page(
+        return _refusal(request, 403, problem.code, "You are not an admin of this Zoom account", problem.detail)
+    except ZoomAccountServesAnotherOrganization as problem:
+        return _refusal(
+            request,
+            409,
+            problem.code,
             "This Zoom account already serves another organization",
             "A Zoom account can be connected to one organization only. Use your organization's own Zoom "
             "account, or disconnect it from the other organization first.",
-            status_code=409,
         )
     except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as problem:
         return _unusable_link_page(problem)
     except (ZoomRefused, ZoomUnavailable) as problem:
-        return message_page("Zoom did not complete the connection", str(problem), status_code=502)
+        return _refusal(request, 502, "zoom_refused", "Zoom did not complete the connection", str(problem))
     return message_page(
         f"Zoom is connected for {organization.name}",
         f"Members of {organization.name} whose email matches a user of the Zoom account {connection.zoom_email} "
@@ -152,6 +159,13 @@ async def _session_matches(request: Request, user_id: str | None) -> bool:
     async with unit_of_work(read_only=True) as uow:
         session = await uow.sessions.session(hash_secret(token), utcnow())
     return session is None or session.user_id == user_id
+
+
+def _refusal(request: Request, status: int, code: str, title: str, detail: str) -> Response:
+    """A page for people; problem+json for a script that asks for JSON."""
+    if request.accept.best_match(["text/html", "application/json"], default="text/html") == "application/json":
+        return problem_response(status, code, detail)
+    return message_page(title, detail, status_code=status)
 
 
 def _declined_page(purpose: str) -> Response[str]:

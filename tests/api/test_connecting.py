@@ -195,6 +195,11 @@ async def test_r13_a_zoom_user_already_connected_by_another_person_is_refused(ap
     assert (await connect_personal(api, org["member"], own["email"])).status_code == 303
     refused = await connect_personal(api, org["admin"], own["email"])
     assert refused.status_code == 409 and "already connected by someone else" in refused.text
+    started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(org["admin"]))
+    callback = await approve_in_zoom(started.json()["authorize_url"], own["email"])
+    as_api = await api.get(callback, headers={"Accept": "application/json"})
+    assert as_api.headers["content-type"].startswith("application/problem+json")
+    assert (as_api.status_code, as_api.json()["code"]) == (409, "zoom_user_already_connected")
     mine = (await api.get("/api/v1/me/integrations/zoom", headers=as_member(org["admin"]))).json()
     assert mine["personal"] is None
 

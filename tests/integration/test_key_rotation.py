@@ -1,0 +1,37 @@
+"""`roomlink keys rotate` re-seals tokens under the new key; values stay readable and bound to their row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.model import ConnectionType
+from domain.zoom import TokenSet
+from persistence.key_rotation import rotate_keys
+from persistence.repositories import PostgresConnections
+from persistence.token_cipher import KeyRing, TokenCipher, TokenDecryptionError
+from persistence.database import connection as pooled
+from tests.support.builders import add_connection, connection, create_organization, member, unique
+
+
+async def test_rotation_reseals_every_token_under_the_new_key(db):
+    old_key = f"old:{KeyRing.generate_key()}"
+    old = KeyRing.from_config(old_key)
+    new_key = f"new:{KeyRing.generate_key()}"
+    org = unique("org")
+    await create_organization(org, [member(f"{org}-a")])
+    live = connection(org, ConnectionType.PERSONAL, user_id=f"{org}-a")
+    await add_connection(live)
+    tokens = TokenSet(access_token="access-secret", refresh_token="refresh-secret", expires_at=datetime.now(UTC))
+    async with pooled() as raw:
+        await PostgresConnections(raw, TokenCipher(old)).store_tokens(live, tokens)
+        rotated = TokenCipher(KeyRing.from_config(f"{new_key},{old_key}"))
+        moved = await rotate_keys(raw, rotated)
+        assert moved >= 2
+        only_new = PostgresConnections(raw, TokenCipher(KeyRing.from_config(new_key)))
+        assert await only_new.tokens(live) == tokens
+        with pytest.raises(TokenDecryptionError):
+            await PostgresConnections(raw, TokenCipher(old)).tokens(live)
+        assert await rotate_keys(raw, rotated) == 0
+
