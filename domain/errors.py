@@ -118,3 +118,9 @@ class ActivationLinkNotFound(NotFound):
 
 class NotConnected(NotFound):
     code = "not_connected"
+
+
+class ConnectionBroken(DomainError):
+    """Zoom no longer accepts the connection's grant; it needs reconnecting."""
+
+    code = "connection_broken"

@@ -11,6 +11,7 @@ from domain.zoom import TokenSet
 from domain.model import (
     Connection,
     ConnectionCounts,
+    ConnectionStatus,
     ConnectionType,
     Member,
     MemberRow,
@@ -131,6 +132,32 @@ class ConnectionRepository(Protocol):
 
     async def tokens(self, connection: Connection) -> TokenSet | None: ...
 
+    async def locked(self, connection: Connection) -> Connection | None:
+        """The connection as it is now, its row locked until the transaction ends."""
+
+    async def set_status(
+        self, connection: Connection, status: ConnectionStatus, reason: str | None, now: datetime
+    ) -> None:
+        """One write, however many members rely on the connection."""
+
+    async def forget_tokens(self, connection: Connection) -> None: ...
+
+    async def mark_verified(self, connection: Connection, now: datetime) -> None: ...
+
+    async def claimed(self, claim: str) -> Connection | None:
+        """The live connection holding a Zoom identity: `user:<id>` or `account:<id>`."""
+
+    async def live_organization_connections(self) -> list[Connection]: ...
+
+    async def sync_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> int:
+        """Mirror the account's users; touches only rows that changed; returns how many did."""
+
+    async def upsert_zoom_user(self, connection: Connection, user: ZoomUser) -> None: ...
+
+    async def update_zoom_user(self, connection: Connection, zoom_user_id: str, email: str | None, status: str | None) -> None: ...
+
+    async def delete_zoom_user(self, connection: Connection, zoom_user_id: str) -> None: ...
+
     async def delete(self, connection: Connection) -> None:
         """Ends a connection: the row and its tokens go (R14); history stays in the audit trail."""
 
@@ -166,6 +193,17 @@ class AuditTrail(Protocol):
     async def record(self, event: AuditEvent) -> None: ...
 
 
+class JobQueue(Protocol):
+    """Durable background work, enqueued in the same transaction as the change that calls for it."""
+
+    async def enqueue(self, kind: str, payload: dict[str, object], dedupe_key: str | None = None) -> None: ...
+
+
+class WebhookLog(Protocol):
+    async def accept(self, event_key: str, event: str, now: datetime) -> bool:
+        """False when this delivery was already accepted (a replay)."""
+
+
 class UnitOfWork(Protocol):
     """A transaction: nothing is kept unless `commit()` is called before the block ends."""
 
@@ -176,5 +214,7 @@ class UnitOfWork(Protocol):
     activation_links: ActivationLinkRepository
     oauth_states: OAuthStateRepository
     audit: AuditTrail
+    jobs: JobQueue
+    webhooks: WebhookLog
 
     async def commit(self) -> None: ...

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import msgspec
 
-from domain.model import ZoomUser
+from domain.model import Connection, ZoomUser
 
 #: Zoom's built-in role ids: "0" is the account Owner, "1" Admin, "2" Member.
 ADMIN_ROLE_IDS = ("0", "1")
@@ -59,3 +59,35 @@ class ZoomGateway(Protocol):
 
     async def revoke(self, app: ZoomApp, tokens: TokenSet) -> None:
         """Best effort: a Zoom that cannot be reached must not keep Roomlink from forgetting the tokens."""
+
+
+class ZoomEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A Zoom event notification, after its signature was checked."""
+
+    event: str
+    #: Which of our two apps it was sent to (whose secret signed it).
+    app: ZoomApp
+    account_id: str
+    #: The Zoom user the event is about (`object.id`, or `user_id` for app_deauthorized).
+    zoom_user_id: str
+    object: dict[str, object] = {}
+    old_object: dict[str, object] = {}
+
+    @property
+    def new_role_is_admin(self) -> bool | None:
+        """None when the event does not change the user's role."""
+        role = self.object.get("role_id", self.object.get("role"))
+        if role is None:
+            return None
+        return str(role).lower() in ("0", "1", "owner", "admin")
+
+
+class ConnectedZoom(Protocol):
+    """Zoom as a live connection reaches it: tokens refreshed as needed, one refresh at a time.
+
+    Raises ConnectionBroken when Zoom no longer accepts the connection's grant.
+    """
+
+    async def me(self, connection: Connection) -> ZoomProfile: ...
+
+    async def account_users(self, connection: Connection) -> list[ZoomUser]: ...

@@ -16,6 +16,8 @@ from persistence.sessions import PostgresSessions
 from persistence.token_cipher import TokenCipher
 from persistence.repositories import (
     PostgresActivationLinks,
+    PostgresJobs,
+    PostgresWebhookLog,
     PostgresOAuthStates,
     PostgresAuditTrail,
     PostgresConnections,
@@ -100,6 +102,8 @@ class PostgresUnitOfWork:
         self.connections = PostgresConnections(db, cipher)
         self.activation_links = PostgresActivationLinks(db)
         self.oauth_states = PostgresOAuthStates(db, cipher)
+        self.jobs = PostgresJobs(db)
+        self.webhooks = PostgresWebhookLog(db)
         self.members_table = PostgresMembersTable(db)
         self.audit = PostgresAuditTrail(db)
         self.sessions = PostgresSessions(db)

@@ -31,6 +31,8 @@ from domain.model import (
 )
 from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
 from domain.zoom import TokenSet
+from pgqueuer.queries import Queries
+
 from persistence.token_cipher import TokenCipher
 
 
@@ -126,6 +128,13 @@ class PostgresMembers:
         )
         created = sum(1 for record in records if record["created"])
         return created, len(records) - created
+
+    async def managers(self, org_id: str) -> list[Member]:
+        """Owners and admins: who hears about the organization connection's incidents."""
+        records = await self._connection.fetch(
+            "SELECT * FROM members WHERE org_id = $1 AND role IN ('owner', 'admin') ORDER BY name", org_id
+        )
+        return [_member(record) for record in records]
 
     async def delete(self, org_id: str, user_id: str) -> bool:
         result = await self._connection.execute(
@@ -263,19 +272,168 @@ class PostgresConnections:
     async def tokens(self, connection: Connection) -> TokenSet | None:
         record = await self._connection.fetchrow(
             """
-            SELECT access_token, refresh_token, access_token_expires_at, scopes FROM connections
-            WHERE org_id = $1 AND id = $2 AND refresh_token IS NOT NULL
+            SELECT id, access_token, refresh_token, access_token_expires_at, scopes FROM connections
+            WHERE org_id = $1 AND id = $2
             """,
             connection.org_id,
             connection.id,
         )
-        if record is None:
+        return self._tokens(record) if record else None
+
+    def _tokens(self, record: asyncpg.Record) -> TokenSet | None:
+        if record["refresh_token"] is None:
             return None
+        row_id = str(record["id"])
         return TokenSet(
-            access_token=self._cipher.decrypt(record["access_token"], connection.id),
-            refresh_token=self._cipher.decrypt(record["refresh_token"], connection.id),
+            access_token=self._cipher.decrypt(record["access_token"], row_id),
+            refresh_token=self._cipher.decrypt(record["refresh_token"], row_id),
             expires_at=record["access_token_expires_at"],
             scope=record["scopes"],
+        )
+
+    async def locked(self, connection: Connection) -> Connection | None:
+        found = await self.lock(connection)
+        return found[0] if found else None
+
+    async def lock(self, connection: Connection) -> tuple[Connection, TokenSet | None] | None:
+        """The connection's row locked until the transaction ends: one token refresh at a time, across processes."""
+        record = await self._connection.fetchrow(
+            "SELECT * FROM connections WHERE org_id = $1 AND id = $2 FOR UPDATE", connection.org_id, connection.id
+        )
+        if record is None:
+            return None
+        return _connection(record), self._tokens(record)
+
+    async def set_status(
+        self, connection: Connection, status: ConnectionStatus, reason: str | None, now: datetime
+    ) -> None:
+        await self._connection.execute(
+            """
+            UPDATE connections SET status = $3, status_reason = $4, status_changed_at = $5
+            WHERE org_id = $1 AND id = $2
+            """,
+            connection.org_id,
+            connection.id,
+            status.value,
+            reason,
+            now,
+        )
+
+    async def forget_tokens(self, connection: Connection) -> None:
+        await self._connection.execute(
+            """
+            UPDATE connections SET access_token = NULL, refresh_token = NULL, access_token_expires_at = NULL
+            WHERE org_id = $1 AND id = $2
+            """,
+            connection.org_id,
+            connection.id,
+        )
+
+    async def mark_verified(self, connection: Connection, now: datetime) -> None:
+        await self._connection.execute(
+            "UPDATE connections SET last_verified_at = $3 WHERE org_id = $1 AND id = $2",
+            connection.org_id,
+            connection.id,
+            now,
+        )
+
+    async def claimed(self, claim: str) -> Connection | None:
+        record = await self._connection.fetchrow(
+            """
+            SELECT c.* FROM zoom_identity_claims z
+            JOIN connections c ON c.org_id = z.org_id AND c.id = z.connection_id
+            WHERE z.claim = $1
+            """,
+            claim,
+        )
+        return _connection(record) if record else None
+
+    async def by_id(self, org_id: str, connection_id: str) -> Connection | None:
+        record = await self._connection.fetchrow(
+            "SELECT * FROM connections WHERE org_id = $1 AND id = $2::uuid", org_id, connection_id
+        )
+        return _connection(record) if record else None
+
+    async def all_with_tokens(self) -> list[Connection]:
+        records = await self._connection.fetch("SELECT * FROM connections WHERE refresh_token IS NOT NULL")
+        return [_connection(record) for record in records]
+
+    async def live_organization_connections(self) -> list[Connection]:
+        records = await self._connection.fetch(
+            "SELECT * FROM connections WHERE type = 'organization' AND status IN ('active', 'admin_lost')"
+        )
+        return [_connection(record) for record in records]
+
+    async def sync_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> int:
+        """A diff, not a rewrite: rows that changed are replaced, the rest (and their members' seats) stay."""
+        arrays = (
+            [user.zoom_user_id for user in users],
+            [user.email.lower() for user in users],
+            [user.status for user in users],
+            [user.role_id for user in users],
+        )
+        staged = "unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS s (zoom_user_id, email, status, role_id)"
+        await self._connection.execute(
+            "SELECT 1 FROM connections WHERE org_id = $1 AND id = $2 FOR UPDATE", connection.org_id, connection.id
+        )
+        removed = await self._connection.execute(
+            f"""
+            DELETE FROM zoom_users z
+            WHERE z.org_id = $1 AND z.connection_id = $2 AND NOT EXISTS (
+                SELECT 1 FROM {staged}
+                WHERE s.zoom_user_id = z.zoom_user_id AND s.email = z.email_normalized
+                  AND s.status = z.status AND s.role_id = z.role_id)
+            """,
+            connection.org_id,
+            connection.id,
+            *arrays,
+        )
+        added = await self._connection.execute(
+            f"""
+            INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)
+            SELECT $1::text, $2::uuid, s.zoom_user_id, s.email, s.status, s.role_id FROM {staged}
+            WHERE NOT EXISTS (SELECT 1 FROM zoom_users z WHERE z.org_id = $1::text AND z.zoom_user_id = s.zoom_user_id)
+            """,
+            connection.org_id,
+            connection.id,
+            *arrays,
+        )
+        return int(removed.split()[-1]) + int(added.split()[-1])
+
+    async def upsert_zoom_user(self, connection: Connection, user: ZoomUser) -> None:
+        await self._connection.execute(
+            """
+            INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)
+            VALUES ($1, $2, $3, lower($4), $5, $6)
+            ON CONFLICT (org_id, zoom_user_id) DO UPDATE
+               SET email_normalized = EXCLUDED.email_normalized, status = EXCLUDED.status
+            """,
+            connection.org_id,
+            connection.id,
+            user.zoom_user_id,
+            user.email,
+            user.status,
+            user.role_id,
+        )
+
+    async def update_zoom_user(
+        self, connection: Connection, zoom_user_id: str, email: str | None, status: str | None
+    ) -> None:
+        await self._connection.execute(
+            """
+            UPDATE zoom_users SET email_normalized = coalesce(lower($3), email_normalized),
+                                  status = coalesce($4, status)
+            WHERE org_id = $1 AND zoom_user_id = $2
+            """,
+            connection.org_id,
+            zoom_user_id,
+            email,
+            status,
+        )
+
+    async def delete_zoom_user(self, connection: Connection, zoom_user_id: str) -> None:
+        await self._connection.execute(
+            "DELETE FROM zoom_users WHERE org_id = $1 AND zoom_user_id = $2", connection.org_id, zoom_user_id
         )
 
     async def delete(self, connection: Connection) -> None:
@@ -359,6 +517,33 @@ class PostgresOAuthStates:
             code_verifier=self._cipher.decrypt(record["code_verifier"], state_hash),
             expires_at=record["expires_at"],
         )
+
+
+class PostgresJobs:
+    """pgqueuer's queue, written on the unit of work's own connection: a job exists only if its change commits."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._queries = Queries.from_asyncpg_connection(connection)
+
+    async def enqueue(self, kind: str, payload: dict[str, object], dedupe_key: str | None = None) -> None:
+        await self._queries.enqueue(kind, json.dumps(payload).encode(), dedupe_key=dedupe_key, on_conflict="skip")
+
+
+class PostgresWebhookLog:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def accept(self, event_key: str, event: str, now: datetime) -> bool:
+        accepted = await self._connection.fetchval(
+            """
+            INSERT INTO webhook_events (event_key, event, received_at) VALUES ($1, $2, $3)
+            ON CONFLICT (event_key) DO NOTHING RETURNING true
+            """,
+            event_key,
+            event,
+            now,
+        )
+        return bool(accepted)
 
 
 class PostgresAuditTrail:

@@ -189,3 +189,12 @@ class OAuthStateTable(Table, tablename="oauth_states"):
     expires_at = Timestamptz()
 
     known_purpose = Check("purpose IN ('personal', 'activation')")
+
+
+class WebhookEventTable(Table, tablename="webhook_events"):
+    """Zoom event notifications already accepted: a replay of the same delivery is ignored."""
+
+    #: SHA-256 of the raw body Zoom signed.
+    event_key = Varchar(length=64, primary_key=True)
+    event = Varchar(length=64)
+    received_at = Timestamptz()

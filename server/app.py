@@ -21,6 +21,7 @@ from server.launch import launch
 from server.services import provide_mailer, provide_zoom, services
 from server.outbox import LocalSmtpServer
 from server.ui.routes import DEMO_ROUTES, UI_ROUTES
+from server.webhooks import zoom_webhook
 from server.problems import EXCEPTION_HANDLERS, Problem
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -73,6 +74,7 @@ def create_app(
             OrganizationIntegrationController,
             MyIntegrationController,
             launch,
+            zoom_webhook,
             *UI_ROUTES,
             *(DEMO_ROUTES if settings.demo else ()),
             *extra_routes,

@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
 
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    commands.add_parser("worker", help="run background jobs (webhooks, verification, email); run as many as you like")
 
     demo = commands.add_parser("demo", help="embedded PostgreSQL, Zoom sandbox, a seeded organization")
     demo.add_argument("--port", type=int, default=8000)
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         _serve(args)
     elif args.command == "migrate":
         _migrate()
+    elif args.command == "worker":
+        _worker()
     elif args.command == "demo":
         from server.demo import run_demo
 
@@ -53,6 +56,25 @@ def _migrate() -> None:
     from persistence import database
 
     asyncio.run(database.migrate())
+
+
+def _worker() -> None:
+    import logging
+    import signal
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from server.config import settings_from_env
+    from server.jobs import run_worker
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(settings_from_env(), stop)
+
+    asyncio.run(work())
 
 
 def _keys(command: str) -> None:
@@ -92,3 +114,7 @@ def _serve(args: argparse.Namespace) -> None:
         proxy_headers=True,
         log_level="info",
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -50,6 +50,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: None when the Zoom apps are not configured: Zoom features answer 503 until they are.
     zoom: ZoomSettings | None = None
     activation_link_ttl_s: int = 7 * 24 * 3600
+    #: How often workers check every organization's Zoom admin and resync seats (R11).
+    verify_interval_s: float = 900
+    #: Tokens expiring within this are refreshed by the keep-alive job.
+    keep_alive_within_s: float = 600
 
     def __repr__(self) -> str:
         return f"Settings(base_url={self.base_url!r}, api_keys={len(self.api_keys)} configured)"
@@ -108,4 +112,6 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         smtp_url=environ.get("SMTP_URL") or None,
         zoom=zoom_settings_from_env(environ, base_url),
         activation_link_ttl_s=int(environ.get("ROOMLINK_ACTIVATION_LINK_TTL_S", str(7 * 24 * 3600))),
+        verify_interval_s=float(environ.get("ROOMLINK_VERIFY_INTERVAL_S", "900")),
+        keep_alive_within_s=float(environ.get("ROOMLINK_KEEP_ALIVE_WITHIN_S", "600")),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
+from domain.model import Connection, ConnectionType, Member, Organization
 from server.mail import OutgoingEmail
 
 
@@ -27,3 +28,26 @@ def activation_email(to: str, organization: str, requested_by: str, url: str, ex
         f"<p>The link works once and until {escape(expires)}.</p>"
     )
     return OutgoingEmail(to=to, subject=f"Connect Zoom for {organization}", text=text, html=html)
+
+
+def incident_email(
+    person: Member, organization: Organization, connection: Connection, reason: str, base_url: str
+) -> OutgoingEmail:
+    """R11, R12: who is affected and how to fix it, with a link to the page that fixes it."""
+    page = f"{base_url}/integrations/zoom"
+    if connection.type is ConnectionType.PERSONAL:
+        subject = "Your Zoom connection needs reconnecting"
+        text = (
+            f"Hello {person.name},\n\nRoomlink can no longer reach your own Zoom account ({connection.zoom_email}): "
+            f"{reason}.\n\nUntil you reconnect it, your meetings are not created through Zoom. "
+            f"Open Roomlink from {organization.name}'s product and choose \"Connect my own Zoom\": {page}"
+        )
+    else:
+        subject = f"Zoom for {organization.name} needs attention"
+        text = (
+            f"Hello {person.name},\n\n{organization.name}'s Zoom connection stopped working: {reason}.\n\n"
+            f"Members who rely on it are shown as not connected until it is fixed; people who connected their "
+            f"own Zoom are not affected.\n\nTo fix it, create a new activation link and have an owner or admin "
+            f"of your Zoom account approve it (\"Reconnect with another Zoom admin\"): {page}"
+        )
+    return OutgoingEmail(to=person.email, subject=subject, text=text, html=None)

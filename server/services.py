@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,10 +37,24 @@ async def services(app: Litestar) -> AsyncIterator[None]:
     async with httpx.AsyncClient(timeout=ZOOM_TIMEOUT) as http:
         app.state.zoom = HttpZoom(settings.zoom, http) if settings.zoom else None
         app.state.mailer = SmtpMailer(parse_smtp_url(settings.smtp_url)) if settings.smtp_url else None
+        worker = _in_process_worker(settings)
         try:
             yield
         finally:
+            if worker is not None:
+                worker[0].set()
+                await worker[1]
             await database.close_pool()
+
+
+def _in_process_worker(settings: Settings) -> tuple[asyncio.Event, asyncio.Task] | None:
+    """The demo runs its background jobs in the same process; production runs `roomlink worker`."""
+    if not settings.demo:
+        return None
+    from server.jobs import run_worker
+
+    stop = asyncio.Event()
+    return stop, asyncio.create_task(run_worker(settings, stop, configure=False))
 
 
 def provide_zoom(state: State) -> HttpZoom:

@@ -3,10 +3,14 @@ Zoom or to the sandbox, by base URL."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
+import msgspec
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -22,13 +26,71 @@ USERS_PAGE_SIZE = 300
 
 
 class ZoomUnavailable(Exception):
-    """Zoom did not answer usefully (network, 5xx); nothing about the request is known to have happened."""
+    """Zoom did not answer usefully (network, 5xx, rate limited past our patience), even after retrying."""
+
+
+class ZoomTokenRejected(Exception):
+    """401 / code 124: the access token is invalid or expired; refresh and retry once."""
+
+
+class ZoomGrantRevoked(ZoomRefused):
+    """invalid_grant on refresh: the refresh token is dead; only a new sign-in helps."""
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    attempts: int = 4
+    #: Exponential backoff for 5xx and timeouts: base · 2^n, capped, with full jitter.
+    backoff_base_s: float = 0.2
+    backoff_max_s: float = 3.0
+    #: A Retry-After longer than this is not waited for here; the job queue retries later.
+    max_retry_after_s: float = 10.0
+
+    def backoff(self, attempt: int) -> float:
+        return random.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Zoom sends seconds, or an HTTP date for daily limits."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
+    except (TypeError, ValueError):
+        return None
 
 
 class HttpZoom:
-    def __init__(self, settings: ZoomSettings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: ZoomSettings, http: httpx.AsyncClient, policy: RetryPolicy | None = None) -> None:
         self._settings = settings
         self._http = http
+        self._policy = policy or RetryPolicy()
+
+    async def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+        """429 waits for Retry-After within a bound; 5xx and timeouts back off with jitter; then give up."""
+        for attempt in range(self._policy.attempts):
+            last = attempt == self._policy.attempts - 1
+            try:
+                response = await self._http.request(method, url, **kwargs)
+            except httpx.HTTPError as error:
+                if last:
+                    raise ZoomUnavailable(f"Zoom did not answer: {type(error).__name__}") from None
+                await asyncio.sleep(self._policy.backoff(attempt))
+                continue
+            if response.status_code == 429:
+                wait = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
+                if last or wait is None or wait > self._policy.max_retry_after_s:
+                    raise ZoomUnavailable(f"Zoom is rate limiting us (Retry-After {response.headers.get('retry-after')})")
+                await asyncio.sleep(wait)
+                continue
+            if response.status_code >= 500:
+                if last:
+                    raise ZoomUnavailable(f"Zoom answered {response.status_code}")
+                await asyncio.sleep(self._policy.backoff(attempt))
+                continue
+            return response
+        raise AssertionError("unreachable")
 
     def _app(self, app: ZoomApp) -> ZoomAppCredentials:
         return self._settings.user_app if app is ZoomApp.USER else self._settings.admin_app
@@ -55,19 +117,18 @@ class HttpZoom:
 
     async def _token_request(self, app: ZoomApp, body: str) -> TokenSet:
         credentials = self._app(app)
-        try:
-            response = await self._http.post(
-                f"{self._settings.oauth_base_url}/oauth/token",
-                content=body,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-                auth=(credentials.client_id, credentials.client_secret),
-            )
-        except httpx.HTTPError as error:
-            raise ZoomUnavailable(f"Zoom's token endpoint did not answer: {type(error).__name__}") from None
-        if response.status_code >= 500:
-            raise ZoomUnavailable(f"Zoom's token endpoint answered {response.status_code}")
+        response = await self._send(
+            "POST",
+            f"{self._settings.oauth_base_url}/oauth/token",
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            auth=(credentials.client_id, credentials.client_secret),
+        )
         if response.status_code != 200:
-            reason = _json(response).get("reason") or _json(response).get("error") or response.status_code
+            answer = _json(response)
+            reason = answer.get("reason") or answer.get("error") or response.status_code
+            if answer.get("error") == "invalid_grant" and "grant_type=refresh_token" in body:
+                raise ZoomGrantRevoked(f"Zoom no longer accepts the connection's grant ({reason})")
             raise ZoomRefused(f"Zoom refused the sign-in ({reason}). Please try again.")
         token = response.json()
         return TokenSet(
@@ -106,27 +167,26 @@ class HttpZoom:
     async def revoke(self, app: ZoomApp, tokens: TokenSet) -> None:
         credentials = self._app(app)
         try:
-            response = await self._http.post(
+            response = await self._send(
+                "POST",
                 f"{self._settings.oauth_base_url}/oauth/revoke",
                 data={"token": tokens.refresh_token},
                 auth=(credentials.client_id, credentials.client_secret),
             )
             if response.status_code != 200:
                 log.warning("Zoom answered %s to a token revocation", response.status_code)
-        except httpx.HTTPError as error:
-            log.warning("Zoom could not be reached to revoke a token: %s", type(error).__name__)
+        except ZoomUnavailable as error:
+            log.warning("Zoom could not be reached to revoke a token: %s", error)
 
     async def _get(self, tokens: TokenSet, path: str, params: dict[str, str] | None = None) -> dict:
-        try:
-            response = await self._http.get(
-                f"{self._settings.api_base_url}{path}",
-                params=params,
-                headers={"Authorization": f"Bearer {tokens.access_token}"},
-            )
-        except httpx.HTTPError as error:
-            raise ZoomUnavailable(f"Zoom's API did not answer: {type(error).__name__}") from None
-        if response.status_code >= 500:
-            raise ZoomUnavailable(f"Zoom's API answered {response.status_code}")
+        response = await self._send(
+            "GET",
+            f"{self._settings.api_base_url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {tokens.access_token}"},
+        )
+        if response.status_code == 401:
+            raise ZoomTokenRejected(f"Zoom rejected the access token for {path}")
         if response.status_code != 200:
             body = _json(response)
             raise ZoomRefused(f"Zoom refused {path}: {body.get('message', response.status_code)}")

@@ -71,15 +71,33 @@ def zoom_sandbox(ports) -> str:
 
 
 @pytest.fixture(scope="session")
-def roomlink(db, zoom_sandbox, outbox, ports) -> str:
-    """A Roomlink server process on the scratch database, talking to the sandbox and the outbox."""
-    from tests.support.servers import ZOOM_APPS, running
+def roomlink_env(zoom_sandbox, outbox, ports) -> dict[str, str]:
+    """What every Roomlink process of the test stack is configured with (servers and workers)."""
+    from tests.support.servers import ZOOM_APPS
 
-    env = {
+    return {
         **ZOOM_APPS,
+        "ROOMLINK_BASE_URL": f"http://127.0.0.1:{ports['roomlink']}",
         "ZOOM_OAUTH_BASE_URL": zoom_sandbox,
         "ZOOM_API_BASE_URL": f"{zoom_sandbox}/v2",
         "SMTP_URL": outbox.url,
+        "ROOMLINK_VERIFY_INTERVAL_S": "1",
     }
-    with running("server.app:create_app", env, ports["roomlink"]) as base_url:
+
+
+@pytest.fixture(scope="session")
+def roomlink(db, roomlink_env, ports) -> str:
+    """A Roomlink server process on the scratch database, talking to the sandbox and the outbox."""
+    from tests.support.servers import running
+
+    with running("server.app:create_app", roomlink_env, ports["roomlink"]) as base_url:
         yield base_url
+
+
+@pytest.fixture(scope="session")
+def workers(roomlink, roomlink_env):
+    """Two `roomlink worker` processes, as production would run several."""
+    from tests.support.servers import worker
+
+    with worker(roomlink_env) as first, worker(roomlink_env) as second:
+        yield [first, second]

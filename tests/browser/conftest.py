@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -12,6 +13,9 @@ from domain.model import Role
 from tests.browser.app_with_ui import OUTBOX_PORT_ENV
 from tests.support.builders import create_organization, member, unique
 from tests.support.servers import free_port, running
+from tests.support.zoom import KEY, Sandbox
+
+VIEWPORT = {"width": 1280, "height": 900}
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -55,9 +59,31 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context = await browser.new_context(viewport=VIEWPORT)
     yield await context.new_page()
     await context.close()
+
+
+@pytest.fixture
+async def new_page(browser: Browser):
+    """Opens pages in fresh browser contexts (no cookies: another person, another browser); closed at the end."""
+    contexts = []
+
+    async def open_page() -> Page:
+        context = await browser.new_context(viewport=VIEWPORT)
+        contexts.append(context)
+        return await context.new_page()
+
+    yield open_page
+    for context in contexts:
+        await context.close()
+
+
+@pytest.fixture
+async def sandbox(zoom_sandbox) -> AsyncIterator[Sandbox]:
+    """The Zoom sandbox's control API, to create Zoom accounts and users."""
+    async with httpx.AsyncClient(base_url=zoom_sandbox, timeout=10) as client:
+        yield Sandbox(client)
 
 
 @pytest.fixture
@@ -69,3 +95,27 @@ async def org(db) -> dict:
     await create_organization(org_id, [owner, plain], name="Acme Clinics")
     return {"org_id": org_id, "owner": owner, "member": plain}
 
+
+@pytest.fixture
+async def provisioned_org(pages_server) -> dict:
+    """An organization with an owner and two members, provisioned by the host product over the API."""
+    org_id = unique("org")
+    people = {
+        "owner": ("Olga Owner", "owner"),
+        "member": ("Milo Member", "member"),
+        "other": ("Nina Member", "member"),
+    }
+    ids: dict = {"org_id": org_id, "name": "Acme Clinics"}
+    async with httpx.AsyncClient(base_url=pages_server, timeout=10) as api:
+        response = await api.put(f"/api/v1/orgs/{org_id}", json={"name": ids["name"]}, headers=KEY)
+        assert response.status_code == 201, response.text
+        for key, (name, role) in people.items():
+            person = {"user_id": f"{org_id}-{key}", "email": f"{key}.{org_id}@acme.test", "name": name, "role": role}
+            response = await api.put(
+                f"/api/v1/orgs/{org_id}/members/{person['user_id']}",
+                json={field: person[field] for field in ("email", "name", "role")},
+                headers=KEY,
+            )
+            assert response.status_code == 201, response.text
+            ids[key] = person
+    return ids

@@ -1,6 +1,9 @@
-"""Steps the browser tests share: giving an organization Zoom, setting its policy, signing in."""
+"""Steps the browser tests share: giving an organization Zoom, setting its policy, signing in, clicking through Zoom."""
 
 from __future__ import annotations
+
+import re
+import secrets
 
 import httpx
 from playwright.async_api import Page, expect
@@ -10,9 +13,11 @@ from persistence.database import unit_of_work
 from server.clock import utcnow
 from tests.support.builders import add_connection, connection, unique
 from tests.support.servers import API_KEY_SECRET
+from tests.support.zoom import Sandbox
 
 API_KEY_HEADERS = {"Authorization": f"Bearer {API_KEY_SECRET}"}
 ZOOM_ADMIN_EMAIL = "zoe.admin@acme.test"
+CONNECT_ORGANIZATION = re.compile(r"^(Connect Zoom for my organization|Reconnect with another Zoom admin)$")
 
 
 async def give_organization_seats(org_id: str, *emails: str) -> None:
@@ -36,6 +41,11 @@ async def open_zoom_page(page: Page, base_url: str, org_id: str, user_id: str) -
     await expect(page.locator("#my-zoom-headline")).to_be_visible()
 
 
+async def csrf_cookie(page: Page) -> str:
+    cookies = await page.context.cookies()
+    return next(cookie["value"] for cookie in cookies if cookie["name"] == "roomlink_csrf")
+
+
 async def members_may_remove(base_url: str, org_id: str, owner_id: str) -> bool:
     """The policy read back through the API, as the owner via the host product's key."""
     headers = {**API_KEY_HEADERS, "X-Roomlink-User": owner_id}
@@ -43,3 +53,65 @@ async def members_may_remove(base_url: str, org_id: str, owner_id: str) -> bool:
         response = await client.get(f"/api/v1/orgs/{org_id}/integrations/zoom", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()["policy"]["allow_members_to_remove"]
+
+
+# ---- Zoom, as the sandbox shows it to a person
+
+
+async def zoom_user(
+    sandbox: Sandbox, account_id: str, first: str, last: str, role: str = "member", email: str | None = None
+) -> dict:
+    """A Zoom user with a readable name; a unique email unless one is given."""
+    email = email or f"{first}.{last}.{secrets.token_hex(3)}@zoom.example".lower()
+    response = await sandbox.client.post(
+        f"/sandbox/accounts/{account_id}/users",
+        json={"email": email, "first_name": first, "last_name": last, "role": role},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def zoom_label(user: dict) -> str:
+    """How the sandbox's sign-in page names a Zoom user: "First Last <email> Role"."""
+    return f"{user['first_name']} {user['last_name']} <{user['email']}> {user['role'].title()}"
+
+
+async def approve_in_zoom_as(page: Page, user: dict) -> None:
+    """On the sandbox's Zoom sign-in page: choose the Zoom user by its label and approve."""
+    await expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Authorize "))
+    await page.get_by_label(zoom_label(user), exact=True).check()
+    await page.get_by_role("button", name="Approve", exact=True).click()
+
+
+# ---- Roomlink's pages
+
+
+def heading(page: Page):
+    return page.get_by_role("heading", level=1)
+
+
+async def create_activation_link_on_page(page: Page, zoom_admin_email: str | None = None) -> str:
+    """On Integrations → Zoom, as an owner or admin: the activation form, filled and sent; returns the link shown."""
+    await page.get_by_role("button", name=CONNECT_ORGANIZATION).click()
+    if zoom_admin_email:
+        await page.get_by_label("Zoom administrator's email").fill(zoom_admin_email)
+    await page.get_by_role("button", name="Create activation link").click()
+    field = page.get_by_label("Activation link")
+    await expect(field).to_have_value(re.compile(r"/activate/[A-Za-z0-9_-]{43,}$"))
+    return await field.input_value()
+
+
+async def activate_as(page: Page, link: str, zoom_user_: dict) -> None:
+    """Opens the activation link, continues to Zoom, signs in as the Zoom user and approves."""
+    await page.goto(link)
+    await page.get_by_role("button", name="Continue to Zoom").click()
+    await approve_in_zoom_as(page, zoom_user_)
+
+
+async def connect_organization_in_browser(page: Page, base_url: str, org: dict, zoom_admin: dict) -> None:
+    """The owner is the Zoom admin: creates a link without emailing it and follows it in the same browser."""
+    await open_zoom_page(page, base_url, org["org_id"], org["owner"]["user_id"])
+    link = await create_activation_link_on_page(page)
+    await expect(page.locator("#activation-details")).to_contain_text("Not emailed")
+    await activate_as(page, link, zoom_admin)
+    await expect(heading(page)).to_have_text(f"Zoom is connected for {org['name']}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import re
+from urllib.parse import parse_qs, urlsplit
 
-from playwright.async_api import Page, Route, expect
+from playwright.async_api import Page, expect
 
 from domain.model import ConnectionStatus, ConnectionType
-from tests.browser.steps import allow_members_to_remove, give_organization_seats, open_zoom_page
+from tests.browser.steps import allow_members_to_remove, csrf_cookie, give_organization_seats, open_zoom_page
 from tests.support.builders import add_connection, connection
 
 
@@ -95,18 +96,19 @@ async def test_a_refused_change_shows_the_api_detail(page: Page, pages_server, o
     )
 
 
-async def test_connect_my_own_zoom_goes_to_the_authorize_url(page: Page, pages_server, org):
-    """POST personal/authorize is answered here as API.md specifies: the page is checked against the contract."""
+async def test_connect_my_own_zoom_goes_to_the_authorize_url(page: Page, pages_server, zoom_sandbox, org):
+    """The page asks Roomlink for Zoom's authorize URL (with its CSRF header) and takes the browser there."""
     await open_zoom_page(page, pages_server, org["org_id"], org["member"].user_id)
-    authorize_url = f"{pages_server}/healthz?pretend=zoom-authorize"
-    csrf_headers: list[str | None] = []
 
-    async def answer(route: Route) -> None:
-        csrf_headers.append(route.request.headers.get("x-csrf-token"))
-        await route.fulfill(status=200, content_type="application/json", body=json.dumps({"authorize_url": authorize_url}))
+    async with page.expect_request("**/api/v1/me/integrations/zoom/personal/authorize") as asked:
+        await page.get_by_role("button", name="Connect my own Zoom").click()
 
-    await page.route("**/api/v1/me/integrations/zoom/personal/authorize", answer)
-    await page.get_by_role("button", name="Connect my own Zoom").click()
-
-    await expect(page).to_have_url(authorize_url)
-    assert csrf_headers[0]
+    await expect(page).to_have_url(re.compile(rf"^{re.escape(zoom_sandbox)}/oauth/authorize\?"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Authorize test-user-app")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["client_id"] == ["test-user-app"]
+    assert query["redirect_uri"] == [f"{pages_server}/oauth/zoom/callback"]
+    assert query["code_challenge_method"] == ["S256"] and query["state"]
+    request = await asked.value
+    assert request.method == "POST"
+    assert request.headers["x-csrf-token"] == await csrf_cookie(page)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import json
+import re
 
+import httpx
 import pytest
-from playwright.async_api import Dialog, Page, Route, expect
+from playwright.async_api import Dialog, Page, expect
 
 from domain.model import ConnectionType, Role
-from tests.browser.steps import ZOOM_ADMIN_EMAIL, give_organization_seats, members_may_remove, open_zoom_page
+from tests.browser.steps import (
+    ZOOM_ADMIN_EMAIL,
+    csrf_cookie,
+    give_organization_seats,
+    members_may_remove,
+    open_zoom_page,
+)
 from tests.support.builders import add_connection, connection, create_organization, member, unique
+from tests.support.zoom import activate, create_activation_link, email
 
 SCREENSHOT = "/tmp/roomlink-owner.png"
 COLUMNS = ["Name", "Email", "Role", "Status", "Type"]
@@ -120,52 +128,76 @@ async def test_r10_policy_toggle_changes_and_persists_after_reload(page: Page, p
     assert await members_may_remove(pages_server, org["org_id"], org["owner"].user_id) is True
 
 
-async def test_r1_activation_link_form_sends_the_admin_email_and_shows_the_link(page: Page, pages_server, org):
-    """POST activation-links is answered here as API.md specifies: the page is checked against the contract."""
+async def test_r1_activation_link_form_sends_the_admin_email_and_shows_the_link(page: Page, pages_server, outbox, org):
     await open_zoom_page(page, pages_server, org["org_id"], org["owner"].user_id)
-    sent: list[dict] = []
+    zoom_admin_email = f"zoe.{org['org_id']}@acme.test"
 
-    async def answer(route: Route) -> None:
-        sent.append({"headers": route.request.headers, "body": route.request.post_data_json})
-        link = {"id": "l1", "url": "http://roomlink.test/activate/abc", "expires_at": "2030-01-08T09:00:00Z",
-                "emailed_to": "zoe@acme.test"}
-        await route.fulfill(status=201, content_type="application/json", body=json.dumps(link))
-
-    await page.route("**/integrations/zoom/activation-links", answer)
     await page.get_by_role("button", name="Connect Zoom for my organization").click()
-    await page.get_by_label("Zoom administrator's email").fill("zoe@acme.test")
-    await page.get_by_role("button", name="Create activation link").click()
+    await page.get_by_label("Zoom administrator's email").fill(zoom_admin_email)
+    async with page.expect_request("**/integrations/zoom/activation-links") as sent:
+        await page.get_by_role("button", name="Create activation link").click()
 
-    await expect(page.get_by_label("Activation link")).to_have_value("http://roomlink.test/activate/abc")
-    await expect(page.locator("#activation-details")).to_contain_text("Emailed to zoe@acme.test.")
-    assert sent[0]["body"] == {"zoom_admin_email": "zoe@acme.test"}
-    assert sent[0]["headers"]["x-csrf-token"] == await csrf_cookie(page)
+    link = page.get_by_label("Activation link")
+    await expect(link).to_have_value(re.compile(rf"^{re.escape(pages_server)}/activate/[A-Za-z0-9_-]{{43,}}$"))
+    await expect(page.locator("#activation-details")).to_contain_text(f"Emailed to {zoom_admin_email}.")
+    await expect(page.get_by_role("button", name="Create activation link")).to_be_hidden()
+    request = await sent.value
+    assert request.method == "POST" and request.post_data_json == {"zoom_admin_email": zoom_admin_email}
+    assert request.headers["x-csrf-token"] == await csrf_cookie(page)
+    url = await link.input_value()
+    await outbox.wait_for(lambda message: message.to == zoom_admin_email and url in message.text, timeout=5)
 
 
-async def test_r12_disconnecting_asks_first_and_tells_how_many_members_were_affected(page: Page, pages_server, org):
-    """DELETE of the organization connection is answered here as API.md specifies."""
-    await give_organization_seats(org["org_id"], org["member"].email)
+async def test_r12_disconnecting_asks_first_and_tells_how_many_members_were_affected(
+    page: Page, pages_server, sandbox, org
+):
+    """The organization connected for real (scripted Zoom sign-in); the owner disconnects it on the page."""
+    account = await sandbox.account("Acme Clinics Zoom")
+    zoom_admin = await sandbox.user(account, email("zoom.admin"), "admin")
+    await sandbox.user(account, org["member"].email, "member")
+    async with httpx.AsyncClient(base_url=pages_server, timeout=10) as api:
+        link = await create_activation_link(api, org["org_id"], org["owner"].user_id)
+        assert (await activate(api, link["url"], zoom_admin["email"])).status_code == 200
     await open_zoom_page(page, pages_server, org["org_id"], org["owner"].user_id)
+    await expect(page.locator("#organization-headline")).to_have_text("Connected")
+    await expect(cells(page, "Milo Member")).to_have_text(
+        ["Milo Member", org["member"].email, "Member", "Connected", "Organization"]
+    )
     questions: list[str] = []
 
     async def accept(dialog: Dialog) -> None:
         questions.append(dialog.message)
         await dialog.accept()
 
-    async def answer(route: Route) -> None:
-        if route.request.method != "DELETE":
-            await route.fallback()
-            return
-        await route.fulfill(status=200, content_type="application/json", body=json.dumps({"affected_members": 1}))
-
     page.on("dialog", accept)
-    await page.route(f"**/api/v1/orgs/{org['org_id']}/integrations/zoom", answer)
     await page.get_by_role("button", name="Disconnect organization").click()
 
     await expect(page.get_by_role("status")).to_have_text("Organization disconnected. 1 member was relying on it.")
     assert "Personal connections are not affected" in questions[0]
+    await expect(page.locator("#organization-headline")).to_have_text("Not connected")
+    await expect(page.locator("#organization")).not_to_contain_text(zoom_admin["email"])
+    await expect(page.get_by_role("button", name="Connect Zoom for my organization")).to_be_visible()
+    await expect(cells(page, "Milo Member")).to_have_text(
+        ["Milo Member", org["member"].email, "Member", "Not connected — the organization has not connected Zoom", "—"]
+    )
+    assert await revoked_grants_of_account(sandbox, account)  # R14: the tokens were revoked at Zoom
 
 
-async def csrf_cookie(page: Page) -> str:
-    cookies = await page.context.cookies()
-    return next(cookie["value"] for cookie in cookies if cookie["name"] == "roomlink_csrf")
+@pytest.mark.xfail(
+    strict=True,
+    reason="page bug: roomlink.css sets `button { display: inline-block }`, which overrides the `hidden` "
+    "attribute zoom.js sets, so 'Disconnect organization' shows while the organization is not connected",
+)
+async def test_disconnect_organization_is_offered_only_while_connected(page: Page, pages_server, org):
+    await open_zoom_page(page, pages_server, org["org_id"], org["owner"].user_id)
+    # The headline and the button's `hidden` are set in the same step of zoom.js: no waiting needed.
+    await expect(page.locator("#organization-headline")).to_have_text("Not connected")
+
+    assert not await page.get_by_role("button", name="Disconnect organization").is_visible()
+
+
+async def revoked_grants_of_account(sandbox, account_id: str) -> set[str]:
+    """The sandbox's grants for this Zoom account that Roomlink revoked (a grant id is its token family)."""
+    calls = await sandbox.calls()
+    granted = {call["token_family"] for call in calls if call["path"] == "/oauth/token" and call["account_id"] == account_id}
+    return {call["token_family"] for call in calls if call["path"] == "/oauth/revoke" and call["status"] == 200} & granted

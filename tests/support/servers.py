@@ -82,3 +82,17 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer 200 in {timeout} s")
+
+
+@contextmanager
+def worker(extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """`roomlink worker` in its own process until the block ends."""
+    env = {**os.environ, "ROOMLINK_API_KEYS": API_KEY, **(extra_env or {})}
+    log = log_file(0).with_name(f"worker-{os.getpid()}-{free_port()}.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()

@@ -1,0 +1,137 @@
+"""Keeping connections true over time (R11, R12, R14, R18): Zoom's events, periodic verification, incidents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.model import Connection, ConnectionStatus, ConnectionType, ZoomUser
+from domain.ports import AuditEvent, UnitOfWork
+from domain.zoom import ZoomApp, ZoomEvent, ZoomProfile
+
+#: The job that tells the people concerned, once per incident.
+NOTIFY_INCIDENT = "notify_incident"
+
+_ADMIN_GONE = {
+    "user.deactivated": "the Zoom admin who connected it was deactivated in Zoom",
+    "user.deleted": "the Zoom admin who connected it was deleted from the Zoom account",
+    "user.disassociated": "the Zoom admin who connected it left the Zoom account",
+}
+
+
+async def mark_broken(
+    uow: UnitOfWork, connection: Connection, status: ConnectionStatus, reason: str, actor: str, now: datetime
+) -> bool:
+    """One write to the connection, whatever the organization's size; members read it through R7.
+
+    Returns False when this is no new incident: the connection is already in that state, or already
+    broken for another reason (people were told the first cause; only the app's removal in Zoom,
+    which no reconnect-by-link undoes silently, is news again). The state is read again under the
+    row's lock, so two workers learning of the same incident make one.
+    """
+    current = await uow.connections.locked(connection)
+    if current is None:
+        return False
+    if current.status is status or (current.status is not ConnectionStatus.ACTIVE and status is not ConnectionStatus.DEAUTHORIZED):
+        if status in (ConnectionStatus.DEAUTHORIZED, ConnectionStatus.NEEDS_RECONNECT):
+            await uow.connections.forget_tokens(connection)
+        return False
+    await uow.connections.set_status(connection, status, reason, now)
+    if status in (ConnectionStatus.DEAUTHORIZED, ConnectionStatus.NEEDS_RECONNECT):
+        await uow.connections.forget_tokens(connection)
+    await uow.audit.record(_event(connection, now, actor, status.value, reason))
+    await uow.jobs.enqueue(
+        NOTIFY_INCIDENT,
+        {"org_id": connection.org_id, "connection_id": connection.id, "status": status.value, "reason": reason},
+        dedupe_key=f"incident:{connection.id}:{status.value}",
+    )
+    return True
+
+
+async def recover(uow: UnitOfWork, connection: Connection, actor: str, reason: str, now: datetime) -> None:
+    current = await uow.connections.locked(connection)
+    if current is None or current.status is ConnectionStatus.ACTIVE:
+        return
+    await uow.connections.set_status(connection, ConnectionStatus.ACTIVE, None, now)
+    await uow.audit.record(_event(connection, now, actor, "recovered", reason))
+
+
+async def handle_zoom_event(uow: UnitOfWork, event: ZoomEvent, now: datetime) -> None:
+    """Zoom says something changed; only what concerns a live connection of ours is acted on."""
+    if event.event == "app_deauthorized":
+        await _deauthorized(uow, event, now)
+    elif event.event.startswith("user.") and event.app is ZoomApp.ADMIN:
+        connection = await uow.connections.claimed(f"account:{event.account_id}")
+        if connection is not None:
+            await _user_changed(uow, connection, event, now)
+    await uow.commit()
+
+
+async def apply_verification(
+    uow: UnitOfWork, connection: Connection, admin: ZoomProfile, users: list[ZoomUser] | None, now: datetime
+) -> None:
+    """R11 without webhooks: the activating admin checked through Zoom's API, seats resynced."""
+    if not admin.is_account_admin:
+        await mark_broken(
+            uow, connection, ConnectionStatus.ADMIN_LOST, _role_reason(admin), "system:verification", now
+        )
+    elif connection.status is ConnectionStatus.ADMIN_LOST:
+        await recover(uow, connection, "system:verification", f"{admin.email} is an admin of the Zoom account again", now)
+    if users is not None:
+        await uow.connections.sync_zoom_users(connection, users)
+    await uow.connections.mark_verified(connection, now)
+    await uow.commit()
+
+
+async def _deauthorized(uow: UnitOfWork, event: ZoomEvent, now: datetime) -> None:
+    claim = f"account:{event.account_id}" if event.app is ZoomApp.ADMIN else f"user:{event.zoom_user_id}"
+    connection = await uow.connections.claimed(claim)
+    if connection is None:
+        return
+    who = "the organization's Zoom admin" if connection.type is ConnectionType.ORGANIZATION else "you"
+    await mark_broken(
+        uow, connection, ConnectionStatus.DEAUTHORIZED, f"Roomlink's app was removed in Zoom by {who}", "zoom:webhook", now
+    )
+
+
+async def _user_changed(uow: UnitOfWork, connection: Connection, event: ZoomEvent, now: datetime) -> None:
+    if event.zoom_user_id == connection.zoom_user_id:
+        reason = _ADMIN_GONE.get(event.event)
+        if reason is None and event.event == "user.updated" and event.new_role_is_admin is False:
+            reason = f"the Zoom admin who connected it is now a {event.object.get('role', 'member')} in Zoom"
+        if reason is not None:
+            await mark_broken(uow, connection, ConnectionStatus.ADMIN_LOST, reason, "zoom:webhook", now)
+    await _reseat(uow, connection, event)
+
+
+async def _reseat(uow: UnitOfWork, connection: Connection, event: ZoomEvent) -> None:
+    """R5: the one Zoom user the event is about; everyone else's seat stays as it is."""
+    email = event.object.get("email")
+    if event.event in ("user.deleted", "user.disassociated"):
+        await uow.connections.delete_zoom_user(connection, event.zoom_user_id)
+    elif event.event == "user.created" and isinstance(email, str):
+        await uow.connections.upsert_zoom_user(connection, ZoomUser(zoom_user_id=event.zoom_user_id, email=email))
+    elif event.event == "user.deactivated":
+        await uow.connections.update_zoom_user(connection, event.zoom_user_id, None, "inactive")
+    elif event.event == "user.activated":
+        await uow.connections.update_zoom_user(connection, event.zoom_user_id, None, "active")
+    elif event.event == "user.updated" and isinstance(email, str):
+        await uow.connections.update_zoom_user(connection, event.zoom_user_id, email, None)
+
+
+def _role_reason(admin: ZoomProfile) -> str:
+    if admin.status != "active":
+        return f"the Zoom admin who connected it ({admin.email}) is {admin.status} in Zoom"
+    return f"the Zoom admin who connected it ({admin.email}) is no longer an owner or admin of the Zoom account"
+
+
+def _event(connection: Connection, now: datetime, actor: str, action: str, reason: str | None) -> AuditEvent:
+    return AuditEvent(
+        org_id=connection.org_id,
+        at=now,
+        actor=actor,
+        action=action,
+        connection_id=connection.id,
+        connection_type=connection.type,
+        user_id=connection.user_id,
+        reason=reason,
+    )

@@ -1,0 +1,217 @@
+"""Durable background work on pgqueuer: Zoom's events, verification, token keep-alive, email.
+
+Jobs are enqueued in the same transaction as the change that calls for them, claimed by one
+worker among many (`FOR UPDATE SKIP LOCKED`), retried with backoff, and a job whose worker died
+is picked again once its heartbeat goes stale. A job that fails for good stays in the queue with
+status `failed` (`roomlink jobs failed` lists them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+
+import httpx
+import msgspec
+from pgqueuer import QueueManager
+from pgqueuer.executors import DatabaseRetryEntrypointExecutor, EntrypointExecutorParameters
+from pgqueuer.models import Job
+from pgqueuer.queries import Queries
+
+from domain.errors import ConnectionBroken, NotConnected
+from domain.keeping import NOTIFY_INCIDENT, apply_verification, handle_zoom_event
+from domain.model import ConnectionType
+from domain.zoom import ZoomApp, ZoomEvent
+from persistence import database
+from persistence.database import unit_of_work
+from server.clock import utcnow
+from server.config import Settings
+from server.emails import incident_email
+from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
+from server.services import ZOOM_TIMEOUT, configure_cipher
+from server.tokens import TokenKeeper
+from server.zoom_client import HttpZoom
+
+log = logging.getLogger("roomlink.jobs")
+
+ZOOM_EVENT = "zoom_event"
+VERIFY_ALL = "verify_all"
+VERIFY_ORGANIZATION = "verify_organization"
+KEEP_TOKENS_ALIVE = "keep_tokens_alive"
+SEND_EMAIL = "send_email"
+#: Jobs a dead worker held are picked again after this long without a heartbeat.
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+
+
+class Worker:
+    def __init__(self, settings: Settings, zoom: HttpZoom | None, mailer: SmtpMailer | None) -> None:
+        self.settings = settings
+        self.keeper = TokenKeeper(zoom) if zoom else None
+        self.mailer = mailer
+
+    async def zoom_event(self, job: Job) -> None:
+        payload = json.loads(job.payload)
+        await _handle_event(ZoomApp(payload["app"]), json.loads(payload["body"]))
+
+    async def verify_all(self, job: Job) -> None:
+        async with unit_of_work() as uow:
+            for connection in await uow.connections.live_organization_connections():
+                await uow.jobs.enqueue(
+                    VERIFY_ORGANIZATION,
+                    {"org_id": connection.org_id, "connection_id": connection.id},
+                    dedupe_key=f"verify:{connection.id}",
+                )
+            await uow.jobs.enqueue(KEEP_TOKENS_ALIVE, {}, dedupe_key="keep_tokens_alive")
+            await uow.commit()
+
+    async def verify_organization(self, job: Job) -> None:
+        payload = json.loads(job.payload)
+        await verify_organization(self.keeper, payload["org_id"])
+
+    async def keep_tokens_alive(self, job: Job) -> None:
+        if self.keeper is None:
+            return
+        async with unit_of_work(read_only=True) as uow:
+            connections = await uow.connections.all_with_tokens()
+        for connection in connections:
+            try:
+                await self.keeper.keep_alive(connection, timedelta(seconds=self.settings.keep_alive_within_s))
+            except (ConnectionBroken, NotConnected):
+                continue
+
+    async def notify_incident(self, job: Job) -> None:
+        payload = json.loads(job.payload)
+        async with unit_of_work() as uow:
+            connection = await uow.connections.by_id(payload["org_id"], payload["connection_id"])
+            organization = await uow.organizations.get(payload["org_id"])
+            if connection is None or organization is None or connection.status.value != payload["status"]:
+                return
+            if connection.type is ConnectionType.PERSONAL:
+                recipients = [await uow.members.get(connection.org_id, connection.user_id)]
+            else:
+                recipients = await uow.members.managers(connection.org_id)
+            for person in filter(None, recipients):
+                email = incident_email(person, organization, connection, payload["reason"], self.settings.base_url)
+                await uow.jobs.enqueue(SEND_EMAIL, msgspec.structs.asdict(email), dedupe_key=f"{job.id}:{person.user_id}")
+            await uow.commit()
+
+    async def send_email(self, job: Job) -> None:
+        if self.mailer is None:
+            log.warning("an email was due but SMTP_URL is not set; it is dropped")
+            return
+        await self.mailer.send(OutgoingEmail(**json.loads(job.payload)))
+
+
+async def verify_organization(keeper: TokenKeeper | None, org_id: str) -> None:
+    """R11 without waiting for webhooks: is the activating admin still an admin? Then resync seats."""
+    if keeper is None:
+        return
+    async with unit_of_work(read_only=True) as uow:
+        connection = await uow.connections.organization(org_id)
+    if connection is None or connection.status.value not in ("active", "admin_lost"):
+        return
+    try:
+        admin = await keeper.me(connection)
+        users = await keeper.account_users(connection) if admin.is_account_admin else None
+    except (ConnectionBroken, NotConnected):
+        return
+    async with unit_of_work() as uow:
+        await apply_verification(uow, connection, admin, users, utcnow())
+
+
+async def _handle_event(app: ZoomApp, body: dict) -> None:
+    payload = body.get("payload", {})
+    subject = payload.get("object") or {}
+    event = ZoomEvent(
+        event=body.get("event", ""),
+        app=app,
+        account_id=str(payload.get("account_id", "")),
+        zoom_user_id=str(subject.get("id") or payload.get("user_id") or ""),
+        object=subject,
+        old_object=payload.get("old_object") or {},
+    )
+    async with unit_of_work() as uow:
+        await handle_zoom_event(uow, event, utcnow())
+
+
+def _logged(name: str, handler):
+    """A failing job says why in the worker's log before the queue retries it."""
+
+    async def run(job: Job) -> None:
+        try:
+            await handler(job)
+        except Exception:
+            log.exception("job %s %s failed (attempt %s)", name, job.id, job.attempts + 1)
+            raise
+
+    return run
+
+
+def _retrying(max_attempts: int):
+    def factory(parameters: EntrypointExecutorParameters) -> DatabaseRetryEntrypointExecutor:
+        return DatabaseRetryEntrypointExecutor(
+            parameters=parameters,
+            max_attempts=max_attempts,
+            initial_delay=timedelta(seconds=2),
+            max_delay=timedelta(minutes=10),
+        )
+
+    return factory
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool = True) -> None:
+    """Work until `stop` is set; several of these may run, in any number of processes."""
+    if configure:
+        configure_cipher(settings)
+        await database.open_pool()
+    connection = await database.engine().get_new_connection()
+    try:
+        async with httpx.AsyncClient(timeout=ZOOM_TIMEOUT) as http:
+            worker = Worker(
+                settings,
+                HttpZoom(settings.zoom, http) if settings.zoom else None,
+                SmtpMailer(parse_smtp_url(settings.smtp_url)) if settings.smtp_url else None,
+            )
+            manager = QueueManager(queries=Queries.from_asyncpg_connection(connection))
+            for name, handler, attempts in (
+                (ZOOM_EVENT, worker.zoom_event, 8),
+                (VERIFY_ALL, worker.verify_all, 3),
+                (VERIFY_ORGANIZATION, worker.verify_organization, 5),
+                (KEEP_TOKENS_ALIVE, worker.keep_tokens_alive, 3),
+                (NOTIFY_INCIDENT, worker.notify_incident, 5),
+                (SEND_EMAIL, worker.send_email, 8),
+            ):
+                manager.entrypoint(name, on_failure="hold", executor_factory=_retrying(attempts))(_logged(name, handler))
+            ticker = asyncio.create_task(_tick(settings.verify_interval_s, stop))
+            stopper = asyncio.create_task(_stop_when(stop, manager))
+            try:
+                await manager.run(dequeue_timeout=timedelta(seconds=2), heartbeat_timeout=HEARTBEAT_TIMEOUT)
+            finally:
+                ticker.cancel()
+                stopper.cancel()
+    finally:
+        await connection.close()
+        if configure:
+            await database.close_pool()
+
+
+async def _tick(interval_s: float, stop: asyncio.Event) -> None:
+    """Periodic verification that does not depend on webhooks arriving."""
+    while not stop.is_set():
+        try:
+            async with unit_of_work() as uow:
+                await uow.jobs.enqueue(VERIFY_ALL, {}, dedupe_key=VERIFY_ALL)
+                await uow.commit()
+        except Exception:
+            log.exception("could not schedule verification")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        except TimeoutError:
+            pass
+
+
+async def _stop_when(stop: asyncio.Event, manager: QueueManager) -> None:
+    await stop.wait()
+    manager.shutdown.set()
