@@ -18,7 +18,7 @@ from server.api.integrations import MyIntegrationController, OrganizationIntegra
 from server.api.provisioning import ProvisioningController
 from server.config import Settings, settings_from_env
 from server.launch import launch
-from server.services import provide_mailer, provide_zoom, services
+from server.services import provide_keeper, provide_mailer, provide_zoom, services
 from server.outbox import LocalSmtpServer
 from server.ui.routes import DEMO_ROUTES, UI_ROUTES
 from server.webhooks import zoom_webhook
@@ -83,6 +83,7 @@ def create_app(
             "uow": Provide(provide_uow),
             "zoom": Provide(provide_zoom, sync_to_thread=False),
             "mailer": Provide(provide_mailer, sync_to_thread=False),
+            "keeper": Provide(provide_keeper, sync_to_thread=False),
         },
         before_request=require_json_body,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -10,7 +10,7 @@ from litestar import Request
 from litestar.datastructures import State
 
 from domain.access import Principal
-from persistence.database import PostgresUnitOfWork
+from persistence.database import PostgresUnitOfWork, unit_of_work
 from server.clock import utcnow
 from server.config import ApiKey, Settings
 from server.problems import Problem
@@ -64,7 +64,13 @@ async def provide_api_key(request: Request, state: State) -> ApiKey:
     return key
 
 
-async def provide_principal(request: Request, state: State, uow: PostgresUnitOfWork) -> Principal:
+async def provide_principal(request: Request, state: State) -> Principal:
+    """Resolved on a connection of its own, released at once: a handler that waits on Zoom holds none."""
+    async with unit_of_work(read_only=True) as uow:
+        return await _principal(request, state, uow)
+
+
+async def _principal(request: Request, state: State, uow: PostgresUnitOfWork) -> Principal:
     key = _api_key(request, state.settings)
     if key is not None:
         user_id = request.headers.get(ACTING_USER_HEADER)

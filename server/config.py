@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     verify_interval_s: float = 900
     #: Tokens expiring within this are refreshed by the keep-alive job.
     keep_alive_within_s: float = 600
+    #: How long one request to Zoom may take before it counts as a timeout (and is retried).
+    zoom_timeout_s: float = 10
 
     def __repr__(self) -> str:
         return f"Settings(base_url={self.base_url!r}, api_keys={len(self.api_keys)} configured)"
@@ -114,4 +116,5 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         activation_link_ttl_s=int(environ.get("ROOMLINK_ACTIVATION_LINK_TTL_S", str(7 * 24 * 3600))),
         verify_interval_s=float(environ.get("ROOMLINK_VERIFY_INTERVAL_S", "900")),
         keep_alive_within_s=float(environ.get("ROOMLINK_KEEP_ALIVE_WITHIN_S", "600")),
+        zoom_timeout_s=float(environ.get("ROOMLINK_ZOOM_TIMEOUT_S", "10")),
     )

@@ -30,7 +30,7 @@ from server.clock import utcnow
 from server.config import Settings
 from server.emails import incident_email
 from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
-from server.services import ZOOM_TIMEOUT, configure_cipher
+from server.services import configure_cipher, zoom_timeout
 from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom
 
@@ -105,7 +105,10 @@ class Worker:
 
 
 async def verify_organization(keeper: TokenKeeper | None, org_id: str) -> None:
-    """R11 without waiting for webhooks: is the activating admin still an admin? Then resync seats."""
+    """R11 without waiting for webhooks: is the activating admin still an admin? Then resync seats.
+
+    A grant Zoom refuses breaks the connection (TokenKeeper); Zoom unreachable changes nothing.
+    """
     if keeper is None:
         return
     async with unit_of_work(read_only=True) as uow:
@@ -168,7 +171,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
         await database.open_pool()
     connection = await database.engine().get_new_connection()
     try:
-        async with httpx.AsyncClient(timeout=ZOOM_TIMEOUT) as http:
+        async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:
             worker = Worker(
                 settings,
                 HttpZoom(settings.zoom, http) if settings.zoom else None,

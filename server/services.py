@@ -15,9 +15,11 @@ from persistence.token_cipher import KeyRing, TokenCipher
 from server.config import Settings
 from server.mail import SmtpMailer, parse_smtp_url
 from server.problems import Problem
+from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom
 
-ZOOM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+def zoom_timeout(settings: Settings) -> httpx.Timeout:
+    return httpx.Timeout(settings.zoom_timeout_s, connect=min(5.0, settings.zoom_timeout_s))
 
 
 def configure_cipher(settings: Settings) -> None:
@@ -34,8 +36,9 @@ async def services(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     configure_cipher(settings)
     await database.open_pool()
-    async with httpx.AsyncClient(timeout=ZOOM_TIMEOUT) as http:
+    async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:
         app.state.zoom = HttpZoom(settings.zoom, http) if settings.zoom else None
+        app.state.keeper = TokenKeeper(app.state.zoom) if app.state.zoom else None
         app.state.mailer = SmtpMailer(parse_smtp_url(settings.smtp_url)) if settings.smtp_url else None
         worker = _in_process_worker(settings)
         try:
@@ -61,6 +64,11 @@ def provide_zoom(state: State) -> HttpZoom:
     if state.zoom is None:
         raise Problem(503, "zoom_not_configured", "Zoom is not configured on this Roomlink (ZOOM_* settings).")
     return state.zoom
+
+
+def provide_keeper(state: State) -> TokenKeeper:
+    provide_zoom(state)
+    return state.keeper
 
 
 def provide_mailer(state: State) -> SmtpMailer | None:

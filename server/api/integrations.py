@@ -15,12 +15,12 @@ from litestar.di import Provide
 from litestar.params import Parameter, QueryParameter
 
 from domain import connecting, integration
-from domain.access import Principal
+from domain.access import Principal, require_manager
 from domain.errors import InvalidCursor, InvalidInput
 from domain.identifiers import check_identifier
 from domain.model import Policy
 from domain.ports import MembersQuery
-from persistence.database import PostgresUnitOfWork
+from persistence.database import PostgresUnitOfWork, unit_of_work
 from server.api.bodies import (
     ActivationLinkIn,
     ActivationLinkOut,
@@ -33,6 +33,8 @@ from server.auth import new_code_verifier, new_secret, provide_principal
 from server.emails import activation_email
 from server.mail import SmtpMailer
 from server.problems import Problem
+from server.jobs import verify_organization
+from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom
 from server.clock import utcnow
 
@@ -123,6 +125,18 @@ class OrganizationIntegrationController(Controller):
         check_identifier(org_id, "org_id")
         affected = await connecting.disconnect_organization(uow, zoom, principal, org_id, utcnow())
         return DisconnectedOut(affected_members=affected)
+
+    @post("/verify", operation_id="VerifyOrganizationZoom", status_code=200)
+    async def verify(self, org_id: str, principal: Principal, keeper: TokenKeeper) -> integration.OrganizationIntegration:
+        """Check now, as the periodic verification does: the Zoom admin's role, then every seat.
+
+        Holds no database connection while it waits on Zoom.
+        """
+        check_identifier(org_id, "org_id")
+        require_manager(principal, org_id)
+        await verify_organization(keeper, org_id)
+        async with unit_of_work(read_only=True) as uow:
+            return await integration.organization_integration(uow, principal, org_id)
 
     @patch("/policy", operation_id="SetZoomPolicy")
     async def set_policy(self, org_id: str, data: PolicyIn, principal: Principal, uow: PostgresUnitOfWork) -> Policy:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import os
+
 import pytest
 
 from domain.model import ConnectionType
@@ -26,12 +28,18 @@ async def test_rotation_reseals_every_token_under_the_new_key(db):
     tokens = TokenSet(access_token="access-secret", refresh_token="refresh-secret", expires_at=datetime.now(UTC))
     async with pooled() as raw:
         await PostgresConnections(raw, TokenCipher(old)).store_tokens(live, tokens)
-        rotated = TokenCipher(KeyRing.from_config(f"{new_key},{old_key}"))
-        moved = await rotate_keys(raw, rotated)
-        assert moved >= 2
-        only_new = PostgresConnections(raw, TokenCipher(KeyRing.from_config(new_key)))
-        assert await only_new.tokens(live) == tokens
-        with pytest.raises(TokenDecryptionError):
-            await PostgresConnections(raw, TokenCipher(old)).tokens(live)
-        assert await rotate_keys(raw, rotated) == 0
+        # The whole database rotates: the other tests' secrets (under the session's key) are rotated
+        # too, and moved back afterwards so the running servers can still read them.
+        session_key = os.environ["ROOMLINK_TOKEN_KEYS"]
+        rotated = TokenCipher(KeyRing.from_config(f"{new_key},{old_key},{session_key}"))
+        try:
+            moved = await rotate_keys(raw, rotated)
+            assert moved >= 2
+            only_new = PostgresConnections(raw, TokenCipher(KeyRing.from_config(new_key)))
+            assert await only_new.tokens(live) == tokens
+            with pytest.raises(TokenDecryptionError):
+                await PostgresConnections(raw, TokenCipher(old)).tokens(live)
+            assert await rotate_keys(raw, rotated) == 0
+        finally:
+            await rotate_keys(raw, TokenCipher(KeyRing.from_config(f"{session_key},{new_key},{old_key}")))
 
