@@ -50,7 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: None when the Zoom apps are not configured: Zoom features answer 503 until they are.
     zoom: ZoomSettings | None = None
     activation_link_ttl_s: int = 7 * 24 * 3600
-    #: How often workers check every organization's Zoom admin and resync seats (R11).
+    #: How often workers check every organization's Zoom admin and resync seats (R11); 0: this worker does not schedule it.
     verify_interval_s: float = 900
     #: Tokens expiring within this are refreshed by the keep-alive job.
     keep_alive_within_s: float = 600

@@ -187,12 +187,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
                 (SEND_EMAIL, worker.send_email, 8),
             ):
                 manager.entrypoint(name, on_failure="hold", executor_factory=_retrying(attempts))(_logged(name, handler))
-            ticker = asyncio.create_task(_tick(settings.verify_interval_s, stop))
+            ticker = asyncio.create_task(_tick(settings.verify_interval_s, stop)) if settings.verify_interval_s else None
             stopper = asyncio.create_task(_stop_when(stop, manager))
             try:
                 await manager.run(dequeue_timeout=timedelta(seconds=2), heartbeat_timeout=HEARTBEAT_TIMEOUT)
             finally:
-                ticker.cancel()
+                if ticker is not None:
+                    ticker.cancel()
                 stopper.cancel()
     finally:
         await connection.close()

@@ -94,7 +94,7 @@ def roomlink(db, roomlink_env, ports) -> str:
         yield base_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def workers(roomlink, roomlink_env):
     """Two `roomlink worker` processes, as production would run several."""
     from tests.support.servers import worker
