@@ -82,6 +82,7 @@ def roomlink_env(zoom_sandbox, outbox, ports) -> dict[str, str]:
         "ZOOM_API_BASE_URL": f"{zoom_sandbox}/v2",
         "SMTP_URL": outbox.url,
         "ROOMLINK_VERIFY_INTERVAL_S": "1",
+        "ROOMLINK_ZOOM_TIMEOUT_S": "2",
     }
 
 

@@ -179,3 +179,43 @@ async def test_r5_seats_follow_zoom_users_and_member_emails(org):
         await uow.connections.delete(live)
         await uow.commit()
     assert await member_state(org, f"{org}-b") == ("none", False)
+
+
+async def seated_members(org_id: str) -> set[str]:
+    async with unit_of_work() as uow:
+        rows = await uow._db.fetch("SELECT user_id FROM members WHERE org_id = $1 AND seated", org_id)
+    return {row["user_id"] for row in rows}
+
+
+async def test_r5_seat_resync_is_a_diff(org):
+    live = connection(org, ConnectionType.ORGANIZATION)
+    a, b = f"{org}-a@example.test", f"{org}-b@example.test"
+    await add_connection(live, [ZoomUser(zoom_user_id="z-a", email=a), ZoomUser(zoom_user_id="z-gone", email="gone@x.test")])
+    async with unit_of_work() as uow:
+        unchanged_id = await uow._db.fetchval("SELECT id FROM zoom_users WHERE org_id = $1 AND zoom_user_id = 'z-a'", org)
+        changed = await uow.connections.sync_zoom_users(
+            live, [ZoomUser(zoom_user_id="z-a", email=a.upper()), ZoomUser(zoom_user_id="z-b", email=b)]
+        )
+        await uow.commit()
+        rows = {r["zoom_user_id"]: r["id"] for r in await uow._db.fetch("SELECT zoom_user_id, id FROM zoom_users WHERE org_id = $1", org)}
+    assert changed == 2  # z-gone removed, z-b added; z-a untouched
+    assert rows == {"z-a": unchanged_id, "z-b": rows["z-b"]}
+    assert await seated_members(org) == {f"{org}-a", f"{org}-b"}
+
+    async with unit_of_work() as uow:
+        assert await uow.connections.sync_zoom_users(
+            live, [ZoomUser(zoom_user_id="z-a", email=a), ZoomUser(zoom_user_id="z-b", email=b, status="inactive")]
+        ) == 2
+        await uow.commit()
+    assert await seated_members(org) == {f"{org}-a"}
+
+
+async def test_r5_resync_survives_two_zoom_users_swapping_emails(org):
+    live = connection(org, ConnectionType.ORGANIZATION)
+    a, b = f"{org}-a@example.test", f"{org}-b@example.test"
+    await add_connection(live, [ZoomUser(zoom_user_id="z1", email=a), ZoomUser(zoom_user_id="z2", email=b)])
+    async with unit_of_work() as uow:
+        await uow.connections.sync_zoom_users(live, [ZoomUser(zoom_user_id="z1", email=b), ZoomUser(zoom_user_id="z2", email=a)])
+        await uow.commit()
+        seat = await uow.connections.seat(org, a)
+    assert seat.zoom_user_id == "z2"

@@ -1,0 +1,82 @@
+"""Zoom misbehaving, injected through /sandbox/faults: each fault ends in the documented state."""
+
+from __future__ import annotations
+
+import pytest
+
+from persistence.database import unit_of_work
+from tests.api.test_concurrency import expire_access_token, job_status
+from tests.api.test_connecting import activated, members_by_id, organization, sandbox, zoom_account  # noqa: F401
+from tests.support.zoom import as_member
+
+
+@pytest.fixture(autouse=True)
+async def no_faults_left(sandbox):
+    yield
+    await sandbox.client.delete("/sandbox/faults")
+
+
+async def check_now(api, org):
+    return await api.post(f"/api/v1/orgs/{org['org_id']}/integrations/zoom/verify", headers=as_member(org["owner"]))
+
+
+async def calls_to(sandbox, path: str) -> list[dict]:
+    return [c for c in await sandbox.calls() if c["path"] == path]
+
+
+async def fault(sandbox, **spec) -> None:
+    response = await sandbox.client.post("/sandbox/faults", json=spec)
+    assert response.status_code in (200, 201), response.text
+
+
+async def test_429_with_retry_after_is_waited_for_then_succeeds(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    await sandbox.client.delete("/sandbox/calls")
+    await fault(sandbox, method="GET", path_prefix="/v2/users/me", status=429, times=1, retry_after=1)
+    response = await check_now(api, org)
+    assert response.status_code == 200 and response.json()["status"] == "active"
+    assert [c["status"] for c in await calls_to(sandbox, "/v2/users/me")] == [429, 200]
+
+
+async def test_500s_are_retried_with_backoff(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    await sandbox.client.delete("/sandbox/calls")
+    await fault(sandbox, method="GET", path_prefix="/v2/users", status=500, times=2)
+    response = await check_now(api, org)
+    assert response.status_code == 200 and response.json()["last_verified_at"]
+    statuses = [c["status"] for c in await sandbox.calls() if c["path"].startswith("/v2/users")]
+    assert statuses[:3] == [500, 500, 200]
+
+
+async def test_a_timeout_is_retried(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    await fault(sandbox, method="GET", path_prefix="/v2/users/me", delay_s=3, times=1)
+    response = await check_now(api, org)
+    assert response.status_code == 200 and response.json()["status"] == "active"
+
+
+async def test_zoom_down_past_retries_answers_502_and_changes_nothing(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    before = await organization(api, org)
+    await fault(sandbox, method="GET", path_prefix="/v2/users/me", status=503, times=10)
+    response = await check_now(api, org)
+    assert (response.status_code, response.json()["code"]) == (502, "zoom_unavailable")
+    after = await organization(api, org)
+    assert (after["status"], after["last_verified_at"]) == ("active", before["last_verified_at"])
+
+
+async def test_revoked_refresh_token_means_needs_reconnect(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    await expire_access_token(org["org_id"])
+    await fault(sandbox, method="POST", path_prefix="/oauth/token", status=400, times=1)
+    response = await check_now(api, org)
+    assert response.status_code == 200 and response.json()["status"] == "needs_reconnect"
+    assert "invalid_grant" in response.json()["status_reason"] or "Invalid Token" in response.json()["status_reason"]
+    rows = await members_by_id(api, org)
+    assert rows[org["member"]]["reason"] == "organization_needs_reconnect"
+    async with unit_of_work() as uow:
+        tokens = await uow._db.fetchval(
+            "SELECT refresh_token FROM connections WHERE org_id = $1 AND type = 'organization'", org["org_id"]
+        )
+    assert tokens is None
+    assert await job_status("notify_incident", "queued") or await job_status("notify_incident", "picked")
