@@ -115,12 +115,16 @@ async def _finish_personal(request: Request, pending, code: str) -> Response:
             request,
             409,
             problem.code,
-            "This Zoom account is already connected by someone else",
-            "A Zoom user can be the personal connection of one person only. Sign in to Zoom with your own "
-            "account and connect again, or ask the other person to disconnect it.",
+            "This Zoom user is already connected by someone else",
+            f"{problem.detail} A Zoom user can be the personal connection of one person only. Sign in to Zoom "
+            "with your own user and connect again, or ask the other person to disconnect it.",
+            next_step=("Back to my Zoom settings", MY_ZOOM_PAGE),
         )
     except (ZoomRefused, ZoomUnavailable) as problem:
-        return _refusal(request, 502, "zoom_refused", "Zoom did not complete the connection", str(problem))
+        return _refusal(
+            request, 502, "zoom_refused", "Zoom did not complete the connection", str(problem),
+            next_step=("Back to my Zoom settings", MY_ZOOM_PAGE),
+        )
     return Redirect(f"{MY_ZOOM_PAGE}?connected=personal", status_code=303)
 
 
@@ -146,8 +150,9 @@ async def _finish_activation(request: Request, pending, code: str) -> Response:
         return _refusal(request, 502, "zoom_refused", "Zoom did not complete the connection", str(problem))
     return message_page(
         f"Zoom is connected for {organization.name}",
-        f"Members of {organization.name} whose email matches a user of the Zoom account {connection.zoom_email} "
-        "administers are now connected through it. You can close this page.",
+        f"You connected your Zoom account as {connection.zoom_email}. Members of {organization.name} whose "
+        "email matches a user of that Zoom account now have their meetings created through it. "
+        "You can close this page.",
     )
 
 
@@ -161,11 +166,13 @@ async def _session_matches(request: Request, user_id: str | None) -> bool:
     return session is None or session.user_id == user_id
 
 
-def _refusal(request: Request, status: int, code: str, title: str, detail: str) -> Response:
+def _refusal(
+    request: Request, status: int, code: str, title: str, detail: str, next_step: tuple[str, str] | None = None
+) -> Response:
     """A page for people; problem+json for a script that asks for JSON."""
     if request.accept.best_match(["text/html", "application/json"], default="text/html") == "application/json":
         return problem_response(status, code, detail)
-    return message_page(title, detail, status_code=status)
+    return message_page(title, detail, status_code=status, next_step=next_step)
 
 
 def _declined_page(purpose: str) -> Response[str]:

@@ -54,10 +54,14 @@ def page(
     return Response(html, status_code=status_code, media_type=MediaType.HTML)
 
 
-def message_page(title: str, message: str, *, status_code: int = 200) -> Response[str]:
+def message_page(
+    title: str, message: str, *, status_code: int = 200, next_step: tuple[str, str] | None = None
+) -> Response[str]:
+    """`next_step`: (label, href) of the one thing to do next, so no page is a dead end."""
+    action = f'<p><a class="button" href="{escape(next_step[1])}">{escape(next_step[0])}</a></p>' if next_step else ""
     return page(
         title,
-        f'<h1>{escape(title)}</h1><p class="lead">{escape(message)}</p>',
+        f'<h1>{escape(title)}</h1><p class="lead">{escape(message)}</p>{action}',
         status_code=status_code,
     )
 

@@ -34,6 +34,7 @@ _ORGANIZATION = """
   <div id="organization-state"><p class="muted">Loading…</p></div>
   <div class="actions">
     <button type="button" id="connect-organization">Connect Zoom for my organization</button>
+    <button type="button" class="secondary" id="verify-organization" hidden>Check now</button>
     <button type="button" class="danger" id="disconnect-organization" hidden>Disconnect organization</button>
   </div>
   <form id="activation-form" class="panel" hidden>

@@ -110,6 +110,11 @@ async def test_journey_zoom_admin_opens_the_emailed_link_is_refused_as_a_member_
     await expect(page.locator("#counts li")).to_have_text(
         ["2 through the organization", "0 personal", "1 not connected"]
     )
+    await page.get_by_role("button", name="Check now").click()
+    await expect(page.locator("#notice")).to_have_text(
+        "Checked with Zoom just now: the connection works and seats are up to date."
+    )
+    await expect(page.locator("#organization")).not_to_contain_text("not yet")
     await expect(member_row(page, "Olga Owner")).to_have_text(
         ["Olga Owner", org["owner"]["email"], "Owner", "Connected", "Organization"]
     )
@@ -170,7 +175,8 @@ async def test_journey_member_connects_their_own_zoom_then_disconnects_and_the_o
     await expect(heading(page)).to_have_text("Authorize test-user-app")
     await approve_in_zoom_as(page, own)
 
-    await expect(page).to_have_url(f"{pages_server}/integrations/zoom?connected=personal")
+    await expect(page.locator("#notice")).to_have_text("Your own Zoom is connected. Your meetings now go through it.")
+    await expect(page).to_have_url(f"{pages_server}/integrations/zoom")
     await expect(page.locator("#my-zoom-headline")).to_have_text("Connected — through your own Zoom")
     await expect(mine).to_contain_text(own["email"])
     await expect(mine.locator("dt")).to_have_text(["Your own Zoom", "Connected"])  # R8: no organization facts
@@ -211,8 +217,9 @@ async def test_journey_member_cannot_connect_a_zoom_user_someone_else_already_co
     await page.get_by_role("button", name="Connect my own Zoom").click()
     await approve_in_zoom_as(page, shared)
 
-    await expect(heading(page)).to_have_text("This Zoom account is already connected by someone else")
-    await expect(page.locator("main")).to_contain_text("Sign in to Zoom with your own account and connect again")
+    await expect(heading(page)).to_have_text("This Zoom user is already connected by someone else")
+    await expect(page.get_by_role("link", name="Back to my Zoom settings")).to_have_attribute("href", "/integrations/zoom")
+    await expect(page.locator("main")).to_contain_text("Sign in to Zoom with your own user and connect again")
     await page.goto(f"{pages_server}/integrations/zoom")
     await expect(page.locator("#my-zoom-headline")).to_have_text("Not connected")
     await expect(page.get_by_role("button", name="Connect my own Zoom")).to_be_visible()

@@ -59,6 +59,16 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def reset_peak_rss() -> bool:
+    """Linux: writing 5 to clear_refs resets the high-water mark that ru_maxrss reports."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def current_rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -427,7 +437,9 @@ async def resync_round(keeper, http, zoom_api: str, label: str, changed: int, ex
 
     keeper.me = timed("me", type(keeper).me.__get__(keeper))
     keeper.account_users = timed("list", type(keeper).account_users.__get__(keeper))
-    rss_before, rss_now = max_rss_mb(), current_rss_mb()
+    peak_reset = reset_peak_rss()
+    rss_now = current_rss_mb()
+    rss_before = rss_now if peak_reset else max_rss_mb()
     if traced:
         tracemalloc.start()
         tracemalloc.reset_peak()
@@ -463,6 +475,7 @@ async def resync_round(keeper, http, zoom_api: str, label: str, changed: int, ex
         "rss_now_mb": rss_now,
         "rss_growth_mb": rss_after - rss_before,
         "rss_max_mb": rss_after,
+        "peak_reset": peak_reset,
         "inserted": inserted,
         "deleted": deleted,
         "zoom_rows": rows_after,
@@ -508,6 +521,10 @@ async def bench_resync(api: httpx.AsyncClient, sandbox: httpx.AsyncClient, env: 
     changed_ids = {person(i)["user_id"] for i in changed}
     zoom_settings = zoom_settings_from_env(env, env["ROOMLINK_BASE_URL"])
     rounds = []
+    if args.zoom_latency_ms:
+        fault = {"method": "GET", "path_prefix": "/v2/users", "delay_s": args.zoom_latency_ms / 1000, "times": 10**9}
+        (await sandbox.post("/sandbox/faults", json=fault)).raise_for_status()
+        say(f"  the sandbox now answers GET /v2/users… {args.zoom_latency_ms:g} ms late")
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
         keeper = TokenKeeper(HttpZoom(zoom_settings, http))
         patch_s = await set_status(sandbox, changed, "inactive")
@@ -518,7 +535,10 @@ async def bench_resync(api: httpx.AsyncClient, sandbox: httpx.AsyncClient, env: 
         say(f"  the same {len(changed):,} reactivated in {patch_s:.1f} s")
         rounds.append(await resync_round(keeper, http, zoom_settings.api_base_url, "1% reactivated (traced)", len(changed), set(), traced=True))
         rounds.append(await resync_round(keeper, http, zoom_settings.api_base_url, "nothing changed", 0, set(), traced=False))
+    if args.zoom_latency_ms:
+        (await sandbox.delete("/sandbox/faults")).raise_for_status()
     result["rounds"] = rounds
+    result["zoom_latency_ms"] = args.zoom_latency_ms
     return result
 
 
@@ -551,7 +571,8 @@ def report_break(rows: list[dict]) -> None:
 
 def report_resync(result: dict) -> None:
     members = result["members"]
-    say(f"\n2. verify_organization: full seat resync of a {members:,}-user Zoom account, in this process")
+    latency = f", Zoom answering {result['zoom_latency_ms']:g} ms late" if result["zoom_latency_ms"] else ""
+    say(f"\n2. verify_organization: full seat resync of a {members:,}-user Zoom account, in this process{latency}")
     say(f"{'round':<25} {'wall':>7} {'me':>6} {'list':>7} {'db':>6} {'tracemalloc':>12} {'RSS growth':>11}"
         f" {'zoom_users ins/del':>19} {'members upd':>12} {'seated':>8} {'Zoom active':>12} {'agree':>6}")
     for r in result["rounds"]:
@@ -566,16 +587,17 @@ def report_resync(result: dict) -> None:
     say("   wall = verify_organization end to end; me = GET /users/me; list = every page of GET /users"
         " (300 per page) into ZoomUser structs; db = apply_verification (diff, seats by trigger, commit);")
     say("   tracemalloc = peak of Python allocations during the call (traced round only, tracing slows it);"
-        " RSS growth = ru_maxrss after − before (the process's high-water mark, so only the first round can"
-        " raise it); members upd = pg_stat_user_tables n_tup_upd; seated = members with seated=true;"
+        " RSS growth = ru_maxrss at the end − RSS at the start (high-water mark reset through"
+        " /proc/self/clear_refs before each round); members upd = pg_stat_user_tables n_tup_upd; seated = members with seated=true;"
         " agree = seated equals Zoom's active users (all match a member), equals the trigger-free recount"
         " from zoom_users, and the unseated members are exactly the deactivated ones.")
     say(f"   plan of the diff's DELETE right after activation: {result['plan_stale']}")
     if "plan_analyzed" in result:
         say(f"   after ANALYZE (done before the rounds above): {result['plan_analyzed']}")
     first = result["rounds"][0]
-    say(f"   RSS of the process before the first round {first['rss_now_mb']:.0f} MB, high-water mark after it"
-        f" {first['rss_max_mb']:.0f} MB.")
+    say(f"   RSS of the process before the first round {first['rss_now_mb']:.0f} MB, high-water mark during it"
+        f" {first['rss_max_mb']:.0f} MB" + ("." if first["peak_reset"] else
+        " (could not reset the high-water mark: growth is only what exceeded the earlier peak)."))
     worst_s = max(r["seconds"] for r in result["rounds"] if r["traced_peak_mb"] is None)
     worst_mb = max(
         max(r["traced_peak_mb"] or 0 for r in result["rounds"]), max(r["rss_growth_mb"] for r in result["rounds"])
@@ -596,6 +618,10 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=None, help="Zoom users deactivated before the resync (default 1%%)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database to study plans")
     parser.add_argument(
+        "--zoom-latency-ms", type=float, default=0,
+        help="make the sandbox answer GET /v2/users… this much later during the resync rounds, as Zoom over the internet would",
+    )
+    parser.add_argument(
         "--no-analyze", action="store_true",
         help="resync with the statistics the activation left (the diff's DELETE may then be quadratic: minutes at 10,000+)",
     )
@@ -603,9 +629,10 @@ def main() -> None:
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     if args.changes is None:
         args.changes = max(1, args.members // 100)
-    say("$ .venv/bin/python -m tests.perf.bench_keeping " + shlex.join(sys.argv[1:]))
+    say("$ " + shlex.join([".venv/bin/python", "-m", "tests.perf.bench_keeping", *sys.argv[1:]]))
     say(f"  (resolved: --members {args.members} --sizes {','.join(map(str, args.sizes))} --runs {args.runs}"
-        f" --changes {args.changes}{' --no-analyze' if args.no_analyze else ''}; {os.cpu_count()} CPUs)")
+        f" --changes {args.changes} --zoom-latency-ms {args.zoom_latency_ms:g}{' --no-analyze' if args.no_analyze else ''};"
+        f" {os.cpu_count()} CPUs)")
 
     server = server_url()
     scratch = create_scratch_database(server)

@@ -184,6 +184,7 @@
       ? "Reconnect with another Zoom admin"
       : "Connect Zoom for my organization";
     byId("disconnect-organization").hidden = !connected;
+    byId("verify-organization").hidden = !["active", "admin_lost"].includes(organization.status);
     byId("allow-members-to-remove").checked = organization.policy.allow_members_to_remove;
     renderCounts(organization.counts);
   }
@@ -244,6 +245,14 @@
     const { affected_members: affected } = await api("DELETE", organizationPath);
     await refreshAll();
     tell(`Organization disconnected. ${affected === 1 ? "1 member was" : `${affected} members were`} relying on it.`);
+  }
+
+  async function verifyOrganization() {
+    const organization = await api("POST", `${organizationPath}/verify`);
+    await refreshAll();
+    tell(organization.status === "active"
+      ? "Checked with Zoom just now: the connection works and seats are up to date."
+      : "Checked with Zoom just now: the connection needs attention (see above).");
   }
 
   async function savePolicy() {
@@ -326,6 +335,7 @@
     });
     byId("copy-activation-url").addEventListener("click", () => attempt(copyActivationUrl));
     byId("disconnect-organization").addEventListener("click", (event) => act(event.currentTarget, disconnectOrganization));
+    byId("verify-organization").addEventListener("click", (event) => act(event.currentTarget, verifyOrganization));
     byId("allow-members-to-remove").addEventListener("change", (event) => act(event.currentTarget, savePolicy));
   }
 
@@ -334,4 +344,9 @@
     wireMembersTable();
   }
   attempt(refreshAll);
+  // Back from Zoom after connecting a personal Zoom: say so once, and clean the address.
+  if (new URLSearchParams(window.location.search).get("connected") === "personal") {
+    tell("Your own Zoom is connected. Your meetings now go through it.");
+    window.history.replaceState(null, "", window.location.pathname);
+  }
 })();

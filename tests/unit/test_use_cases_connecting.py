@@ -1,0 +1,580 @@
+"""Connecting and disconnecting Zoom, personal and organization (R1–R4, R6, R12–R14, R18)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from domain import connecting, integration
+from domain.connecting import secret_hash
+from domain.errors import (
+    ActivationLinkExpired,
+    ActivationLinkNotFound,
+    ActivationLinkRevoked,
+    ActivationLinkUnknown,
+    ActivationLinkUsed,
+    NotAZoomAdmin,
+    NotConnected,
+    OAuthStateInvalid,
+    OrganizationNotFound,
+    RoleRequired,
+    ZoomAccountServesAnotherOrganization,
+    ZoomRefused,
+    ZoomUserAlreadyConnected,
+)
+from domain.model import ConnectionStatus, ConnectionType, Reason, Role
+from domain.zoom import ZoomApp
+from tests.unit.fakes import (
+    NOW,
+    FakeStore,
+    FakeZoom,
+    activate,
+    connect_personal,
+    new_activation_link,
+    organization_with,
+    pending_activation,
+    person,
+    principal,
+    profile_of,
+    zoom_user,
+)
+
+OWNER = principal("acme", "olga", Role.OWNER)
+ADMIN = principal("acme", "adam", Role.ADMIN)
+ADA = principal("acme", "ada")
+BOB = principal("acme", "bob")
+GLOBEX_OWNER = principal("globex", "gina", Role.OWNER)
+
+TOKEN = "a" * 43
+ZOOM_ADMIN = zoom_user("zu-admin", "it@acme.example", role_id="1")
+ZOOM_OWNER = zoom_user("zu-owner", "boss@acme.example", role_id="0")
+ZOOM_MEMBER = zoom_user("zu-member", "ada@acme.example", role_id="2")
+ACME_ACCOUNT = [ZOOM_ADMIN, ZOOM_OWNER, ZOOM_MEMBER, zoom_user("zu-bob", "bob@acme.example")]
+NEW_ACCOUNT = [zoom_user("zu-new-admin", "admin@new.example", role_id="0"), zoom_user("zu-new-bob", "bob@acme.example")]
+
+ADMIN_PROFILE = profile_of(ZOOM_ADMIN, "acct-acme")
+ADA_AT_HOME = profile_of(zoom_user("zu-ada-home", "ada@home.example"), "acct-ada-home")
+SHARED_DESK = profile_of(zoom_user("zu-desk", "desk@acme.example"), "acct-desk")
+
+
+@pytest.fixture
+def zoom() -> FakeZoom:
+    zoom = FakeZoom()
+    zoom.accounts["acct-acme"] = ACME_ACCOUNT
+    zoom.accounts["acct-new"] = NEW_ACCOUNT
+    return zoom
+
+
+@pytest.fixture
+async def store() -> FakeStore:
+    store = FakeStore()
+    await organization_with(
+        store, "acme", person("olga", Role.OWNER), person("adam", Role.ADMIN), person("ada"), person("bob"), person("cy")
+    )
+    await organization_with(store, "globex", person("gina", Role.OWNER))
+    return store
+
+
+def actions(store: FakeStore) -> list[str]:
+    return [event.action for event in store.audit]
+
+
+async def stored_tokens(store: FakeStore, connection):
+    return await store.uow().connections.tokens(connection)
+
+
+# Personal connections
+
+
+async def test_starting_a_personal_connection_keeps_the_state_for_the_member_and_returns_zooms_url(store, zoom):
+    url = await connecting.start_personal_connection(store.uow(), zoom, ADA, "state-1", "verifier-1", NOW)
+
+    assert url == zoom.authorize_url(ZoomApp.USER, "state-1", "verifier-1")
+    pending = await connecting.take_oauth_state(store.uow(), "state-1", NOW)
+    assert (pending.purpose, pending.org_id, pending.user_id, pending.code_verifier) == (
+        "personal",
+        "acme",
+        "ada",
+        "verifier-1",
+    )
+    assert pending.expires_at == NOW + timedelta(minutes=10)
+
+
+async def test_an_oauth_state_is_kept_only_as_its_hash(store, zoom):
+    await connecting.start_personal_connection(store.uow(), zoom, ADA, "state-secret", "verifier-1", NOW)
+
+    assert list(store.tables.oauth_states) == [secret_hash("state-secret")]
+
+
+async def test_an_oauth_state_works_once(store, zoom):
+    await connecting.start_personal_connection(store.uow(), zoom, ADA, "state-1", "verifier-1", NOW)
+    await connecting.take_oauth_state(store.uow(), "state-1", NOW)
+
+    with pytest.raises(OAuthStateInvalid):
+        await connecting.take_oauth_state(store.uow(), "state-1", NOW)
+
+
+async def test_an_oauth_state_stops_working_after_ten_minutes(store, zoom):
+    await connecting.start_personal_connection(store.uow(), zoom, ADA, "state-1", "verifier-1", NOW)
+
+    with pytest.raises(OAuthStateInvalid):
+        await connecting.take_oauth_state(store.uow(), "state-1", NOW + timedelta(minutes=10))
+
+
+async def test_an_unknown_oauth_state_is_refused(store):
+    with pytest.raises(OAuthStateInvalid):
+        await connecting.take_oauth_state(store.uow(), "never-issued", NOW)
+
+
+async def test_finishing_a_personal_connection_stores_its_tokens_and_records_it(store, zoom):
+    connection = await connect_personal(store, zoom, ADA, ADA_AT_HOME)
+
+    kept = await store.uow().connections.personal("acme", "ada")
+    assert kept == connection
+    assert (kept.type, kept.user_id, kept.zoom_user_id, kept.zoom_email, kept.status) == (
+        ConnectionType.PERSONAL,
+        "ada",
+        "zu-ada-home",
+        "ada@home.example",
+        ConnectionStatus.ACTIVE,
+    )
+    assert await stored_tokens(store, kept) == zoom.issued[-1]
+    (event,) = store.audit
+    assert (event.action, event.actor, event.connection_id, event.connection_type, event.user_id) == (
+        "connected",
+        "user:ada",
+        kept.id,
+        ConnectionType.PERSONAL,
+        "ada",
+    )
+
+
+async def test_a_code_zoom_refuses_connects_nothing(store, zoom):
+    zoom.refusing = True
+
+    with pytest.raises(ZoomRefused):
+        await connect_personal(store, zoom, ADA, ADA_AT_HOME)
+
+    assert await store.uow().connections.personal("acme", "ada") is None
+    assert store.audit == []
+
+
+async def test_r13_a_zoom_user_connected_by_one_member_is_refused_to_another_and_the_new_tokens_revoked(store, zoom):
+    first = await connect_personal(store, zoom, ADA, SHARED_DESK)
+    first_tokens = await stored_tokens(store, first)
+
+    with pytest.raises(ZoomUserAlreadyConnected):
+        await connect_personal(store, zoom, BOB, SHARED_DESK)
+
+    assert zoom.revoked == [(ZoomApp.USER, zoom.issued[-1])]
+    assert zoom.issued[-1] != first_tokens
+    uow = store.uow()
+    assert await uow.connections.personal("acme", "bob") is None
+    assert await uow.connections.personal("acme", "ada") == first
+    assert await uow.connections.tokens(first) == first_tokens
+    assert actions(store) == ["connected"]
+
+
+async def test_r13_two_user_ids_with_the_same_email_are_two_people(store, zoom):
+    await organization_with(store, "acme", person("ada-2", email="ada@acme.example"))
+    await connect_personal(store, zoom, ADA, SHARED_DESK)
+
+    with pytest.raises(ZoomUserAlreadyConnected):
+        await connect_personal(store, zoom, principal("acme", "ada-2"), SHARED_DESK)
+
+
+async def test_r13_a_zoom_user_of_another_organizations_member_is_refused_too(store, zoom):
+    await organization_with(store, "globex", person("gus"))
+    await connect_personal(store, zoom, ADA, SHARED_DESK)
+
+    with pytest.raises(ZoomUserAlreadyConnected):
+        await connect_personal(store, zoom, principal("globex", "gus"), SHARED_DESK)
+
+
+async def test_r13_a_refused_reconnect_keeps_the_members_own_connection(store, zoom):
+    own = await connect_personal(store, zoom, ADA, ADA_AT_HOME)
+    await connect_personal(store, zoom, BOB, SHARED_DESK)
+    own_tokens = await stored_tokens(store, own)
+
+    with pytest.raises(ZoomUserAlreadyConnected):
+        await connect_personal(store, zoom, ADA, SHARED_DESK)
+
+    assert await store.uow().connections.personal("acme", "ada") == own
+    assert await stored_tokens(store, own) == own_tokens
+    assert "replaced" not in actions(store)
+    assert (ZoomApp.USER, own_tokens) not in zoom.revoked
+
+
+async def test_reconnecting_the_same_zoom_user_replaces_the_members_own_connection(store, zoom):
+    first = await connect_personal(store, zoom, ADA, ADA_AT_HOME)
+
+    second = await connect_personal(store, zoom, ADA, ADA_AT_HOME, NOW + timedelta(days=1))
+
+    assert second.id != first.id
+    assert await store.uow().connections.personal("acme", "ada") == second
+    assert await stored_tokens(store, second) == zoom.issued[-1]
+    assert actions(store) == ["connected", "replaced", "connected"]
+    assert store.audit[1].connection_id == first.id
+    # Zoom keeps one grant per user and app: revoking the old tokens would end the new ones too.
+    assert zoom.revoked == []
+
+
+async def test_reconnecting_another_zoom_user_revokes_the_old_tokens_and_frees_the_old_zoom_user(store, zoom):
+    first = await connect_personal(store, zoom, ADA, SHARED_DESK)
+    first_tokens = await stored_tokens(store, first)
+
+    await connect_personal(store, zoom, ADA, ADA_AT_HOME)
+
+    assert zoom.revoked == [(ZoomApp.USER, first_tokens)]
+    taken_over = await connect_personal(store, zoom, BOB, SHARED_DESK)
+    assert taken_over.user_id == "bob"
+
+
+async def test_r14_disconnecting_personal_zoom_revokes_and_forgets_its_tokens(store, zoom):
+    connection = await connect_personal(store, zoom, ADA, ADA_AT_HOME)
+    tokens = await stored_tokens(store, connection)
+
+    await connecting.disconnect_personal(store.uow(), zoom, ADA, NOW)
+
+    assert await store.uow().connections.personal("acme", "ada") is None
+    assert await stored_tokens(store, connection) is None
+    assert zoom.revoked == [(ZoomApp.USER, tokens)]
+    assert (store.audit[-1].action, store.audit[-1].actor) == ("disconnected", "user:ada")
+
+
+async def test_disconnecting_personal_zoom_one_does_not_have_is_refused(store, zoom):
+    with pytest.raises(NotConnected):
+        await connecting.disconnect_personal(store.uow(), zoom, ADA, NOW)
+
+
+# Activation links
+
+
+@pytest.mark.parametrize("manager", [OWNER, ADMIN], ids=["owner", "admin"])
+async def test_r1_r3_owners_and_admins_create_activation_links_that_expire(store, manager):
+    link = await new_activation_link(store, manager, TOKEN, ttl=timedelta(days=7))
+
+    assert (link.org_id, link.created_by, link.expires_at) == ("acme", manager.user_id, NOW + timedelta(days=7))
+    assert await store.uow().activation_links.find(secret_hash(TOKEN)) == link
+    assert actions(store) == ["activation_link_created"]
+
+
+async def test_r3_only_the_hash_of_an_activation_token_is_kept(store):
+    await new_activation_link(store, OWNER, TOKEN)
+
+    assert TOKEN not in repr(store.tables)
+    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW)
+
+
+async def test_r1_a_member_cannot_create_an_activation_link(store):
+    uow = store.uow()
+
+    with pytest.raises(RoleRequired):
+        await connecting.create_activation_link(uow, ADA, "acme", TOKEN, None, NOW, timedelta(days=7))
+
+    await uow.commit()
+    assert await store.uow().activation_links.find(secret_hash(TOKEN)) is None
+
+
+async def test_r1_another_organizations_owner_cannot_create_an_activation_link(store):
+    with pytest.raises(OrganizationNotFound):
+        await connecting.create_activation_link(store.uow(), GLOBEX_OWNER, "acme", TOKEN, None, NOW, timedelta(days=7))
+
+
+async def test_r1_a_member_cannot_revoke_an_activation_link(store):
+    link = await new_activation_link(store, OWNER, TOKEN)
+
+    with pytest.raises(RoleRequired):
+        await connecting.revoke_activation_link(store.uow(), ADA, "acme", link.id, NOW)
+
+    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+
+
+async def test_r3_a_revoked_activation_link_says_so(store):
+    link = await new_activation_link(store, OWNER, TOKEN)
+
+    await connecting.revoke_activation_link(store.uow(), ADMIN, "acme", link.id, NOW)
+
+    with pytest.raises(ActivationLinkRevoked):
+        await connecting.usable_activation_link(store.uow(), TOKEN, NOW)
+    assert actions(store)[-1] == "activation_link_revoked"
+
+
+async def test_another_organizations_activation_link_cannot_be_revoked(store):
+    link = await new_activation_link(store, OWNER, TOKEN)
+
+    with pytest.raises(ActivationLinkNotFound):
+        await connecting.revoke_activation_link(store.uow(), GLOBEX_OWNER, "globex", link.id, NOW)
+
+    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+
+
+async def test_r3_an_unknown_activation_link_says_so(store):
+    with pytest.raises(ActivationLinkUnknown):
+        await connecting.usable_activation_link(store.uow(), "no-such-token", NOW)
+
+
+async def test_r3_an_expired_activation_link_says_so(store):
+    await new_activation_link(store, OWNER, TOKEN, ttl=timedelta(days=7))
+
+    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW + timedelta(days=7) - timedelta(seconds=1))
+    with pytest.raises(ActivationLinkExpired):
+        await connecting.usable_activation_link(store.uow(), TOKEN, NOW + timedelta(days=7))
+
+
+async def test_r3_a_used_activation_link_says_so(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN)
+    await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+
+    with pytest.raises(ActivationLinkUsed):
+        await connecting.usable_activation_link(store.uow(), TOKEN, NOW)
+    with pytest.raises(ActivationLinkUsed):
+        await pending_activation(store, zoom, TOKEN)
+
+
+async def test_r3_an_expired_link_starts_no_activation(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN, ttl=timedelta(days=7))
+
+    with pytest.raises(ActivationLinkExpired):
+        await connecting.start_activation(store.uow(), zoom, TOKEN, "state-1", "verifier", NOW + timedelta(days=8))
+
+    assert store.tables.oauth_states == {}
+
+
+async def test_starting_an_activation_sends_the_zoom_admin_to_the_admin_app(store, zoom):
+    link = await new_activation_link(store, OWNER, TOKEN)
+
+    url = await connecting.start_activation(store.uow(), zoom, TOKEN, "state-1", "verifier", NOW)
+
+    assert url == zoom.authorize_url(ZoomApp.ADMIN, "state-1", "verifier")
+    pending = await connecting.take_oauth_state(store.uow(), "state-1", NOW)
+    assert (pending.purpose, pending.org_id, pending.activation_link_id, pending.user_id) == (
+        "activation",
+        "acme",
+        link.id,
+        None,
+    )
+
+
+# Finishing an activation
+
+
+@pytest.mark.parametrize("zoom_admin", [ZOOM_ADMIN, ZOOM_OWNER], ids=["admin", "owner"])
+async def test_r2_a_zoom_owner_or_admin_connects_the_organization(store, zoom, zoom_admin):
+    link = await new_activation_link(store, OWNER, TOKEN)
+
+    connection = await activate(store, zoom, TOKEN, profile_of(zoom_admin, "acct-acme"))
+
+    uow = store.uow()
+    assert await uow.connections.organization("acme") == connection
+    assert (connection.type, connection.user_id, connection.zoom_account_id, connection.zoom_user_id) == (
+        ConnectionType.ORGANIZATION,
+        None,
+        "acct-acme",
+        zoom_admin.zoom_user_id,
+    )
+    assert await uow.connections.tokens(connection) == zoom.issued[-1]
+    assert (await uow.activation_links.get("acme", link.id)).used_at == NOW
+    (event,) = [e for e in store.audit if e.action == "connected"]
+    assert (event.actor, event.connection_id, event.details["activation_link_id"], event.details["zoom_users"]) == (
+        f"zoom:{zoom_admin.zoom_user_id}",
+        connection.id,
+        link.id,
+        len(ACME_ACCOUNT),
+    )
+
+
+async def test_r5_activation_seats_members_by_email(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN)
+
+    await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+
+    uow = store.uow()
+    assert (await uow.connections.seat("acme", "Ada@Acme.example")).zoom_user_id == "zu-member"
+    assert (await uow.connections.seat("acme", "bob@acme.example")).zoom_user_id == "zu-bob"
+    assert await uow.connections.seat("acme", "cy@acme.example") is None
+
+
+async def test_r2_a_zoom_member_cannot_finish_an_activation_and_the_link_still_works(store, zoom):
+    link = await new_activation_link(store, OWNER, TOKEN)
+
+    with pytest.raises(NotAZoomAdmin) as refused:
+        await activate(store, zoom, TOKEN, profile_of(ZOOM_MEMBER, "acct-acme"))
+
+    assert "ada@acme.example" in refused.value.detail
+    assert zoom.revoked == [(ZoomApp.ADMIN, zoom.issued[-1])]
+    assert await store.uow().connections.organization("acme") is None
+    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+    assert "connected" not in actions(store)
+
+    connection = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+    assert connection.zoom_user_id == "zu-admin"
+
+
+async def test_r2_a_deactivated_zoom_admin_cannot_finish_an_activation(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN)
+    deactivated = profile_of(zoom_user("zu-admin", "it@acme.example", role_id="1", status="inactive"), "acct-acme")
+
+    with pytest.raises(NotAZoomAdmin):
+        await activate(store, zoom, TOKEN, deactivated)
+
+    assert await store.uow().connections.organization("acme") is None
+
+
+async def test_r3_a_link_revoked_while_the_admin_was_at_zoom_connects_nothing(store, zoom):
+    link = await new_activation_link(store, OWNER, TOKEN)
+    pending, url = await pending_activation(store, zoom, TOKEN)
+    code = zoom.approve(ADMIN_PROFILE, url)
+    await connecting.revoke_activation_link(store.uow(), OWNER, "acme", link.id, NOW)
+
+    with pytest.raises(ActivationLinkRevoked):
+        await connecting.finish_activation(store.uow(), zoom, pending, code, NOW)
+
+    assert await store.uow().connections.organization("acme") is None
+    assert zoom.issued == []
+
+
+async def test_r3_a_link_that_expired_while_the_admin_was_at_zoom_connects_nothing(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN, ttl=timedelta(minutes=5))
+    pending, url = await pending_activation(store, zoom, TOKEN)
+
+    with pytest.raises(ActivationLinkExpired):
+        await connecting.finish_activation(
+            store.uow(), zoom, pending, zoom.approve(ADMIN_PROFILE, url), NOW + timedelta(minutes=6)
+        )
+
+    assert await store.uow().connections.organization("acme") is None
+
+
+async def test_r4_a_second_activation_replaces_the_organization_connection(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN)
+    first = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+    first_tokens = await stored_tokens(store, first)
+    await new_activation_link(store, ADMIN, "b" * 43)
+
+    second = await activate(store, zoom, "b" * 43, profile_of(NEW_ACCOUNT[0], "acct-new"))
+
+    uow = store.uow()
+    assert await uow.connections.organization("acme") == second
+    assert await uow.connections.tokens(first) is None
+    assert zoom.revoked == [(ZoomApp.ADMIN, first_tokens)]
+    (replaced,) = [e for e in store.audit if e.action == "replaced"]
+    assert (replaced.connection_id, replaced.actor) == (first.id, "zoom:zu-new-admin")
+    assert await uow.connections.seat("acme", "ada@acme.example") is None
+    assert (await uow.connections.seat("acme", "bob@acme.example")).zoom_user_id == "zu-new-bob"
+
+
+async def test_r4_reconnecting_with_another_admin_of_the_same_account_replaces_the_connection(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN)
+    first = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+    await new_activation_link(store, OWNER, "b" * 43)
+
+    second = await activate(store, zoom, "b" * 43, profile_of(ZOOM_OWNER, "acct-acme"))
+
+    uow = store.uow()
+    assert await uow.connections.organization("acme") == second
+    assert second.zoom_user_id == "zu-owner"
+    assert await uow.connections.tokens(first) is None
+    # The admin app is authorized once per Zoom account: revoking the old grant would remove the new one.
+    assert zoom.revoked == []
+
+
+async def test_r6_connecting_and_reconnecting_the_organization_never_touches_personal_connections(store, zoom):
+    personal = await connect_personal(store, zoom, ADA, ADA_AT_HOME)
+    personal_tokens = await stored_tokens(store, personal)
+    await new_activation_link(store, OWNER, TOKEN)
+    await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+    await new_activation_link(store, OWNER, "b" * 43)
+
+    await activate(store, zoom, "b" * 43, profile_of(NEW_ACCOUNT[0], "acct-new"))
+
+    assert await store.uow().connections.personal("acme", "ada") == personal
+    assert await stored_tokens(store, personal) == personal_tokens
+    assert all(app is ZoomApp.ADMIN for app, _ in zoom.revoked)
+    mine = await integration.my_integration(store.uow(), ADA)
+    assert (mine.connected, mine.type) == (True, ConnectionType.PERSONAL)
+
+
+async def test_r13_a_zoom_account_serving_another_organization_is_refused(store, zoom):
+    await new_activation_link(store, GLOBEX_OWNER, "g" * 43)
+    globex = await activate(store, zoom, "g" * 43, ADMIN_PROFILE)
+    globex_tokens = await stored_tokens(store, globex)
+    link = await new_activation_link(store, OWNER, TOKEN)
+
+    with pytest.raises(ZoomAccountServesAnotherOrganization):
+        await activate(store, zoom, TOKEN, profile_of(ZOOM_OWNER, "acct-acme"))
+
+    uow = store.uow()
+    assert await uow.connections.organization("acme") is None
+    assert await uow.connections.organization("globex") == globex
+    assert await uow.connections.tokens(globex) == globex_tokens
+    assert zoom.revoked == [(ZoomApp.ADMIN, zoom.issued[-1])]
+    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+
+
+# Disconnecting the organization
+
+
+async def test_r12_r14_disconnecting_the_organization_counts_who_relied_on_it_and_revokes_its_tokens(store, zoom):
+    await connect_personal(store, zoom, ADA, ADA_AT_HOME)
+    await new_activation_link(store, OWNER, TOKEN)
+    connection = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+    tokens = await stored_tokens(store, connection)
+
+    affected = await connecting.disconnect_organization(store.uow(), zoom, ADMIN, "acme", NOW)
+
+    # bob is seated; ada is served personally; olga, adam and cy have no Zoom user in the account.
+    assert affected == 1
+    uow = store.uow()
+    assert await uow.connections.organization("acme") is None
+    assert await uow.connections.tokens(connection) is None
+    assert zoom.revoked == [(ZoomApp.ADMIN, tokens)]
+    event = store.audit[-1]
+    assert (event.action, event.actor, event.connection_id, event.details["affected_members"]) == (
+        "disconnected",
+        "user:adam",
+        connection.id,
+        1,
+    )
+    bob = await integration.my_integration(uow, BOB)
+    assert (bob.connected, bob.reason) == (False, Reason.ORGANIZATION_NOT_CONNECTED)
+    ada = await integration.my_integration(uow, ADA)
+    assert (ada.connected, ada.type) == (True, ConnectionType.PERSONAL)
+
+
+async def test_r12_after_disconnecting_the_organization_its_account_can_be_connected_elsewhere(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN)
+    await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+    await connecting.disconnect_organization(store.uow(), zoom, OWNER, "acme", NOW)
+    await new_activation_link(store, GLOBEX_OWNER, "g" * 43)
+
+    connection = await activate(store, zoom, "g" * 43, ADMIN_PROFILE)
+
+    assert connection.org_id == "globex"
+
+
+async def test_r1_a_member_cannot_disconnect_the_organization(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN)
+    connection = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+
+    with pytest.raises(RoleRequired):
+        await connecting.disconnect_organization(store.uow(), zoom, ADA, "acme", NOW)
+
+    assert await store.uow().connections.organization("acme") == connection
+    assert zoom.revoked == []
+
+
+async def test_r1_another_organizations_owner_cannot_disconnect_the_organization(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN)
+    connection = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+
+    with pytest.raises(OrganizationNotFound):
+        await connecting.disconnect_organization(store.uow(), zoom, GLOBEX_OWNER, "acme", NOW)
+
+    assert await store.uow().connections.organization("acme") == connection
+
+
+async def test_disconnecting_an_organization_without_zoom_is_refused(store, zoom):
+    with pytest.raises(NotConnected):
+        await connecting.disconnect_organization(store.uow(), zoom, OWNER, "acme", NOW)
