@@ -46,6 +46,8 @@ ADMIN_SECRET = ZOOM_APPS["ZOOM_ADMIN_APP_WEBHOOK_SECRET"]
 
 async def test_r11_admin_demoted_breaks_then_new_activation_restores(api, org, zoom_account, sandbox, outbox):
     await activated(api, org, zoom_account)
+    own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
+    await connect_personal(api, org["admin"], own["email"])
     demoted = await sandbox.client.patch(f"/sandbox/users/{zoom_account['admin']['id']}", json={"role": "member"})
     assert demoted.status_code == 200, demoted.text
 
@@ -54,6 +56,7 @@ async def test_r11_admin_demoted_breaks_then_new_activation_restores(api, org, z
     assert "member" in state["status_reason"].lower() and state["status_changed_at"]
     rows = await members_by_id(api, org)
     assert (rows[org["member"]]["connected"], rows[org["member"]]["reason"]) == (False, "organization_admin_lost")
+    assert (rows[org["admin"]]["connected"], rows[org["admin"]]["type"]) == (True, "personal")
     for manager in ("owner", "admin"):
         mail = await outbox.wait_for(lambda m, to=f"{org[manager]}@acme.test": m.to == to, timeout=15)
         assert "needs attention" in mail.subject and "/integrations/zoom" in mail.text
@@ -179,3 +182,29 @@ async def test_url_validation_is_answered(api):
     response = await api.post("/webhooks/zoom", content=body, headers=signed(body, ADMIN_SECRET))
     expected = hmac.new(ADMIN_SECRET.encode(), b"abc123", hashlib.sha256).hexdigest()
     assert response.json() == {"plainToken": "abc123", "encryptedToken": expected}
+
+
+async def test_tokens_are_kept_alive_before_they_expire(api, org, zoom_account):
+    await activated(api, org, zoom_account)
+
+    async def expires_in_minutes() -> float:
+        async with unit_of_work() as uow:
+            return await uow._db.fetchval(
+                "SELECT extract(epoch FROM access_token_expires_at - now()) / 60 FROM connections "
+                "WHERE org_id = $1 AND type = 'organization'",
+                org["org_id"],
+            )
+
+    async with unit_of_work() as uow:
+        await uow._db.execute(
+            "UPDATE connections SET access_token_expires_at = now() + interval '5 minutes' "
+            "WHERE org_id = $1 AND type = 'organization'",
+            org["org_id"],
+        )
+        await uow.commit()
+    assert await eventually(lambda: _later_than(expires_in_minutes, 30))
+    assert (await organization(api, org))["status"] == "active"
+
+
+async def _later_than(minutes_left, minutes: float) -> bool:
+    return await minutes_left() > minutes

@@ -581,7 +581,7 @@ def report_resync(result: dict) -> None:
         agree = seats["seated"] == r["active_in_zoom"] == seats["should_be_seated"] and seats["disagree"] == 0 and r["unseated_ok"]
         say(
             f"{r['label']:<25} {r['seconds']:>6.1f}s {r['me']:>5.2f}s {r['list']:>6.1f}s {r['db']:>5.1f}s {traced:>12}"
-            f" {r['rss_growth_mb']:>8.0f} MB {r['inserted']:>9,}/{r['deleted']:<9,} {r['members_upd']:>12,}"
+            f" {max(0.0, r['rss_growth_mb']):>8.0f} MB {r['inserted']:>9,}/{r['deleted']:<9,} {r['members_upd']:>12,}"
             f" {seats['seated']:>8,} {r['active_in_zoom']:>12,} {'yes' if agree else 'NO':>6}"
         )
     say("   wall = verify_organization end to end; me = GET /users/me; list = every page of GET /users"
