@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("migrate", help="apply pending database migrations and exit")
     commands.add_parser("worker", help="run background jobs (webhooks, verification, email); run as many as you like")
+    jobs = commands.add_parser("jobs", help="the background job queue: counts by kind and status, failed jobs")
+    jobs.add_argument("--retry", type=int, nargs="*", metavar="JOB_ID", help="queue these failed jobs again")
 
     demo = commands.add_parser("demo", help="embedded PostgreSQL, Zoom sandbox, a seeded organization")
     demo.add_argument("--port", type=int, default=8000)
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> None:
         _migrate()
     elif args.command == "worker":
         _worker()
+    elif args.command == "jobs":
+        asyncio.run(_jobs(args.retry))
     elif args.command == "demo":
         from server.demo import run_demo
 
@@ -75,6 +79,25 @@ def _worker() -> None:
         await run_worker(settings_from_env(), stop)
 
     asyncio.run(work())
+
+
+async def _jobs(retry: list[int] | None) -> None:
+    from pgqueuer.queries import Queries
+
+    from persistence import database
+
+    connection = await database.engine().get_new_connection()
+    try:
+        queries = Queries.from_asyncpg_connection(connection)
+        if retry:
+            await queries.requeue_jobs(retry)
+            print(f"queued again: {', '.join(map(str, retry))}")
+        for row in await queries.queue_size():
+            print(f"{row.entrypoint:<22} {row.status:<10} {row.count}")
+        for job in await queries.list_failed_jobs():
+            print(f"failed job {job.id}: {job.entrypoint}, {job.attempts} attempts, last at {job.updated:%Y-%m-%d %H:%M:%S}")
+    finally:
+        await connection.close()
 
 
 def _keys(command: str) -> None:
