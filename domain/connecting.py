@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from domain.access import Principal, require_manager
+from domain.audit import connection_event
 from domain.errors import (
     ActivationLinkExpired,
     ActivationLinkNotFound,
@@ -38,18 +39,21 @@ async def start_personal_connection(
     uow: UnitOfWork, zoom: ZoomGateway, principal: Principal, state: str, code_verifier: str, now: datetime
 ) -> str:
     """Returns Zoom's authorize URL; the state is bound to this member and works once, for 10 minutes."""
-    await uow.oauth_states.add(
-        secret_hash(state),
-        OAuthState(
-            purpose="personal",
-            org_id=principal.org_id,
-            user_id=principal.user_id,
-            code_verifier=code_verifier,
-            expires_at=now + OAUTH_STATE_TTL,
-        ),
+    pending = OAuthState(
+        purpose="personal",
+        org_id=principal.org_id,
+        user_id=principal.user_id,
+        code_verifier=code_verifier,
+        expires_at=now + OAUTH_STATE_TTL,
     )
+    return await _send_to_zoom(uow, zoom, ZoomApp.USER, state, pending)
+
+
+async def _send_to_zoom(uow: UnitOfWork, zoom: ZoomGateway, app: ZoomApp, state: str, pending: OAuthState) -> str:
+    """Only the state's hash is kept, with what the callback will need; the URL carries the state."""
+    await uow.oauth_states.add(secret_hash(state), pending)
     await uow.commit()
-    return zoom.authorize_url(ZoomApp.USER, state, code_verifier)
+    return zoom.authorize_url(app, state, pending.code_verifier)
 
 
 async def take_oauth_state(uow: UnitOfWork, state: str, now: datetime) -> OAuthState:
@@ -72,7 +76,7 @@ async def finish_personal_connection(
     previous_tokens = await uow.connections.tokens(previous) if previous else None
     if previous is not None:
         await uow.connections.delete(previous)
-        await uow.audit.record(_event(previous, now, actor, "replaced", "reconnected"))
+        await uow.audit.record(connection_event(previous, now, actor, "replaced", "reconnected"))
     connection = _new_connection(
         pending.org_id, ConnectionType.PERSONAL, pending.user_id, profile.account_id, profile.zoom_user_id, profile.email, now
     )
@@ -82,7 +86,7 @@ async def finish_personal_connection(
         await zoom.revoke(ZoomApp.USER, tokens)
         raise
     await uow.connections.store_tokens(connection, tokens)
-    await uow.audit.record(_event(connection, now, actor, "connected", None))
+    await uow.audit.record(connection_event(connection, now, actor, "connected", None))
     await uow.commit()
     if previous_tokens is not None and previous is not None and previous.zoom_user_id != connection.zoom_user_id:
         await zoom.revoke(ZoomApp.USER, previous_tokens)
@@ -165,18 +169,14 @@ async def start_activation(
     uow: UnitOfWork, zoom: ZoomGateway, token: str, state: str, code_verifier: str, now: datetime
 ) -> str:
     link = await usable_activation_link(uow, token, now)
-    await uow.oauth_states.add(
-        secret_hash(state),
-        OAuthState(
-            purpose="activation",
-            org_id=link.org_id,
-            activation_link_id=link.id,
-            code_verifier=code_verifier,
-            expires_at=now + OAUTH_STATE_TTL,
-        ),
+    pending = OAuthState(
+        purpose="activation",
+        org_id=link.org_id,
+        activation_link_id=link.id,
+        code_verifier=code_verifier,
+        expires_at=now + OAUTH_STATE_TTL,
     )
-    await uow.commit()
-    return zoom.authorize_url(ZoomApp.ADMIN, state, code_verifier)
+    return await _send_to_zoom(uow, zoom, ZoomApp.ADMIN, state, pending)
 
 
 async def finish_activation(
@@ -202,7 +202,7 @@ async def finish_activation(
     previous_tokens = await uow.connections.tokens(previous) if previous else None
     if previous is not None:
         await uow.connections.delete(previous)
-        await uow.audit.record(_event(previous, now, actor, "replaced", f"new activation by {profile.email}"))
+        await uow.audit.record(connection_event(previous, now, actor, "replaced", f"new activation by {profile.email}"))
     connection = _new_connection(
         link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
     )
@@ -215,7 +215,7 @@ async def finish_activation(
     await uow.connections.replace_zoom_users(connection, users)
     await uow.activation_links.mark_used(link, now)
     await uow.audit.record(
-        _event(connection, now, actor, "connected", None, {"activation_link_id": link.id, "zoom_users": len(users)})
+        connection_event(connection, now, actor, "connected", None, {"activation_link_id": link.id, "zoom_users": len(users)})
     )
     await uow.commit()
     if previous_tokens is not None and previous is not None and previous.zoom_account_id != connection.zoom_account_id:
@@ -247,7 +247,7 @@ async def _end(
 ) -> None:
     tokens = await uow.connections.tokens(connection)
     await uow.connections.delete(connection)
-    await uow.audit.record(_event(connection, now, actor, "disconnected", reason, details))
+    await uow.audit.record(connection_event(connection, now, actor, "disconnected", reason, details))
     await uow.commit()
     if tokens is not None:
         app = ZoomApp.USER if connection.type is ConnectionType.PERSONAL else ZoomApp.ADMIN
@@ -288,23 +288,3 @@ def _new_connection(
         last_verified_at=now,
     )
 
-
-def _event(
-    connection: Connection,
-    now: datetime,
-    actor: str,
-    action: str,
-    reason: str | None,
-    details: dict[str, object] | None = None,
-) -> AuditEvent:
-    return AuditEvent(
-        org_id=connection.org_id,
-        at=now,
-        actor=actor,
-        action=action,
-        connection_id=connection.id,
-        connection_type=connection.type,
-        user_id=connection.user_id,
-        reason=reason,
-        details={"zoom_user_id": connection.zoom_user_id, "zoom_account_id": connection.zoom_account_id, **(details or {})},
-    )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.audit import connection_event
 from domain.model import Connection, ConnectionStatus, ConnectionType, ZoomUser
-from domain.ports import AuditEvent, UnitOfWork
+from domain.ports import UnitOfWork
 from domain.zoom import ZoomApp, ZoomEvent, ZoomProfile
 
 #: The job that tells the people concerned, once per incident.
@@ -38,7 +39,7 @@ async def mark_broken(
     await uow.connections.set_status(connection, status, reason, now)
     if status in (ConnectionStatus.DEAUTHORIZED, ConnectionStatus.NEEDS_RECONNECT):
         await uow.connections.forget_tokens(connection)
-    await uow.audit.record(_event(connection, now, actor, status.value, reason))
+    await uow.audit.record(connection_event(connection, now, actor, status.value, reason))
     await uow.jobs.enqueue(
         NOTIFY_INCIDENT,
         {"org_id": connection.org_id, "connection_id": connection.id, "status": status.value, "reason": reason},
@@ -52,7 +53,7 @@ async def recover(uow: UnitOfWork, connection: Connection, actor: str, reason: s
     if current is None or current.status is ConnectionStatus.ACTIVE:
         return
     await uow.connections.set_status(connection, ConnectionStatus.ACTIVE, None, now)
-    await uow.audit.record(_event(connection, now, actor, "recovered", reason))
+    await uow.audit.record(connection_event(connection, now, actor, "recovered", reason))
 
 
 async def handle_zoom_event(uow: UnitOfWork, event: ZoomEvent, now: datetime) -> None:
@@ -123,15 +124,3 @@ def _role_reason(admin: ZoomProfile) -> str:
         return f"the Zoom admin who connected it ({admin.email}) is {admin.status} in Zoom"
     return f"the Zoom admin who connected it ({admin.email}) is no longer an owner or admin of the Zoom account"
 
-
-def _event(connection: Connection, now: datetime, actor: str, action: str, reason: str | None) -> AuditEvent:
-    return AuditEvent(
-        org_id=connection.org_id,
-        at=now,
-        actor=actor,
-        action=action,
-        connection_id=connection.id,
-        connection_type=connection.type,
-        user_id=connection.user_id,
-        reason=reason,
-    )

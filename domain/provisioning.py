@@ -9,7 +9,8 @@ import msgspec
 from domain.errors import BatchTooLarge, InvalidInput, MemberNotFound, OrganizationNotFound
 from domain.identifiers import check_identifier
 from domain.model import Member, Organization
-from domain.ports import AuditEvent, MemberInput, UnitOfWork
+from domain.audit import connection_event
+from domain.ports import MemberInput, UnitOfWork
 from domain.zoom import ZoomApp, ZoomGateway
 
 MAX_BATCH = 1000
@@ -69,18 +70,7 @@ async def delete_member(
     tokens = await uow.connections.tokens(personal) if personal else None
     if personal is not None:
         await uow.connections.delete(personal)
-        await uow.audit.record(
-            AuditEvent(
-                org_id=org_id,
-                at=now,
-                actor=actor,
-                action="disconnected",
-                connection_id=personal.id,
-                connection_type=personal.type,
-                user_id=user_id,
-                reason="member_deleted",
-            )
-        )
+        await uow.audit.record(connection_event(personal, now, actor, "disconnected", "member deleted"))
     await uow.members.delete(org_id, user_id)
     await uow.commit()
     if tokens is not None and zoom is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
@@ -10,6 +9,7 @@ from litestar import Request
 from litestar.datastructures import State
 
 from domain.access import Principal
+from domain.connecting import secret_hash as hash_secret
 from persistence.database import PostgresUnitOfWork, unit_of_work
 from server.clock import utcnow
 from server.config import ApiKey, Settings
@@ -20,10 +20,6 @@ CSRF_COOKIE = "roomlink_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 ACTING_USER_HEADER = "X-Roomlink-User"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def new_secret() -> str:
