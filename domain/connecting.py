@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from domain.access import Principal, require_manager
 from domain.audit import connection_event
@@ -14,13 +15,14 @@ from domain.errors import (
     ActivationLinkRevoked,
     ActivationLinkUnknown,
     ActivationLinkUsed,
+    EmailUnavailable,
     NotAZoomAdmin,
     NotConnected,
     OAuthStateInvalid,
     ZoomAccountServesAnotherOrganization,
     ZoomUserAlreadyConnected,
 )
-from domain.model import Connection, ConnectionStatus, ConnectionType
+from domain.model import Connection, ConnectionStatus, ConnectionType, Member, Organization
 from domain.ports import ActivationLink, AuditEvent, OAuthState, UnitOfWork
 from domain.zoom import TokenSet, ZoomApp, ZoomGateway
 
@@ -104,17 +106,33 @@ async def disconnect_personal(uow: UnitOfWork, zoom: ZoomGateway, principal: Pri
 # The organization connection
 
 
+class Invitations(Protocol):
+    """Sends an activation link to the Zoom administrator."""
+
+    async def send(self, to: str, organization: Organization, requested_by: Member, url: str, link: ActivationLink) -> None: ...
+
+
 async def create_activation_link(
     uow: UnitOfWork,
+    invitations: Invitations | None,
     principal: Principal,
     org_id: str,
     token: str,
+    url: str,
     zoom_admin_email: str | None,
     now: datetime,
     ttl: timedelta,
 ) -> ActivationLink:
-    """R1, R3: owners and admins only; 256-bit token of which only the hash is stored; expires."""
+    """R1, R3: owners and admins only; 256-bit token of which only the hash is stored; expires.
+
+    With an email, the link exists only if the email went out: a failed send keeps nothing.
+    """
     require_manager(principal, org_id)
+    if zoom_admin_email and invitations is None:
+        raise EmailUnavailable(
+            "Roomlink has no mail server configured, so it cannot email the link. "
+            "Create the link without an email and send it yourself."
+        )
     link = ActivationLink(
         id=str(uuid.uuid4()),
         org_id=org_id,
@@ -133,6 +151,11 @@ async def create_activation_link(
             details={"activation_link_id": link.id, "emailed": zoom_admin_email is not None},
         )
     )
+    if zoom_admin_email and invitations is not None:
+        organization = await uow.organizations.get(org_id)
+        requester = await uow.members.get(org_id, principal.user_id)
+        await invitations.send(zoom_admin_email, organization, requester, url, link)
+    await uow.commit()
     return link
 
 

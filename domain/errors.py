@@ -124,3 +124,13 @@ class ConnectionBroken(DomainError):
     """Zoom no longer accepts the connection's grant; it needs reconnecting."""
 
     code = "connection_broken"
+
+
+class Unavailable(DomainError):
+    """Something Roomlink depends on is not configured or not reachable."""
+
+    code = "unavailable"
+
+
+class EmailUnavailable(Unavailable):
+    code = "email_unavailable"

@@ -6,7 +6,18 @@ from datetime import datetime
 from html import escape
 
 from domain.model import Connection, ConnectionType, Member, Organization
-from server.mail import OutgoingEmail
+from domain.ports import ActivationLink
+from server.mail import OutgoingEmail, SmtpMailer
+
+
+class EmailInvitations:
+    """domain.connecting.Invitations over SMTP."""
+
+    def __init__(self, mailer: SmtpMailer) -> None:
+        self._mailer = mailer
+
+    async def send(self, to: str, organization: Organization, requested_by: Member, url: str, link: ActivationLink) -> None:
+        await self._mailer.send(activation_email(to, organization.name, requested_by.name, url, link.expires_at))
 
 
 def activation_email(to: str, organization: str, requested_by: str, url: str, expires_at: datetime) -> OutgoingEmail:

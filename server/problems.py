@@ -29,6 +29,7 @@ _STATUS = {
     domain.Conflict: 409,
     domain.ZoomRefused: 502,
     domain.ActivationLinkUnusable: 410,
+    domain.Unavailable: 503,
 }
 
 

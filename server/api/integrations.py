@@ -30,9 +30,8 @@ from server.api.bodies import (
     PolicyIn,
 )
 from server.auth import new_code_verifier, new_secret, provide_principal
-from server.emails import activation_email
+from server.emails import EmailInvitations
 from server.mail import SmtpMailer
-from server.problems import Problem
 from server.jobs import verify_organization
 from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom
@@ -95,19 +94,19 @@ class OrganizationIntegrationController(Controller):
     ) -> ActivationLinkOut:
         check_identifier(org_id, "org_id")
         settings = state.settings
-        if data.zoom_admin_email and mailer is None:
-            raise Problem(503, "email_unavailable", "Roomlink has no mail server configured (SMTP_URL); create the link without an email and send it yourself.")
         token = new_secret()
-        ttl = timedelta(seconds=settings.activation_link_ttl_s)
-        link = await connecting.create_activation_link(uow, principal, org_id, token, data.zoom_admin_email, utcnow(), ttl)
         url = f"{settings.base_url}/activate/{token}"
-        if data.zoom_admin_email and mailer is not None:
-            organization = await uow.organizations.get(org_id)
-            requester = await uow.members.get(org_id, principal.user_id)
-            await mailer.send(
-                activation_email(data.zoom_admin_email, organization.name, requester.name, url, link.expires_at)
-            )
-        await uow.commit()
+        link = await connecting.create_activation_link(
+            uow,
+            EmailInvitations(mailer) if mailer else None,
+            principal,
+            org_id,
+            token,
+            url,
+            data.zoom_admin_email,
+            utcnow(),
+            timedelta(seconds=settings.activation_link_ttl_s),
+        )
         return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=data.zoom_admin_email)
 
     @delete("/activation-links/{link_id:str}", operation_id="RevokeActivationLink", status_code=204)
