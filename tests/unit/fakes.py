@@ -441,6 +441,27 @@ class FakeWebhookLog:
         return True
 
 
+class Invitation(NamedTuple):
+    to: str
+    org_id: str
+    requested_by: str
+    url: str
+    link_id: str
+
+
+class FakeInvitations:
+    """domain.connecting.Invitations: the activation emails sent; `failing` makes the mail server refuse."""
+
+    def __init__(self) -> None:
+        self.sent: list[Invitation] = []
+        self.failing = False
+
+    async def send(self, to: str, organization: Organization, requested_by: Member, url: str, link: ActivationLink) -> None:
+        if self.failing:
+            raise OSError("the mail server refused the message")
+        self.sent.append(Invitation(to, organization.org_id, requested_by.user_id, url, link.id))
+
+
 class FakeZoom:
     """Zoom's OAuth and Users API as the domain sees them, scripted by the test.
 
@@ -544,11 +565,13 @@ async def connect_personal(
 async def new_activation_link(
     store: FakeStore, by: Principal, token: str, now: datetime = NOW, ttl: timedelta = timedelta(days=7)
 ) -> ActivationLink:
-    """The link as the edge creates it: the use case, then the commit the edge makes after emailing it."""
-    uow = store.uow()
-    link = await connecting.create_activation_link(uow, by, by.org_id, token, None, now, ttl)
-    await uow.commit()
-    return link
+    return await connecting.create_activation_link(
+        store.uow(), None, by, by.org_id, token, activation_url(token), None, now, ttl
+    )
+
+
+def activation_url(token: str) -> str:
+    return f"https://roomlink.test/activate/{token}"
 
 
 async def pending_activation(store: FakeStore, zoom: FakeZoom, token: str, now: datetime = NOW) -> tuple[OAuthState, str]:

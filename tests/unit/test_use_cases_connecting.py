@@ -14,6 +14,7 @@ from domain.errors import (
     ActivationLinkRevoked,
     ActivationLinkUnknown,
     ActivationLinkUsed,
+    EmailUnavailable,
     NotAZoomAdmin,
     NotConnected,
     OAuthStateInvalid,
@@ -27,9 +28,12 @@ from domain.model import ConnectionStatus, ConnectionType, Reason, Role
 from domain.zoom import ZoomApp
 from tests.unit.fakes import (
     NOW,
+    FakeInvitations,
     FakeStore,
     FakeZoom,
+    Invitation,
     activate,
+    activation_url,
     connect_personal,
     new_activation_link,
     organization_with,
@@ -216,7 +220,7 @@ async def test_reconnecting_the_same_zoom_user_replaces_the_members_own_connecti
     assert await stored_tokens(store, second) == zoom.issued[-1]
     assert actions(store) == ["connected", "replaced", "connected"]
     assert store.audit[1].connection_id == first.id
-    # Zoom keeps one grant per user and app: revoking the old tokens would end the new ones too.
+    # Both token sets are the same Zoom user's authorization of the same app; revoking the old could end the new.
     assert zoom.revoked == []
 
 
@@ -267,19 +271,53 @@ async def test_r3_only_the_hash_of_an_activation_token_is_kept(store):
     assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW)
 
 
+async def create_link(store: FakeStore, by, invitations: FakeInvitations | None = None, email: str | None = None):
+    return await connecting.create_activation_link(
+        store.uow(), invitations, by, "acme", TOKEN, activation_url(TOKEN), email, NOW, timedelta(days=7)
+    )
+
+
 async def test_r1_a_member_cannot_create_an_activation_link(store):
-    uow = store.uow()
-
     with pytest.raises(RoleRequired):
-        await connecting.create_activation_link(uow, ADA, "acme", TOKEN, None, NOW, timedelta(days=7))
+        await create_link(store, ADA)
 
-    await uow.commit()
     assert await store.uow().activation_links.find(secret_hash(TOKEN)) is None
+    assert store.audit == []
 
 
 async def test_r1_another_organizations_owner_cannot_create_an_activation_link(store):
     with pytest.raises(OrganizationNotFound):
-        await connecting.create_activation_link(store.uow(), GLOBEX_OWNER, "acme", TOKEN, None, NOW, timedelta(days=7))
+        await create_link(store, GLOBEX_OWNER)
+
+    assert await store.uow().activation_links.find(secret_hash(TOKEN)) is None
+
+
+async def test_an_activation_link_can_be_emailed_to_the_zoom_admin(store):
+    invitations = FakeInvitations()
+
+    link = await create_link(store, OWNER, invitations, "it@acme.example")
+
+    assert invitations.sent == [Invitation("it@acme.example", "acme", "olga", activation_url(TOKEN), link.id)]
+    assert (await store.uow().activation_links.find(secret_hash(TOKEN))).zoom_admin_email == "it@acme.example"
+    assert store.audit[-1].details == {"activation_link_id": link.id, "emailed": True}
+
+
+async def test_an_activation_link_whose_email_did_not_go_out_is_not_kept(store):
+    invitations = FakeInvitations()
+    invitations.failing = True
+
+    with pytest.raises(OSError):
+        await create_link(store, OWNER, invitations, "it@acme.example")
+
+    assert await store.uow().activation_links.find(secret_hash(TOKEN)) is None
+    assert store.audit == []
+
+
+async def test_an_activation_link_cannot_be_emailed_without_a_mail_server(store):
+    with pytest.raises(EmailUnavailable):
+        await create_link(store, OWNER, None, "it@acme.example")
+
+    assert await store.uow().activation_links.find(secret_hash(TOKEN)) is None
 
 
 async def test_r1_a_member_cannot_revoke_an_activation_link(store):
@@ -476,7 +514,7 @@ async def test_r4_reconnecting_with_another_admin_of_the_same_account_replaces_t
     assert await uow.connections.organization("acme") == second
     assert second.zoom_user_id == "zu-owner"
     assert await uow.connections.tokens(first) is None
-    # The admin app is authorized once per Zoom account: revoking the old grant would remove the new one.
+    # Both are authorizations of the admin app on the same account; revoking the old could remove the new.
     assert zoom.revoked == []
 
 

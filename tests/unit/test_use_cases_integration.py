@@ -163,6 +163,24 @@ async def test_r9_the_members_table_filters_by_type(connected, zoom):
     assert [row.user_id for row in page.items] == ["bob", "olga"]
 
 
+async def test_r9_the_members_table_pages_by_name_without_skipping_anyone(connected):
+    seen, after = [], None
+    while True:
+        page = await integration.list_members(connected.uow(), OWNER, MembersQuery(org_id="acme", limit=2, after=after))
+        seen += [row.name for row in page.items]
+        if page.next_after is None:
+            break
+        after = page.next_after
+
+    assert seen == ["Ada", "Adam", "Bob", "Cy", "Olga"]
+
+
+async def test_r9_the_members_table_finds_not_connected_members_by_the_start_of_a_word(connected):
+    page = await integration.list_members(connected.uow(), OWNER, MembersQuery(org_id="acme", connected=False, q="acm"))
+
+    assert [(row.user_id, row.reason) for row in page.items] == [("adam", Reason.NO_SEAT), ("cy", Reason.NO_SEAT)]
+
+
 # R8: the member's own page
 
 

@@ -277,6 +277,17 @@ async def test_r7_r14_the_personal_app_removed_in_zoom_deauthorizes_only_that_me
     assert (cy.connected, cy.type, cy.reason) == (False, ConnectionType.PERSONAL, Reason.PERSONAL_NEEDS_RECONNECT)
 
 
+async def test_r12_the_same_deauthorization_twice_is_one_incident(store):
+    event = ZoomEvent(event="app_deauthorized", app=ZoomApp.ADMIN, account_id="acct-acme", zoom_user_id="zu-admin")
+
+    await handle(store, event)
+    await handle(store, event, LATER + timedelta(minutes=1))
+
+    assert (await organization(store)).status_changed_at == LATER
+    assert incidents(store) == [("deauthorized", "zoom:webhook")]
+    assert len(notifications(store)) == 1
+
+
 async def test_r12_the_app_removed_after_the_admin_was_lost_is_a_new_incident(store):
     connection = await organization(store)
     await handle(store, admin_event("user.deactivated"))
