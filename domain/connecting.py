@@ -19,8 +19,6 @@ from domain.errors import (
     NotAZoomAdmin,
     NotConnected,
     OAuthStateInvalid,
-    ZoomAccountServesAnotherOrganization,
-    ZoomUserAlreadyConnected,
 )
 from domain.model import Connection, ConnectionStatus, ConnectionType, Member, Organization
 from domain.ports import ActivationLink, AuditEvent, OAuthState, UnitOfWork
@@ -82,11 +80,9 @@ async def finish_personal_connection(
     connection = _new_connection(
         pending.org_id, ConnectionType.PERSONAL, pending.user_id, profile.account_id, profile.zoom_user_id, profile.email, now
     )
-    try:
-        await uow.connections.add(connection)
-    except ZoomUserAlreadyConnected:
-        await zoom.revoke(ZoomApp.USER, tokens)
-        raise
+    # Refused by R13, the new tokens are dropped, not revoked: Zoom's authorization of our app is one
+    # per Zoom user, and revoking it would end the other person's connection too.
+    await uow.connections.add(connection)
     await uow.connections.store_tokens(connection, tokens)
     await uow.audit.record(connection_event(connection, now, actor, "connected", None))
     await uow.commit()
@@ -229,11 +225,9 @@ async def finish_activation(
     connection = _new_connection(
         link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
     )
-    try:
-        await uow.connections.add(connection)
-    except ZoomAccountServesAnotherOrganization:
-        await zoom.revoke(ZoomApp.ADMIN, tokens)
-        raise
+    # Refused by R13, the new tokens are dropped, not revoked: the admin app is authorized once per
+    # Zoom account, and revoking it would end the other organization's connection.
+    await uow.connections.add(connection)
     await uow.connections.store_tokens(connection, tokens)
     await uow.connections.replace_zoom_users(connection, users)
     await uow.activation_links.mark_used(link, now)

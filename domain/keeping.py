@@ -43,7 +43,7 @@ async def mark_broken(
     await uow.jobs.enqueue(
         NOTIFY_INCIDENT,
         {"org_id": connection.org_id, "connection_id": connection.id, "status": status.value, "reason": reason},
-        dedupe_key=f"incident:{connection.id}:{status.value}",
+        dedupe_key=f"incident:{connection.id}:{status.value}:{now.isoformat()}",
     )
     return True
 
@@ -70,13 +70,18 @@ async def handle_zoom_event(uow: UnitOfWork, event: ZoomEvent, now: datetime) ->
 async def apply_verification(
     uow: UnitOfWork, connection: Connection, admin: ZoomProfile, users: list[ZoomUser] | None, now: datetime
 ) -> None:
-    """R11 without webhooks: the activating admin checked through Zoom's API, seats resynced."""
+    """R11 without webhooks: the activating admin checked through Zoom's API, seats resynced.
+
+    What Zoom said is applied to the connection as it is now (read under its lock), and not at all
+    if it ended meanwhile: the Zoom calls ran outside any transaction.
+    """
+    current = await uow.connections.locked(connection)
+    if current is None:
+        return
     if not admin.is_account_admin:
-        await mark_broken(
-            uow, connection, ConnectionStatus.ADMIN_LOST, _role_reason(admin), "system:verification", now
-        )
-    elif connection.status is ConnectionStatus.ADMIN_LOST:
-        await recover(uow, connection, "system:verification", f"{admin.email} is an admin of the Zoom account again", now)
+        await mark_broken(uow, current, ConnectionStatus.ADMIN_LOST, _role_reason(admin), "system:verification", now)
+    elif current.status is ConnectionStatus.ADMIN_LOST:
+        await recover(uow, current, "system:verification", f"{admin.email} is an admin of the Zoom account again", now)
     if users is not None:
         await uow.connections.sync_zoom_users(connection, users)
     await uow.connections.mark_verified(connection, now)
@@ -110,7 +115,12 @@ async def _reseat(uow: UnitOfWork, connection: Connection, event: ZoomEvent) -> 
     if event.event in ("user.deleted", "user.disassociated"):
         await uow.connections.delete_zoom_user(connection, event.zoom_user_id)
     elif event.event == "user.created" and isinstance(email, str):
-        await uow.connections.upsert_zoom_user(connection, ZoomUser(zoom_user_id=event.zoom_user_id, email=email))
+        # Invited by email ("create"), a user is pending until they accept: no seat yet.
+        status = "pending" if event.object.get("creation_type") == "create" else "active"
+        user = ZoomUser(zoom_user_id=event.zoom_user_id, email=email, status=status)
+        await uow.connections.upsert_zoom_user(connection, user)
+    elif event.event == "user.invitation_accepted":
+        await uow.connections.update_zoom_user(connection, event.zoom_user_id, None, "active")
     elif event.event == "user.deactivated":
         await uow.connections.update_zoom_user(connection, event.zoom_user_id, None, "inactive")
     elif event.event == "user.activated":

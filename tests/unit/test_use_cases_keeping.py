@@ -434,3 +434,16 @@ async def test_marking_a_connection_that_has_ended_broken_does_nothing(store, zo
 
     assert not news
     assert (incidents(store), notifications(store)) == ([], [])
+
+
+
+async def test_r5_a_zoom_user_invited_by_email_has_no_seat_until_they_accept(store):
+    """Zoom's `creation_type` "create" invites by email: the user stays pending until they accept."""
+    await organization_with(store, "acme", person("dee"))
+    dee = principal("acme", "dee")
+
+    await handle(store, admin_event("user.created", "zu-dee", email="dee@acme.example", creation_type="create"))
+    assert not await seated(store, dee)
+
+    await handle(store, admin_event("user.invitation_accepted", "zu-dee"))
+    assert await seated(store, dee)
