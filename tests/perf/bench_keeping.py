@@ -163,75 +163,81 @@ def shows_broken(items: list[dict]) -> bool:
     return any(item["reason"] == "organization_admin_lost" and not item["connected"] for item in items)
 
 
-async def bench_break(api: httpx.AsyncClient, size: int, runs: int) -> dict:
+async def bench_breaks(api: httpx.AsyncClient, sizes: list[int], runs: int) -> list[dict]:
+    """Sizes take turns run by run, so that whatever else the machine does falls on all of them alike."""
     from domain.keeping import mark_broken
     from domain.model import ConnectionStatus
     from persistence import database
     from persistence.database import unit_of_work
     from server.clock import utcnow
 
-    org_id = f"keep-{size}"
-    started = time.perf_counter()
-    connection = await seed_sized_org(org_id, size)
-    seed_s = time.perf_counter() - started
-    before = await not_connected_page(api, org_id)
-    assert before and not shows_broken(before), "members look broken before anything broke"
+    results = []
+    for size in sizes:
+        org_id = f"keep-{size}"
+        started = time.perf_counter()
+        connection = await seed_sized_org(org_id, size)
+        result = {"size": size, "org_id": org_id, "connection": connection, "seed_s": time.perf_counter() - started,
+                  "write_ms": [], "statements_ms": [], "commit_ms": [], "visible_ms": [], "polls": 0, "runs": runs}
+        before = await not_connected_page(api, org_id)
+        assert before and not shows_broken(before), "members look broken before anything broke"
+        say(f"  {size:,} members seeded in {result['seed_s']:.1f} s")
+        results.append(result)
 
-    async def flip_back() -> None:
+    async def flip_back(result: dict) -> None:
         async with database.connection() as db:
             await db.execute(
                 "UPDATE connections SET status = 'active', status_reason = NULL WHERE org_id = $1 AND id = $2",
-                org_id, connection.id,
+                result["org_id"], result["connection"].id,
             )
             await db.execute("SELECT pg_stat_force_next_flush()")
 
-    # One audited run: what the transaction wrote, counted by PostgreSQL before it commits. The
-    # backend's not yet flushed counts of earlier transactions show in these views too, hence a difference.
-    async with unit_of_work() as uow:
-        before_write = await xact_counts(uow._db)
-        assert await mark_broken(uow, connection, ConnectionStatus.ADMIN_LOST, BREAK_REASON, "bench", utcnow())
-        after_write = await xact_counts(uow._db)
-        await uow.commit()
-    await flip_back()
-
-    members_before, connections_before = await flushed_updates(0)
-    write_ms, visible_ms, polls = [], [], []
-    for run in range(runs + 2):  # two warm-up runs
+    # One audited run each: what the transaction wrote, counted by PostgreSQL before it commits. The
+    # backend's not yet flushed counts of earlier transactions show in this view too, hence a difference.
+    for result in results:
         async with unit_of_work() as uow:
-            t0 = time.perf_counter()
-            changed = await mark_broken(uow, connection, ConnectionStatus.ADMIN_LOST, BREAK_REASON, "bench", utcnow())
+            before_write = await xact_counts(uow._db)
+            assert await mark_broken(uow, result["connection"], ConnectionStatus.ADMIN_LOST, BREAK_REASON, "bench", utcnow())
+            after_write = await xact_counts(uow._db)
             await uow.commit()
-            t1 = time.perf_counter()
-            await uow._db.execute("SELECT pg_stat_force_next_flush()")
-        assert changed, "mark_broken saw no new incident"
-        tries = 0
-        while True:
-            tries += 1
-            items = await not_connected_page(api, org_id)
-            if shows_broken(items):
-                break
-            assert tries < 1000, "the members table never showed the break"
-        t2 = time.perf_counter()
-        await flip_back()
-        if run >= 2:
-            write_ms.append((t1 - t0) * 1000)
-            visible_ms.append((t2 - t1) * 1000)
-            polls.append(tries)
-    members_after, connections_after = await flushed_updates(connections_before + 2 * (runs + 2))
-    return {
-        "size": size,
-        "seed_s": seed_s,
-        "write_ms": write_ms,
-        "visible_ms": visible_ms,
-        "polls": max(polls),
-        "touched": {
+        await flip_back(result)
+        result["touched"] = {
             name: tuple(a - b for a, b in zip(after_write.get(name, (0, 0, 0)), before_write.get(name, (0, 0, 0))))
             for name in ("connections", "members", "zoom_users")
-        },
-        "members_upd": members_after - members_before,
-        "connections_upd": connections_after - connections_before,
-        "runs": runs,
-    }
+        }
+
+    members_before, connections_before = await flushed_updates(0)
+    for run in range(runs + 2):  # two warm-up runs
+        for result in results:
+            async with unit_of_work() as uow:
+                t0 = time.perf_counter()
+                changed = await mark_broken(
+                    uow, result["connection"], ConnectionStatus.ADMIN_LOST, BREAK_REASON, "bench", utcnow()
+                )
+                t_statements = time.perf_counter()
+                await uow.commit()
+                t1 = time.perf_counter()
+                await uow._db.execute("SELECT pg_stat_force_next_flush()")
+            assert changed, "mark_broken saw no new incident"
+            tries = 0
+            while True:
+                tries += 1
+                if shows_broken(await not_connected_page(api, result["org_id"])):
+                    break
+                assert tries < 1000, "the members table never showed the break"
+            t2 = time.perf_counter()
+            await flip_back(result)
+            if run >= 2:
+                result["write_ms"].append((t1 - t0) * 1000)
+                result["statements_ms"].append((t_statements - t0) * 1000)
+                result["commit_ms"].append((t1 - t_statements) * 1000)
+                result["visible_ms"].append((t2 - t1) * 1000)
+                result["polls"] = max(result["polls"], tries)
+    expected = connections_before + 2 * (runs + 2) * len(results)
+    members_after, connections_after = await flushed_updates(expected)
+    for result in results:
+        result["members_upd"] = members_after - members_before
+        result["connections_upd"] = connections_after - connections_before
+    return results
 
 
 # Part 2: full seat resync
@@ -546,27 +552,29 @@ async def bench_resync(api: httpx.AsyncClient, sandbox: httpx.AsyncClient, env: 
 
 
 def report_break(rows: list[dict]) -> None:
-    say("\n1. mark_broken(ADMIN_LOST) + commit, organization connection of organizations of each size")
-    say(f"{'members':>9} {'seeded':>7} {'write median':>13} {'p90':>7} {'visible via HTTP':>17}"
-        f" {'rows written in the tx (upd/ins/del)':>39} {'members n_tup_upd':>18}")
+    say("\n1. mark_broken(ADMIN_LOST) + commit on the organization connection, by organization size")
+    say(f"{'members':>9} {'write median':>13} {'p90':>8} {'statements':>11} {'commit':>8} {'visible via HTTP':>17}"
+        f"   {'rows written in the tx (upd/ins/del)':<37}")
     for row in rows:
         t = row["touched"]
         touched = " ".join(f"{name[:4]} {'/'.join(map(str, t.get(name, (0, 0, 0))))}" for name in ("connections", "members", "zoom_users"))
         say(
-            f"{row['size']:>9,} {row['seed_s']:>6.1f}s {statistics.median(row['write_ms']):>11.2f}ms"
-            f" {percentile(row['write_ms'], 0.9):>5.2f}ms {statistics.median(row['visible_ms']):>9.2f}ms ({row['polls']} GET)"
-            f" {touched:>39} {row['members_upd']:>+18d}"
+            f"{row['size']:>9,} {statistics.median(row['write_ms']):>11.2f}ms {percentile(row['write_ms'], 0.9):>6.2f}ms"
+            f" {statistics.median(row['statements_ms']):>9.2f}ms {statistics.median(row['commit_ms']):>6.2f}ms"
+            f" {statistics.median(row['visible_ms']):>8.2f}ms ({row['polls']} GET)   {touched:<37}"
         )
-    runs = rows[0]["runs"] if rows else 0
-    say(f"   medians of {runs} runs after 2 warm-ups, status flipped back with a direct UPDATE between runs;"
-        " 'visible via HTTP' is commit → first GET …/members?connected=false&limit=50 that shows"
-        " reason organization_admin_lost ('N GET' = most requests any run needed);")
-    say("   rows written: pg_stat_xact_user_tables read inside one mark_broken transaction;"
-        f" members n_tup_upd: pg_stat_user_tables over all {runs + 2} runs and flip-backs"
-        f" (connections counted {', '.join(str(r['connections_upd']) for r in rows)} updates meanwhile).")
+    runs = rows[0]["runs"]
     first, last = rows[0], rows[-1]
     ratio = statistics.median(last["write_ms"]) / statistics.median(first["write_ms"])
-    say(f"   write time at {last['size']:,} / at {first['size']:,} members: {ratio:.2f}×")
+    say(f"   members n_tup_upd (pg_stat_user_tables) over all {(runs + 2) * len(rows)} breaks and flip-backs:"
+        f" {first['members_upd']:+d}  (connections: {first['connections_upd']:+d})")
+    say(f"   write at {last['size']:,} / at {first['size']:,} members: {ratio:.2f}×")
+    say(f"   medians of {runs} runs per size after 2 warm-ups, sizes taking turns; status flipped back with a direct"
+        " UPDATE between runs; statements = mark_broken's lock, UPDATE, audit row and job, commit = COMMIT;"
+        " visible via HTTP = commit → first GET …/members?connected=false&limit=50 showing reason"
+        " organization_admin_lost ('N GET' = most requests any run needed); rows written ="
+        " pg_stat_xact_user_tables before/after mark_broken inside one transaction; members seeded by direct SQL"
+        f" in {', '.join(format(r['seed_s'], '.1f') for r in rows)} s.")
 
 
 def report_resync(result: dict) -> None:
@@ -682,10 +690,7 @@ async def _run(args: argparse.Namespace) -> None:
                     httpx.AsyncClient(base_url=sandbox_url, timeout=timeout) as sandbox,
                 ):
                     say("\n1. breaking the organization connection")
-                    breaks = []
-                    for size in args.sizes:
-                        breaks.append(await bench_break(api, size, args.runs))
-                        say(f"  {size:,} members: median write {statistics.median(breaks[-1]['write_ms']):.2f} ms")
+                    breaks = await bench_breaks(api, args.sizes, args.runs)
                     say("\n2. full seat resync")
                     resync = await bench_resync(api, sandbox, roomlink_env, args)
         report_break(breaks)

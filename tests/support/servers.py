@@ -49,7 +49,10 @@ def running(
     }
     log = log_file(port).open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--log-level", "info"],
+        [
+            sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--log-level", "info",
+            "--timeout-graceful-shutdown", "5",
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -58,9 +61,17 @@ def running(
         _wait_until_healthy(base_url + health_path, process)
         yield base_url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
         log.close()
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def log_file(port: int) -> Path:
@@ -93,6 +104,5 @@ def worker(extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen
     try:
         yield process
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        stop(process)
         log.close()
