@@ -80,3 +80,13 @@ async def test_revoked_refresh_token_means_needs_reconnect(api, org, zoom_accoun
         )
     assert tokens is None
     assert await job_status("notify_incident", "queued") or await job_status("notify_incident", "picked")
+
+
+async def test_a_rejected_access_token_is_refreshed_and_the_call_retried_once(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    await sandbox.client.delete("/sandbox/calls")
+    await fault(sandbox, method="GET", path_prefix="/v2/users/me", status=401, code=124, times=1)
+    response = await check_now(api, org)
+    assert response.status_code == 200 and response.json()["status"] == "active"
+    calls = [(c["path"], c["status"], c.get("grant_type")) for c in await sandbox.calls()]
+    assert calls[:3] == [("/v2/users/me", 401, None), ("/oauth/token", 200, "refresh_token"), ("/v2/users/me", 200, None)]
