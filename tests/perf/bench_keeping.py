@@ -19,7 +19,15 @@ tests/conftest.py configures them (auto-approve, no webhook URL so no webhook in
    activated for real (scripted OAuth, login_hint + auto-approve; the callback fetches every Zoom
    user and stores them), then ~1% of the Zoom users are deactivated in the sandbox and
    `server.jobs.verify_organization` runs in this process: wall time, tracemalloc peak and max-RSS
-   growth, zoom_users rows changed, and whether members' `seated` flags agree with Zoom.
+   growth, zoom_users rows changed, and whether members' `seated` flags agree with Zoom. Then the same
+   users are reactivated (a traced round: inserts) and a round with nothing changed runs.
+
+Before the resync rounds the benchmark prints the plan of sync_zoom_users' DELETE as the statistics
+stand right after activation (a nested loop over the staged users: quadratic) and runs ANALYZE, as
+autovacuum would in time; --no-analyze skips that (expect minutes from 10,000 users). Other options:
+--runs (mark_broken runs per size), --changes (Zoom users deactivated, default 1%), --zoom-latency-ms
+(the sandbox answers GET /v2/users… that much later during the rounds, as Zoom over the internet
+would), --keep (keep the scratch database).
 """
 
 from __future__ import annotations
