@@ -14,6 +14,7 @@ from domain.errors import (
     ActivationLinkNotFound,
     ActivationLinkRevoked,
     ActivationLinkUnknown,
+    ActivationLinkUnusable,
     ActivationLinkUsed,
     EmailUnavailable,
     NotAZoomAdmin,
@@ -22,7 +23,7 @@ from domain.errors import (
 )
 from domain.model import Connection, ConnectionStatus, ConnectionType, Member, Organization
 from domain.ports import ActivationLink, AuditEvent, OAuthState, UnitOfWork
-from domain.zoom import TokenSet, ZoomApp, ZoomGateway
+from domain.zoom import ZoomApp, ZoomGateway, ZoomGrant
 
 OAUTH_STATE_TTL = timedelta(minutes=10)
 
@@ -64,13 +65,22 @@ async def take_oauth_state(uow: UnitOfWork, state: str, now: datetime) -> OAuthS
     return found
 
 
+async def collect_grant(zoom: ZoomGateway, pending: OAuthState, code: str) -> ZoomGrant:
+    """Every Zoom call an OAuth callback needs, made before its transaction: Zoom may be slow, and an
+    account of 100,000 users takes hundreds of pages."""
+    app = ZoomApp.USER if pending.purpose == "personal" else ZoomApp.ADMIN
+    tokens = await zoom.exchange_code(app, code, pending.code_verifier)
+    profile = await zoom.me(tokens)
+    wants_users = app is ZoomApp.ADMIN and profile.is_account_admin
+    return ZoomGrant(tokens=tokens, profile=profile, users=await zoom.account_users(tokens) if wants_users else None)
+
+
 async def finish_personal_connection(
-    uow: UnitOfWork, zoom: ZoomGateway, pending: OAuthState, code: str, now: datetime
+    uow: UnitOfWork, zoom: ZoomGateway, pending: OAuthState, grant: ZoomGrant, now: datetime
 ) -> Connection:
     """R13: a Zoom user already connected by someone else is refused; reconnecting replaces your own."""
     assert pending.purpose == "personal" and pending.user_id is not None
-    tokens = await zoom.exchange_code(ZoomApp.USER, code, pending.code_verifier)
-    profile = await zoom.me(tokens)
+    tokens, profile = grant.tokens, grant.profile
     actor = f"user:{pending.user_id}"
     previous = await uow.connections.personal(pending.org_id, pending.user_id)
     previous_tokens = await uow.connections.tokens(previous) if previous else None
@@ -198,41 +208,58 @@ async def start_activation(
     return await _send_to_zoom(uow, zoom, ZoomApp.ADMIN, state, pending)
 
 
-async def finish_activation(
-    uow: UnitOfWork, zoom: ZoomGateway, pending: OAuthState, code: str, now: datetime
-) -> Connection:
-    """R2: only a Zoom Owner/Admin completes it; R4: it replaces the live connection; R6: personal untouched."""
+async def activation_link_of(uow: UnitOfWork, pending: OAuthState, now: datetime) -> ActivationLink:
+    """The link an activation callback finishes, if it still works (R3); checked before Zoom is asked."""
     assert pending.purpose == "activation" and pending.activation_link_id is not None
     link = await uow.activation_links.get(pending.org_id, pending.activation_link_id)
     if link is None:
         raise ActivationLinkUnknown("This activation link does not exist.")
-    link = _still_usable(link, now)
-    tokens = await zoom.exchange_code(ZoomApp.ADMIN, code, pending.code_verifier)
-    profile = await zoom.me(tokens)
-    if not profile.is_account_admin:
-        await zoom.revoke(ZoomApp.ADMIN, tokens)
+    return _still_usable(link, now)
+
+
+async def finish_activation(
+    uow: UnitOfWork, zoom: ZoomGateway, pending: OAuthState, grant: ZoomGrant, now: datetime
+) -> Connection:
+    """R2: only a Zoom Owner/Admin completes it; R4: it replaces the live connection; R6: personal untouched.
+
+    Approved again for the same Zoom account, the connection keeps its row and its seats (only what
+    changed in the account moves); another account replaces it whole.
+    """
+    try:
+        link = await activation_link_of(uow, pending, now)
+    except ActivationLinkUnusable:
+        await zoom.revoke(ZoomApp.ADMIN, grant.tokens)
+        raise
+    profile = grant.profile
+    if not profile.is_account_admin or grant.users is None:
+        await zoom.revoke(ZoomApp.ADMIN, grant.tokens)
         raise NotAZoomAdmin(
             f"{profile.email} is not an owner or admin of this Zoom account, so it cannot connect Zoom for the "
             "organization. Ask your Zoom account's owner or an admin to open the same link; it still works."
         )
-    users = await zoom.account_users(tokens)
     actor = f"zoom:{profile.zoom_user_id}"
     previous = await uow.connections.organization(link.org_id)
     previous_tokens = await uow.connections.tokens(previous) if previous else None
     if previous is not None:
-        await uow.connections.delete(previous)
         await uow.audit.record(connection_event(previous, now, actor, "replaced", f"new activation by {profile.email}"))
-    connection = _new_connection(
-        link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
-    )
-    # Refused by R13, the new tokens are dropped, not revoked: the admin app is authorized once per
-    # Zoom account, and revoking it would end the other organization's connection.
-    await uow.connections.add(connection)
-    await uow.connections.store_tokens(connection, tokens)
-    await uow.connections.replace_zoom_users(connection, users)
+    if previous is not None and previous.zoom_account_id == profile.account_id:
+        connection = await uow.connections.regrant(previous, profile.zoom_user_id, profile.email, now)
+    else:
+        if previous is not None:
+            await uow.connections.delete(previous)
+        connection = _new_connection(
+            link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
+        )
+        # Refused by R13, the new tokens are dropped, not revoked: the admin app is authorized once per
+        # Zoom account, and revoking it would end the other organization's connection.
+        await uow.connections.add(connection)
+    await uow.connections.store_tokens(connection, grant.tokens)
+    await uow.connections.sync_zoom_users(connection, grant.users)
     await uow.activation_links.mark_used(link, now)
     await uow.audit.record(
-        connection_event(connection, now, actor, "connected", None, {"activation_link_id": link.id, "zoom_users": len(users)})
+        connection_event(
+            connection, now, actor, "connected", None, {"activation_link_id": link.id, "zoom_users": len(grant.users)}
+        )
     )
     await uow.commit()
     if previous_tokens is not None and previous is not None and previous.zoom_account_id != connection.zoom_account_id:

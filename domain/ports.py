@@ -124,9 +124,6 @@ class ConnectionRepository(Protocol):
     async def add(self, connection: Connection) -> None:
         """Stores a live connection and claims its Zoom identity (R13); raises the R13 errors."""
 
-    async def replace_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> None:
-        """The organization account's users as Zoom lists them now; seats follow (R5)."""
-
     async def store_tokens(self, connection: Connection, tokens: TokenSet) -> None:
         """Encrypted at rest, bound to the connection's id."""
 
@@ -150,7 +147,11 @@ class ConnectionRepository(Protocol):
     async def live_organization_connections(self) -> list[Connection]: ...
 
     async def sync_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> int:
-        """Mirror the account's users; touches only rows that changed; returns how many did."""
+        """Mirror the account's users as Zoom lists them now (seats follow, R5); writes only rows that
+        changed and returns how many did."""
+
+    async def regrant(self, connection: Connection, zoom_user_id: str, zoom_email: str, now: datetime) -> Connection:
+        """The same Zoom account approved again (R4): same connection, new admin, active again."""
 
     async def upsert_zoom_user(self, connection: Connection, user: ZoomUser) -> None: ...
 

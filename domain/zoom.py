@@ -45,6 +45,15 @@ class ZoomProfile(msgspec.Struct, frozen=True, kw_only=True):
         return self.role_id in ADMIN_ROLE_IDS and self.status == "active"
 
 
+class ZoomGrant(msgspec.Struct, frozen=True, kw_only=True):
+    """What Zoom gave back for an approval, gathered before any transaction opens."""
+
+    tokens: TokenSet
+    profile: ZoomProfile
+    #: The account's users, when an account admin approved the admin app.
+    users: list[ZoomUser] | None = None
+
+
 class ZoomGateway(Protocol):
     def authorize_url(self, app: ZoomApp, state: str, code_verifier: str) -> str:
         """Zoom's consent page for `app`, with `state` and the PKCE S256 challenge of `code_verifier`."""

@@ -111,9 +111,9 @@ class PostgresMembers:
             """
             INSERT INTO members (org_id, user_id, email, email_normalized, name, role,
                                  organization_removed, created_at, updated_at)
-            SELECT $1, input.user_id, input.email, lower(input.email), input.name, input.role, false, $6, $6
-            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
-                 AS input (user_id, email, name, role)
+            SELECT $1, input.user_id, input.email, input.email_normalized, input.name, input.role, false, $7, $7
+            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                 AS input (user_id, email, email_normalized, name, role)
             ON CONFLICT (org_id, user_id) DO UPDATE
                SET email = EXCLUDED.email, email_normalized = EXCLUDED.email_normalized,
                    name = EXCLUDED.name, role = EXCLUDED.role, updated_at = EXCLUDED.updated_at
@@ -122,6 +122,7 @@ class PostgresMembers:
             org_id,
             user_ids,
             [member.email.strip() for member in members],
+            [normalize_email(member.email) for member in members],
             [member.name for member in members],
             [member.role.value for member in members],
             now,
@@ -236,25 +237,6 @@ class PostgresConnections:
                 "This Zoom account is already connected to another organization."
             )
 
-    async def replace_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> None:
-        await self._connection.execute(
-            "DELETE FROM zoom_users WHERE org_id = $1 AND connection_id = $2", connection.org_id, connection.id
-        )
-        await self._connection.execute(
-            """
-            INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)
-            SELECT $1, $2, input.zoom_user_id, lower(input.email), input.status, input.role_id
-            FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
-                 AS input (zoom_user_id, email, status, role_id)
-            """,
-            connection.org_id,
-            connection.id,
-            [user.zoom_user_id for user in users],
-            [user.email for user in users],
-            [user.status for user in users],
-            [user.role_id for user in users],
-        )
-
     async def store_tokens(self, connection: Connection, tokens: TokenSet) -> None:
         await self._connection.execute(
             """
@@ -365,53 +347,72 @@ class PostgresConnections:
         return [_connection(record) for record in records]
 
     async def sync_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> int:
-        """A diff, not a rewrite: rows that changed are replaced, the rest (and their members' seats) stay."""
-        arrays = (
-            [user.zoom_user_id for user in users],
-            [user.email.lower() for user in users],
-            [user.status for user in users],
-            [user.role_id for user in users],
-        )
-        staged = "unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS s (zoom_user_id, email, status, role_id)"
+        """A diff, not a rewrite: only rows that changed are written, so only those members' seats move.
+
+        The diff is computed here rather than in SQL: a fresh connection has no statistics yet and
+        PostgreSQL would plan a staged-list anti-join as a nested loop, quadratic in account size.
+        """
         await self._connection.execute(
             "SELECT 1 FROM connections WHERE org_id = $1 AND id = $2 FOR UPDATE", connection.org_id, connection.id
         )
-        removed = await self._connection.execute(
-            f"""
-            DELETE FROM zoom_users z
-            WHERE z.org_id = $1 AND z.connection_id = $2 AND NOT EXISTS (
-                SELECT 1 FROM {staged}
-                WHERE s.zoom_user_id = z.zoom_user_id AND s.email = z.email_normalized
-                  AND s.status = z.status AND s.role_id = z.role_id)
+        stored = {
+            record["zoom_user_id"]: (record["email_normalized"], record["status"], record["role_id"])
+            for record in await self._connection.fetch(
+                "SELECT zoom_user_id, email_normalized, status, role_id FROM zoom_users WHERE org_id = $1",
+                connection.org_id,
+            )
+        }
+        wanted = {user.zoom_user_id: (normalize_email(user.email), user.status, user.role_id) for user in users}
+        stale = [zoom_user_id for zoom_user_id, row in stored.items() if wanted.get(zoom_user_id) != row]
+        fresh = [(zoom_user_id, *row) for zoom_user_id, row in wanted.items() if stored.get(zoom_user_id) != row]
+        if stale:
+            await self._connection.execute(
+                "DELETE FROM zoom_users WHERE org_id = $1 AND zoom_user_id = ANY($2::text[])", connection.org_id, stale
+            )
+        if fresh:
+            zoom_user_ids, emails, statuses, role_ids = (list(column) for column in zip(*fresh))
+            await self._connection.execute(
+                """
+                INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)
+                SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
+                """,
+                connection.org_id,
+                connection.id,
+                zoom_user_ids,
+                emails,
+                statuses,
+                role_ids,
+            )
+        return len(stale) + len(fresh)
+
+    async def regrant(self, connection: Connection, zoom_user_id: str, zoom_email: str, now: datetime) -> Connection:
+        """The same Zoom account approved again, maybe by another admin: the row, and its seats, stay."""
+        record = await self._connection.fetchrow(
+            """
+            UPDATE connections SET zoom_user_id = $3, zoom_email = $4, status = 'active', status_reason = NULL,
+                                   status_changed_at = $5, connected_at = $5, last_verified_at = $5
+            WHERE org_id = $1 AND id = $2 RETURNING *
             """,
             connection.org_id,
             connection.id,
-            *arrays,
+            zoom_user_id,
+            zoom_email,
+            now,
         )
-        added = await self._connection.execute(
-            f"""
-            INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)
-            SELECT $1::text, $2::uuid, s.zoom_user_id, s.email, s.status, s.role_id FROM {staged}
-            WHERE NOT EXISTS (SELECT 1 FROM zoom_users z WHERE z.org_id = $1::text AND z.zoom_user_id = s.zoom_user_id)
-            """,
-            connection.org_id,
-            connection.id,
-            *arrays,
-        )
-        return int(removed.split()[-1]) + int(added.split()[-1])
+        return _connection(record)
 
     async def upsert_zoom_user(self, connection: Connection, user: ZoomUser) -> None:
         await self._connection.execute(
             """
             INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)
-            VALUES ($1, $2, $3, lower($4), $5, $6)
+            VALUES ($1, $2, $3, $4, $5, $6)
             ON CONFLICT (org_id, zoom_user_id) DO UPDATE
                SET email_normalized = EXCLUDED.email_normalized, status = EXCLUDED.status
             """,
             connection.org_id,
             connection.id,
             user.zoom_user_id,
-            user.email,
+            normalize_email(user.email),
             user.status,
             user.role_id,
         )
@@ -421,13 +422,13 @@ class PostgresConnections:
     ) -> None:
         await self._connection.execute(
             """
-            UPDATE zoom_users SET email_normalized = coalesce(lower($3), email_normalized),
+            UPDATE zoom_users SET email_normalized = coalesce($3, email_normalized),
                                   status = coalesce($4, status)
             WHERE org_id = $1 AND zoom_user_id = $2
             """,
             connection.org_id,
             zoom_user_id,
-            email,
+            normalize_email(email) if email is not None else None,
             status,
         )
 

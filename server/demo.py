@@ -173,7 +173,7 @@ async def seed(zoom_ids: dict[str, str]) -> None:
         organization = _connection(ConnectionType.ORGANIZATION, ConnectionStatus.ACTIVE, None, DEMO_ZOOM_ACCOUNT,
                                    zoom_ids[ZOOM_ADMIN_EMAIL], ZOOM_ADMIN_EMAIL, now)
         await uow.connections.add(organization)
-        await uow.connections.replace_zoom_users(
+        await uow.connections.sync_zoom_users(
             organization,
             [ZoomUser(zoom_user_id=zoom_ids[ZOOM_ADMIN_EMAIL], email=ZOOM_ADMIN_EMAIL, role_id="1")]
             + [ZoomUser(zoom_user_id=zoom_ids[p.email], email=p.email) for p in PEOPLE if p.in_northwind_zoom],

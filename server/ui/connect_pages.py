@@ -108,8 +108,10 @@ async def _finish_personal(request: Request, pending, code: str) -> Response:
             "For your safety it was not finished. Open Roomlink from your product and connect again.",
         )
     try:
+        zoom = _zoom(request)
+        grant = await connecting.collect_grant(zoom, pending, code)
         async with unit_of_work() as uow:
-            await connecting.finish_personal_connection(uow, _zoom(request), pending, code, utcnow())
+            await connecting.finish_personal_connection(uow, zoom, pending, grant, utcnow())
     except ZoomUserAlreadyConnected as problem:
         return _refusal(
             request,
@@ -130,8 +132,12 @@ async def _finish_personal(request: Request, pending, code: str) -> Response:
 
 async def _finish_activation(request: Request, pending, code: str) -> Response:
     try:
+        zoom = _zoom(request)
+        async with unit_of_work(read_only=True) as uow:
+            await connecting.activation_link_of(uow, pending, utcnow())
+        grant = await connecting.collect_grant(zoom, pending, code)
         async with unit_of_work() as uow:
-            connection = await connecting.finish_activation(uow, _zoom(request), pending, code, utcnow())
+            connection = await connecting.finish_activation(uow, zoom, pending, grant, utcnow())
             organization = await uow.organizations.get(connection.org_id)
     except NotAZoomAdmin as problem:
         return _refusal(request, 403, problem.code, "You are not an admin of this Zoom account", problem.detail)

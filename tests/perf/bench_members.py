@@ -71,7 +71,7 @@ async def seed_connections(members: int) -> None:
         organization = connection(ConnectionType.ORGANIZATION, ConnectionStatus.ACTIVE, None, "admin")
         await uow.connections.add(organization)
         seated = [ZoomUser(zoom_user_id=f"z{i}", email=person(i)["email"]) for i in range(members) if i % 10 < 8]
-        await uow.connections.replace_zoom_users(organization, seated)
+        await uow.connections.sync_zoom_users(organization, seated)
         for i in range(members):
             if i % 10 == 9:
                 status = ConnectionStatus.NEEDS_RECONNECT if i % 30 == 9 else ConnectionStatus.ACTIVE

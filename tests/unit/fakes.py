@@ -236,9 +236,6 @@ class FakeConnections:
         self._t.connections[connection.id] = connection
         self._t.claims[claim] = connection.id
 
-    async def replace_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> None:
-        self._t.zoom_users[connection.id] = {u.zoom_user_id: _lowercased(u) for u in users}
-
     async def store_tokens(self, connection: Connection, tokens: TokenSet) -> None:
         assert connection.id in self._t.connections
         self._t.tokens[connection.id] = tokens
@@ -285,6 +282,20 @@ class FakeConnections:
         changed = sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
         self._t.zoom_users[connection.id] = after
         return changed
+
+    async def regrant(self, connection: Connection, zoom_user_id: str, zoom_email: str, now: datetime) -> Connection:
+        updated = msgspec.structs.replace(
+            self._t.connections[connection.id],
+            zoom_user_id=zoom_user_id,
+            zoom_email=zoom_email,
+            status=ConnectionStatus.ACTIVE,
+            status_reason=None,
+            status_changed_at=now,
+            connected_at=now,
+            last_verified_at=now,
+        )
+        self._t.connections[connection.id] = updated
+        return updated
 
     async def upsert_zoom_user(self, connection: Connection, user: ZoomUser) -> None:
         if connection.id in self._t.connections:
@@ -559,7 +570,8 @@ async def connect_personal(
     url = await connecting.start_personal_connection(store.uow(), zoom, who, state, verifier, now)
     code = zoom.approve(profile, url)
     pending = await connecting.take_oauth_state(store.uow(), state, now)
-    return await connecting.finish_personal_connection(store.uow(), zoom, pending, code, now)
+    grant = await connecting.collect_grant(zoom, pending, code)
+    return await connecting.finish_personal_connection(store.uow(), zoom, pending, grant, now)
 
 
 async def new_activation_link(
@@ -585,7 +597,14 @@ async def activate(
     store: FakeStore, zoom: FakeZoom, token: str, admin: ZoomProfile, now: datetime = NOW
 ) -> Connection:
     pending, url = await pending_activation(store, zoom, token, now)
-    return await connecting.finish_activation(store.uow(), zoom, pending, zoom.approve(admin, url), now)
+    return await finish(store, zoom, pending, zoom.approve(admin, url), now)
+
+
+async def finish(store: FakeStore, zoom: FakeZoom, pending: OAuthState, code: str, now: datetime = NOW) -> Connection:
+    """The activation callback as the server runs it: link checked, Zoom asked, then one transaction."""
+    await connecting.activation_link_of(store.uow(), pending, now)
+    grant = await connecting.collect_grant(zoom, pending, code)
+    return await connecting.finish_activation(store.uow(), zoom, pending, grant, now)
 
 
 # The tables' own rules, as PostgreSQL keeps them.

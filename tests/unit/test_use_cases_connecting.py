@@ -34,6 +34,7 @@ from tests.unit.fakes import (
     Invitation,
     activate,
     activation_url,
+    finish,
     connect_personal,
     new_activation_link,
     organization_with,
@@ -468,7 +469,7 @@ async def test_r3_a_link_revoked_while_the_admin_was_at_zoom_connects_nothing(st
     await connecting.revoke_activation_link(store.uow(), OWNER, "acme", link.id, NOW)
 
     with pytest.raises(ActivationLinkRevoked):
-        await connecting.finish_activation(store.uow(), zoom, pending, code, NOW)
+        await finish(store, zoom, pending, code, NOW)
 
     assert await store.uow().connections.organization("acme") is None
     assert zoom.issued == []
@@ -479,9 +480,7 @@ async def test_r3_a_link_that_expired_while_the_admin_was_at_zoom_connects_nothi
     pending, url = await pending_activation(store, zoom, TOKEN)
 
     with pytest.raises(ActivationLinkExpired):
-        await connecting.finish_activation(
-            store.uow(), zoom, pending, zoom.approve(ADMIN_PROFILE, url), NOW + timedelta(minutes=6)
-        )
+        await finish(store, zoom, pending, zoom.approve(ADMIN_PROFILE, url), NOW + timedelta(minutes=6))
 
     assert await store.uow().connections.organization("acme") is None
 
@@ -505,16 +504,19 @@ async def test_r4_a_second_activation_replaces_the_organization_connection(store
 
 
 async def test_r4_reconnecting_with_another_admin_of_the_same_account_replaces_the_connection(store, zoom):
+    """Same account: the connection keeps its row (and every seat); the new admin and tokens take over."""
     await new_activation_link(store, OWNER, TOKEN)
     first = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+    first_tokens = await stored_tokens(store, first)
     await new_activation_link(store, OWNER, "b" * 43)
 
     second = await activate(store, zoom, "b" * 43, profile_of(ZOOM_OWNER, "acct-acme"))
 
     uow = store.uow()
     assert await uow.connections.organization("acme") == second
-    assert second.zoom_user_id == "zu-owner"
-    assert await uow.connections.tokens(first) is None
+    assert (second.id, second.zoom_user_id) == (first.id, "zu-owner")
+    assert await uow.connections.tokens(second) not in (None, first_tokens)
+    assert [e.action for e in store.audit if e.connection_id == first.id][-2:] == ["replaced", "connected"]
     # Both are authorizations of the admin app on the same account; revoking the old could remove the new.
     assert zoom.revoked == []
 
