@@ -22,10 +22,8 @@ tests/conftest.py configures them (auto-approve, no webhook URL so no webhook in
    growth, zoom_users rows changed, and whether members' `seated` flags agree with Zoom. Then the same
    users are reactivated (a traced round: inserts) and a round with nothing changed runs.
 
-Before the resync rounds the benchmark prints the plan of sync_zoom_users' DELETE as the statistics
-stand right after activation (a nested loop over the staged users: quadratic) and runs ANALYZE, as
-autovacuum would in time; --no-analyze skips that (expect minutes from 10,000 users). Other options:
---runs (mark_broken runs per size), --changes (Zoom users deactivated, default 1%), --zoom-latency-ms
+The resync rounds run with the statistics the activation left (no ANALYZE first): the diff must
+not depend on them. Other options: --runs (mark_broken runs per size), --changes (Zoom users deactivated, default 1%), --zoom-latency-ms
 (the sandbox answers GET /v2/users… that much later during the rounds, as Zoom over the internet
 would), --keep (keep the scratch database).
 """
@@ -385,48 +383,6 @@ async def active_in_zoom(keeper, http: httpx.AsyncClient, connection, api_base: 
     return response.json()["total_records"]
 
 
-class ExplainingConnection:
-    """Stands in for asyncpg under a repository: writes are EXPLAINed (not run), so the plan shown is of
-    the repository's own SQL with the same parameters; everything else runs as it would."""
-
-    def __init__(self, db) -> None:
-        self._db = db
-        self.plans: list[tuple[str, list[str]]] = []
-
-    async def execute(self, sql: str, *args):
-        verb = sql.split()[0].upper()
-        if verb not in ("DELETE", "INSERT", "UPDATE"):
-            return await self._db.execute(sql, *args)
-        self.plans.append((verb, [row[0] for row in await self._db.fetch("EXPLAIN " + sql, *args)]))
-        return "INSERT 0 0" if verb == "INSERT" else f"{verb} 0"
-
-
-async def diff_plan(org_id: str) -> str:
-    """How PostgreSQL would run sync_zoom_users' DELETE for this organization, as its statistics stand."""
-    from domain.model import ZoomUser
-    from persistence import database
-    from persistence.repositories import PostgresConnections, _connection
-
-    async with database.connection() as db:
-        transaction = db.transaction()
-        await transaction.start()
-        try:
-            record = await db.fetchrow("SELECT * FROM connections WHERE org_id = $1 AND type = 'organization'", org_id)
-            users = [
-                ZoomUser(zoom_user_id=r["zoom_user_id"], email=r["email_normalized"], status=r["status"], role_id=r["role_id"])
-                for r in await db.fetch("SELECT * FROM zoom_users WHERE org_id = $1", org_id)
-            ]
-            explaining = ExplainingConnection(db)
-            await PostgresConnections(explaining, cipher=None).sync_zoom_users(_connection(record), users)
-        finally:
-            await transaction.rollback()
-    lines = next(plan for verb, plan in explaining.plans if verb == "DELETE")
-    join = next((line.strip().split("  (")[0].lstrip("-> ") for line in lines if "Join" in line), "?")
-    scan = next((line for line in lines if "Scan" in line and "on zoom_users" in line), "")
-    estimate = scan.split("rows=")[1].split()[0] if "rows=" in scan else "?"
-    return f"{join}, zoom_users side estimated at {estimate} rows (actually {len(users):,})"
-
-
 async def resync_round(keeper, http, zoom_api: str, label: str, changed: int, expected_unseated: set[str], traced: bool) -> dict:
     from persistence import database
     from persistence.database import unit_of_work
@@ -520,16 +476,6 @@ async def bench_resync(api: httpx.AsyncClient, sandbox: httpx.AsyncClient, env: 
         f"(code exchange, /users/me, {members:,} users listed and stored) {result['callback_s']:.1f} s; "
         f"seated {result['after_activation']['seated']:,}")
 
-    result["plan_stale"] = await diff_plan(RESYNC_ORG)
-    say(f"  the diff's DELETE as the statistics stand after activation: {result['plan_stale']}")
-    if not args.no_analyze:
-        from persistence import database
-
-        async with database.connection() as db:
-            await db.execute("ANALYZE zoom_users, members")
-        result["plan_analyzed"] = await diff_plan(RESYNC_ORG)
-        say(f"  after ANALYZE zoom_users, members (what autovacuum does in time): {result['plan_analyzed']}")
-
     step = max(1, (members - 1) // max(1, args.changes))
     changed = [1 + k * step for k in range(min(args.changes, members - 1))]
     changed_ids = {person(i)["user_id"] for i in changed}
@@ -607,9 +553,6 @@ def report_resync(result: dict) -> None:
         " /proc/self/clear_refs before each round); members upd = pg_stat_user_tables n_tup_upd; seated = members with seated=true;"
         " agree = seated equals Zoom's active users (all match a member), equals the trigger-free recount"
         " from zoom_users, and the unseated members are exactly the deactivated ones.")
-    say(f"   plan of the diff's DELETE right after activation: {result['plan_stale']}")
-    if "plan_analyzed" in result:
-        say(f"   after ANALYZE (done before the rounds above): {result['plan_analyzed']}")
     first = result["rounds"][0]
     say(f"   RSS of the process before the first round {first['rss_now_mb']:.0f} MB, high-water mark during it"
         f" {first['rss_max_mb']:.0f} MB" + ("." if first["peak_reset"] else
@@ -637,17 +580,13 @@ def main() -> None:
         "--zoom-latency-ms", type=float, default=0,
         help="make the sandbox answer GET /v2/users… this much later during the resync rounds, as Zoom over the internet would",
     )
-    parser.add_argument(
-        "--no-analyze", action="store_true",
-        help="resync with the statistics the activation left (the diff's DELETE may then be quadratic: minutes at 10,000+)",
-    )
     args = parser.parse_args()
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     if args.changes is None:
         args.changes = max(1, args.members // 100)
     say("$ " + shlex.join([".venv/bin/python", "-m", "tests.perf.bench_keeping", *sys.argv[1:]]))
     say(f"  (resolved: --members {args.members} --sizes {','.join(map(str, args.sizes))} --runs {args.runs}"
-        f" --changes {args.changes} --zoom-latency-ms {args.zoom_latency_ms:g}{' --no-analyze' if args.no_analyze else ''};"
+        f" --changes {args.changes} --zoom-latency-ms {args.zoom_latency_ms:g};"
         f" {os.cpu_count()} CPUs)")
 
     server = server_url()
