@@ -60,13 +60,14 @@ async def provide_api_key(request: Request, state: State) -> ApiKey:
     return key
 
 
-async def provide_principal(request: Request, state: State) -> Principal:
-    """Resolved on a connection of its own, released at once: a handler that waits on Zoom holds none."""
+async def provide_principal_apart(request: Request, state: State) -> Principal:
+    """For a handler that waits on Zoom: resolved on a connection of its own, released at once."""
     async with unit_of_work(read_only=True) as uow:
-        return await _principal(request, state, uow)
+        return await provide_principal(request, state, uow)
 
 
-async def _principal(request: Request, state: State, uow: PostgresUnitOfWork) -> Principal:
+async def provide_principal(request: Request, state: State, uow: PostgresUnitOfWork) -> Principal:
+    """On the request's own unit of work: one connection per request."""
     key = _api_key(request, state.settings)
     if key is not None:
         user_id = request.headers.get(ACTING_USER_HEADER)

@@ -29,7 +29,7 @@ from server.api.bodies import (
     MembersPageOut,
     PolicyIn,
 )
-from server.auth import new_code_verifier, new_secret, provide_principal
+from server.auth import new_code_verifier, new_secret, provide_principal, provide_principal_apart
 from server.emails import EmailInvitations
 from server.mail import SmtpMailer
 from server.jobs import verify_organization
@@ -125,7 +125,12 @@ class OrganizationIntegrationController(Controller):
         affected = await connecting.disconnect_organization(uow, zoom, principal, org_id, utcnow())
         return DisconnectedOut(affected_members=affected)
 
-    @post("/verify", operation_id="VerifyOrganizationZoom", status_code=200)
+    @post(
+        "/verify",
+        operation_id="VerifyOrganizationZoom",
+        status_code=200,
+        dependencies={"principal": Provide(provide_principal_apart)},
+    )
     async def verify(self, org_id: str, principal: Principal, keeper: TokenKeeper) -> integration.OrganizationIntegration:
         """Check now, as the periodic verification does: the Zoom admin's role, then every seat.
 

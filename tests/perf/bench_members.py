@@ -18,6 +18,7 @@ import time
 
 import httpx
 
+from persistence.token_cipher import KeyRing, TokenCipher
 from tests.support.database import create_scratch_database, drop_scratch_database, server_url
 
 ORG = "bench-org"
@@ -133,6 +134,7 @@ def main() -> None:
     server = server_url()
     scratch = create_scratch_database(server)
     os.environ["DATABASE_URL"] = scratch
+    os.environ.setdefault("ROOMLINK_TOKEN_KEYS", f"bench:{KeyRing.generate_key()}")
     try:
         asyncio.run(_run(args))
     finally:
@@ -146,6 +148,7 @@ async def _run(args: argparse.Namespace) -> None:
     from persistence import database
     from tests.support.servers import API_KEY_SECRET, running
 
+    database.use_cipher(TokenCipher(KeyRing.from_config(os.environ["ROOMLINK_TOKEN_KEYS"])))
     await database.migrate()
     await database.open_pool()
     key = {"Authorization": f"Bearer {API_KEY_SECRET}"}
