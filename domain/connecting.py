@@ -21,7 +21,13 @@ from domain.errors import (
     NotConnected,
     OAuthStateInvalid,
 )
-from domain.model import Connection, ConnectionStatus, ConnectionType, Member, Organization
+from domain.model import (
+    Connection,
+    ConnectionStatus,
+    ConnectionType,
+    Member,
+    Organization,
+)
 from domain.ports import ActivationLink, AuditEvent, OAuthState, UnitOfWork
 from domain.zoom import ZoomApp, ZoomGateway, ZoomGrant
 

@@ -7,7 +7,6 @@ from typing import Protocol
 
 import msgspec
 
-from domain.zoom import TokenSet
 from domain.model import (
     Connection,
     ConnectionCounts,
@@ -21,6 +20,7 @@ from domain.model import (
     Seat,
     ZoomUser,
 )
+from domain.zoom import TokenSet
 
 
 class MemberInput(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,10 +6,15 @@ from datetime import datetime
 
 import msgspec
 
-from domain.errors import BatchTooLarge, InvalidInput, MemberNotFound, OrganizationNotFound
+from domain.audit import connection_event
+from domain.errors import (
+    BatchTooLarge,
+    InvalidInput,
+    MemberNotFound,
+    OrganizationNotFound,
+)
 from domain.identifiers import check_identifier
 from domain.model import Member, Organization
-from domain.audit import connection_event
 from domain.ports import MemberInput, UnitOfWork
 from domain.zoom import ZoomApp, ZoomGateway
 

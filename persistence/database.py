@@ -12,18 +12,18 @@ from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
 from persistence.members_table import PostgresMembersTable
-from persistence.sessions import PostgresSessions
-from persistence.token_cipher import TokenCipher
 from persistence.repositories import (
     PostgresActivationLinks,
-    PostgresJobs,
-    PostgresWebhookLog,
-    PostgresOAuthStates,
     PostgresAuditTrail,
     PostgresConnections,
+    PostgresJobs,
     PostgresMembers,
+    PostgresOAuthStates,
     PostgresOrganizations,
+    PostgresWebhookLog,
 )
+from persistence.sessions import PostgresSessions
+from persistence.token_cipher import TokenCipher
 
 MIGRATIONS_LOCK = 7_305_142_881  # advisory lock id: one migrator at a time across processes
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")

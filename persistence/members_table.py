@@ -14,7 +14,14 @@ import re
 import asyncpg
 import msgspec
 
-from domain.model import ConnectionCounts, ConnectionStatus, ConnectionType, EffectiveConnection, MemberRow, Role
+from domain.model import (
+    ConnectionCounts,
+    ConnectionStatus,
+    ConnectionType,
+    EffectiveConnection,
+    MemberRow,
+    Role,
+)
 from domain.ports import MembersPage, MembersQuery
 from domain.precedence import effective_connection
 

@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 
 import asyncpg
+from pgqueuer.queries import Queries
 
 from domain.errors import (
     MemberOfAnotherOrganization,
@@ -31,8 +32,6 @@ from domain.model import (
 )
 from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
 from domain.zoom import TokenSet
-from pgqueuer.queries import Queries
-
 from persistence.token_cipher import TokenCipher
 
 

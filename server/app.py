@@ -8,21 +8,24 @@ from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ControllerRouterHandler
 from litestar.response import Response
+from litestar.types import ControllerRouterHandler
 
 from persistence import database
 from persistence.database import PostgresUnitOfWork
 from server.api.bodies import Health
-from server.api.integrations import MyIntegrationController, OrganizationIntegrationController
+from server.api.integrations import (
+    MyIntegrationController,
+    OrganizationIntegrationController,
+)
 from server.api.provisioning import ProvisioningController
 from server.config import Settings, settings_from_env
 from server.launch import launch
-from server.services import provide_keeper, provide_mailer, provide_zoom, services
 from server.outbox import LocalSmtpServer
+from server.problems import EXCEPTION_HANDLERS, Problem
+from server.services import provide_keeper, provide_mailer, provide_zoom, services
 from server.ui.routes import DEMO_ROUTES, UI_ROUTES
 from server.webhooks import zoom_webhook
-from server.problems import EXCEPTION_HANDLERS, Problem
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 

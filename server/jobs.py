@@ -16,7 +16,10 @@ from datetime import timedelta
 import httpx
 import msgspec
 from pgqueuer import QueueManager
-from pgqueuer.executors import DatabaseRetryEntrypointExecutor, EntrypointExecutorParameters
+from pgqueuer.executors import (
+    DatabaseRetryEntrypointExecutor,
+    EntrypointExecutorParameters,
+)
 from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 

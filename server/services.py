@@ -18,6 +18,7 @@ from server.problems import Problem
 from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom
 
+
 def zoom_timeout(settings: Settings) -> httpx.Timeout:
     return httpx.Timeout(settings.zoom_timeout_s, connect=min(5.0, settings.zoom_timeout_s))
 
@@ -26,7 +27,7 @@ def configure_cipher(settings: Settings) -> None:
     if not settings.token_keys:
         raise SystemExit(
             "ROOMLINK_TOKEN_KEYS is not set: Roomlink stores Zoom tokens only encrypted. "
-            f"Generate a key with: python -c 'from persistence.token_cipher import KeyRing; print(\"k1:\" + KeyRing.generate_key())'"
+            "Generate a key with: python -c 'from persistence.token_cipher import KeyRing; print(\"k1:\" + KeyRing.generate_key())'"
         )
     database.use_cipher(TokenCipher(KeyRing.from_config(settings.token_keys)))
 

@@ -5,7 +5,11 @@ import os
 import pytest
 
 from persistence.token_cipher import KeyRing
-from tests.support.database import create_scratch_database, drop_scratch_database, server_url
+from tests.support.database import (
+    create_scratch_database,
+    drop_scratch_database,
+    server_url,
+)
 
 _scratch: dict[str, str] = {}
 
@@ -28,7 +32,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 async def db():
     """The test process's own pool on the scratch database, with migrations applied."""
     from persistence import database
-
     from persistence.token_cipher import TokenCipher
 
     database.use_cipher(TokenCipher(KeyRing.from_config(os.environ["ROOMLINK_TOKEN_KEYS"])))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-
 import uuid
 from datetime import timedelta
 
@@ -29,13 +28,18 @@ from server.api.bodies import (
     MembersPageOut,
     PolicyIn,
 )
-from server.auth import new_code_verifier, new_secret, provide_principal, provide_principal_apart
+from server.auth import (
+    new_code_verifier,
+    new_secret,
+    provide_principal,
+    provide_principal_apart,
+)
+from server.clock import utcnow
 from server.emails import EmailInvitations
-from server.mail import SmtpMailer
 from server.jobs import verify_organization
+from server.mail import SmtpMailer
 from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom
-from server.clock import utcnow
 
 MEMBER_TYPES = ("organization", "personal", "none")
 

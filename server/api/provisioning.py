@@ -15,9 +15,9 @@ from domain.ports import MemberInput
 from persistence.database import PostgresUnitOfWork
 from server.api.bodies import BatchIn, BatchOut, LaunchLinkOut, MemberIn, OrganizationIn
 from server.auth import provide_api_key
-from server.launch import issue_launch_link
 from server.clock import utcnow
 from server.config import ApiKey
+from server.launch import issue_launch_link
 from server.problems import Problem
 
 MEMBER_ZOOM_PAGE = "/integrations/zoom"

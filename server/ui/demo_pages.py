@@ -20,8 +20,8 @@ from domain.model import ConnectionType, MemberRow
 from domain.ports import MembersQuery
 from persistence.database import PostgresUnitOfWork
 from server.demo import DEMO_ORG, PEOPLE, DemoPerson
-from server.outbox import LocalSmtpServer, ReceivedEmail
 from server.launch import issue_launch_link
+from server.outbox import LocalSmtpServer, ReceivedEmail
 from server.ui.layout import message_page, page
 from server.ui.words import REASON_SHORT
 from server.ui.zoom_page import ZOOM_PAGE_PATH

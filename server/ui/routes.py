@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from server.ui.connect_pages import activation_page, start_activation, zoom_callback
 from server.ui.demo_pages import demo_outbox, demo_sign_in, demo_sign_in_page
 from server.ui.layout import static_files
-from server.ui.connect_pages import activation_page, start_activation, zoom_callback
 from server.ui.zoom_page import zoom_page
 
 #: For every deployment: add to create_app's route_handlers.

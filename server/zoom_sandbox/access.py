@@ -22,7 +22,12 @@ from __future__ import annotations
 import msgspec
 
 from server.zoom_sandbox.config import ZoomAppConfig
-from server.zoom_sandbox.errors import invalid_token, meeting_not_found, missing_scopes, user_not_found
+from server.zoom_sandbox.errors import (
+    invalid_token,
+    meeting_not_found,
+    missing_scopes,
+    user_not_found,
+)
 from server.zoom_sandbox.grants import user_is_active
 from server.zoom_sandbox.state import Grant, Meeting, Sandbox, ZoomUser
 

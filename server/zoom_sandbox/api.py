@@ -42,7 +42,15 @@ from server.zoom_sandbox.meetings import (
     meeting_detail_body,
     update_meeting,
 )
-from server.zoom_sandbox.state import LICENSED, ROLE_IDS, ROLE_NAMES, PageCursor, Sandbox, ZoomUser, zoom_timestamp
+from server.zoom_sandbox.state import (
+    LICENSED,
+    ROLE_IDS,
+    ROLE_NAMES,
+    PageCursor,
+    Sandbox,
+    ZoomUser,
+    zoom_timestamp,
+)
 from server.zoom_sandbox.traffic import CATEGORY_OPT, current_call
 
 LIGHT = {CATEGORY_OPT: "Light"}

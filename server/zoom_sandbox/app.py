@@ -15,10 +15,18 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
 from server.zoom_sandbox.api import api_router
-from server.zoom_sandbox.config import SandboxConfig, ZoomAppConfig, sandbox_config_from_env
+from server.zoom_sandbox.config import (
+    SandboxConfig,
+    ZoomAppConfig,
+    sandbox_config_from_env,
+)
 from server.zoom_sandbox.control import control_router
 from server.zoom_sandbox.errors import EXCEPTION_HANDLERS
-from server.zoom_sandbox.oauth import OAUTH_HANDLERS, AuthorizePageError, show_authorize_page_error
+from server.zoom_sandbox.oauth import (
+    OAUTH_HANDLERS,
+    AuthorizePageError,
+    show_authorize_page_error,
+)
 from server.zoom_sandbox.pages import meeting_room
 from server.zoom_sandbox.state import Clock, Sandbox, utc_now
 from server.zoom_sandbox.traffic import ZoomTraffic

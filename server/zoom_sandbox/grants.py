@@ -18,7 +18,13 @@ import msgspec
 
 from server.zoom_sandbox.config import ZoomAppConfig
 from server.zoom_sandbox.errors import OAuthError
-from server.zoom_sandbox.state import AccessToken, AuthorizationCode, Grant, Sandbox, ZoomUser
+from server.zoom_sandbox.state import (
+    AccessToken,
+    AuthorizationCode,
+    Grant,
+    Sandbox,
+    ZoomUser,
+)
 
 CODE_TTL = timedelta(minutes=5)
 REFRESH_TOKEN_TTL = timedelta(days=90)

@@ -21,7 +21,13 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from server.zoom_sandbox.errors import FieldError, ZoomApiError, validation_failed
-from server.zoom_sandbox.state import Meeting, MeetingSettings, Sandbox, ZoomUser, zoom_timestamp
+from server.zoom_sandbox.state import (
+    Meeting,
+    MeetingSettings,
+    Sandbox,
+    ZoomUser,
+    zoom_timestamp,
+)
 
 INSTANT, SCHEDULED, RECURRING_NO_FIXED_TIME, RECURRING_FIXED_TIME = 1, 2, 3, 8
 MEETING_ID_RANGE = (10**9, 10**11 - 1)  # 10 to 11 digits, as Zoom's meeting ids

@@ -27,7 +27,12 @@ from server.zoom_sandbox.grants import (
     refresh,
     revoke_token,
 )
-from server.zoom_sandbox.pages import AuthorizeRequest, authorize_page, error_page, html_response
+from server.zoom_sandbox.pages import (
+    AuthorizeRequest,
+    authorize_page,
+    error_page,
+    html_response,
+)
 from server.zoom_sandbox.state import Account, Sandbox, ZoomUser
 from server.zoom_sandbox.traffic import current_call
 

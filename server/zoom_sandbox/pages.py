@@ -15,7 +15,13 @@ from litestar.enums import MediaType
 from litestar.params import FromPath
 
 from server.zoom_sandbox.config import ZoomAppConfig
-from server.zoom_sandbox.state import ROLE_NAMES, Account, Sandbox, ZoomUser, zoom_timestamp
+from server.zoom_sandbox.state import (
+    ROLE_NAMES,
+    Account,
+    Sandbox,
+    ZoomUser,
+    zoom_timestamp,
+)
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1f2933; }

@@ -34,3 +34,28 @@ async def org(api) -> dict[str, str]:
         )
         assert response.status_code == 201, response.text
     return ids
+
+
+@pytest.fixture
+async def sandbox(zoom_sandbox):
+    """The Zoom sandbox's control API."""
+    from tests.support.zoom import Sandbox
+
+    async with httpx.AsyncClient(base_url=zoom_sandbox) as client:
+        yield Sandbox(client)
+
+
+@pytest.fixture
+async def zoom_account(sandbox, org) -> dict:
+    """The organization's Zoom account: an Owner, an Admin, a Member, and Zoom users for the org's admin and member."""
+    from tests.support.zoom import email
+
+    account = await sandbox.account("Acme Zoom")
+    people = {
+        "owner": await sandbox.user(account, email("zoom.owner"), "owner"),
+        "admin": await sandbox.user(account, email("zoom.admin"), "admin"),
+        "member": await sandbox.user(account, email("zoom.member"), "member"),
+        "seat_admin": await sandbox.user(account, f"{org['admin']}@acme.test", "member"),
+        "seat_member": await sandbox.user(account, f"{org['member']}@acme.test", "member"),
+    }
+    return {"id": account, **people}

@@ -10,11 +10,10 @@ import httpx
 import pytest
 
 from persistence.database import unit_of_work
-from tests.api.test_connecting import activated, organization, sandbox, zoom_account  # noqa: F401
-from tests.api.test_keeping_true import eventually
 from server.jobs import VERIFY_ORGANIZATION
+from tests.support.builders import expire_access_token, job_status
 from tests.support.servers import ZOOM_APPS, free_port, running, worker
-from tests.support.zoom import as_member
+from tests.support.zoom import activated, as_member, eventually, organization
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +21,6 @@ def second_roomlink(roomlink, roomlink_env):
     """Another server process on the same database, as production runs several."""
     with running("server.app:create_app", roomlink_env, free_port()) as base_url:
         yield base_url
-
-
-async def expire_access_token(org_id: str) -> None:
-    async with unit_of_work() as uow:
-        await uow._db.execute(
-            "UPDATE connections SET access_token_expires_at = now() - interval '1 minute' "
-            "WHERE org_id = $1 AND type = 'organization'",
-            org_id,
-        )
-        await uow.commit()
 
 
 async def refreshes(sandbox, account_id: str) -> list[dict]:
@@ -89,13 +78,6 @@ async def test_a_worker_killed_mid_job_loses_nothing(api, org, zoom_account, san
     with worker(quiet):
         assert await eventually(lambda: verified(api, org), timeout=40)
     assert not await job_status(VERIFY_ORGANIZATION, "picked")
-
-
-async def job_status(entrypoint: str, status: str) -> bool:
-    async with unit_of_work() as uow:
-        return bool(await uow._db.fetchval(
-            "SELECT count(*) FROM pgqueuer WHERE entrypoint = $1 AND status = $2", entrypoint, status
-        ))
 
 
 async def verified(api, org) -> bool:

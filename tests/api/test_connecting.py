@@ -3,59 +3,22 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from persistence.database import unit_of_work
 from tests.api.conftest import KEY
 from tests.support.servers import log_file
 from tests.support.zoom import (
-    Sandbox,
     activate,
+    activated,
     approve_in_zoom,
     as_member,
     connect_personal,
     create_activation_link,
     email,
+    members_by_id,
+    organization,
     path_of,
 )
-
-
-@pytest.fixture
-async def sandbox(zoom_sandbox):
-    async with httpx.AsyncClient(base_url=zoom_sandbox) as client:
-        yield Sandbox(client)
-
-
-@pytest.fixture
-async def zoom_account(sandbox, org) -> dict:
-    """The organization's Zoom account: an Owner, an Admin, a Member, and Zoom users for the org's admin and member."""
-    account = await sandbox.account("Acme Zoom")
-    people = {
-        "owner": await sandbox.user(account, email("zoom.owner"), "owner"),
-        "admin": await sandbox.user(account, email("zoom.admin"), "admin"),
-        "member": await sandbox.user(account, email("zoom.member"), "member"),
-        "seat_admin": await sandbox.user(account, f"{org['admin']}@acme.test", "member"),
-        "seat_member": await sandbox.user(account, f"{org['member']}@acme.test", "member"),
-    }
-    return {"id": account, **people}
-
-
-async def members_by_id(api, org) -> dict[str, dict]:
-    response = await api.get(
-        f"/api/v1/orgs/{org['org_id']}/integrations/zoom/members?limit=200", headers=as_member(org["owner"])
-    )
-    return {row["user_id"]: row for row in response.json()["items"]}
-
-
-async def organization(api, org) -> dict:
-    return (await api.get(f"/api/v1/orgs/{org['org_id']}/integrations/zoom", headers=as_member(org["owner"]))).json()
-
-
-async def activated(api, org, zoom_account) -> dict:
-    link = await create_activation_link(api, org["org_id"], org["owner"])
-    page = await activate(api, link["url"], zoom_account["admin"]["email"])
-    assert page.status_code == 200, page.text
-    return link
 
 
 async def test_r2_activation_by_a_zoom_member_is_refused_then_an_admin_completes_it(api, org, zoom_account):

@@ -8,27 +8,25 @@ import hmac
 import json
 import time
 
-import httpx
 import pytest
 
-from persistence.database import unit_of_work
-from tests.api.test_connecting import activated, members_by_id, organization, sandbox, zoom_account  # noqa: F401
 from domain.model import ConnectionType
+from persistence.database import unit_of_work
 from tests.support.builders import add_connection, connection, unique
 from tests.support.servers import ZOOM_APPS
-from tests.support.zoom import Sandbox, as_member, connect_personal, create_activation_link, activate, email
+from tests.support.zoom import (
+    activate,
+    activated,
+    as_member,
+    connect_personal,
+    create_activation_link,
+    email,
+    eventually,
+    members_by_id,
+    organization,
+)
 
 pytestmark = pytest.mark.usefixtures("workers")
-
-
-async def eventually(check, timeout: float = 15.0):
-    """Background work is asynchronous: poll until `check()` returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.2)
 
 
 async def status_is(api, org, status: str) -> bool:

@@ -9,7 +9,11 @@ import time
 
 import httpx
 
-from tests.support.database import create_scratch_database, drop_scratch_database, server_url
+from tests.support.database import (
+    create_scratch_database,
+    drop_scratch_database,
+    server_url,
+)
 from tests.support.servers import free_port, log_file, running, stop
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from persistence.database import unit_of_work
-from tests.api.test_concurrency import expire_access_token, job_status
-from tests.api.test_connecting import activated, members_by_id, organization, sandbox, zoom_account  # noqa: F401
-from tests.support.zoom import as_member
+from tests.support.builders import expire_access_token, job_status
+from tests.support.zoom import activated, as_member, members_by_id, organization
 
 
 @pytest.fixture(autouse=True)

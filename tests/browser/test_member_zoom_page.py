@@ -8,7 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.async_api import Page, expect
 
 from domain.model import ConnectionStatus, ConnectionType
-from tests.browser.steps import allow_members_to_remove, csrf_cookie, give_organization_seats, open_zoom_page
+from tests.browser.steps import (
+    allow_members_to_remove,
+    csrf_cookie,
+    give_organization_seats,
+    open_zoom_page,
+)
 from tests.support.builders import add_connection, connection
 
 

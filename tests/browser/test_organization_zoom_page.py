@@ -16,7 +16,13 @@ from tests.browser.steps import (
     members_may_remove,
     open_zoom_page,
 )
-from tests.support.builders import add_connection, connection, create_organization, member, unique
+from tests.support.builders import (
+    add_connection,
+    connection,
+    create_organization,
+    member,
+    unique,
+)
 from tests.support.zoom import activate, create_activation_link, email
 
 SCREENSHOT = "/tmp/roomlink-owner.png"

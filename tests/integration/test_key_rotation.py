@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import os
+from datetime import UTC, datetime
 
 import pytest
 
 from domain.model import ConnectionType
 from domain.zoom import TokenSet
+from persistence.database import connection as pooled
 from persistence.key_rotation import rotate_keys
 from persistence.repositories import PostgresConnections
 from persistence.token_cipher import KeyRing, TokenCipher, TokenDecryptionError
-from persistence.database import connection as pooled
-from tests.support.builders import add_connection, connection, create_organization, member, unique
+from tests.support.builders import (
+    add_connection,
+    connection,
+    create_organization,
+    member,
+    unique,
+)
 
 
 async def test_rotation_reseals_every_token_under_the_new_key(db):

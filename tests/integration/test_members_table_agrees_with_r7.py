@@ -11,7 +11,13 @@ from domain.ports import MembersQuery
 from domain.precedence import effective_connection
 from persistence.database import unit_of_work
 from server.clock import utcnow
-from tests.support.builders import add_connection, connection, create_organization, member, unique
+from tests.support.builders import (
+    add_connection,
+    connection,
+    create_organization,
+    member,
+    unique,
+)
 
 PERSONAL = (None, ConnectionStatus.ACTIVE, ConnectionStatus.NEEDS_RECONNECT, ConnectionStatus.DEAUTHORIZED)
 ORGANIZATION = (None, *ConnectionStatus)

@@ -5,11 +5,21 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from domain.errors import MemberOfAnotherOrganization, ZoomAccountServesAnotherOrganization, ZoomUserAlreadyConnected
+from domain.errors import (
+    MemberOfAnotherOrganization,
+    ZoomAccountServesAnotherOrganization,
+    ZoomUserAlreadyConnected,
+)
 from domain.model import ConnectionStatus, ConnectionType, Policy, Role, ZoomUser
 from persistence.database import unit_of_work
 from server.clock import utcnow
-from tests.support.builders import add_connection, connection, create_organization, member, unique
+from tests.support.builders import (
+    add_connection,
+    connection,
+    create_organization,
+    member,
+    unique,
+)
 
 
 @pytest.fixture

@@ -43,7 +43,11 @@ import uuid
 
 import httpx
 
-from tests.support.database import create_scratch_database, drop_scratch_database, server_url
+from tests.support.database import (
+    create_scratch_database,
+    drop_scratch_database,
+    server_url,
+)
 
 BREAK_REASON = "the Zoom admin who connected it (benchmark) is no longer an owner or admin of the Zoom account"
 RESYNC_ORG = "keep-resync"

@@ -19,7 +19,11 @@ import time
 import httpx
 
 from persistence.token_cipher import KeyRing, TokenCipher
-from tests.support.database import create_scratch_database, drop_scratch_database, server_url
+from tests.support.database import (
+    create_scratch_database,
+    drop_scratch_database,
+    server_url,
+)
 
 ORG = "bench-org"
 FIRST_NAMES = ["Ada", "Bela", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana", "Ivo", "Jude", "Kai", "Lena"]
@@ -53,10 +57,17 @@ def provision(client: httpx.Client, key: dict[str, str], members: int) -> float:
 
 async def seed_connections(members: int) -> None:
     """80% seated in the organization's Zoom, 10% personal (a third of those broken), 3% removed."""
-    from domain.model import Connection, ConnectionStatus, ConnectionType, Policy, ZoomUser
+    import uuid
+
+    from domain.model import (
+        Connection,
+        ConnectionStatus,
+        ConnectionType,
+        Policy,
+        ZoomUser,
+    )
     from persistence.database import unit_of_work
     from server.clock import utcnow
-    import uuid
 
     now = utcnow()
 

@@ -4,7 +4,14 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from tests.sandbox.flows import ADMIN_APP, USER_APP, add_account, add_user, bearer, connect
+from tests.sandbox.flows import (
+    ADMIN_APP,
+    USER_APP,
+    add_account,
+    add_user,
+    bearer,
+    connect,
+)
 from tests.sandbox.zoom_documents import assert_matches, response_schema
 
 USERS_API = "users-api.openapi.json"

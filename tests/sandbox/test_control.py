@@ -4,7 +4,15 @@ import time
 
 import pytest
 
-from tests.sandbox.flows import ADMIN_APP, USER_APP, add_account, add_user, bearer, connect, refresh
+from tests.sandbox.flows import (
+    ADMIN_APP,
+    USER_APP,
+    add_account,
+    add_user,
+    bearer,
+    connect,
+    refresh,
+)
 
 INVALID_TOKEN = {"reason": "Invalid Token!", "error": "invalid_grant"}
 

@@ -7,7 +7,16 @@ from litestar import Litestar, get
 from litestar.testing import TestClient
 
 from server.zoom_sandbox import mount_sandbox
-from tests.sandbox.flows import ADMIN_APP, Pkce, add_account, add_user, approve, authorize_params, bearer, exchange
+from tests.sandbox.flows import (
+    ADMIN_APP,
+    Pkce,
+    add_account,
+    add_user,
+    approve,
+    authorize_params,
+    bearer,
+    exchange,
+)
 
 PREFIX = "/zoom-sandbox"
 HOST = "http://testserver.local"

@@ -10,7 +10,14 @@ from litestar.testing import TestClient
 
 from server.zoom_sandbox import create_sandbox_app
 from tests.sandbox.conftest import Received
-from tests.sandbox.flows import ADMIN_APP, USER_APP, WEBHOOK_URL, add_account, add_user, connect
+from tests.sandbox.flows import (
+    ADMIN_APP,
+    USER_APP,
+    WEBHOOK_URL,
+    add_account,
+    add_user,
+    connect,
+)
 from tests.sandbox.zoom_documents import assert_matches, webhook_schema
 
 USERS_WEBHOOKS = "users-webhooks.openapi.json"

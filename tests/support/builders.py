@@ -59,3 +59,20 @@ async def add_connection(connection_: Connection, zoom_users: list[ZoomUser] | N
         if zoom_users is not None:
             await uow.connections.sync_zoom_users(connection_, zoom_users)
         await uow.commit()
+
+
+async def expire_access_token(org_id: str) -> None:
+    async with unit_of_work() as uow:
+        await uow._db.execute(
+            "UPDATE connections SET access_token_expires_at = now() - interval '1 minute' "
+            "WHERE org_id = $1 AND type = 'organization'",
+            org_id,
+        )
+        await uow.commit()
+
+
+async def job_status(entrypoint: str, status: str) -> bool:
+    async with unit_of_work() as uow:
+        return bool(await uow._db.fetchval(
+            "SELECT count(*) FROM pgqueuer WHERE entrypoint = $1 AND status = $2", entrypoint, status
+        ))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 
 import httpx
 
@@ -77,3 +79,31 @@ async def activate(api: httpx.AsyncClient, link_url: str, zoom_email: str) -> ht
 
 def email(prefix: str) -> str:
     return f"{prefix}.{secrets.token_hex(3)}@zoom.example"
+
+
+async def members_by_id(api, org) -> dict[str, dict]:
+    response = await api.get(
+        f"/api/v1/orgs/{org['org_id']}/integrations/zoom/members?limit=200", headers=as_member(org["owner"])
+    )
+    return {row["user_id"]: row for row in response.json()["items"]}
+
+
+async def organization(api, org) -> dict:
+    return (await api.get(f"/api/v1/orgs/{org['org_id']}/integrations/zoom", headers=as_member(org["owner"]))).json()
+
+
+async def activated(api, org, zoom_account) -> dict:
+    link = await create_activation_link(api, org["org_id"], org["owner"])
+    page = await activate(api, link["url"], zoom_account["admin"]["email"])
+    assert page.status_code == 200, page.text
+    return link
+
+
+async def eventually(check, timeout: float = 15.0):
+    """Background work is asynchronous: poll until `check()` returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.2)

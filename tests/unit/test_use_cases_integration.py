@@ -5,8 +5,20 @@ from __future__ import annotations
 import pytest
 
 from domain import connecting, integration
-from domain.errors import MemberNotFound, OrganizationNotFound, RemovalNotAllowed, RoleRequired
-from domain.model import ConnectionCounts, ConnectionStatus, ConnectionType, Policy, Reason, Role
+from domain.errors import (
+    MemberNotFound,
+    OrganizationNotFound,
+    RemovalNotAllowed,
+    RoleRequired,
+)
+from domain.model import (
+    ConnectionCounts,
+    ConnectionStatus,
+    ConnectionType,
+    Policy,
+    Reason,
+    Role,
+)
 from domain.ports import MembersQuery
 from tests.unit.fakes import (
     NOW,
