@@ -27,7 +27,7 @@ def configure_cipher(settings: Settings) -> None:
     if not settings.token_keys:
         raise SystemExit(
             "ROOMLINK_TOKEN_KEYS is not set: Roomlink stores Zoom tokens only encrypted. "
-            "Generate a key with: python -c 'from persistence.token_cipher import KeyRing; print(\"k1:\" + KeyRing.generate_key())'"
+            "Generate one with: roomlink keys generate"
         )
     database.use_cipher(TokenCipher(KeyRing.from_config(settings.token_keys)))
 
