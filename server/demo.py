@@ -88,8 +88,7 @@ def run_demo(port: int, data_dir: str) -> None:
     for chatty in ("mail.log", "piccolo"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     sandbox_app = create_sandbox_app()
-    zoom_ids = seed_sandbox(sandbox_app.state.sandbox)
-    asyncio.run(_prepare(zoom_ids))
+    asyncio.run(_prepare(seed_sandbox(sandbox_app.state.sandbox)))
     outbox = LocalSmtpServer()
     outbox.start()
     os.environ["SMTP_URL"] = f"{outbox.url}?from=roomlink@demo.example"
@@ -111,12 +110,21 @@ def _demo_token_keys(path: Path) -> str:
     return path.read_text().strip()
 
 
-def seed_sandbox(sandbox) -> dict[str, str]:
-    """Northwind's Zoom account (its admin Zoe and most of its people) and two personal Zoom accounts.
+class SandboxSeed(msgspec.Struct, frozen=True):
+    #: The sandbox's Zoom user id for each email.
+    zoom_ids: dict[str, str]
+    #: Grants the seeded connections hold, as if their owners had approved in Zoom: email → tokens.
+    tokens: dict[str, object]
 
-    Returns the sandbox's Zoom user id for each email.
-    """
+
+def seed_sandbox(sandbox) -> SandboxSeed:
+    """Northwind's Zoom account (its admin Zoe and most of its people) and everyone's own Zoom account,
+    with the grants of the connections the demo starts with, so that they work against the sandbox."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain.zoom import TokenSet
     from server.zoom_sandbox.control import UserIn, new_user
+    from server.zoom_sandbox.grants import start_grant
     from server.zoom_sandbox.state import Account
 
     def account(account_id: str, name: str) -> Account:
@@ -135,10 +143,20 @@ def seed_sandbox(sandbox) -> dict[str, str]:
             ids.update([user(northwind, person.email, person.name, "owner" if person.role == "owner" else "member")])
         own = account(f"personal-{person.user_id}", f"{person.name}'s own Zoom")
         ids.update([user(own, person.personal_zoom_email, person.name, "owner")])
-    return ids
+
+    def grant(email: str, client_id: str) -> TokenSet:
+        _, answer = start_grant(sandbox, sandbox.apps[client_id], sandbox.users[ids[email]])
+        expires_at = datetime.now(UTC) + timedelta(seconds=answer.expires_in)
+        return TokenSet(access_token=answer.access_token, refresh_token=answer.refresh_token, expires_at=expires_at)
+
+    tokens = {ZOOM_ADMIN_EMAIL: grant(ZOOM_ADMIN_EMAIL, DEMO_ZOOM_APPS["ZOOM_ADMIN_APP_CLIENT_ID"])}
+    for person in PEOPLE:
+        if person.state == "personal":
+            tokens[person.personal_zoom_email] = grant(person.personal_zoom_email, DEMO_ZOOM_APPS["ZOOM_USER_APP_CLIENT_ID"])
+    return SandboxSeed(zoom_ids=ids, tokens=tokens)
 
 
-async def _prepare(zoom_ids: dict[str, str]) -> None:
+async def _prepare(sandbox: SandboxSeed) -> None:
     from persistence import database
     from server.config import settings_from_env
     from server.services import configure_cipher
@@ -147,13 +165,13 @@ async def _prepare(zoom_ids: dict[str, str]) -> None:
     await database.migrate()
     await database.open_pool()
     try:
-        await seed(zoom_ids)
+        await seed(sandbox)
         await _print_launch_links()
     finally:
         await database.close_pool()
 
 
-async def seed(zoom_ids: dict[str, str]) -> None:
+async def seed(sandbox: SandboxSeed) -> None:
     """A fresh Northwind on every start: the sandbox's Zoom lives in memory, so the data must match it."""
     from domain.model import ConnectionStatus, ConnectionType, Policy, Role, ZoomUser
     from domain.ports import MemberInput
@@ -161,6 +179,7 @@ async def seed(zoom_ids: dict[str, str]) -> None:
     from server.clock import utcnow
 
     now = utcnow()
+    zoom_ids = sandbox.zoom_ids
     async with unit_of_work() as uow:
         await uow.organizations.delete(DEMO_ORG)
         await uow.organizations.save(DEMO_ORG, "Northwind Clinics", now)
@@ -173,6 +192,7 @@ async def seed(zoom_ids: dict[str, str]) -> None:
         organization = _connection(ConnectionType.ORGANIZATION, ConnectionStatus.ACTIVE, None, DEMO_ZOOM_ACCOUNT,
                                    zoom_ids[ZOOM_ADMIN_EMAIL], ZOOM_ADMIN_EMAIL, now)
         await uow.connections.add(organization)
+        await uow.connections.store_tokens(organization, sandbox.tokens[ZOOM_ADMIN_EMAIL])
         await uow.connections.sync_zoom_users(
             organization,
             [ZoomUser(zoom_user_id=zoom_ids[ZOOM_ADMIN_EMAIL], email=ZOOM_ADMIN_EMAIL, role_id="1")]
@@ -184,10 +204,12 @@ async def seed(zoom_ids: dict[str, str]) -> None:
             if person.state.startswith("personal"):
                 status = ConnectionStatus.ACTIVE if person.state == "personal" else ConnectionStatus.NEEDS_RECONNECT
                 email = person.personal_zoom_email
-                await uow.connections.add(
-                    _connection(ConnectionType.PERSONAL, status, person.user_id, f"personal-{person.user_id}",
-                                zoom_ids[email], email, now)
+                personal = _connection(
+                    ConnectionType.PERSONAL, status, person.user_id, f"personal-{person.user_id}", zoom_ids[email], email, now
                 )
+                await uow.connections.add(personal)
+                if email in sandbox.tokens:
+                    await uow.connections.store_tokens(personal, sandbox.tokens[email])
         await uow.commit()
 
 
