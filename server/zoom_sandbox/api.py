@@ -6,6 +6,7 @@ validate them against those documents.
 
 from __future__ import annotations
 
+import bisect
 import math
 import secrets
 from datetime import timedelta
@@ -228,24 +229,33 @@ def page_cursor(
 
 def users_page(sandbox: Sandbox, cursor: PageCursor, page_size: int) -> UserPage:
     # Users are kept in creation order, so continuing after a sequence number never skips one.
-    matching = [
-        user
-        for user in sandbox.users_of_account(cursor.account_id)
-        if user.status == cursor.status and cursor.role_id in (None, ROLE_IDS[user.role])
-    ]
-    remaining = [user for user in matching if user.seq > cursor.after_seq]
-    page = remaining[:page_size]
+    users = list(sandbox.users_of_account(cursor.account_id))
+    start = bisect.bisect_right(users, cursor.after_seq, key=lambda user: user.seq)
+
+    def matches(user: ZoomUser) -> bool:
+        return user.status == cursor.status and cursor.role_id in (None, ROLE_IDS[user.role])
+
+    total = cursor.total_records if cursor.total_records is not None else sum(1 for user in users if matches(user))
+    page: list[ZoomUser] = []
+    more = False
+    for user in users[start:]:
+        if not matches(user):
+            continue
+        if len(page) == page_size:
+            more = True
+            break
+        page.append(user)
     next_page_token = ""
-    if len(remaining) > page_size:
+    if more:
         next_page_token = secrets.token_urlsafe(24)
         sandbox.page_cursors[next_page_token] = msgspec.structs.replace(
-            cursor, after_seq=page[-1].seq, expires_at=sandbox.now() + PAGE_TOKEN_TTL
+            cursor, after_seq=page[-1].seq, expires_at=sandbox.now() + PAGE_TOKEN_TTL, total_records=total
         )
     return UserPage(
-        page_count=math.ceil(len(matching) / page_size),
+        page_count=math.ceil(total / page_size),
         page_number=1,
         page_size=page_size,
-        total_records=len(matching),
+        total_records=total,
         next_page_token=next_page_token,
         users=[user_list_item(user) for user in page],
     )

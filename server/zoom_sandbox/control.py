@@ -282,7 +282,7 @@ def disassociate_user(sandbox: Sandbox, user: ZoomUser) -> None:
             grant.revoked = True
     own = Account(id=new_zoom_id(), name=f"{user.first_name} {user.last_name}".strip(), created_at=sandbox.now())
     sandbox.accounts[own.id] = own
-    user.account_id = own.id
+    sandbox.move_user(user, own.id)
     user.role = "owner"
 
 

@@ -136,6 +136,8 @@ class PageCursor(msgspec.Struct, kw_only=True, frozen=True):
     role_id: str | None
     after_seq: int
     expires_at: datetime
+    #: Counted when the listing starts, as Zoom reports it on every page of one listing.
+    total_records: int | None = None
 
 
 class Fault(msgspec.Struct, kw_only=True):
@@ -215,6 +217,7 @@ class Sandbox:
         self.calls: list[CallRecord] = []
         self.webhook_deliveries: list[WebhookDelivery] = []
         self._user_ids_by_email: dict[str, str] = {}
+        self._users_by_account: dict[str, dict[str, ZoomUser]] = {}
         self._meeting_uuids_by_id: dict[int, list[str]] = {}
         self._numbers_in_use: set[int] = set()
         self._next_seq = 0
@@ -232,6 +235,12 @@ class Sandbox:
     def add_user(self, user: ZoomUser) -> None:
         self.users[user.id] = user
         self._user_ids_by_email[user.email.lower()] = user.id
+        self._users_by_account.setdefault(user.account_id, {})[user.id] = user
+
+    def move_user(self, user: ZoomUser, account_id: str) -> None:
+        del self._users_by_account[user.account_id][user.id]
+        user.account_id = account_id
+        self._users_by_account.setdefault(account_id, {})[user.id] = user
 
     def next_seq(self) -> int:
         self._next_seq += 1
@@ -245,6 +254,7 @@ class Sandbox:
     def remove_user(self, user: ZoomUser) -> None:
         del self.users[user.id]
         del self._user_ids_by_email[user.email.lower()]
+        del self._users_by_account[user.account_id][user.id]
 
     def user_by_ref(self, user_ref: str) -> ZoomUser | None:
         """Find a user by id or by email (case-insensitive), as Zoom's ``{userId}`` accepts both."""
@@ -254,7 +264,8 @@ class Sandbox:
         return self.users.get(user_id) if user_id else None
 
     def users_of_account(self, account_id: str) -> Iterator[ZoomUser]:
-        return (user for user in self.users.values() if user.account_id == account_id)
+        """In creation order (dicts keep insertion order), without walking other accounts' users."""
+        return iter(list(self._users_by_account.get(account_id, {}).values()))
 
     # Grants
 
