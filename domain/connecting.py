@@ -93,7 +93,7 @@ async def finish_personal_connection(
     if previous is not None:
         await uow.connections.delete(previous)
         await uow.audit.record(connection_event(previous, now, actor, "replaced", "reconnected"))
-    connection = _new_connection(
+    connection = new_connection(
         pending.org_id, ConnectionType.PERSONAL, pending.user_id, profile.account_id, profile.zoom_user_id, profile.email, now
     )
     # Refused by R13, the new tokens are dropped, not revoked: Zoom's authorization of our app is one
@@ -253,7 +253,7 @@ async def finish_activation(
     else:
         if previous is not None:
             await uow.connections.delete(previous)
-        connection = _new_connection(
+        connection = new_connection(
             link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
         )
         # Refused by R13, the new tokens are dropped, not revoked: the admin app is authorized once per
@@ -314,7 +314,7 @@ def _still_usable(link: ActivationLink, now: datetime) -> ActivationLink:
     return link
 
 
-def _new_connection(
+def new_connection(
     org_id: str,
     type_: ConnectionType,
     user_id: str | None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -213,21 +212,15 @@ async def seed(sandbox: SandboxSeed) -> None:
         await uow.commit()
 
 
-def _connection(type_, status, user_id, zoom_account_id, zoom_user_id, zoom_email, now):
-    from domain.model import Connection
 
-    return Connection(
-        id=str(uuid.uuid4()),
-        org_id=DEMO_ORG,
-        type=type_,
-        user_id=user_id,
-        zoom_account_id=zoom_account_id,
-        zoom_user_id=zoom_user_id,
-        zoom_email=zoom_email,
-        status=status,
-        status_reason=None if status.value == "active" else "Zoom refused the refresh token (seeded by the demo)",
-        status_changed_at=now,
-        connected_at=now,
+def _connection(type_, status, user_id, zoom_account_id, zoom_user_id, zoom_email, now):
+    from domain.connecting import new_connection
+
+    connection = new_connection(DEMO_ORG, type_, user_id, zoom_account_id, zoom_user_id, zoom_email, now)
+    if status.value == "active":
+        return connection
+    return msgspec.structs.replace(
+        connection, status=status, status_reason="Zoom refused the refresh token (seeded by the demo)"
     )
 
 
