@@ -12,6 +12,7 @@ from litestar.datastructures import State
 
 from persistence import database
 from persistence.token_cipher import KeyRing, TokenCipher
+from server import log_redaction
 from server.config import Settings
 from server.mail import SmtpMailer, parse_smtp_url
 from server.problems import Problem
@@ -35,6 +36,7 @@ def configure_cipher(settings: Settings) -> None:
 @asynccontextmanager
 async def services(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    log_redaction.install()
     configure_cipher(settings)
     await database.open_pool()
     async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:

@@ -224,6 +224,14 @@ async def test_tokens_are_unreadable_at_rest_and_never_leave_roomlink(api, org, 
     assert all(secret not in text for secret in plaintexts for text in [*answers, log])
 
 
+async def test_capability_urls_stay_out_of_the_access_log(api, org, zoom_account, ports):
+    link = await activated(api, org, zoom_account)
+    token = link["url"].rsplit("/", 1)[1]
+    log = log_file(ports["roomlink"]).read_text()
+    assert "/activate/[redacted]" in log and "/oauth/zoom/callback?code=[redacted]" in log.replace("state=[redacted]&", "")
+    assert token not in log
+
+
 async def test_oauth_state_replayed_or_forged_is_refused(api, org, sandbox):
     own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
     started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(org["member"]))
