@@ -11,6 +11,8 @@ from domain.zoom import ZoomApp, ZoomEvent, ZoomProfile
 
 #: The job that tells the people concerned, once per incident.
 NOTIFY_INCIDENT = "notify_incident"
+#: The job that checks an organization's Zoom admin and resyncs its seats through Zoom's API.
+VERIFY_ORGANIZATION = "verify_organization"
 
 _ADMIN_GONE = {
     "user.deactivated": "the Zoom admin who connected it was deactivated in Zoom",
@@ -106,7 +108,18 @@ async def _user_changed(uow: UnitOfWork, connection: Connection, event: ZoomEven
             reason = f"the Zoom admin who connected it is now a {event.object.get('role', 'member')} in Zoom"
         if reason is not None:
             await mark_broken(uow, connection, ConnectionStatus.ADMIN_LOST, reason, "zoom:webhook", now)
+        elif connection.status is ConnectionStatus.ADMIN_LOST and _may_be_admin_again(event):
+            # Zoom's word on the role is checked through its API before anything is restored.
+            await uow.jobs.enqueue(
+                VERIFY_ORGANIZATION,
+                {"org_id": connection.org_id, "connection_id": connection.id},
+                dedupe_key=f"verify:{connection.id}",
+            )
     await _reseat(uow, connection, event)
+
+
+def _may_be_admin_again(event: ZoomEvent) -> bool:
+    return event.event == "user.activated" or (event.event == "user.updated" and event.new_role_is_admin is True)
 
 
 async def _reseat(uow: UnitOfWork, connection: Connection, event: ZoomEvent) -> None:

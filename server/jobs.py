@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import httpx
 import msgspec
-from pgqueuer import QueueManager
+from pgqueuer import QueueManager, RetryRequested
 from pgqueuer.executors import (
     DatabaseRetryEntrypointExecutor,
     EntrypointExecutorParameters,
@@ -24,7 +24,7 @@ from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
 from domain.errors import ConnectionBroken, NotConnected
-from domain.keeping import NOTIFY_INCIDENT, apply_verification, handle_zoom_event
+from domain.keeping import NOTIFY_INCIDENT, VERIFY_ORGANIZATION, apply_verification, handle_zoom_event
 from domain.model import ConnectionType
 from domain.zoom import ZoomApp, ZoomEvent
 from persistence import database
@@ -35,13 +35,12 @@ from server.emails import incident_email
 from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
 from server.services import configure_cipher, zoom_timeout
 from server.tokens import TokenKeeper
-from server.zoom_client import HttpZoom
+from server.zoom_client import HttpZoom, ZoomRateLimited
 
 log = logging.getLogger("roomlink.jobs")
 
 ZOOM_EVENT = "zoom_event"
 VERIFY_ALL = "verify_all"
-VERIFY_ORGANIZATION = "verify_organization"
 KEEP_TOKENS_ALIVE = "keep_tokens_alive"
 SEND_EMAIL = "send_email"
 #: Jobs a dead worker held are picked again after this long without a heartbeat.
@@ -143,11 +142,17 @@ async def _handle_event(app: ZoomApp, body: dict) -> None:
 
 
 def _logged(name: str, handler):
-    """A failing job says why in the worker's log before the queue retries it."""
+    """A failing job says why in the worker's log before the queue retries it; one Zoom rate limits
+    is retried when Zoom says, even if that is tomorrow, without spending its attempts."""
 
     async def run(job: Job) -> None:
         try:
             await handler(job)
+        except ZoomRateLimited as limited:
+            if limited.retry_after_s is None:
+                raise
+            log.warning("job %s %s waits %.0f s for Zoom's rate limit", name, job.id, limited.retry_after_s)
+            raise RetryRequested(delay=timedelta(seconds=limited.retry_after_s), reason=str(limited)) from None
         except Exception:
             log.exception("job %s %s failed (attempt %s)", name, job.id, job.attempts + 1)
             raise

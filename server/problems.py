@@ -15,7 +15,7 @@ from litestar.exceptions import (
 
 from domain import errors as domain
 from server.mail import MailNotSent
-from server.zoom_client import ZoomUnavailable
+from server.zoom_client import ZoomRateLimited, ZoomUnavailable
 
 log = logging.getLogger("roomlink")
 
@@ -111,11 +111,21 @@ def on_zoom_unavailable(_: Request, error: Exception) -> Response:
     return problem_response(502, "zoom_unavailable", f"Zoom could not be reached; nothing was changed. ({error})")
 
 
+def on_zoom_rate_limited(_: Request, error: ZoomRateLimited) -> Response:
+    response = problem_response(
+        503, "zoom_rate_limited", "Zoom is limiting how often Roomlink may call it; nothing was changed. Try again later."
+    )
+    if error.retry_after_s is not None:
+        response.headers["Retry-After"] = str(int(error.retry_after_s) + 1)
+    return response
+
+
 def on_mail_not_sent(_: Request, error: Exception) -> Response:
     return problem_response(502, "email_not_sent", "The email could not be sent; nothing was changed.")
 
 
 EXCEPTION_HANDLERS = {
+    ZoomRateLimited: on_zoom_rate_limited,
     ZoomUnavailable: on_zoom_unavailable,
     MailNotSent: on_mail_not_sent,
     domain.DomainError: on_domain_error,

@@ -29,6 +29,14 @@ class ZoomUnavailable(Exception):
     """Zoom did not answer usefully (network, 5xx, rate limited past our patience), even after retrying."""
 
 
+class ZoomRateLimited(ZoomUnavailable):
+    """429 with a Retry-After past what a request may wait (a daily limit names tomorrow)."""
+
+    def __init__(self, message: str, retry_after_s: float | None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ZoomTokenRejected(Exception):
     """401 / code 124: the access token is invalid or expired; refresh and retry once."""
 
@@ -81,7 +89,9 @@ class HttpZoom:
             if response.status_code == 429:
                 wait = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
                 if last or wait is None or wait > self._policy.max_retry_after_s:
-                    raise ZoomUnavailable(f"Zoom is rate limiting us (Retry-After {response.headers.get('retry-after')})")
+                    raise ZoomRateLimited(
+                        f"Zoom is rate limiting us (Retry-After {response.headers.get('retry-after')})", wait
+                    )
                 await asyncio.sleep(wait)
                 continue
             if response.status_code >= 500:

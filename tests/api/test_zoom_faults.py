@@ -89,3 +89,12 @@ async def test_a_rejected_access_token_is_refreshed_and_the_call_retried_once(ap
     assert response.status_code == 200 and response.json()["status"] == "active"
     calls = [(c["path"], c["status"], c.get("grant_type")) for c in await sandbox.calls()]
     assert calls[:3] == [("/v2/users/me", 401, None), ("/oauth/token", 200, "refresh_token"), ("/v2/users/me", 200, None)]
+
+
+async def test_a_rate_limit_longer_than_a_request_may_wait_says_when_to_come_back(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    await fault(sandbox, method="GET", path_prefix="/v2/users/me", status=429, times=1, retry_after=3600)
+    response = await check_now(api, org)
+    assert (response.status_code, response.json()["code"]) == (503, "zoom_rate_limited")
+    assert int(response.headers["retry-after"]) > 3000
+    assert (await organization(api, org))["status"] == "active"

@@ -447,3 +447,15 @@ async def test_r5_a_zoom_user_invited_by_email_has_no_seat_until_they_accept(sto
 
     await handle(store, admin_event("user.invitation_accepted", "zu-dee"))
     assert await seated(store, dee)
+
+
+async def test_r11_the_lost_admin_made_admin_again_asks_for_a_verification_not_a_blind_restore(store):
+    lost = await organization(store)
+    await mark(store, lost, ConnectionStatus.ADMIN_LOST)
+
+    await handle(store, admin_event("user.updated", role="Admin"))
+
+    assert (await organization(store)).status is ConnectionStatus.ADMIN_LOST
+    assert [job.payload for job in store.jobs if job.kind == keeping.VERIFY_ORGANIZATION] == [
+        {"org_id": "acme", "connection_id": lost.id}
+    ]
