@@ -24,7 +24,12 @@ from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
 from domain.errors import ConnectionBroken, NotConnected
-from domain.keeping import NOTIFY_INCIDENT, VERIFY_ORGANIZATION, apply_verification, handle_zoom_event
+from domain.keeping import (
+    NOTIFY_INCIDENT,
+    VERIFY_ORGANIZATION,
+    apply_verification,
+    handle_zoom_event,
+)
 from domain.model import ConnectionType
 from domain.zoom import ZoomApp, ZoomEvent
 from persistence import database
