@@ -206,3 +206,9 @@ async def test_tokens_are_kept_alive_before_they_expire(api, org, zoom_account):
 
 async def _later_than(minutes_left, minutes: float) -> bool:
     return await minutes_left() > minutes
+
+
+async def test_a_signed_body_that_is_not_zoom_json_is_refused(api):
+    body = b"not json"
+    response = await api.post("/webhooks/zoom", content=body, headers=signed(body, ADMIN_SECRET))
+    assert (response.status_code, response.json()["code"]) == (400, "webhook_malformed")
