@@ -134,3 +134,7 @@ class Unavailable(DomainError):
 
 class EmailUnavailable(Unavailable):
     code = "email_unavailable"
+
+
+class ConnectionChangedConcurrently(Conflict):
+    code = "connection_changed_concurrently"

@@ -14,6 +14,7 @@ import asyncpg
 from pgqueuer.queries import Queries
 
 from domain.errors import (
+    ConnectionChangedConcurrently,
     MemberOfAnotherOrganization,
     ZoomAccountServesAnotherOrganization,
     ZoomUserAlreadyConnected,
@@ -106,26 +107,33 @@ class PostgresMembers:
                 f"A user belongs to one organization; already a member elsewhere: {', '.join(taken[:10])}.",
                 errors={"user_id": "already a member of another organization"},
             )
-        records = await self._connection.fetch(
-            """
-            INSERT INTO members (org_id, user_id, email, email_normalized, name, role,
-                                 organization_removed, created_at, updated_at)
-            SELECT $1, input.user_id, input.email, input.email_normalized, input.name, input.role, false, $7, $7
-            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                 AS input (user_id, email, email_normalized, name, role)
-            ON CONFLICT (org_id, user_id) DO UPDATE
-               SET email = EXCLUDED.email, email_normalized = EXCLUDED.email_normalized,
-                   name = EXCLUDED.name, role = EXCLUDED.role, updated_at = EXCLUDED.updated_at
-            RETURNING (xmax = 0) AS created
-            """,
-            org_id,
-            user_ids,
-            [member.email.strip() for member in members],
-            [normalize_email(member.email) for member in members],
-            [member.name for member in members],
-            [member.role.value for member in members],
-            now,
-        )
+        try:
+            records = await self._connection.fetch(
+                """
+                INSERT INTO members (org_id, user_id, email, email_normalized, name, role,
+                                     organization_removed, created_at, updated_at)
+                SELECT $1, input.user_id, input.email, input.email_normalized, input.name, input.role, false, $7, $7
+                FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                     AS input (user_id, email, email_normalized, name, role)
+                ON CONFLICT (org_id, user_id) DO UPDATE
+                   SET email = EXCLUDED.email, email_normalized = EXCLUDED.email_normalized,
+                       name = EXCLUDED.name, role = EXCLUDED.role, updated_at = EXCLUDED.updated_at
+                RETURNING (xmax = 0) AS created
+                """,
+                org_id,
+                user_ids,
+                [member.email.strip() for member in members],
+                [normalize_email(member.email) for member in members],
+                [member.name for member in members],
+                [member.role.value for member in members],
+                now,
+            )
+        except asyncpg.UniqueViolationError:
+            # Another organization took one of these user IDs between our check and this insert.
+            raise MemberOfAnotherOrganization(
+                "A user belongs to one organization; one of these users was just added to another.",
+                errors={"user_id": "already a member of another organization"},
+            ) from None
         created = sum(1 for record in records if record["created"])
         return created, len(records) - created
 
@@ -198,25 +206,31 @@ class PostgresConnections:
         )
 
     async def add(self, connection: Connection) -> None:
-        await self._connection.execute(
-            """
-            INSERT INTO connections (id, org_id, type, user_id, zoom_account_id, zoom_user_id, zoom_email,
-                                     status, status_reason, status_changed_at, connected_at, last_verified_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-            """,
-            connection.id,
-            connection.org_id,
-            connection.type.value,
-            connection.user_id,
-            connection.zoom_account_id,
-            connection.zoom_user_id,
-            connection.zoom_email,
-            connection.status.value,
-            connection.status_reason,
-            connection.status_changed_at,
-            connection.connected_at,
-            connection.last_verified_at,
-        )
+        try:
+            await self._connection.execute(
+                """
+                INSERT INTO connections (id, org_id, type, user_id, zoom_account_id, zoom_user_id, zoom_email,
+                                         status, status_reason, status_changed_at, connected_at, last_verified_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                """,
+                connection.id,
+                connection.org_id,
+                connection.type.value,
+                connection.user_id,
+                connection.zoom_account_id,
+                connection.zoom_user_id,
+                connection.zoom_email,
+                connection.status.value,
+                connection.status_reason,
+                connection.status_changed_at,
+                connection.connected_at,
+                connection.last_verified_at,
+            )
+        except asyncpg.UniqueViolationError:
+            # Two connects of the same member (or two activations) raced; the first one won.
+            raise ConnectionChangedConcurrently(
+                "Zoom was just connected here by another request; reload to see it."
+            ) from None
         claimed = await self._connection.fetchval(
             """
             INSERT INTO zoom_identity_claims (claim, org_id, user_id, connection_id)

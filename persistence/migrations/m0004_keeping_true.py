@@ -1,10 +1,9 @@
 from pgqueuer.queries import Queries
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.column_types import Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
+from piccolo.engine import engine_finder
 
 ID = "2026-11-21T00:38:01:035648"
 VERSION = "1.38.0"

@@ -6,6 +6,7 @@ import asyncpg
 import pytest
 
 from domain.errors import (
+    ConnectionChangedConcurrently,
     MemberOfAnotherOrganization,
     ZoomAccountServesAnotherOrganization,
     ZoomUserAlreadyConnected,
@@ -69,13 +70,13 @@ async def test_a_user_belongs_to_one_organization(org):
 
 async def test_database_refuses_a_second_live_organization_connection(org):
     await add_connection(connection(org, ConnectionType.ORGANIZATION))
-    with pytest.raises(asyncpg.UniqueViolationError):
+    with pytest.raises(ConnectionChangedConcurrently):
         await add_connection(connection(org, ConnectionType.ORGANIZATION))
 
 
 async def test_database_refuses_a_second_personal_connection_for_one_member(org):
     await add_connection(connection(org, ConnectionType.PERSONAL, user_id=f"{org}-a"))
-    with pytest.raises(asyncpg.UniqueViolationError):
+    with pytest.raises(ConnectionChangedConcurrently):
         await add_connection(connection(org, ConnectionType.PERSONAL, user_id=f"{org}-a"))
 
 
