@@ -49,11 +49,13 @@ async def activation_page(token: str) -> Response[str]:
         except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as error:
             return _unusable_link_page(error)
         organization = await uow.organizations.get(link.org_id)
+        requester = await uow.members.get(link.org_id, link.created_by)
     name = escape(organization.name)
+    asked_by = escape(requester.name) if requester else f"Someone at {name}"
     return page(
         f"Connect Zoom for {organization.name}",
         f"""<h1>Connect Zoom for {name}</h1>
-<p class="lead">You were asked to connect your organization's Zoom account to {name}.</p>
+<p class="lead">{asked_by} asks you to connect your organization's Zoom account to {name}.</p>
 <ul>
   <li>Only an <strong>owner or admin</strong> of the Zoom account can approve; Zoom will ask you to sign in.</li>
   <li>Approving lets Roomlink create Zoom meetings for the people of {name} whose email matches a user of your Zoom account.</li>

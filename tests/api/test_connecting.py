@@ -54,6 +54,13 @@ async def test_r1_members_cannot_create_activation_links(api, org):
     assert (response.status_code, response.json()["code"]) == (403, "owner_or_admin_required")
 
 
+async def test_the_activation_page_says_who_asks_and_what_approving_does(api, org):
+    link = await create_activation_link(api, org["org_id"], org["owner"])
+    page = await api.get(path_of(link["url"]))
+    assert page.status_code == 200
+    assert "Owner Person asks you to connect" in page.text and "Only an <strong>owner or admin</strong>" in page.text
+
+
 async def test_r3_used_link_has_its_own_page(api, org, zoom_account):
     link = await activated(api, org, zoom_account)
     page = await api.get(path_of(link["url"]))
