@@ -51,7 +51,7 @@ class OrganizationState(msgspec.Struct, frozen=True):
         )
 
 
-_COLUMNS = "user_id, name, email, role, personal_status, seated, organization_removed"
+_COLUMNS = "org_id, user_id, name, email, role, personal_status, seated, organization_removed"
 
 
 class PostgresMembersTable:
@@ -91,7 +91,7 @@ class PostgresMembersTable:
                     f" AND organization_removed = ${len(args)}"
                 )
             branches.append(
-                f"(SELECT {_COLUMNS} FROM {source} WHERE {_org_condition(source)}{condition}{after}"
+                f"(SELECT {_COLUMNS} FROM {source} WHERE org_id = $1{condition}{after}"
                 " ORDER BY name, user_id LIMIT $2)"
             )
         sql = f"{matched}SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY name, user_id LIMIT $2"
@@ -181,10 +181,6 @@ def _member_row(record: asyncpg.Record, organization: OrganizationState) -> Memb
         status=status,
         reason=effective.reason,
     )
-
-
-def _org_condition(source: str) -> str:
-    return "org_id = $1" if source == "members" else "true"
 
 
 def search_words(q: str) -> list[str]:

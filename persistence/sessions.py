@@ -83,6 +83,3 @@ class PostgresSessions:
             now,
         )
         return SessionRecord(**dict(record)) if record else None
-
-    async def end_session(self, token_hash: str) -> None:
-        await self._connection.execute("DELETE FROM sessions WHERE token_hash = $1", token_hash)

@@ -74,7 +74,7 @@ class ConnectionTable(Table, tablename="connections"):
     connected_at = Timestamptz()
     last_verified_at = Timestamptz(null=True, default=None)
     scopes = Text(default="")
-    #: AES-256-GCM ciphertexts (server/token_cipher.py), the row id as associated data.
+    #: AES-256-GCM ciphertexts (persistence/token_cipher.py), the row id as associated data.
     access_token = Text(null=True, default=None, secret=True)
     refresh_token = Text(null=True, default=None, secret=True)
     access_token_expires_at = Timestamptz(null=True, default=None)
