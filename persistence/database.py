@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import msgspec
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
@@ -35,8 +38,41 @@ def engine() -> PostgresEngine:
     return found
 
 
-async def open_pool(min_size: int = 2, max_size: int = 10) -> None:
-    await engine().start_connection_pool(min_size=min_size, max_size=max_size, reset=_keep_session)
+class PoolLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """How the pool and PostgreSQL defend themselves against requests that hold on too long."""
+
+    min_size: int = 2
+    max_size: int = 10
+    #: Waiting longer than this for a pooled connection answers 503 instead of queueing without end.
+    acquire_timeout_s: float = 3.0
+    #: PostgreSQL ends a statement running longer than this.
+    statement_timeout_s: float = 30.0
+    #: PostgreSQL ends a session left idle inside a transaction this long (a Zoom call made inside a
+    #: transaction waits at most about 45 s: 4 attempts of ROOMLINK_ZOOM_TIMEOUT_S plus backoff).
+    idle_in_transaction_timeout_s: float = 60.0
+    #: Closing the pool waits this long for connections in use, then terminates them.
+    close_timeout_s: float = 3.0
+
+
+class DatabaseBusy(Exception):
+    """No pooled connection became free in time: the caller should try again shortly."""
+
+
+_limits = PoolLimits()
+
+
+async def open_pool(limits: PoolLimits | None = None) -> None:
+    global _limits
+    _limits = limits or PoolLimits()
+    await engine().start_connection_pool(
+        min_size=_limits.min_size,
+        max_size=_limits.max_size,
+        reset=_keep_session,
+        server_settings={
+            "statement_timeout": str(int(_limits.statement_timeout_s * 1000)),
+            "idle_in_transaction_session_timeout": str(int(_limits.idle_in_transaction_timeout_s * 1000)),
+        },
+    )
 
 
 async def _keep_session(_: asyncpg.Connection) -> None:
@@ -45,7 +81,15 @@ async def _keep_session(_: asyncpg.Connection) -> None:
 
 
 async def close_pool() -> None:
-    await engine().close_connection_pool()
+    """Bounded: connections still in use after `close_timeout_s` are terminated, so shutdown never hangs."""
+    pool = engine().pool
+    if pool is None:
+        return
+    engine().pool = None
+    try:
+        await asyncio.wait_for(pool.close(), _limits.close_timeout_s)
+    except TimeoutError:
+        pool.terminate()
 
 
 async def migrate() -> None:
@@ -61,7 +105,8 @@ async def migrate() -> None:
         await connection.close()
 
 
-def known_migration_ids() -> set[str]:
+@functools.cache
+def known_migration_ids() -> frozenset[str]:
     ids = set()
     for name in os.listdir(MIGRATIONS_DIR):
         if name.startswith("m") and name.endswith(".py"):
@@ -69,25 +114,30 @@ def known_migration_ids() -> set[str]:
                 for line in source:
                     if line.startswith("ID = "):
                         ids.add(line.split("=", 1)[1].strip().strip('"'))
-    return ids
+    return frozenset(ids)
 
 
 async def is_ready() -> bool:
     """The database answers and every migration we ship has been applied."""
     try:
-        async with connection() as db:
-            applied = await db.fetch(
-                "SELECT name FROM migration WHERE app_name = 'persistence'"
-            )
-    except (OSError, asyncpg.PostgresError):
+        async with connection(acquire_timeout_s=1.0) as db:
+            applied = await db.fetch("SELECT name FROM migration WHERE app_name = 'persistence'")
+    except (OSError, asyncpg.PostgresError, DatabaseBusy):
         return False
     return known_migration_ids() <= {record["name"] for record in applied}
 
 
 @asynccontextmanager
-async def connection() -> AsyncIterator[asyncpg.Connection]:
-    async with engine().pool.acquire() as db:
-        yield db
+async def connection(acquire_timeout_s: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+    pool = engine().pool
+    try:
+        acquired = await pool.acquire(timeout=acquire_timeout_s or _limits.acquire_timeout_s)
+    except TimeoutError:
+        raise DatabaseBusy("every database connection is in use") from None
+    try:
+        yield acquired
+    finally:
+        await pool.release(acquired)
 
 
 class PostgresUnitOfWork:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
@@ -12,7 +12,6 @@ from litestar.response import Response
 from litestar.types import ControllerRouterHandler
 
 from persistence import database
-from persistence.database import PostgresUnitOfWork
 from server.api.bodies import Health
 from server.api.integrations import (
     MyIntegrationController,
@@ -28,12 +27,6 @@ from server.ui.routes import DEMO_ROUTES, UI_ROUTES
 from server.webhooks import zoom_webhook
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
-
-
-async def provide_uow(request: Request) -> AsyncIterator[PostgresUnitOfWork]:
-    """One unit of work per request; reads (GET) take no transaction."""
-    async with database.unit_of_work(read_only=request.method in ("GET", "HEAD")) as uow:
-        yield uow
 
 
 def require_json_body(request: Request) -> None:
@@ -83,7 +76,6 @@ def create_app(
             *extra_routes,
         ],
         dependencies={
-            "uow": Provide(provide_uow),
             "zoom": Provide(provide_zoom, sync_to_thread=False),
             "mailer": Provide(provide_mailer, sync_to_thread=False),
             "keeper": Provide(provide_keeper, sync_to_thread=False),

@@ -6,7 +6,8 @@ import hmac
 import secrets
 
 from litestar import Request
-from litestar.datastructures import State
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 
 from domain.access import Principal
 from domain.connecting import secret_hash as hash_secret
@@ -32,14 +33,14 @@ def new_code_verifier() -> str:
     return secrets.token_urlsafe(48)
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def _bearer(connection: ASGIConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
 
 
-def _api_key(request: Request, settings: Settings) -> ApiKey | None:
-    presented = _bearer(request)
+def _api_key(connection: ASGIConnection, settings: Settings) -> ApiKey | None:
+    presented = _bearer(connection)
     if presented is None:
         return None
     key = settings.find_api_key(presented)
@@ -48,45 +49,54 @@ def _api_key(request: Request, settings: Settings) -> ApiKey | None:
     return key
 
 
-async def provide_api_key(request: Request, state: State) -> ApiKey:
-    """Provisioning: the API key acting as the host product itself."""
-    key = _api_key(request, state.settings)
+def host_product_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Provisioning: the API key acting as the host product itself. Needs no database."""
+    key = _api_key(connection, connection.app.state.settings)
     if key is None:
         raise Problem(401, "authentication_required", "Provisioning needs `Authorization: Bearer <API key>`.")
-    if ACTING_USER_HEADER.lower() in request.headers:
+    if ACTING_USER_HEADER.lower() in connection.headers:
         raise Problem(
             403, "provisioning_as_member", f"Provisioning calls act as the host product; drop {ACTING_USER_HEADER}."
         )
-    return key
+    connection.state.api_key = key
 
 
-async def provide_principal_apart(request: Request, state: State) -> Principal:
-    """For a handler that waits on Zoom: resolved on a connection of its own, released at once."""
-    async with unit_of_work(read_only=True) as uow:
-        return await provide_principal(request, state, uow)
+async def member_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Member calls: who is calling, found on a connection of its own that is released before the handler runs,
+    so no request is authenticated inside its transaction and a rejected one holds nothing."""
+    connection.state.principal = await _authenticate_member(connection, connection.app.state.settings)
 
 
-async def provide_principal(request: Request, state: State, uow: PostgresUnitOfWork) -> Principal:
-    """On the request's own unit of work: one connection per request."""
-    key = _api_key(request, state.settings)
+def provide_api_key(request: Request) -> ApiKey:
+    return request.state.api_key
+
+
+def provide_principal(request: Request) -> Principal:
+    return request.state.principal
+
+
+async def _authenticate_member(connection: ASGIConnection, settings: Settings) -> Principal:
+    key = _api_key(connection, settings)
     if key is not None:
-        user_id = request.headers.get(ACTING_USER_HEADER)
+        user_id = connection.headers.get(ACTING_USER_HEADER)
         if not user_id:
             raise Problem(
                 400, "acting_user_required", f"Member calls with an API key need the {ACTING_USER_HEADER} header."
             )
-        return await _member_principal(uow, user_id, f"api_key:{key.label} as user:{user_id}")
-    token = request.cookies.get(SESSION_COOKIE)
+        async with unit_of_work(read_only=True) as uow:
+            return await _member_principal(uow, user_id, f"api_key:{key.label} as user:{user_id}")
+    token = connection.cookies.get(SESSION_COOKIE)
     if not token:
         raise Problem(401, "authentication_required", "Sign in through your product, or use an API key.")
-    session = await uow.sessions.session(hash_secret(token), utcnow())
-    if session is None:
-        raise Problem(401, "session_expired", "Your session has ended; open Roomlink again from your product.")
-    if request.method not in _SAFE_METHODS and not hmac.compare_digest(
-        request.headers.get(CSRF_HEADER, ""), session.csrf_token
-    ):
-        raise Problem(403, "csrf_failed", f"Changes from a browser need the {CSRF_HEADER} header.")
-    return await _member_principal(uow, session.user_id, f"user:{session.user_id}")
+    async with unit_of_work(read_only=True) as uow:
+        session = await uow.sessions.session(hash_secret(token), utcnow())
+        if session is None:
+            raise Problem(401, "session_expired", "Your session has ended; open Roomlink again from your product.")
+        if connection.scope["method"] not in _SAFE_METHODS and not hmac.compare_digest(
+            connection.headers.get(CSRF_HEADER, ""), session.csrf_token
+        ):
+            raise Problem(403, "csrf_failed", f"Changes from a browser need the {CSRF_HEADER} header.")
+        return await _member_principal(uow, session.user_id, f"user:{session.user_id}")
 
 
 async def _member_principal(uow: PostgresUnitOfWork, user_id: str, actor: str) -> Principal:

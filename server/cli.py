@@ -7,6 +7,9 @@ import asyncio
 import os
 
 
+GRACEFUL_SHUTDOWN_S = 4
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="roomlink", description="Zoom for whole organizations.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +139,8 @@ def _serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         proxy_headers=True,
         log_level="info",
+        # SIGTERM: in-flight requests get this long, then the pool closes (bounded too): out within 10 s.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
 
 

@@ -56,6 +56,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     keep_alive_within_s: float = 600
     #: How long one request to Zoom may take before it counts as a timeout (and is retried).
     zoom_timeout_s: float = 10
+    #: Database connections per process, and how long a request waits for one before answering 503.
+    db_pool_size: int = 10
+    db_acquire_timeout_s: float = 3.0
 
     def __repr__(self) -> str:
         return f"Settings(base_url={self.base_url!r}, api_keys={len(self.api_keys)} configured)"
@@ -117,4 +120,6 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         verify_interval_s=float(environ.get("ROOMLINK_VERIFY_INTERVAL_S", "900")),
         keep_alive_within_s=float(environ.get("ROOMLINK_KEEP_ALIVE_WITHIN_S", "600")),
         zoom_timeout_s=float(environ.get("ROOMLINK_ZOOM_TIMEOUT_S", "10")),
+        db_pool_size=int(environ.get("ROOMLINK_DB_POOL_SIZE", "10")),
+        db_acquire_timeout_s=float(environ.get("ROOMLINK_DB_ACQUIRE_TIMEOUT_S", "3")),
     )

@@ -38,7 +38,7 @@ from server.clock import utcnow
 from server.config import Settings
 from server.emails import incident_email
 from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
-from server.services import configure_cipher, zoom_timeout
+from server.services import configure_cipher, pool_limits, zoom_timeout
 from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom, ZoomRateLimited
 
@@ -181,7 +181,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
     """Work until `stop` is set; several of these may run, in any number of processes."""
     if configure:
         configure_cipher(settings)
-        await database.open_pool()
+        await database.open_pool(pool_limits(settings))
     connection = await database.engine().get_new_connection()
     try:
         async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:

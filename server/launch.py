@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from litestar import Response, get
 from litestar.datastructures import Cookie, State
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from persistence.database import PostgresUnitOfWork, unit_of_work
@@ -30,7 +31,7 @@ async def issue_launch_link(
 
 
 @get("/launch/{token:str}", operation_id="OpenLaunchLink", tags=["browser"], include_in_schema=True)
-async def launch(token: str, state: State) -> Response:
+async def launch(token: FromPath[str], state: State) -> Response:
     async with unit_of_work() as uow:
         return await _open_session(uow, token, state)
 

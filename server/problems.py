@@ -14,6 +14,7 @@ from litestar.exceptions import (
 )
 
 from domain import errors as domain
+from persistence.database import DatabaseBusy
 from server.mail import MailNotSent
 from server.zoom_client import ZoomRateLimited, ZoomUnavailable
 
@@ -120,6 +121,13 @@ def on_zoom_rate_limited(_: Request, error: ZoomRateLimited) -> Response:
     return response
 
 
+def on_database_busy(_: Request, error: DatabaseBusy) -> Response:
+    log.warning("database pool exhausted: answering 503")
+    response = problem_response(503, "database_busy", "Roomlink is overloaded right now; nothing was changed. Try again shortly.")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def on_mail_not_sent(_: Request, error: Exception) -> Response:
     return problem_response(502, "email_not_sent", "The email could not be sent; nothing was changed.")
 
@@ -128,6 +136,7 @@ EXCEPTION_HANDLERS = {
     ZoomRateLimited: on_zoom_rate_limited,
     ZoomUnavailable: on_zoom_unavailable,
     MailNotSent: on_mail_not_sent,
+    DatabaseBusy: on_database_busy,
     domain.DomainError: on_domain_error,
     Problem: on_problem,
     ValidationException: on_validation_error,

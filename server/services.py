@@ -24,6 +24,10 @@ def zoom_timeout(settings: Settings) -> httpx.Timeout:
     return httpx.Timeout(settings.zoom_timeout_s, connect=min(5.0, settings.zoom_timeout_s))
 
 
+def pool_limits(settings: Settings) -> database.PoolLimits:
+    return database.PoolLimits(max_size=settings.db_pool_size, acquire_timeout_s=settings.db_acquire_timeout_s)
+
+
 def configure_cipher(settings: Settings) -> None:
     if not settings.token_keys:
         raise SystemExit(
@@ -38,7 +42,7 @@ async def services(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     log_redaction.install()
     configure_cipher(settings)
-    await database.open_pool()
+    await database.open_pool(pool_limits(settings))
     async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:
         app.state.zoom = HttpZoom(settings.zoom, http) if settings.zoom else None
         app.state.keeper = TokenKeeper(app.state.zoom) if app.state.zoom else None

@@ -7,11 +7,12 @@ import binascii
 import json
 import uuid
 from datetime import timedelta
+from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post, put
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import Parameter, QueryParameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from domain import connecting, integration
 from domain.access import Principal, require_manager
@@ -19,7 +20,7 @@ from domain.errors import InvalidCursor, InvalidInput
 from domain.identifiers import check_identifier
 from domain.model import Policy
 from domain.ports import MembersQuery
-from persistence.database import PostgresUnitOfWork, unit_of_work
+from persistence.database import unit_of_work
 from server.api.bodies import (
     ActivationLinkIn,
     ActivationLinkOut,
@@ -28,12 +29,7 @@ from server.api.bodies import (
     MembersPageOut,
     PolicyIn,
 )
-from server.auth import (
-    new_code_verifier,
-    new_secret,
-    provide_principal,
-    provide_principal_apart,
-)
+from server.auth import member_guard, new_code_verifier, new_secret, provide_principal
 from server.clock import utcnow
 from server.emails import EmailInvitations
 from server.jobs import verify_organization
@@ -46,27 +42,28 @@ MEMBER_TYPES = ("organization", "personal", "none")
 
 class OrganizationIntegrationController(Controller):
     path = "/api/v1/orgs/{org_id:str}/integrations/zoom"
-    dependencies = {"principal": Provide(provide_principal)}
+    guards = [member_guard]
+    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
     tags = ["organization integration"]
 
     @get("/", operation_id="GetOrganizationZoom")
     async def get_integration(
-        self, org_id: str, principal: Principal, uow: PostgresUnitOfWork
+        self, org_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> integration.OrganizationIntegration:
         check_identifier(org_id, "org_id")
-        return await integration.organization_integration(uow, principal, org_id)
+        async with unit_of_work(read_only=True) as uow:
+            return await integration.organization_integration(uow, principal, org_id)
 
     @get("/members", operation_id="ListZoomMembers")
     async def list_members(
         self,
-        org_id: str,
-        principal: Principal,
-        uow: PostgresUnitOfWork,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        cursor: str | None = None,
-        member_type: str | None = QueryParameter(name="type", default=None),
-        connected: bool | None = None,
-        q: str | None = Parameter(default=None, max_length=200),
+        org_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, QueryParameter()] = None,
+        member_type: Annotated[str | None, QueryParameter(name="type")] = None,
+        connected: Annotated[bool | None, QueryParameter()] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> MembersPageOut:
         check_identifier(org_id, "org_id")
         if member_type is not None and member_type not in MEMBER_TYPES:
@@ -81,7 +78,8 @@ class OrganizationIntegrationController(Controller):
             connected=connected,
             q=q.strip() or None if q else None,
         )
-        page = await integration.list_members(uow, principal, query)
+        async with unit_of_work(read_only=True) as uow:
+            page = await integration.list_members(uow, principal, query)
         return MembersPageOut(
             items=page.items, next_cursor=encode_cursor(page.next_after) if page.next_after else None
         )
@@ -89,53 +87,52 @@ class OrganizationIntegrationController(Controller):
     @post("/activation-links", operation_id="CreateActivationLink", status_code=201)
     async def create_activation_link(
         self,
-        org_id: str,
-        data: ActivationLinkIn,
-        principal: Principal,
-        uow: PostgresUnitOfWork,
+        org_id: FromPath[str],
+        data: JSONBody[ActivationLinkIn],
+        principal: NamedDependency[Principal],
         state: State,
-        mailer: SmtpMailer | None,
+        mailer: NamedDependency[SmtpMailer | None],
     ) -> ActivationLinkOut:
         check_identifier(org_id, "org_id")
         settings = state.settings
         token = new_secret()
         url = f"{settings.base_url}/activate/{token}"
-        link = await connecting.create_activation_link(
-            uow,
-            EmailInvitations(mailer) if mailer else None,
-            principal,
-            org_id,
-            token,
-            url,
-            data.zoom_admin_email,
-            utcnow(),
-            timedelta(seconds=settings.activation_link_ttl_s),
-        )
+        async with unit_of_work() as uow:
+            link = await connecting.create_activation_link(
+                uow,
+                EmailInvitations(mailer) if mailer else None,
+                principal,
+                org_id,
+                token,
+                url,
+                data.zoom_admin_email,
+                utcnow(),
+                timedelta(seconds=settings.activation_link_ttl_s),
+            )
         return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=data.zoom_admin_email)
 
     @delete("/activation-links/{link_id:str}", operation_id="RevokeActivationLink", status_code=204)
     async def revoke_activation_link(
-        self, org_id: str, link_id: str, principal: Principal, uow: PostgresUnitOfWork
+        self, org_id: FromPath[str], link_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> None:
         check_identifier(org_id, "org_id")
         check_uuid(link_id, "id")
-        await connecting.revoke_activation_link(uow, principal, org_id, link_id, utcnow())
+        async with unit_of_work() as uow:
+            await connecting.revoke_activation_link(uow, principal, org_id, link_id, utcnow())
 
     @delete("/", operation_id="DisconnectOrganizationZoom", status_code=200)
     async def disconnect(
-        self, org_id: str, principal: Principal, uow: PostgresUnitOfWork, zoom: HttpZoom
+        self, org_id: FromPath[str], principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]
     ) -> DisconnectedOut:
         check_identifier(org_id, "org_id")
-        affected = await connecting.disconnect_organization(uow, zoom, principal, org_id, utcnow())
+        async with unit_of_work() as uow:
+            affected = await connecting.disconnect_organization(uow, zoom, principal, org_id, utcnow())
         return DisconnectedOut(affected_members=affected)
 
-    @post(
-        "/verify",
-        operation_id="VerifyOrganizationZoom",
-        status_code=200,
-        dependencies={"principal": Provide(provide_principal_apart)},
-    )
-    async def verify(self, org_id: str, principal: Principal, keeper: TokenKeeper) -> integration.OrganizationIntegration:
+    @post("/verify", operation_id="VerifyOrganizationZoom", status_code=200)
+    async def verify(
+        self, org_id: FromPath[str], principal: NamedDependency[Principal], keeper: NamedDependency[TokenKeeper]
+    ) -> integration.OrganizationIntegration:
         """Check now, as the periodic verification does: the Zoom admin's role, then every seat.
 
         Holds no database connection while it waits on Zoom.
@@ -147,39 +144,50 @@ class OrganizationIntegrationController(Controller):
             return await integration.organization_integration(uow, principal, org_id)
 
     @patch("/policy", operation_id="SetZoomPolicy")
-    async def set_policy(self, org_id: str, data: PolicyIn, principal: Principal, uow: PostgresUnitOfWork) -> Policy:
+    async def set_policy(
+        self, org_id: FromPath[str], data: JSONBody[PolicyIn], principal: NamedDependency[Principal]
+    ) -> Policy:
         check_identifier(org_id, "org_id")
         policy = Policy(allow_members_to_remove=data.allow_members_to_remove)
-        return await integration.set_policy(uow, principal, org_id, policy, utcnow())
+        async with unit_of_work() as uow:
+            return await integration.set_policy(uow, principal, org_id, policy, utcnow())
 
 
 class MyIntegrationController(Controller):
     path = "/api/v1/me/integrations/zoom"
-    dependencies = {"principal": Provide(provide_principal)}
+    guards = [member_guard]
+    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
     tags = ["my integration"]
 
     @get("/", operation_id="GetMyZoom")
-    async def get_mine(self, principal: Principal, uow: PostgresUnitOfWork) -> integration.MyIntegration:
-        return await integration.my_integration(uow, principal)
+    async def get_mine(self, principal: NamedDependency[Principal]) -> integration.MyIntegration:
+        async with unit_of_work(read_only=True) as uow:
+            return await integration.my_integration(uow, principal)
 
     @post("/personal/authorize", operation_id="AuthorizePersonalZoom", status_code=200)
-    async def authorize_personal(self, principal: Principal, uow: PostgresUnitOfWork, zoom: HttpZoom) -> AuthorizeOut:
-        url = await connecting.start_personal_connection(
-            uow, zoom, principal, new_secret(), new_code_verifier(), utcnow()
-        )
+    async def authorize_personal(
+        self, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]
+    ) -> AuthorizeOut:
+        async with unit_of_work() as uow:
+            url = await connecting.start_personal_connection(
+                uow, zoom, principal, new_secret(), new_code_verifier(), utcnow()
+            )
         return AuthorizeOut(authorize_url=url)
 
     @delete("/personal", operation_id="DisconnectPersonalZoom", status_code=204)
-    async def disconnect_personal(self, principal: Principal, uow: PostgresUnitOfWork, zoom: HttpZoom) -> None:
-        await connecting.disconnect_personal(uow, zoom, principal, utcnow())
+    async def disconnect_personal(self, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]) -> None:
+        async with unit_of_work() as uow:
+            await connecting.disconnect_personal(uow, zoom, principal, utcnow())
 
     @delete("/organization", operation_id="RemoveOrganizationZoomForMe", status_code=204)
-    async def remove_organization(self, principal: Principal, uow: PostgresUnitOfWork) -> None:
-        await integration.remove_organization_for_me(uow, principal, utcnow())
+    async def remove_organization(self, principal: NamedDependency[Principal]) -> None:
+        async with unit_of_work() as uow:
+            await integration.remove_organization_for_me(uow, principal, utcnow())
 
     @put("/organization", operation_id="RestoreOrganizationZoomForMe", status_code=204)
-    async def restore_organization(self, principal: Principal, uow: PostgresUnitOfWork) -> None:
-        await integration.restore_organization_for_me(uow, principal, utcnow())
+    async def restore_organization(self, principal: NamedDependency[Principal]) -> None:
+        async with unit_of_work() as uow:
+            await integration.restore_organization_for_me(uow, principal, utcnow())
 
 
 def check_uuid(value: str, field: str) -> None:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Response, delete, post, put
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import QueryParameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from domain import provisioning
 from domain.errors import MemberNotFound
 from domain.identifiers import check_identifier
 from domain.model import Member, Organization
 from domain.ports import MemberInput
-from persistence.database import PostgresUnitOfWork
+from persistence.database import unit_of_work
 from server.api.bodies import BatchIn, BatchOut, LaunchLinkOut, MemberIn, OrganizationIn
-from server.auth import provide_api_key
+from server.auth import host_product_guard, provide_api_key
 from server.clock import utcnow
 from server.config import ApiKey
 from server.launch import issue_launch_link
@@ -25,61 +27,61 @@ MEMBER_ZOOM_PAGE = "/integrations/zoom"
 
 class ProvisioningController(Controller):
     path = "/api/v1/orgs/{org_id:str}"
-    dependencies = {"api_key": Provide(provide_api_key)}
+    guards = [host_product_guard]
+    dependencies = {"api_key": Provide(provide_api_key, sync_to_thread=False)}
     tags = ["provisioning"]
 
     @put("/", operation_id="PutOrganization", status_code=200)
-    async def put_organization(
-        self, org_id: str, data: OrganizationIn, api_key: ApiKey, uow: PostgresUnitOfWork
-    ) -> Response[Organization]:
-        organization, created = await provisioning.provision_organization(uow, org_id, data.name, utcnow())
+    async def put_organization(self, org_id: FromPath[str], data: JSONBody[OrganizationIn]) -> Response[Organization]:
+        async with unit_of_work() as uow:
+            organization, created = await provisioning.provision_organization(uow, org_id, data.name, utcnow())
         return Response(organization, status_code=201 if created else 200)
 
     @put("/members/{user_id:str}", operation_id="PutMember", status_code=200)
     async def put_member(
-        self, org_id: str, user_id: str, data: MemberIn, api_key: ApiKey, uow: PostgresUnitOfWork
+        self, org_id: FromPath[str], user_id: FromPath[str], data: JSONBody[MemberIn]
     ) -> Response[Member]:
         check_identifier(org_id, "org_id")
         member_input = MemberInput(user_id=user_id, email=data.email, name=data.name, role=data.role)
-        member, created = await provisioning.provision_member(uow, org_id, member_input, utcnow())
+        async with unit_of_work() as uow:
+            member, created = await provisioning.provision_member(uow, org_id, member_input, utcnow())
         return Response(member, status_code=201 if created else 200)
 
     @post("/members/batch", operation_id="BatchPutMembers", status_code=200)
-    async def batch_members(
-        self, org_id: str, data: BatchIn, api_key: ApiKey, uow: PostgresUnitOfWork
-    ) -> BatchOut:
+    async def batch_members(self, org_id: FromPath[str], data: JSONBody[BatchIn]) -> BatchOut:
         check_identifier(org_id, "org_id")
         members = [
             MemberInput(user_id=item.user_id, email=item.email, name=item.name, role=item.role)
             for item in data.members
         ]
-        result = await provisioning.provision_members(uow, org_id, members, utcnow())
+        async with unit_of_work() as uow:
+            result = await provisioning.provision_members(uow, org_id, members, utcnow())
         return BatchOut(created=result.created, updated=result.updated)
 
     @delete("/members/{user_id:str}", operation_id="DeleteMember", status_code=204)
     async def delete_member(
-        self, org_id: str, user_id: str, api_key: ApiKey, uow: PostgresUnitOfWork, state: State
+        self, org_id: FromPath[str], user_id: FromPath[str], api_key: NamedDependency[ApiKey], state: State
     ) -> None:
         check_identifier(org_id, "org_id")
         check_identifier(user_id, "user_id")
-        await provisioning.delete_member(uow, state.zoom, org_id, user_id, f"api_key:{api_key.label}", utcnow())
+        async with unit_of_work() as uow:
+            await provisioning.delete_member(uow, state.zoom, org_id, user_id, f"api_key:{api_key.label}", utcnow())
 
     @post("/members/{user_id:str}/launch", operation_id="CreateLaunchLink", status_code=201)
     async def create_launch_link(
         self,
-        org_id: str,
-        user_id: str,
-        api_key: ApiKey,
-        uow: PostgresUnitOfWork,
+        org_id: FromPath[str],
+        user_id: FromPath[str],
         state: State,
-        next_path: str = QueryParameter(name="next", default=MEMBER_ZOOM_PAGE),
+        next_path: Annotated[str, QueryParameter(name="next")] = MEMBER_ZOOM_PAGE,
     ) -> LaunchLinkOut:
         check_identifier(org_id, "org_id")
         check_identifier(user_id, "user_id")
         _check_next_path(next_path)
-        if await uow.members.get(org_id, user_id) is None:
-            raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
-        return await issue_launch_link(uow, state.settings, org_id, user_id, next_path)
+        async with unit_of_work() as uow:
+            if await uow.members.get(org_id, user_id) is None:
+                raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
+            return await issue_launch_link(uow, state.settings, org_id, user_id, next_path)
 
 
 def _check_next_path(next_path: str) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from html import escape
 
 from litestar import Request, Response, get, post
-from litestar.params import QueryParameter
+from typing import Annotated
+
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from domain import connecting
@@ -41,7 +43,7 @@ _UNUSABLE_LINK = {
 
 
 @get("/activate/{token:str}", include_in_schema=False)
-async def activation_page(token: str) -> Response[str]:
+async def activation_page(token: FromPath[str]) -> Response[str]:
     """No Roomlink session needed: the Zoom admin may have no account in the host product."""
     async with unit_of_work(read_only=True) as uow:
         try:
@@ -68,7 +70,7 @@ async def activation_page(token: str) -> Response[str]:
 
 
 @post("/activate/{token:str}", include_in_schema=False, status_code=303)
-async def start_activation(token: str, request: Request) -> Response:
+async def start_activation(token: FromPath[str], request: Request) -> Response:
     zoom = _zoom(request)
     async with unit_of_work() as uow:
         try:
@@ -81,9 +83,9 @@ async def start_activation(token: str, request: Request) -> Response:
 @get("/oauth/zoom/callback", include_in_schema=False)
 async def zoom_callback(
     request: Request,
-    oauth_state: str | None = QueryParameter(name="state", default=None),
-    code: str | None = None,
-    error: str | None = None,
+    oauth_state: Annotated[str | None, QueryParameter(name="state")] = None,
+    code: Annotated[str | None, QueryParameter()] = None,
+    error: Annotated[str | None, QueryParameter()] = None,
 ) -> Response:
     """The one redirect URI of both Zoom apps: the state says whether a member or an activation waits."""
     if not oauth_state:

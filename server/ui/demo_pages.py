@@ -18,7 +18,7 @@ from litestar.response import Redirect
 
 from domain.model import ConnectionType, MemberRow
 from domain.ports import MembersQuery
-from persistence.database import PostgresUnitOfWork
+from persistence.database import PostgresUnitOfWork, unit_of_work
 from server.demo import DEMO_ORG, PEOPLE, DemoPerson
 from server.launch import issue_launch_link
 from server.outbox import LocalSmtpServer, ReceivedEmail
@@ -43,11 +43,14 @@ def demo_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 @get("/demo", name="demo_sign_in_page", guards=[demo_only], include_in_schema=False)
-async def demo_sign_in_page(uow: PostgresUnitOfWork, state: State) -> Response[str]:
-    organization = await uow.organizations.get(DEMO_ORG)
-    if organization is None:
-        return message_page("The demo is not seeded", "Restart `roomlink demo` to seed Northwind again.", status_code=503)
-    rows = await _member_rows(uow)
+async def demo_sign_in_page(state: State) -> Response[str]:
+    async with unit_of_work(read_only=True) as uow:
+        organization = await uow.organizations.get(DEMO_ORG)
+        if organization is None:
+            return message_page(
+                "The demo is not seeded", "Restart `roomlink demo` to seed Northwind again.", status_code=503
+            )
+        rows = await _member_rows(uow)
     people = "".join(_person_row(person, rows[person.user_id]) for person in PEOPLE if person.user_id in rows)
     body = f"""
 <h1>Roomlink demo</h1>
@@ -72,12 +75,12 @@ Signing in opens their Zoom page, as their own product would.</p>
 @post("/demo/sign-in", name="demo_sign_in", guards=[demo_only], include_in_schema=False)
 async def demo_sign_in(
     data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    uow: PostgresUnitOfWork,
     state: State,
 ) -> Response:
     if data.user_id not in {person.user_id for person in PEOPLE}:
         return message_page("Nobody by that name", "Pick a person from the demo sign-in page.", status_code=400)
-    link = await issue_launch_link(uow, state.settings, DEMO_ORG, data.user_id, ZOOM_PAGE_PATH)
+    async with unit_of_work() as uow:
+        link = await issue_launch_link(uow, state.settings, DEMO_ORG, data.user_id, ZOOM_PAGE_PATH)
     return Redirect(link.url, status_code=303)
 
 

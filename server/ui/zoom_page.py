@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from domain.access import Principal
-from server.auth import provide_principal
+from server.auth import member_guard, provide_principal
 from server.problems import Problem
 from server.ui.layout import message_page, page, script_tag
 from server.ui.words import page_words
@@ -126,10 +126,11 @@ def problem_page(_: Request, problem: Problem) -> Response[str]:
     ZOOM_PAGE_PATH,
     name="zoom_page",
     include_in_schema=False,
-    dependencies={"principal": Provide(provide_principal)},
+    guards=[member_guard],
+    dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
     exception_handlers={Problem: problem_page},
 )
-async def zoom_page(principal: Principal) -> Response[str]:
+async def zoom_page(principal: NamedDependency[Principal]) -> Response[str]:
     manages = principal.role.manages_organization
     return page(
         "Zoom",

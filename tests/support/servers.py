@@ -58,7 +58,7 @@ def running(
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_healthy(base_url + health_path, process)
+        wait_until_healthy(base_url + health_path, process)
         yield base_url
     finally:
         stop(process)
@@ -81,7 +81,7 @@ def log_file(port: int) -> Path:
     return folder / f"server-{port}.log"
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

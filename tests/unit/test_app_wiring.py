@@ -1,0 +1,47 @@
+"""How the app is wired keeps hostile traffic from holding resources (issue "Hold under hostile traffic")."""
+
+from __future__ import annotations
+
+import warnings
+
+from litestar.handlers import HTTPRouteHandler
+
+from server.app import create_app
+from server.auth import host_product_guard, member_guard
+from server.config import Settings
+
+
+def _handlers():
+    app = create_app(Settings(demo=True))
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler):
+                yield route.path, handler
+
+
+def test_no_dependency_holds_a_resource_across_the_request():
+    """A yield-dependency started beside one that raises is never closed by Litestar: a leaked transaction."""
+    holding = [
+        (path, key)
+        for path, handler in _handlers()
+        for key, provider in handler.resolve_dependencies().items()
+        if provider.has_async_generator_dependency or provider.has_sync_generator_dependency
+    ]
+    assert holding == []
+
+
+def test_every_api_call_is_authenticated_by_a_guard_before_any_dependency_runs():
+    unguarded = [
+        path
+        for path, handler in _handlers()
+        if path.startswith("/api/")
+        and not {host_product_guard, member_guard} & {getattr(guard, "func", guard) for guard in handler.resolve_guards()}
+    ]
+    assert unguarded == []
+
+
+def test_create_app_uses_litestar_explicitly_without_deprecation_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        create_app(Settings(demo=True))
+    assert [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)] == []
