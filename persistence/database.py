@@ -14,6 +14,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from persistence.housekeeping import PostgresHousekeeping
 from persistence.members_table import PostgresMembersTable
 from persistence.repositories import (
     PostgresActivationLinks,
@@ -157,6 +158,7 @@ class PostgresUnitOfWork:
         self.members_table = PostgresMembersTable(db)
         self.audit = PostgresAuditTrail(db)
         self.sessions = PostgresSessions(db)
+        self.housekeeping = PostgresHousekeeping(db)
         self._db = db
         self._transaction = None if read_only else db.transaction()
         self._committed = False

@@ -22,6 +22,8 @@ from server.config import Settings, settings_from_env
 from server.launch import launch
 from server.outbox import LocalSmtpServer
 from server.problems import EXCEPTION_HANDLERS, Problem
+from server.rate_limits import FailedAttempts, failed_attempts_middleware
+from server.security_headers import security_headers_hook
 from server.services import provide_keeper, provide_mailer, provide_zoom, services
 from server.ui.routes import DEMO_ROUTES, UI_ROUTES
 from server.webhooks import zoom_webhook
@@ -59,7 +61,7 @@ def create_app(
 ) -> Litestar:
     """The demo passes its outbox (a local SMTP server it reads from) and the mounted Zoom sandbox."""
     settings = settings or settings_from_env()
-    state = {"settings": settings}
+    state = {"settings": settings, "failed_attempts": FailedAttempts(settings.failed_attempts_per_minute)}
     if outbox is not None:
         state["outbox"] = outbox
     return Litestar(
@@ -81,6 +83,8 @@ def create_app(
             "keeper": Provide(provide_keeper, sync_to_thread=False),
         },
         before_request=require_json_body,
+        before_send=[security_headers_hook(settings.zoom.oauth_base_url if settings.zoom else None)],
+        middleware=[failed_attempts_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[services],
         state=State(state),

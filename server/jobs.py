@@ -48,6 +48,7 @@ ZOOM_EVENT = "zoom_event"
 VERIFY_ALL = "verify_all"
 KEEP_TOKENS_ALIVE = "keep_tokens_alive"
 SEND_EMAIL = "send_email"
+PURGE_EXPIRED = "purge_expired"
 #: Jobs a dead worker held are picked again after this long without a heartbeat.
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
@@ -71,7 +72,14 @@ class Worker:
                     dedupe_key=f"verify:{connection.id}",
                 )
             await uow.jobs.enqueue(KEEP_TOKENS_ALIVE, {}, dedupe_key="keep_tokens_alive")
+            await uow.jobs.enqueue(PURGE_EXPIRED, {}, dedupe_key=PURGE_EXPIRED)
             await uow.commit()
+
+    async def purge_expired(self, job: Job) -> None:
+        async with unit_of_work() as uow:
+            purged = await uow.housekeeping.purge_expired(utcnow())
+            await uow.commit()
+        log.info("purged expired rows: %s", purged)
 
     async def verify_organization(self, job: Job) -> None:
         payload = json.loads(job.payload)
@@ -198,6 +206,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
                 (KEEP_TOKENS_ALIVE, worker.keep_tokens_alive, 3),
                 (NOTIFY_INCIDENT, worker.notify_incident, 5),
                 (SEND_EMAIL, worker.send_email, 8),
+                (PURGE_EXPIRED, worker.purge_expired, 3),
             ):
                 manager.entrypoint(name, on_failure="hold", executor_factory=_retrying(attempts))(_logged(name, handler))
             ticker = asyncio.create_task(_tick(settings.verify_interval_s, stop)) if settings.verify_interval_s else None

@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.servers import API_KEY, free_port, log_file, wait_until_healthy
+from tests.support.servers import API_KEY, free_port, log_file, running, wait_until_healthy
 
 FLOOD_REQUESTS = 2_400
 CONCURRENCY = 120
@@ -93,7 +93,13 @@ def test_a_flood_of_rejected_requests_leaves_no_connection_stuck_and_no_error(db
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = log_file(port)
-    env = {**os.environ, **roomlink_env, "ROOMLINK_API_KEYS": API_KEY, "ROOMLINK_BASE_URL": base_url}
+    env = {
+        **os.environ,
+        **roomlink_env,
+        "ROOMLINK_API_KEYS": API_KEY,
+        "ROOMLINK_BASE_URL": base_url,
+        "ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE": "30",
+    }
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--no-migrate", "--host", "127.0.0.1",
@@ -104,7 +110,8 @@ def test_a_flood_of_rejected_requests_leaves_no_connection_stuck_and_no_error(db
             wait_until_healthy(f"{base_url}/readyz", process)
             statuses = asyncio.run(flood(base_url))
             assert sum(statuses.values()) == FLOOD_REQUESTS
-            assert set(statuses) <= {401, 403}, statuses
+            assert set(statuses) <= {401, 403, 429}, statuses
+            assert statuses.get(429, 0) > FLOOD_REQUESTS / 2, "repeated failures are refused before any work"
             assert asyncio.run(idle_in_transaction(os.environ["DATABASE_URL"])) == 0
             latencies = readyz_latencies_ms(base_url)
             assert statistics.median(latencies) <= 50, latencies
@@ -121,3 +128,37 @@ def test_a_flood_of_rejected_requests_leaves_no_connection_stuck_and_no_error(db
     assert shutdown_s <= 10
     errors = [line for line in log_path.read_text().splitlines() if any(marker in line for marker in ERROR_MARKERS)]
     assert errors == []
+
+
+def test_guessing_capability_urls_or_keys_is_refused_with_429_after_a_few_failures(roomlink_env):
+    with running("server.app:create_app", {**roomlink_env, "ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE": "3"}) as base_url:
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            assert [client.get(f"/launch/guess-{n}").status_code for n in range(3)] == [410, 410, 410]
+            refused = client.get("/launch/guess-4")
+            assert refused.status_code == 429
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["code"] == "too_many_failed_attempts"
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            # Each kind of secret has its own count: activation links are still answered.
+            assert client.get("/activate/guess").status_code == 404
+            wrong_key = {"Authorization": "Bearer wrong-key-0123456789"}
+            assert [client.put("/api/v1/orgs/x", headers=wrong_key, json={"name": "x"}).status_code for _ in range(4)] == [
+                401, 401, 401, 429
+            ]
+            # The right key from the same address still fails after that: the address is the unit, for a minute.
+            assert client.get("/api/v1/me/integrations/zoom", headers={"Authorization": f"Bearer {API_KEY.split(':', 1)[1]}"}).status_code == 429
+            assert client.get("/healthz").status_code == 200
+
+
+def test_every_answer_carries_the_security_headers(roomlink):
+    with httpx.Client(base_url=roomlink, timeout=10) as client:
+        for path in ("/healthz", "/api/v1/me/integrations/zoom", "/activate/unknown", "/launch/unknown", "/integrations/zoom"):
+            response = client.get(path)
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+            assert "script-src" not in response.headers["content-security-policy"]  # default-src 'self' covers it
+            assert response.headers["x-content-type-options"] == "nosniff", path
+            assert response.headers["referrer-policy"] == "no-referrer", path
+            assert response.headers["cache-control"] == "no-store", path
+        static = client.get("/ui/static/roomlink.css")
+        assert static.headers["cache-control"] == "no-cache"
+        assert static.headers["x-content-type-options"] == "nosniff"

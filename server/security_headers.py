@@ -1,0 +1,51 @@
+"""Headers every Roomlink answer carries: no framing, no sniffing, no referrer leaking capability URLs,
+nothing cached that shows a secret."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+#: Zoom's stand-in has its own pages (demo mode) and is not Roomlink's to police.
+SANDBOX_MOUNT = "/zoom-sandbox"
+#: Revalidated static assets keep their own Cache-Control.
+STATIC_PREFIX = "/ui/static/"
+
+
+def content_security_policy(zoom_oauth_base_url: str | None) -> str:
+    """Scripts, styles and fetches from Roomlink only; forms may lead to Zoom's sign-in (the activation page
+    posts to Roomlink, which redirects to Zoom, and browsers hold the redirect to `form-action`)."""
+    form_targets = ["'self'"]
+    if zoom_oauth_base_url:
+        parts = urlsplit(zoom_oauth_base_url)
+        form_targets.append(f"{parts.scheme}://{parts.netloc}")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"form-action {' '.join(form_targets)}",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def security_headers_hook(zoom_oauth_base_url: str | None):
+    policy = content_security_policy(zoom_oauth_base_url)
+
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or scope["path"].startswith(SANDBOX_MOUNT):
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        headers["Content-Security-Policy"] = policy
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        # Activation, launch and OAuth URLs are capabilities: no page may pass its address on.
+        headers["Referrer-Policy"] = "no-referrer"
+        if not scope["path"].startswith(STATIC_PREFIX) and "cache-control" not in headers:
+            headers["Cache-Control"] = "no-store"
+
+    return add_headers
