@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import os
 
-
 GRACEFUL_SHUTDOWN_S = 4
 
 

@@ -13,7 +13,6 @@ import time
 from collections import OrderedDict, deque
 
 import msgspec
-
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.problems import PROBLEM_JSON

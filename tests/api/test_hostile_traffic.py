@@ -20,7 +20,13 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.servers import API_KEY, free_port, log_file, running, wait_until_healthy
+from tests.support.servers import (
+    API_KEY,
+    free_port,
+    log_file,
+    running,
+    wait_until_healthy,
+)
 
 FLOOD_REQUESTS = 2_400
 CONCURRENCY = 120

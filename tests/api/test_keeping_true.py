@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -13,6 +12,7 @@ import pytest
 from domain.model import ConnectionType
 from persistence.database import unit_of_work
 from tests.support.builders import add_connection, connection, unique
+from tests.support.jobs import settled
 from tests.support.servers import ZOOM_APPS
 from tests.support.zoom import (
     activate,
@@ -72,7 +72,7 @@ async def test_r11_one_email_per_incident(api, org, zoom_account, sandbox, outbo
     assert await eventually(lambda: status_is(api, org, "admin_lost"))
     await sandbox.client.patch(f"/sandbox/users/{zoom_account['admin']['id']}", json={"status": "inactive"})
     await outbox.wait_for(lambda m: m.to == f"{org['owner']}@acme.test", timeout=15)
-    await asyncio.sleep(2)
+    await settled(zoom_account["admin"]["id"], org["org_id"])
     to_owner = [m for m in outbox.messages() if m.to == f"{org['owner']}@acme.test"]
     assert len(to_owner) == 1
 
@@ -160,7 +160,8 @@ async def test_forged_stale_and_replayed_webhooks_are_refused(api, org):
     assert (forged.status_code, forged.json()["code"]) == (401, "webhook_signature_invalid")
     stale = await api.post("/webhooks/zoom", content=body, headers=signed(body, ADMIN_SECRET, int(time.time()) - 301))
     assert (stale.status_code, stale.json()["code"]) == (401, "webhook_stale")
-    await asyncio.sleep(1.5)
+    async with unit_of_work(read_only=True) as uow:  # refused before anything was recorded or queued
+        assert not await uow._db.fetchval("SELECT count(*) FROM webhook_events WHERE event_key = $1", hashlib.sha256(body).hexdigest())
     assert (await organization(api, org))["status"] == "active"
 
     headers = signed(body, ADMIN_SECRET)

@@ -1,0 +1,34 @@
+"""Checks that keep the architecture as DESIGN.md describes it: a pure domain, tables and migrations in step."""
+
+from __future__ import annotations
+
+import ast
+from itertools import chain
+from pathlib import Path
+
+from piccolo.apps.migrations.commands.new import AutoMigrationManager
+from piccolo.conf.apps import Finder
+
+ROOT = Path(__file__).resolve().parents[2]
+#: What domain/ must never import: frameworks, drivers, HTTP clients, and the outer layers.
+OUTSIDE_WORLD = {"litestar", "piccolo", "asyncpg", "httpx", "authlib", "pgqueuer", "server", "persistence", "cryptography"}
+
+
+def test_domain_imports_nothing_from_the_outside_world():
+    offending = []
+    for path in sorted((ROOT / "domain").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            offending += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] in OUTSIDE_WORLD]
+    assert offending == []
+
+
+async def test_tables_and_migrations_agree():
+    """Piccolo's auto-migration of `persistence` finds nothing to do: every table change has its migration."""
+    app_config = Finder().get_app_config("persistence")
+    alter_statements = await AutoMigrationManager().get_alter_statements(app_config=app_config)
+    assert list(chain(*(statement.statements for statement in alter_statements))) == []
