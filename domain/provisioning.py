@@ -57,7 +57,8 @@ async def provision_members(
         )
     errors = _batch_errors(members)
     if errors:
-        raise InvalidInput("Some members in the batch are invalid; nothing was saved.", errors=errors)
+        fields = ", ".join(f"`{field}`" for field in errors)
+        raise InvalidInput(f"Some members in the batch are invalid ({fields}); nothing was saved.", errors=errors)
     await _require_organization(uow, org_id)
     created, updated = await uow.members.save_many(org_id, members, now)
     await uow.commit()

@@ -15,6 +15,7 @@ from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
 from persistence.housekeeping import PostgresHousekeeping
+from persistence.key_rotation import ring_opens_stored_secrets
 from persistence.members_table import PostgresMembersTable
 from persistence.repositories import (
     PostgresActivationLinks,
@@ -119,13 +120,15 @@ def known_migration_ids() -> frozenset[str]:
 
 
 async def is_ready() -> bool:
-    """The database answers and every migration we ship has been applied."""
+    """The database answers, every migration we ship has been applied, and the key ring opens what is stored."""
     try:
         async with connection(acquire_timeout_s=1.0) as db:
             applied = await db.fetch("SELECT name FROM migration WHERE app_name = 'persistence'")
+            if not known_migration_ids() <= {record["name"] for record in applied}:
+                return False
+            return _cipher is not None and await ring_opens_stored_secrets(db, _cipher)
     except (OSError, asyncpg.PostgresError, DatabaseBusy):
         return False
-    return known_migration_ids() <= {record["name"] for record in applied}
 
 
 @asynccontextmanager

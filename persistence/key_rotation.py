@@ -16,6 +16,15 @@ SEALED_COLUMNS = (
 )
 
 
+async def ring_opens_stored_secrets(db: asyncpg.Connection, cipher: TokenCipher) -> bool:
+    """Whether one stored value of each sealed column names a key the ring holds: cheap enough for /readyz,
+    and enough to notice a server started with the wrong ROOMLINK_TOKEN_KEYS."""
+    samples = " UNION ALL ".join(
+        f"(SELECT {column} FROM {table} WHERE {column} IS NOT NULL LIMIT 1)" for table, _, column in SEALED_COLUMNS
+    )
+    return all(cipher.holds_key_of(row[0]) for row in await db.fetch(samples))
+
+
 async def rotate_keys(db: asyncpg.Connection, cipher: TokenCipher) -> int:
     """Returns how many values moved; values already under the current key are left alone."""
     moved = 0

@@ -32,6 +32,10 @@ class TokenDecryptionError(Exception):
     """A stored value could not be opened. The message never carries key material or ciphertext."""
 
 
+class TokenKeyMissing(TokenDecryptionError):
+    """The value names a key id the ring does not hold: a configuration fault, not a bad value."""
+
+
 class KeyRing:
     """Named AES-256 keys; the first is current and encrypts, every one of them decrypts."""
 
@@ -96,7 +100,7 @@ class TokenCipher:
         try:
             aead = self._ring.aead(key_id)
         except KeyError:
-            raise TokenDecryptionError(
+            raise TokenKeyMissing(
                 f"token was encrypted under key id {key_id!r}, which the key ring does not hold"
             ) from None
         nonce, sealed = payload[:NONCE_BYTES], payload[NONCE_BYTES:]
@@ -111,6 +115,10 @@ class TokenCipher:
     def key_id(self, value: str) -> str:
         key_id, _ = _split_value(value)
         return key_id
+
+    def holds_key_of(self, value: str) -> bool:
+        """Whether the ring has the key `value` was sealed under (without opening it)."""
+        return self.key_id(value) in self._ring.key_ids
 
     def needs_rotation(self, value: str) -> bool:
         return self.key_id(value) != self._ring.current_key_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from litestar import Litestar, Request, get
+from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -12,7 +12,7 @@ from litestar.response import Response
 from litestar.types import ControllerRouterHandler
 
 from persistence import database
-from server.api.bodies import Health
+from server.api.bodies import Health, check_request_body
 from server.api.integrations import (
     MyIntegrationController,
     OrganizationIntegrationController,
@@ -21,25 +21,12 @@ from server.api.provisioning import ProvisioningController
 from server.config import Settings, settings_from_env
 from server.launch import launch
 from server.outbox import LocalSmtpServer
-from server.problems import EXCEPTION_HANDLERS, Problem
+from server.problems import EXCEPTION_HANDLERS
 from server.rate_limits import FailedAttempts, failed_attempts_middleware
 from server.security_headers import security_headers_hook
 from server.services import provide_keeper, provide_mailer, provide_zoom, services
 from server.ui.routes import DEMO_ROUTES, UI_ROUTES
 from server.webhooks import zoom_webhook
-
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
-
-
-def require_json_body(request: Request) -> None:
-    """Bodies must say they are JSON: a form post from another site cannot pass for an API call."""
-    if request.method not in _BODY_METHODS or not request.url.path.startswith("/api/"):
-        return
-    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if has_body and content_type != "application/json":
-        raise Problem(415, "unsupported_media_type", "Send the body as application/json.")
-
 
 @get("/healthz", operation_id="Health", tags=["health"])
 async def healthz() -> Health:
@@ -82,7 +69,7 @@ def create_app(
             "mailer": Provide(provide_mailer, sync_to_thread=False),
             "keeper": Provide(provide_keeper, sync_to_thread=False),
         },
-        before_request=require_json_body,
+        before_request=check_request_body,
         before_send=[security_headers_hook(settings.zoom.oauth_base_url if settings.zoom else None)],
         middleware=[failed_attempts_middleware],
         exception_handlers=EXCEPTION_HANDLERS,

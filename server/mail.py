@@ -12,6 +12,8 @@ from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 import aiosmtplib
 import msgspec
 
+from domain.identifiers import has_control_characters
+
 DEFAULT_SENDER = "Roomlink <no-reply@roomlink.localhost>"
 
 
@@ -48,6 +50,10 @@ class SmtpSettings:
 
 class MailNotSent(Exception):
     """The SMTP server could not be reached or refused the message."""
+
+
+class UnsafeHeader(MailNotSent):
+    """A header value holds a line break or another control character: sent, it could add headers."""
 
 
 def parse_smtp_url(url: str) -> SmtpSettings:
@@ -99,10 +105,12 @@ class SmtpMailer:
 
 
 def build_message(email: OutgoingEmail, *, sender: str) -> EmailMessage:
+    """Refuses (UnsafeHeader) any header value with a control character, whatever checked it before."""
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = email.to
-    message["Subject"] = email.subject
+    for header, value in (("From", sender), ("To", email.to), ("Subject", email.subject)):
+        if has_control_characters(value):
+            raise UnsafeHeader(f"the {header} header holds a control character; the message was not sent")
+        message[header] = value
     message["Date"] = format_datetime(datetime.now(UTC))
     # The sender's domain, not the default `socket.getfqdn()`, which may wait on DNS.
     message["Message-ID"] = make_msgid(domain=_domain_of(sender))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -14,7 +15,9 @@ from litestar.exceptions import (
 )
 
 from domain import errors as domain
+from domain.identifiers import EMAIL_PATTERN, IDENTIFIER_PATTERN, TEXT_PATTERN
 from persistence.database import DatabaseBusy
+from persistence.token_cipher import TokenKeyMissing
 from server.mail import MailNotSent
 from server.zoom_client import ZoomRateLimited, ZoomUnavailable
 
@@ -67,27 +70,96 @@ def on_problem(_: Request, error: Problem) -> Response:
     return problem_response(error.status, error.code, error.detail, error.errors)
 
 
-#: What a person should read instead of msgspec's regular expressions.
-_FORMAT_HINTS = {
-    "email": "must be an email address",
-    "user_id": "must be 1–128 characters of letters, digits and . _ : -",
+def validation_problem(message: str, field: str | None = None) -> Problem:
+    """A 400 from one of msgspec's messages, in plain words under the field name the API uses."""
+    path, words = plain_words(message)
+    return invalid_fields({field or path or "body": words})
+
+
+def invalid_fields(errors: dict[str, str]) -> Problem:
+    said = "; ".join(f"`{field}` {words}" for field, words in errors.items())
+    return Problem(400, "validation_failed", f"{said}. Nothing was changed.", errors)
+
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
+_EXPECTED = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`$")
+_BOUND = re.compile(r"^Expected `(?P<type>\w+)`(?: of length)? (?P<op>[<>]=?) (?P<bound>[\d.]+)$")
+_PATTERN = re.compile(r"^Expected `str` matching regex '(?P<pattern>.*)'$", re.DOTALL)
+_FIELD_NAMED = re.compile(r"^Object (?P<kind>missing required|contains unknown) field `(?P<name>[^`]+)`$")
+
+_MISSING = re.compile(r"^Missing required \w+ parameter '(?P<name>[^']+)'")
+
+_TYPE_WORDS = {
+    "bool": "true or false",
+    "str": "a string",
+    "int": "a whole number",
+    "float": "a number",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+    "datetime": "an RFC 3339 date and time",
+    "uuid": "an id this API gave out",
+}
+#: Keyed as msgspec quotes a pattern in its message (repr, backslashes doubled).
+_PATTERN_WORDS = {
+    repr(TEXT_PATTERN)[1:-1]: "must not contain control characters (line breaks, tabs, NUL…)",
+    repr(EMAIL_PATTERN)[1:-1]: "must be an email address",
+    repr(IDENTIFIER_PATTERN)[1:-1]: "must be 1–128 characters of letters, digits and . _ : -",
+}
+#: Choices msgspec does not list in its message.
+_CHOICES = {"role": "must be owner, admin or member", "type": "must be organization, personal or none"}
+_BOUND_WORDS = {
+    ("str", ">="): "must be at least {} characters",
+    ("str", "<="): "must be at most {} characters",
+    ("array", ">="): "must hold at least {} items",
+    ("array", "<="): "must hold at most {} items",
+    ("int", ">="): "must be at least {}",
+    ("int", "<="): "must be at most {}",
+    ("int", ">"): "must be more than {}",
+    ("int", "<"): "must be less than {}",
 }
 
-_MSGSPEC_LOCATION = re.compile(r"(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+
+def plain_words(message: str) -> tuple[str, str]:
+    """(path, words) for one msgspec message: `members[0].email`, `must be an email address`."""
+    located = _AT.match(message)
+    text, path = (located.group("message"), located.group("path") or "") if located else (message, "")
+    if match := _FIELD_NAMED.match(text):
+        inner = f"{path}.{match.group('name')}" if path else match.group("name")
+        return inner, "is required" if match.group("kind") == "missing required" else "is not a field this API takes"
+    if match := _EXPECTED.match(text):
+        choices = [_TYPE_WORDS.get(part.strip(), part.strip()) for part in match.group("expected").split("|")]
+        return path, "must be " + (" or ".join(choices) if len(choices) < 3 else ", ".join(choices[:-1]) + " or " + choices[-1])
+    if match := _BOUND.match(text):
+        key = ("int" if match.group("type") == "float" else match.group("type"), match.group("op"))
+        if key in _BOUND_WORDS:
+            return path, _BOUND_WORDS[key].format(match.group("bound"))
+    if match := _PATTERN.match(text):
+        return path, _PATTERN_WORDS.get(match.group("pattern"), "has an invalid format")
+    if text.startswith("Invalid enum value"):
+        return path, _CHOICES.get(path.rsplit(".", 1)[-1], "is not one of the allowed values")
+    return path, "is invalid"
 
 
-def on_validation_error(_: Request, error: ValidationException) -> Response:
+def on_validation_error(request: Request, error: ValidationException) -> Response:
+    """Litestar's own checks (path, query, header parameters), under the names the API uses."""
     errors: dict[str, str] = {}
+    if missing := _MISSING.match(str(error.detail)):
+        errors[missing.group("name")] = "is required"
     for item in error.extra if isinstance(error.extra, list) else []:
         message = str(item.get("message", "is invalid"))
-        match = _MSGSPEC_LOCATION.match(message)
-        path = (match.group("path") or "").lstrip(".") if match else ""
-        field = path or str(item.get("key") or "body")
-        text = match.group("message") if match else message
-        if "matching regex" in text:
-            text = _FORMAT_HINTS.get(field.rsplit(".", 1)[-1], "has an invalid format")
-        errors[field] = text
-    return problem_response(400, "validation_failed", "The request is invalid; nothing was changed.", errors)
+        key = str(item.get("key") or "")
+        path, words = plain_words(message)
+        errors[_api_name(request, key) or path or "request"] = words
+    problem = invalid_fields(errors or {"request": "is invalid"})
+    return problem_response(problem.status, problem.code, problem.detail, problem.errors)
+
+
+def _api_name(request: Request, parameter: str) -> str:
+    """`type`, not the handler's `member_type`: the name the caller sent."""
+    field = request.route_handler.parsed_fn_signature.parameters.get(parameter)
+    kwarg = getattr(field, "kwarg_definition", None)
+    return getattr(kwarg, "query", None) or getattr(kwarg, "header", None) or parameter
 
 
 def on_http_error(_: Request, error: HTTPException) -> Response:
@@ -128,11 +200,46 @@ def on_database_busy(_: Request, error: DatabaseBusy) -> Response:
     return response
 
 
+def on_database_unavailable(request: Request, error: Exception) -> Response:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(error).__name__)
+    response = problem_response(
+        503, "database_unavailable", "Roomlink cannot reach its database right now; nothing was changed. Try again shortly."
+    )
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+    return response
+
+
+def on_token_key_missing(request: Request, error: TokenKeyMissing) -> Response:
+    log.error("%s on %s %s", error, request.method, request.url.path)
+    response = problem_response(
+        503,
+        "token_key_missing",
+        "Roomlink cannot open a stored Zoom token: the key that sealed it is not configured here "
+        "(ROOMLINK_TOKEN_KEYS). Nothing was changed; an operator must restore the key.",
+    )
+    response.headers["Retry-After"] = str(TOKEN_KEY_RETRY_AFTER_S)
+    return response
+
+
 def on_mail_not_sent(_: Request, error: Exception) -> Response:
     return problem_response(502, "email_not_sent", "The email could not be sent; nothing was changed.")
 
 
+#: Failures to reach PostgreSQL (refused, reset, gone mid-query, shutting down, full): 503, not 500.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    ConnectionError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+DATABASE_RETRY_AFTER_S = 5
+TOKEN_KEY_RETRY_AFTER_S = 60
+
 EXCEPTION_HANDLERS = {
+    **dict.fromkeys(DATABASE_UNAVAILABLE, on_database_unavailable),
+    TokenKeyMissing: on_token_key_missing,
     ZoomRateLimited: on_zoom_rate_limited,
     ZoomUnavailable: on_zoom_unavailable,
     MailNotSent: on_mail_not_sent,

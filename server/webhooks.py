@@ -4,21 +4,73 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
+from typing import Annotated, Any
+
+import msgspec
 
 from litestar import Request, Response, post
 from litestar.datastructures import State
 
+from domain.identifiers import NO_CONTROL_CHARACTERS
 from domain.zoom import ZoomApp
 from persistence.database import unit_of_work
 from server.clock import utcnow
 from server.config import ZoomSettings
 from server.jobs import ZOOM_EVENT
-from server.problems import Problem
+from server.problems import Problem, plain_words
 
 #: Zoom's rule: a notification older (or further in the future) than this is refused.
 MAX_AGE_S = 300
+#: Zoom's notifications nest a few levels; anything deeper is not one of them.
+MAX_DEPTH = 16
+
+
+class NotificationPayload(msgspec.Struct, kw_only=True):
+    """The parts of `payload` Roomlink reads; the rest is kept as sent, for the job."""
+
+    plainToken: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    account_id: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    user_id: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    object: dict[str, Any] | None = None
+    old_object: dict[str, Any] | None = None
+
+
+class Notification(msgspec.Struct, kw_only=True):
+    event: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=rf"^{NO_CONTROL_CHARACTERS}[A-Za-z0-9_.]+$")]
+    payload: NotificationPayload
+    event_ts: int | None = None
+
+
+def parse_notification(body: bytes) -> Notification:
+    """Zoom's envelope, or 400 `webhook_malformed`: nothing that fails here becomes a job."""
+    try:
+        document = msgspec.json.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        raise Problem(400, "webhook_malformed", "The notification is not JSON.") from None
+    if _depth(document) > MAX_DEPTH:
+        raise Problem(400, "webhook_malformed", f"The notification nests deeper than {MAX_DEPTH} levels.")
+    try:
+        return msgspec.convert(document, Notification)
+    except msgspec.ValidationError as error:
+        raise Problem(400, "webhook_malformed", f"The notification is not Zoom's: {_words(error)}.") from None
+
+
+def _words(error: msgspec.ValidationError) -> str:
+    path, words = plain_words(str(error))
+    return f"`{path or 'body'}` {words}"
+
+
+def _depth(value: object) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def sign(secret: str, message: str) -> str:
@@ -53,13 +105,12 @@ async def zoom_webhook(request: Request, state: State) -> Response:
         body,
         time.time(),
     )
-    try:
-        notification = json.loads(body)
-        name = str(notification["event"])
-    except (ValueError, KeyError, TypeError):
-        raise Problem(400, "webhook_malformed", "The notification is not Zoom's JSON.") from None
+    notification = parse_notification(body)
+    name = notification.event
     if name == "endpoint.url_validation":
-        plain = str(notification.get("payload", {}).get("plainToken", ""))
+        plain = notification.payload.plainToken
+        if plain is None:
+            raise Problem(400, "webhook_malformed", "`payload.plainToken` is required to validate the endpoint.")
         secret = (zoom.user_app if app is ZoomApp.USER else zoom.admin_app).webhook_secret
         return Response({"plainToken": plain, "encryptedToken": sign(secret, plain)})
     async with unit_of_work() as uow:

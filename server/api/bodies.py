@@ -6,13 +6,56 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from litestar import Request
 
-from domain.identifiers import EMAIL_PATTERN, IDENTIFIER_PATTERN
+from domain.identifiers import EMAIL_PATTERN, IDENTIFIER_PATTERN, TEXT_PATTERN
 from domain.model import MemberRow, Role
+from server.problems import Problem, validation_problem
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Email = Annotated[str, msgspec.Meta(pattern=EMAIL_PATTERN, max_length=320)]
-Identifier = Annotated[str, msgspec.Meta(pattern=IDENTIFIER_PATTERN)]
+#: The strings a host product sends: no control characters in any of them (TEXT_PATTERN).
+Name = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN, description="1–200 characters, no control characters"),
+]
+Email = Annotated[
+    str, msgspec.Meta(pattern=EMAIL_PATTERN, max_length=320, description="an email address", examples=["ada@example.com"])
+]
+Identifier = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=IDENTIFIER_PATTERN,
+        description="the host product's id: 1–128 characters of letters, digits and . _ : -",
+        examples=["user-42"],
+    ),
+]
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+async def check_request_body(request: Request) -> None:
+    """Before any dependency runs (so before any transaction), an API body is JSON, read strictly.
+
+    Bodies must say they are JSON: a form post from another site cannot pass for an API call.
+
+    Litestar converts bodies leniently (`"true"` or `1` would pass for a boolean); here the raw
+    body is decoded as JSON means it, against the handler's body type, and refused in plain words.
+    """
+    if request.method not in _BODY_METHODS or not request.url.path.startswith("/api/"):
+        return
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if has_body and content_type != "application/json":
+        raise Problem(415, "unsupported_media_type", "Send the body as application/json.")
+    body = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if body is None:
+        return
+    raw = await request.body()
+    try:
+        msgspec.json.decode(raw, type=body.annotation, strict=True)
+    except msgspec.ValidationError as error:
+        raise validation_problem(str(error)) from None
+    except (msgspec.DecodeError, RecursionError):
+        raise Problem(400, "malformed_json", "The request body is not valid JSON; nothing was changed.") from None
 
 
 class OrganizationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -24,6 +24,7 @@ from tests.support.zoom import (
     eventually,
     members_by_id,
     organization,
+    signed,
 )
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -31,12 +32,6 @@ pytestmark = pytest.mark.usefixtures("workers")
 
 async def status_is(api, org, status: str) -> bool:
     return (await organization(api, org))["status"] == status
-
-
-def signed(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body.decode()}".encode(), hashlib.sha256).hexdigest()
-    return {"x-zm-signature": f"v0={digest}", "x-zm-request-timestamp": str(timestamp), "content-type": "application/json"}
 
 
 ADMIN_SECRET = ZOOM_APPS["ZOOM_ADMIN_APP_WEBHOOK_SECRET"]

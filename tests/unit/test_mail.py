@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 
+import msgspec
 import pytest
 
 from server.mail import (
@@ -12,6 +13,7 @@ from server.mail import (
     SmtpMailer,
     SmtpSecurity,
     SmtpSettings,
+    UnsafeHeader,
     build_message,
     parse_smtp_url,
 )
@@ -138,7 +140,7 @@ async def test_tls_settings_never_fall_back_to_plaintext(outbox: LocalSmtpServer
 async def test_header_injection_through_the_subject_is_refused(outbox: LocalSmtpServer) -> None:
     email = OutgoingEmail(to="ada@example.com", subject="Hi\r\nBcc: eve@example.com", text=".")
 
-    with pytest.raises(ValueError):
+    with pytest.raises(UnsafeHeader):
         await SmtpMailer(parse_smtp_url(outbox.url)).send(email)
 
     assert outbox.messages() == ()
@@ -263,3 +265,20 @@ def test_password_never_shows_in_reprs() -> None:
     assert settings.password == PASSWORD
     assert "mailer" in shown
     assert PASSWORD not in shown
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("to", "ada@example.com\nBcc: eve@example.com"),
+        ("to", "ada@example.com\r"),
+        ("subject", "Connect Zoom for Acme\r\nBcc: eve@example.com"),
+        ("subject", "Acme\x00"),
+    ],
+)
+def test_a_header_value_with_a_control_character_is_refused_not_sent(field: str, value: str) -> None:
+    email = msgspec.structs.replace(ACTIVATION, **{field: value})
+
+    with pytest.raises(UnsafeHeader, match=field.title()):
+        build_message(email, sender=DEFAULT_SENDER)
+

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from persistence.token_cipher import KeyRing, TokenCipher, TokenDecryptionError
+from persistence.token_cipher import KeyRing, TokenCipher, TokenDecryptionError, TokenKeyMissing
 
 ROW_ID = "0b6f7c0e-5d1a-4c3e-9a53-2f4f8e1d9c10"
 OTHER_ROW_ID = "7d2e4a91-1c3b-4f6a-8e0d-5b9c2a7f3e48"
@@ -234,3 +234,12 @@ def test_reprs_show_key_ids_but_never_keys() -> None:
         assert key not in shown
         assert repr(base64.urlsafe_b64decode(key)) not in shown
         assert base64.urlsafe_b64decode(key).hex() not in shown
+
+
+def test_a_value_under_a_key_the_ring_lacks_is_a_missing_key_not_a_bad_value(cipher: TokenCipher) -> None:
+    value = cipher_for(f"old:{OLD_KEY}").encrypt(TOKEN, ROW_ID)
+
+    assert not cipher.holds_key_of(value)
+    with pytest.raises(TokenKeyMissing, match="'old'"):
+        cipher.decrypt(value, ROW_ID)
+    assert cipher_for(f"new:{NEW_KEY},old:{OLD_KEY}").holds_key_of(value)
