@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from domain import connecting, integration
 from domain.access import Principal, require_manager
 from domain.errors import InvalidCursor, InvalidInput
-from domain.identifiers import check_identifier
+from domain.identifiers import TEXT_PATTERN, check_identifier, has_control_characters
 from domain.model import Policy
 from domain.ports import MembersQuery
 from persistence.database import unit_of_work
@@ -63,7 +63,7 @@ class OrganizationIntegrationController(Controller):
         cursor: Annotated[str | None, QueryParameter()] = None,
         member_type: Annotated[str | None, QueryParameter(name="type")] = None,
         connected: Annotated[bool | None, QueryParameter()] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, pattern=TEXT_PATTERN)] = None,
     ) -> MembersPageOut:
         check_identifier(org_id, "org_id")
         if member_type is not None and member_type not in MEMBER_TYPES:
@@ -205,8 +205,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         name, user_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if isinstance(name, str) and isinstance(user_id, str):
+        if isinstance(name, str) and isinstance(user_id, str) and not has_control_characters(name + user_id):
             return name, user_id
     except (ValueError, TypeError, binascii.Error):
         pass
-    raise InvalidCursor("The cursor is not one this API gave out.", errors={"cursor": "not a valid cursor"})
+    raise InvalidCursor("`cursor` is not one this API gave out.", errors={"cursor": "not a cursor this API gave out"})

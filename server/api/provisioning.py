@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from domain import provisioning
 from domain.errors import MemberNotFound
-from domain.identifiers import check_identifier
+from domain.identifiers import MAX_NEXT_PATH, check_identifier, has_control_characters
 from domain.model import Member, Organization
 from domain.ports import MemberInput
 from persistence.database import unit_of_work
@@ -85,6 +85,13 @@ class ProvisioningController(Controller):
 
 
 def _check_next_path(next_path: str) -> None:
-    """Only Roomlink's own pages: a launch link must never redirect elsewhere."""
+    """Only Roomlink's own pages, in a link of bounded length: a launch link must never redirect elsewhere."""
     if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
         raise Problem(400, "validation_failed", "`next` must be a path on Roomlink.", {"next": "a path starting with /"})
+    if len(next_path) > MAX_NEXT_PATH or has_control_characters(next_path):
+        raise Problem(
+            400,
+            "validation_failed",
+            f"`next` must be at most {MAX_NEXT_PATH} characters, without control characters.",
+            {"next": f"at most {MAX_NEXT_PATH} characters, no control characters"},
+        )
