@@ -107,8 +107,7 @@ def test_a_flood_of_rejected_requests_leaves_no_connection_stuck_and_no_error(db
         **roomlink_env,
         "ROOMLINK_API_KEYS": API_KEY,
         "ROOMLINK_BASE_URL": base_url,
-        "ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE": "30",
-    }
+    }  # the failed-attempts limit stays off (roomlink_env): every knock goes through guards and handlers
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--no-migrate", "--host", "127.0.0.1",
@@ -119,8 +118,7 @@ def test_a_flood_of_rejected_requests_leaves_no_connection_stuck_and_no_error(db
             wait_until_healthy(f"{base_url}/readyz", process)
             statuses = asyncio.run(flood(base_url))
             assert sum(statuses.values()) == FLOOD_REQUESTS
-            assert set(statuses) <= {401, 403, 429}, statuses
-            assert statuses.get(429, 0) > FLOOD_REQUESTS / 2, "repeated failures are refused before any work"
+            assert set(statuses) <= {401, 403}, statuses
             assert asyncio.run(idle_in_transaction(os.environ["DATABASE_URL"])) == 0
             latencies = readyz_latencies_ms(base_url)
             assert statistics.median(latencies) <= 50, latencies
