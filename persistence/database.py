@@ -46,7 +46,7 @@ class PoolLimits(msgspec.Struct, frozen=True, kw_only=True):
     min_size: int = 2
     max_size: int = 10
     #: Waiting longer than this for a pooled connection answers 503 instead of queueing without end.
-    acquire_timeout_s: float = 3.0
+    acquire_timeout_s: float = 10.0
     #: PostgreSQL ends a statement running longer than this.
     statement_timeout_s: float = 30.0
     #: PostgreSQL ends a session left idle inside a transaction this long (a Zoom call made inside a

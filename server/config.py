@@ -58,7 +58,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     zoom_timeout_s: float = 10
     #: Database connections per process, and how long a request waits for one before answering 503.
     db_pool_size: int = 10
-    db_acquire_timeout_s: float = 3.0
+    db_acquire_timeout_s: float = 10.0
     #: Failed authentications or capability URLs per client per minute before 429 (per process).
     failed_attempts_per_minute: int = 30
 
@@ -123,6 +123,6 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         keep_alive_within_s=float(environ.get("ROOMLINK_KEEP_ALIVE_WITHIN_S", "600")),
         zoom_timeout_s=float(environ.get("ROOMLINK_ZOOM_TIMEOUT_S", "10")),
         db_pool_size=int(environ.get("ROOMLINK_DB_POOL_SIZE", "10")),
-        db_acquire_timeout_s=float(environ.get("ROOMLINK_DB_ACQUIRE_TIMEOUT_S", "3")),
+        db_acquire_timeout_s=float(environ.get("ROOMLINK_DB_ACQUIRE_TIMEOUT_S", "10")),
         failed_attempts_per_minute=int(environ.get("ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE", "30")),
     )

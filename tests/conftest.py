@@ -87,6 +87,9 @@ def roomlink_env(zoom_sandbox, outbox, ports) -> dict[str, str]:
         "ROOMLINK_VERIFY_INTERVAL_S": "1",
         # Tests knock with wrong credentials on purpose; the limit itself is tested on a server of its own.
         "ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE": "1000000",
+        # Bursts of 100 calls per process wait on one token refresh; a loaded CI machine must not turn
+        # the wait for a pooled connection into 503s. The bound itself is tested in test_pool_defences.
+        "ROOMLINK_DB_ACQUIRE_TIMEOUT_S": "60",
         "ROOMLINK_ZOOM_TIMEOUT_S": "2",
     }
 
