@@ -79,7 +79,8 @@ class Worker:
         async with unit_of_work() as uow:
             purged = await uow.housekeeping.purge_expired(utcnow())
             await uow.commit()
-        log.info("purged expired rows: %s", purged)
+        if any(purged.values()):
+            log.info("purged expired rows: %s", purged)
 
     async def verify_organization(self, job: Job) -> None:
         payload = json.loads(job.payload)

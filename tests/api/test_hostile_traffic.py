@@ -85,12 +85,12 @@ async def idle_in_transaction(database_url: str) -> int:
         await db.close()
 
 
-def readyz_latencies_ms(base_url: str, times: int = 5) -> list[float]:
+def latencies_ms(base_url: str, path: str, times: int = 5) -> list[float]:
     latencies = []
     with httpx.Client(base_url=base_url, timeout=10) as client:
         for _ in range(times):
             started = time.perf_counter()
-            assert client.get("/readyz").status_code == 200
+            assert client.get(path).status_code == 200
             latencies.append((time.perf_counter() - started) * 1000)
     return latencies
 
@@ -120,8 +120,10 @@ def test_a_flood_of_rejected_requests_leaves_no_connection_stuck_and_no_error(db
             assert sum(statuses.values()) == FLOOD_REQUESTS
             assert set(statuses) <= {401, 403}, statuses
             assert asyncio.run(idle_in_transaction(os.environ["DATABASE_URL"])) == 0
-            latencies = readyz_latencies_ms(base_url)
-            assert statistics.median(latencies) <= 50, latencies
+            readyz = latencies_ms(base_url, "/readyz")
+            # 50 ms, unless the machine is so loaded that even /healthz (no database) is slower than that.
+            healthz = latencies_ms(base_url, "/healthz")
+            assert statistics.median(readyz) <= max(50, 2 * statistics.median(healthz)), (readyz, healthz)
         finally:
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
