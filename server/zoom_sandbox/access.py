@@ -14,7 +14,7 @@ rules, chosen to match what Zoom documents and what Roomlink relies on:
 - A user of another account is reported as not existing (1001 / 3001) whatever the token,
   so one account's token learns nothing about another account.
 - A token stops working (124) when its grant is revoked, it expires, or its approver is
-  deactivated or deleted.
+  deactivated or deleted; 4741 when its approver approved the same app again since.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from server.zoom_sandbox.errors import (
     invalid_token,
     meeting_not_found,
     missing_scopes,
+    token_superseded,
     user_not_found,
 )
 from server.zoom_sandbox.grants import user_is_active
@@ -50,6 +51,8 @@ def bearer_token(authorization: str | None) -> str:
 def authenticate(sandbox: Sandbox, access_token: str) -> Caller:
     issued = sandbox.access_tokens.get(access_token)
     grant = sandbox.grants.get(issued.grant_id) if issued else None
+    if grant is not None and grant.superseded:
+        raise token_superseded()
     if issued is None or grant is None or grant.revoked or not user_is_active(sandbox, grant.user_id):
         raise invalid_token()
     if issued.expires_at <= sandbox.now():

@@ -34,6 +34,8 @@ class SandboxConfig(msgspec.Struct, kw_only=True, frozen=True):
     webhook_url: str | None = None
     #: Meetings a host may create or update per UTC day (Zoom: 100).
     daily_meeting_limit: int = 100
+    #: Refuse calls past Zoom's per-second limits (`SandboxSettings.enforce_qps`).
+    enforce_qps: bool = False
 
     def __post_init__(self) -> None:
         client_ids = [app.client_id for app in self.apps]
@@ -64,4 +66,5 @@ def sandbox_config_from_env(environ: Mapping[str, str] = os.environ) -> SandboxC
         access_token_ttl_s=int(environ.get("ZOOM_SANDBOX_ACCESS_TOKEN_TTL_S", "3600")),
         auto_approve=environ.get("ZOOM_SANDBOX_AUTO_APPROVE", "").strip().lower() in {"1", "true"},
         webhook_url=environ.get("ZOOM_SANDBOX_WEBHOOK_URL") or None,
+        enforce_qps=environ.get("ZOOM_SANDBOX_ENFORCE_QPS", "").strip().lower() in {"1", "true"},
     )

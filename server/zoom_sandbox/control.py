@@ -24,6 +24,8 @@ from server.zoom_sandbox.state import (
     Account,
     CallRecord,
     Fault,
+    RateLimitCategory,
+    RateLimitType,
     Role,
     Sandbox,
     SandboxSettings,
@@ -87,7 +89,10 @@ class FaultIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     scenario works whether the sandbox is mounted or not.
 
     ``status`` answers with Zoom's error shape for that path; ``delay_s`` waits first (alone,
-    it only delays, to simulate a slow Zoom or a client timeout).
+    it only delays, to simulate a slow Zoom or a client timeout). A 429 is a per-second limit
+    (``rate_limit_type`` ``QPS``: no ``Retry-After`` unless ``retry_after`` seconds are given) or a
+    daily one (``Daily-limit``: ``Retry-After`` is the ISO time it resets, the next 00:00 UTC or
+    ``retry_after`` seconds from now).
     """
 
     method: str
@@ -97,6 +102,7 @@ class FaultIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     times: Annotated[int, Meta(ge=1)] = 1
     retry_after: Annotated[int, Meta(ge=0)] | None = None
     delay_s: Annotated[float, Meta(ge=0, le=120)] | None = None
+    rate_limit_type: RateLimitType = "QPS"
 
     def __post_init__(self) -> None:
         if self.status is None and self.delay_s is None:
@@ -108,6 +114,9 @@ class SettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     webhook_url: str | None | UnsetType = UNSET
     access_token_ttl_s: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
     daily_meeting_limit: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
+    enforce_qps: bool | UnsetType = UNSET
+    #: Merged into the current limits: ``{"Medium": 2}`` changes that label only.
+    qps_limits: dict[RateLimitCategory, Annotated[int, Meta(ge=1)]] | UnsetType = UNSET
 
 
 class BatchCreated(msgspec.Struct, kw_only=True, frozen=True):
@@ -405,6 +414,8 @@ async def show_settings(sandbox: NamedDependency[Sandbox]) -> SandboxSettings:
 @put("/settings")
 async def change_settings(sandbox: NamedDependency[Sandbox], data: JSONBody[SettingsPatch]) -> SandboxSettings:
     changes = {name: value for name, value in msgspec.structs.asdict(data).items() if value is not UNSET}
+    if "qps_limits" in changes:
+        changes["qps_limits"] = sandbox.settings.qps_limits | changes["qps_limits"]
     sandbox.settings = msgspec.structs.replace(sandbox.settings, **changes)
     return sandbox.settings
 

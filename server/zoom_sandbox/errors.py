@@ -17,6 +17,7 @@ VALIDATION_FAILED = 300
 USER_NOT_FOUND = 1001
 MEETING_NOT_FOUND = 3001
 MISSING_SCOPES = 4711
+TOKEN_SUPERSEDED = 4741
 
 
 class FieldError(msgspec.Struct, kw_only=True, frozen=True):
@@ -56,6 +57,10 @@ class OAuthError(Exception):
 
 def invalid_token(message: str = "Invalid access token.") -> ZoomApiError:
     return ZoomApiError(401, INVALID_ACCESS_TOKEN, message)
+
+
+def token_superseded() -> ZoomApiError:
+    return ZoomApiError(401, TOKEN_SUPERSEDED, "Access token was revoked: the user authorized the app again.")
 
 
 def user_not_found(user_ref: str) -> ZoomApiError:

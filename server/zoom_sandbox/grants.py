@@ -2,7 +2,9 @@
 
 Zoom facts honoured here: codes live 5 minutes and work once; every refresh returns a new
 refresh token and the previous one then fails with ``invalid_grant``; refresh tokens live
-90 days; access tokens live ``access_token_ttl_s``. All tokens are opaque random strings.
+90 days; access tokens live ``access_token_ttl_s``; when a user approves the same app again,
+the newest grant is the only one honoured and the earlier ones end (4741 for their access
+tokens, ``invalid_grant`` for their refresh tokens). All tokens are opaque random strings.
 """
 
 from __future__ import annotations
@@ -115,6 +117,8 @@ def verifier_matches(code_verifier: str | None, code_challenge: str) -> bool:
 
 
 def start_grant(sandbox: Sandbox, app: ZoomAppConfig, user: ZoomUser) -> tuple[Grant, TokenAnswer]:
+    for earlier in sandbox.live_grants(client_id=app.client_id, user_id=user.id):
+        earlier.revoked = earlier.superseded = True
     admin_scopes = app.kind == "admin_managed" and user.is_owner_or_admin
     grant = Grant(
         id=secrets.token_urlsafe(12),

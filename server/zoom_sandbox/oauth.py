@@ -2,7 +2,9 @@
 
 Errors about the client or its redirect URI are shown as a page and never redirected: an
 unregistered URI must not receive anything. Once both are known good, later errors go back
-to the redirect URI as OAuth errors.
+to the redirect URI as OAuth errors. A Member approving an admin-managed app is stopped on a
+page too, as Zoom does: such an app needs an account Owner or Admin to install it, and Zoom
+never calls back with a code.
 """
 
 from __future__ import annotations
@@ -42,16 +44,27 @@ class RevokeAnswer(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class AuthorizePageError(Exception):
-    """A problem only a page can report, because there is no trusted URI to redirect to."""
+    """A problem only a page can report: there is no trusted URI to redirect to, or Zoom never redirects."""
 
-    def __init__(self, title: str, detail: str) -> None:
+    def __init__(self, title: str, detail: str, status_code: int = 400) -> None:
         super().__init__(detail)
         self.title = title
         self.detail = detail
+        self.status_code = status_code
 
 
 def show_authorize_page_error(_: Request, exc: AuthorizePageError) -> Response[str]:
-    return html_response(error_page(exc.title, exc.detail), status_code=400)
+    return html_response(error_page(exc.title, exc.detail), status_code=exc.status_code)
+
+
+def may_install(app: ZoomAppConfig, user: ZoomUser) -> None:
+    if app.kind == "admin_managed" and not user.is_owner_or_admin:
+        raise AuthorizePageError(
+            "An account admin is required to install this type of app",
+            f"{user.email} is a Member of the Zoom account. Ask an Owner or Admin of the account to install "
+            "this app, or sign in as one.",
+            status_code=403,
+        )
 
 
 def authorize_request_from(values: Mapping[str, str]) -> AuthorizeRequest:
@@ -98,6 +111,7 @@ def active_users_by_account(sandbox: Sandbox) -> list[tuple[Account, list[ZoomUs
 
 
 def approve(sandbox: Sandbox, app: ZoomAppConfig, request: AuthorizeRequest, user: ZoomUser) -> Redirect:
+    may_install(app, user)
     code = issue_code(
         sandbox,
         client_id=app.client_id,

@@ -25,8 +25,11 @@ UserStatus = Literal["active", "inactive", "pending"]
 ROLE_IDS: dict[Role, str] = {"owner": "0", "admin": "1", "member": "2"}
 ROLE_NAMES: dict[Role, str] = {"owner": "Owner", "admin": "Admin", "member": "Member"}
 
+RateLimitCategory = Literal["Light", "Medium", "Heavy"]
+RateLimitType = Literal["QPS", "Daily-limit"]
+
 #: Zoom's Business-plan per-second limits by rate-limit label.
-QPS_LIMITS = {"Light": 80, "Medium": 60, "Heavy": 40}
+QPS_LIMITS: dict[RateLimitCategory, int] = {"Light": 80, "Medium": 60, "Heavy": 40}
 
 #: Zoom user licence type "Licensed"; the sandbox has no basic users, so every user may host.
 LICENSED = 2
@@ -96,6 +99,8 @@ class Grant(msgspec.Struct, kw_only=True):
     refresh_token: str
     refresh_expires_at: datetime
     revoked: bool = False
+    #: Revoked because the same user approved the same app again: Zoom honours only the newest grant.
+    superseded: bool = False
 
 
 class AccessToken(msgspec.Struct, kw_only=True):
@@ -149,6 +154,7 @@ class Fault(msgspec.Struct, kw_only=True):
     times: int
     retry_after: int | None
     delay_s: float | None
+    rate_limit_type: RateLimitType = "QPS"
 
     def matches(self, method: str, path: str) -> bool:
         return self.method in ("*", method.upper()) and path.startswith(self.path_prefix)
@@ -182,6 +188,10 @@ class SandboxSettings(msgspec.Struct, kw_only=True):
     webhook_url: str | None
     access_token_ttl_s: int
     daily_meeting_limit: int
+    #: Answer Zoom's QPS 429 past `qps_limits` calls per second per account and label; off by default,
+    #: so that tests on a frozen clock never trip it.
+    enforce_qps: bool = False
+    qps_limits: dict[RateLimitCategory, int] = msgspec.field(default_factory=lambda: dict(QPS_LIMITS))
 
 
 class Sandbox:
@@ -200,6 +210,7 @@ class Sandbox:
             webhook_url=config.webhook_url,
             access_token_ttl_s=config.access_token_ttl_s,
             daily_meeting_limit=config.daily_meeting_limit,
+            enforce_qps=config.enforce_qps,
         )
         self.clock = clock
         self.webhook_transport = webhook_transport

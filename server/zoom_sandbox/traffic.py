@@ -1,12 +1,18 @@
-"""What happens around every call to Zoom's paths: the calls log, injected faults, rate-limit headers.
+"""What happens around every call to Zoom's paths: the calls log, injected faults, rate limits.
 
 It is ASGI middleware on the Zoom routes only (not the control API), so a fault injected on
 ``/oauth/token`` or ``/v2/...`` answers before the handler runs, and the log records the
 status actually sent, whichever part of the stack produced it.
+
+Rate limits as Zoom reports them: every answer of a labelled operation carries
+``X-RateLimit-Category``, ``-Type``, ``-Limit`` and ``-Remaining``; past the per-second limit of
+the caller's account (when ``enforce_qps`` is on) Zoom answers 429 *without* ``Retry-After``;
+a daily limit's 429 names the moment it resets in ``Retry-After``, as an ISO 8601 time.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from http.client import responses
 
 import anyio
@@ -17,7 +23,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.zoom_sandbox.errors import oauth_error_body, zoom_error_body
-from server.zoom_sandbox.state import QPS_LIMITS, CallRecord, Fault, Sandbox
+from server.zoom_sandbox.grants import grant_of_access_token
+from server.zoom_sandbox.state import CallRecord, Fault, RateLimitType, Sandbox, zoom_timestamp
 
 CALL_KEY = "zoom_sandbox_call"
 #: Route ``opt`` key naming the Zoom rate-limit label (Light, Medium, Heavy) of an operation.
@@ -26,6 +33,7 @@ CATEGORY_OPT = "rate_limit_category"
 FALLBACK_CATEGORY = "Light"
 
 QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
+DAILY_MESSAGE = "You have reached the maximum daily rate limit for this API. Try again after it resets."
 FAULT_MESSAGES = {124: "Invalid access token.", 429: QPS_MESSAGE}
 OAUTH_FAULT_ERRORS = {
     400: ("invalid_grant", "Invalid Token!"),
@@ -54,12 +62,14 @@ class ZoomTraffic(ASGIMiddleware):
         sandbox.calls.append(call)
         scope["state"][CALL_KEY] = call
         category = scope["route_handler"].opt.get(CATEGORY_OPT)
+        used = sandbox.count_qps(caller_account(sandbox, scope), category) if category else 0
 
         async def send_recorded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 call.status = message["status"]
                 if category:
-                    add_missing_headers(message, qps_headers(sandbox, call, category))
+                    limit = sandbox.settings.qps_limits[category]
+                    add_missing_headers(message, rate_limit_headers(category, "QPS", limit, max(limit - used, 0)))
             await send(message)
 
         fault = sandbox.take_fault(method, path)
@@ -67,20 +77,34 @@ class ZoomTraffic(ASGIMiddleware):
             await anyio.sleep(fault.delay_s)
         if fault and fault.status:
             call.fault = True
-            await send_fault(fault, fault.status, path, category or FALLBACK_CATEGORY, send_recorded)
+            await send_fault(sandbox, fault, fault.status, path, category or FALLBACK_CATEGORY, send_recorded)
+            return
+        if category and sandbox.settings.enforce_qps and used > sandbox.settings.qps_limits[category]:
+            await send_json(429, zoom_error_body(429, QPS_MESSAGE), [], send_recorded)
             return
         await next_app(scope, receive, send_recorded)
 
 
-def qps_headers(sandbox: Sandbox, call: CallRecord, category: str) -> dict[str, str]:
-    limit = QPS_LIMITS[category]
-    used = sandbox.count_qps(call.account_id or "", category)
+def caller_account(sandbox: Sandbox, scope: Scope) -> str:
+    """The Zoom account a call is counted against: its bearer token's approver's ("" when unknown)."""
+    authorization = dict(scope["headers"]).get(b"authorization", b"").decode(errors="replace")
+    scheme, _, token = authorization.partition(" ")
+    grant = grant_of_access_token(sandbox, token.strip()) if scheme.lower() == "bearer" else None
+    approver = sandbox.users.get(grant.user_id) if grant else None
+    return approver.account_id if approver else ""
+
+
+def rate_limit_headers(category: str, kind: RateLimitType, limit: int, remaining: int) -> dict[str, str]:
     return {
         "X-RateLimit-Category": category,
-        "X-RateLimit-Type": "QPS",
+        "X-RateLimit-Type": kind,
         "X-RateLimit-Limit": str(limit),
-        "X-RateLimit-Remaining": str(max(limit - used, 0)),
+        "X-RateLimit-Remaining": str(remaining),
     }
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    return datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
 
 
 def add_missing_headers(message: Message, headers: dict[str, str]) -> None:
@@ -94,27 +118,35 @@ def add_missing_headers(message: Message, headers: dict[str, str]) -> None:
     message["headers"] = [*message.get("headers", []), *extra]
 
 
-async def send_fault(fault: Fault, status: int, path: str, category: str, send: Send) -> None:
-    body = msgspec.json.encode(fault_body(fault, status, path))
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if fault.retry_after is not None or status == 429:
-        retry_after = 1 if fault.retry_after is None else fault.retry_after
-        headers.append((b"retry-after", str(retry_after).encode()))
+async def send_fault(sandbox: Sandbox, fault: Fault, status: int, path: str, category: str, send: Send) -> None:
+    """A QPS 429 has no Retry-After unless the fault gives one (seconds); a daily limit's is the ISO
+    time it resets: the next 00:00 UTC, or ``retry_after`` seconds from now."""
+    headers: dict[str, str] = {}
+    daily = status == 429 and fault.rate_limit_type == "Daily-limit"
+    if daily:
+        now = sandbox.now()
+        resets = now + timedelta(seconds=fault.retry_after) if fault.retry_after is not None else next_utc_midnight(now)
+        headers["Retry-After"] = zoom_timestamp(resets)
+    elif fault.retry_after is not None:
+        headers["Retry-After"] = str(fault.retry_after)
     if status == 429:
-        headers += [
-            (b"x-ratelimit-category", category.encode()),
-            (b"x-ratelimit-type", b"QPS"),
-            (b"x-ratelimit-limit", str(QPS_LIMITS[category]).encode()),
-            (b"x-ratelimit-remaining", b"0"),
-        ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+        limit = sandbox.settings.daily_meeting_limit if daily else sandbox.settings.qps_limits[category]
+        headers |= rate_limit_headers(category, fault.rate_limit_type, limit, remaining=0)
+    await send_json(status, fault_body(fault, status, path, daily), list(headers.items()), send)
+
+
+async def send_json(status: int, content: object, headers: list[tuple[str, str]], send: Send) -> None:
+    body = msgspec.json.encode(content)
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(name.lower().encode(), value.encode()) for name, value in headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def fault_body(fault: Fault, status: int, path: str) -> dict[str, object]:
+def fault_body(fault: Fault, status: int, path: str, daily: bool = False) -> dict[str, object]:
     """Zoom's error shape for the faulted path: OAuth's for /oauth, the REST API's elsewhere."""
     code = fault.code or status
-    message = FAULT_MESSAGES.get(code) or responses.get(status, "Error")
+    message = DAILY_MESSAGE if daily else FAULT_MESSAGES.get(code) or responses.get(status, "Error")
     if path.startswith("/oauth"):
         error, reason = OAUTH_FAULT_ERRORS.get(status) or (
             "server_error" if status >= 500 else "invalid_request",

@@ -7,10 +7,13 @@ import pytest
 from tests.sandbox.flows import (
     ADMIN_APP,
     USER_APP,
+    Pkce,
     add_account,
     add_user,
+    approve,
     bearer,
     connect,
+    exchange,
 )
 from tests.sandbox.zoom_documents import assert_matches, response_schema
 
@@ -188,8 +191,11 @@ def test_an_admin_managed_token_of_an_admin_acts_for_its_account_only(client, ac
         assert zoom_error(response) == (404, 1001)
 
 
-def test_an_admin_managed_token_approved_by_a_member_reads_only_me(client, acme):
-    answer = connect(client, ADMIN_APP, acme["member"])
+def test_an_admin_managed_token_of_an_admin_demoted_before_the_code_exchange_reads_only_me(client, acme):
+    pkce = Pkce.new()
+    code = approve(client, ADMIN_APP, acme["admin"], pkce)
+    client.patch(f"/sandbox/users/{acme['admin']['id']}", json={"role": "member"})
+    answer = exchange(client, ADMIN_APP, code, pkce.verifier).json()
 
     me = client.get("/v2/users/me", headers=bearer(answer["access_token"]))
     colleague = client.get(f"/v2/users/{acme['owner']['id']}", headers=bearer(answer["access_token"]))

@@ -144,19 +144,19 @@ def test_a_disassociated_user_keeps_a_personal_grant_but_loses_the_accounts(clie
 
 
 def test_deauthorizing_revokes_that_apps_grants_for_that_user_only(client, acme):
-    personal = connect(client, USER_APP, acme["member"])
-    organization = connect(client, ADMIN_APP, acme["member"])
-    owners = connect(client, USER_APP, acme["owner"])
+    personal = connect(client, USER_APP, acme["owner"])
+    organization = connect(client, ADMIN_APP, acme["owner"])
+    members = connect(client, USER_APP, acme["member"])
 
     response = client.post(
-        "/sandbox/deauthorize", json={"client_id": USER_APP.client_id, "user_id": acme["member"]["id"]}
+        "/sandbox/deauthorize", json={"client_id": USER_APP.client_id, "user_id": acme["owner"]["id"]}
     )
 
     assert (response.status_code, response.json()) == (200, {"revoked_grants": 1})
     assert me_status(client, personal["access_token"]) == 401
     assert refresh(client, USER_APP, personal["refresh_token"]).json() == INVALID_TOKEN
     assert me_status(client, organization["access_token"]) == 200
-    assert me_status(client, owners["access_token"]) == 200
+    assert me_status(client, members["access_token"]) == 200
 
 
 def test_deauthorizing_an_unknown_app_or_user_is_404(client, acme):
@@ -319,6 +319,8 @@ def test_settings_change_only_what_is_sent(client):
         "webhook_url": "https://roomlink.test/webhooks/zoom",
         "access_token_ttl_s": 3600,
         "daily_meeting_limit": 100,
+        "enforce_qps": False,
+        "qps_limits": {"Light": 80, "Medium": 60, "Heavy": 40},
     }
     assert changed.json() == before | {"auto_approve": True, "access_token_ttl_s": 60}
     assert cleared.json()["webhook_url"] is None

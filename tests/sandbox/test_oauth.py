@@ -278,7 +278,7 @@ def test_revoking_either_token_ends_the_whole_grant(client, alice, which):
 
 def test_revoking_leaves_other_grants_alone(client, alice):
     first = connect(client, USER_APP, alice)
-    second = connect(client, USER_APP, alice)
+    second = connect(client, USER_APP, add_user(client, "acme", "bob@acme.test", "member"))
 
     client.post(
         "/oauth/revoke", data={"token": first["access_token"]}, auth=(USER_APP.client_id, USER_APP.client_secret)
