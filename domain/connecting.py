@@ -20,6 +20,8 @@ from domain.errors import (
     NotAZoomAdmin,
     NotConnected,
     OAuthStateInvalid,
+    ZoomAccountServesAnotherOrganization,
+    ZoomUserAlreadyConnected,
 )
 from domain.model import (
     Connection,
@@ -29,7 +31,7 @@ from domain.model import (
     Organization,
 )
 from domain.ports import ActivationLink, AuditEvent, OAuthState, UnitOfWork
-from domain.zoom import ZoomApp, ZoomGateway, ZoomGrant
+from domain.zoom import TokenSet, ZoomApp, ZoomGateway, ZoomGrant
 
 OAUTH_STATE_TTL = timedelta(minutes=10)
 
@@ -84,10 +86,18 @@ async def collect_grant(zoom: ZoomGateway, pending: OAuthState, code: str) -> Zo
 async def finish_personal_connection(
     uow: UnitOfWork, zoom: ZoomGateway, pending: OAuthState, grant: ZoomGrant, now: datetime
 ) -> Connection:
-    """R13: a Zoom user already connected by someone else is refused; reconnecting replaces your own."""
+    """R13: a Zoom user already connected by someone else is refused; reconnecting replaces your own.
+
+    Refused, the approval still ended the other person's tokens at Zoom (it honours only the newest
+    grant of a Zoom user for an app), so their connection keeps the new tokens instead.
+    """
     assert pending.purpose == "personal" and pending.user_id is not None
     tokens, profile = grant.tokens, grant.profile
     actor = f"user:{pending.user_id}"
+    holder = await uow.connections.claimed(f"user:{profile.zoom_user_id}")
+    if holder is not None and (holder.org_id, holder.user_id) != (pending.org_id, pending.user_id):
+        await keep_newest_grant(uow, holder, tokens, now, actor, "another person approved the same Zoom user")
+        raise ZoomUserAlreadyConnected(f"The Zoom user {profile.email} is already connected by another person.")
     previous = await uow.connections.personal(pending.org_id, pending.user_id)
     previous_tokens = await uow.connections.tokens(previous) if previous else None
     if previous is not None:
@@ -96,8 +106,6 @@ async def finish_personal_connection(
     connection = new_connection(
         pending.org_id, ConnectionType.PERSONAL, pending.user_id, profile.account_id, profile.zoom_user_id, profile.email, now
     )
-    # Refused by R13, the new tokens are dropped, not revoked: Zoom's authorization of our app is one
-    # per Zoom user, and revoking it would end the other person's connection too.
     await uow.connections.add(connection)
     await uow.connections.store_tokens(connection, tokens)
     await uow.audit.record(connection_event(connection, now, actor, "connected", None))
@@ -105,6 +113,16 @@ async def finish_personal_connection(
     if previous_tokens is not None and previous is not None and previous.zoom_user_id != connection.zoom_user_id:
         await zoom.revoke(ZoomApp.USER, previous_tokens)
     return connection
+
+
+async def keep_newest_grant(
+    uow: UnitOfWork, holder: Connection, tokens: TokenSet, now: datetime, actor: str, reason: str
+) -> None:
+    """The Zoom user who holds `holder` approved our app again: Zoom now honours only these tokens, so
+    the connection keeps them (R18: recorded), whatever Roomlink decides about the new approval."""
+    await uow.connections.store_tokens(holder, tokens)
+    await uow.audit.record(connection_event(holder, now, actor, "reauthorized", reason))
+    await uow.commit()
 
 
 async def disconnect_personal(uow: UnitOfWork, zoom: ZoomGateway, principal: Principal, now: datetime) -> None:
@@ -230,20 +248,31 @@ async def finish_activation(
 
     Approved again for the same Zoom account, the connection keeps its row and its seats (only what
     changed in the account moves); another account replaces it whole.
+
+    Refused, the approval is revoked, with two exceptions. The Zoom user whose earlier approval serves
+    an organization just ended that approval's tokens (Zoom honours only the newest grant), so that
+    organization keeps the new ones. Another admin's approval of an account serving another
+    organization is dropped, not revoked: whether Zoom counts an admin-managed app's authorization per
+    account is not documented, and revoking could end the other organization's.
     """
+    profile = grant.profile
+    actor = f"zoom:{profile.zoom_user_id}"
+    holder = await uow.connections.claimed(f"account:{profile.account_id}")
     try:
         link = await activation_link_of(uow, pending, now)
-    except ActivationLinkUnusable:
-        await zoom.revoke(ZoomApp.ADMIN, grant.tokens)
+        if not profile.is_account_admin or grant.users is None:
+            raise NotAZoomAdmin(
+                f"{profile.email} is not an owner or admin of this Zoom account, so it cannot connect Zoom for the "
+                "organization. Ask your Zoom account's owner or an admin to open the same link; it still works."
+            )
+        if holder is not None and holder.org_id != link.org_id:
+            raise ZoomAccountServesAnotherOrganization("This Zoom account is already connected to another organization.")
+    except (ActivationLinkUnusable, NotAZoomAdmin, ZoomAccountServesAnotherOrganization) as refused:
+        if holder is not None and holder.zoom_user_id == profile.zoom_user_id:
+            await keep_newest_grant(uow, holder, grant.tokens, now, actor, f"{profile.email} approved the admin app again")
+        elif not isinstance(refused, ZoomAccountServesAnotherOrganization):
+            await zoom.revoke(ZoomApp.ADMIN, grant.tokens)
         raise
-    profile = grant.profile
-    if not profile.is_account_admin or grant.users is None:
-        await zoom.revoke(ZoomApp.ADMIN, grant.tokens)
-        raise NotAZoomAdmin(
-            f"{profile.email} is not an owner or admin of this Zoom account, so it cannot connect Zoom for the "
-            "organization. Ask your Zoom account's owner or an admin to open the same link; it still works."
-        )
-    actor = f"zoom:{profile.zoom_user_id}"
     previous = await uow.connections.organization(link.org_id)
     previous_tokens = await uow.connections.tokens(previous) if previous else None
     if previous is not None:
@@ -256,8 +285,6 @@ async def finish_activation(
         connection = new_connection(
             link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
         )
-        # Refused by R13, the new tokens are dropped, not revoked: the admin app is authorized once per
-        # Zoom account, and revoking it would end the other organization's connection.
         await uow.connections.add(connection)
     await uow.connections.store_tokens(connection, grant.tokens)
     await uow.connections.sync_zoom_users(connection, grant.users)

@@ -79,9 +79,28 @@ class NotAZoomAdmin(Forbidden):
 
 
 class ZoomRefused(DomainError):
-    """Zoom did not accept what we sent (an expired or reused code, a revoked grant)."""
+    """Zoom did not accept what we sent (an expired or reused code, a revoked grant).
+
+    `zoom_code` is Zoom's own error code, when it gave one: callers branch on it, people read `detail`.
+    """
 
     code = "zoom_refused"
+
+    def __init__(self, detail: str, *, zoom_code: int | None = None, errors: dict[str, str] | None = None) -> None:
+        super().__init__(detail, errors=errors)
+        self.zoom_code = zoom_code
+
+
+class ZoomScopesMissing(ZoomRefused):
+    """Zoom 4711: the grant lacks a permission the call needs; approving the app again with it fixes it."""
+
+    code = "zoom_scopes_missing"
+
+
+class ZoomUserNotFound(ZoomRefused):
+    """Zoom 1001: that Zoom user does not exist (deleted, or left the account); no reconnect brings it back."""
+
+    code = "zoom_user_not_found"
 
 
 class OAuthStateInvalid(InvalidInput):

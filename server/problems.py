@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 import asyncpg
@@ -19,7 +20,7 @@ from domain.identifiers import EMAIL_PATTERN, IDENTIFIER_PATTERN, TEXT_PATTERN
 from persistence.database import DatabaseBusy
 from persistence.token_cipher import TokenKeyMissing
 from server.mail import MailNotSent
-from server.zoom_client import ZoomRateLimited, ZoomUnavailable
+from server.zoom_client import ZoomDailyLimit, ZoomRateLimited, ZoomUnavailable
 
 log = logging.getLogger("roomlink")
 
@@ -221,6 +222,14 @@ def on_token_key_missing(request: Request, error: TokenKeyMissing) -> Response:
     return response
 
 
+def on_zoom_daily_limit(_: Request, error: ZoomDailyLimit) -> Response:
+    response = problem_response(
+        429, "zoom_daily_limit", "Zoom's daily limit for this is spent; it resets at 00:00 UTC. Nothing was changed."
+    )
+    response.headers["Retry-After"] = str(math.ceil(error.retry_after_s or 0))
+    return response
+
+
 def on_mail_not_sent(_: Request, error: Exception) -> Response:
     return problem_response(502, "email_not_sent", "The email could not be sent; nothing was changed.")
 
@@ -240,6 +249,7 @@ TOKEN_KEY_RETRY_AFTER_S = 60
 EXCEPTION_HANDLERS = {
     **dict.fromkeys(DATABASE_UNAVAILABLE, on_database_unavailable),
     TokenKeyMissing: on_token_key_missing,
+    ZoomDailyLimit: on_zoom_daily_limit,
     ZoomRateLimited: on_zoom_rate_limited,
     ZoomUnavailable: on_zoom_unavailable,
     MailNotSent: on_mail_not_sent,

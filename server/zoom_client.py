@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -14,7 +14,7 @@ import msgspec
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from domain.errors import ZoomRefused
+from domain.errors import ZoomRefused, ZoomScopesMissing, ZoomUserNotFound
 from domain.model import ZoomUser
 from domain.zoom import TokenSet, ZoomApp, ZoomProfile
 from server.config import ZoomAppCredentials, ZoomSettings
@@ -30,11 +30,15 @@ class ZoomUnavailable(Exception):
 
 
 class ZoomRateLimited(ZoomUnavailable):
-    """429 with a Retry-After past what a request may wait (a daily limit names tomorrow)."""
+    """429 with a Retry-After past what a request may wait, or per-second limits that did not let up."""
 
     def __init__(self, message: str, retry_after_s: float | None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class ZoomDailyLimit(ZoomRateLimited):
+    """Zoom's daily limit for this call is spent: nothing helps before it resets (00:00 UTC)."""
 
 
 class ZoomTokenRejected(Exception):
@@ -45,9 +49,16 @@ class ZoomGrantRevoked(ZoomRefused):
     """invalid_grant on refresh: the refresh token is dead; only a new sign-in helps."""
 
 
+#: Zoom's REST error codes that mean different fixes (DESIGN.md "Zoom").
+MISSING_SCOPES = 4711
+USER_NOT_FOUND = 1001
+#: A per-second limit that outlasted our retries is tried again this much later.
+QPS_RETRY_AFTER_S = 1.0
+
+
 class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int = 4
-    #: Exponential backoff for 5xx and timeouts: base · 2^n, capped, with full jitter.
+    #: Exponential backoff for 5xx, timeouts and per-second limits: base · 2^n, capped, with full jitter.
     backoff_base_s: float = 0.2
     backoff_max_s: float = 3.0
     #: A Retry-After longer than this is not waited for here; the job queue retries later.
@@ -58,15 +69,61 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Zoom sends seconds, or an HTTP date for daily limits."""
+    """Zoom sends an ISO 8601 time for daily limits (`2020-05-31T00:00:00Z`); HTTP dates and seconds
+    are read too. None when there is none, or it is unreadable."""
+    value = (value or "").strip()
     if not value:
         return None
-    if value.strip().isdigit():
+    if value.isdigit():
         return float(value)
     try:
-        return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
-    except (TypeError, ValueError):
-        return None
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now).total_seconds())
+
+
+def until_next_utc_midnight(now: datetime) -> float:
+    midnight = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(0), tzinfo=UTC)
+    return (midnight - now).total_seconds()
+
+
+def is_daily_limit(response: httpx.Response) -> bool:
+    """A daily limit says so in X-RateLimit-Type; meeting writes may also answer HTTP 300 with code 429
+    or a message about the daily limit."""
+    if response.headers.get("x-ratelimit-type", "").lower() == "daily-limit":
+        return True
+    if response.status_code not in (300, 429):
+        return False
+    body = _json(response)
+    message = str(body.get("message", "")).lower()
+    return "daily" in message or (response.status_code == 300 and body.get("code") == 429)
+
+
+def refusal(response: httpx.Response, what: str) -> ZoomRefused:
+    """Zoom's answer as the error its code means, Zoom's code kept: missing scopes and a user that no
+    longer exists have different fixes."""
+    body = _json(response)
+    code = body.get("code") if isinstance(body.get("code"), int) else None
+    message = body.get("message") or response.status_code
+    if code == MISSING_SCOPES:
+        return ZoomScopesMissing(
+            f"Zoom refused {what}: the connection lacks a permission ({message}). Reconnect Zoom and approve "
+            "every permission Roomlink asks for.",
+            zoom_code=code,
+        )
+    if code == USER_NOT_FOUND:
+        return ZoomUserNotFound(
+            f"Zoom refused {what}: that Zoom user does not exist ({message}); it was deleted or left the "
+            "account. Reconnecting will not bring it back: connect a Zoom user that exists.",
+            zoom_code=code,
+        )
+    return ZoomRefused(f"Zoom refused {what}: {message}", zoom_code=code)
 
 
 class HttpZoom:
@@ -76,7 +133,9 @@ class HttpZoom:
         self._policy = policy or RetryPolicy()
 
     async def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
-        """429 waits for Retry-After within a bound; 5xx and timeouts back off with jitter; then give up."""
+        """A daily limit fails at once, saying when it resets; a 429 waits for Retry-After within a bound,
+        or backs off when Zoom gives none (per-second limits); 5xx and timeouts back off with jitter;
+        then give up."""
         for attempt in range(self._policy.attempts):
             last = attempt == self._policy.attempts - 1
             try:
@@ -86,13 +145,21 @@ class HttpZoom:
                     raise ZoomUnavailable(f"Zoom did not answer: {type(error).__name__}") from None
                 await asyncio.sleep(self._policy.backoff(attempt))
                 continue
+            if is_daily_limit(response):
+                now = datetime.now(UTC)
+                wait = retry_after_seconds(response.headers.get("retry-after"), now)
+                raise ZoomDailyLimit(
+                    "Zoom's daily limit for this call is spent; it resets at 00:00 UTC",
+                    until_next_utc_midnight(now) if wait is None else wait,
+                )
             if response.status_code == 429:
-                wait = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
-                if last or wait is None or wait > self._policy.max_retry_after_s:
+                told = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
+                if last or (told or 0) > self._policy.max_retry_after_s:
                     raise ZoomRateLimited(
-                        f"Zoom is rate limiting us (Retry-After {response.headers.get('retry-after')})", wait
+                        f"Zoom is rate limiting us (Retry-After {response.headers.get('retry-after')})",
+                        QPS_RETRY_AFTER_S if told is None else told,
                     )
-                await asyncio.sleep(wait)
+                await asyncio.sleep(self._policy.backoff(attempt) if told is None else told)
                 continue
             if response.status_code >= 500:
                 if last:
@@ -175,12 +242,13 @@ class HttpZoom:
                 return users
 
     async def revoke(self, app: ZoomApp, tokens: TokenSet) -> None:
+        """With the access token, as Zoom documents; it ends the whole grant."""
         credentials = self._app(app)
         try:
             response = await self._send(
                 "POST",
                 f"{self._settings.oauth_base_url}/oauth/revoke",
-                data={"token": tokens.refresh_token},
+                data={"token": tokens.access_token},
                 auth=(credentials.client_id, credentials.client_secret),
             )
             if response.status_code != 200:
@@ -198,8 +266,7 @@ class HttpZoom:
         if response.status_code == 401:
             raise ZoomTokenRejected(f"Zoom rejected the access token for {path}")
         if response.status_code != 200:
-            body = _json(response)
-            raise ZoomRefused(f"Zoom refused {path}: {body.get('message', response.status_code)}")
+            raise refusal(response, path)
         return response.json()
 
 

@@ -21,11 +21,15 @@ from tests.support.zoom import (
 )
 
 
-async def test_r2_activation_by_a_zoom_member_is_refused_then_an_admin_completes_it(api, org, zoom_account):
+async def test_r2_a_zoom_member_is_stopped_by_zoom_then_an_admin_completes_the_same_link(api, org, zoom_account):
     link = await create_activation_link(api, org["org_id"], org["admin"])
-    refused = await activate(api, link["url"], zoom_account["member"]["email"])
-    assert refused.status_code == 403
-    assert "not an admin of this Zoom account" in refused.text
+    to_zoom = await api.post(path_of(link["url"]))
+    async with httpx.AsyncClient() as browser:
+        stopped = await browser.get(
+            httpx.URL(to_zoom.headers["location"]).copy_merge_params({"login_hint": zoom_account["member"]["email"]})
+        )
+    assert stopped.status_code == 403 and "location" not in stopped.headers
+    assert "An account admin is required to install this type of app" in stopped.text
     assert (await organization(api, org))["status"] == "not_connected"
 
     accepted = await activate(api, link["url"], zoom_account["admin"]["email"])
@@ -40,6 +44,21 @@ async def test_r2_activation_by_a_zoom_member_is_refused_then_an_admin_completes
     assert (rows[org["member"]]["connected"], rows[org["member"]]["type"]) == (True, "organization")
     assert rows[org["owner"]]["reason"] == "no_seat"
     assert state["counts"] == {"organization": 2, "personal": 0, "not_connected": 1}
+
+
+async def test_r2_an_admin_demoted_before_roomlink_hears_back_is_told_in_words_and_the_link_still_works(
+    api, org, zoom_account, sandbox
+):
+    link = await create_activation_link(api, org["org_id"], org["admin"])
+    to_zoom = await api.post(path_of(link["url"]))
+    callback = await approve_in_zoom(to_zoom.headers["location"], zoom_account["admin"]["email"])
+    await sandbox.client.patch(f"/sandbox/users/{zoom_account['admin']['id']}", json={"role": "member"})
+
+    refused = await api.get(callback)
+
+    assert refused.status_code == 403 and "not an admin of this Zoom account" in refused.text
+    assert (await organization(api, org))["status"] == "not_connected"
+    assert (await activate(api, link["url"], zoom_account["owner"]["email"])).status_code == 200
 
 
 async def test_r2_the_account_owner_may_activate(api, org, zoom_account):
@@ -160,11 +179,26 @@ async def test_r4_r6_a_new_activation_replaces_the_organization_connection_and_k
     assert actions == ["connected", "replaced", "connected"]
 
 
-async def test_r13_a_zoom_user_already_connected_by_another_person_is_refused(api, org, sandbox):
+async def test_r13_a_zoom_user_already_connected_by_another_person_is_refused_and_the_first_stays_alive(
+    api, org, sandbox, zoom_sandbox
+):
     own = await sandbox.user(await sandbox.account("shared"), email("shared"), "owner")
     assert (await connect_personal(api, org["member"], own["email"])).status_code == 303
+    first_tokens = await personal_tokens(org, org["member"])
     refused = await connect_personal(api, org["admin"], own["email"])
     assert refused.status_code == 409 and "already connected by someone else" in refused.text
+    # Zoom honours only the newest grant: the first person's connection now holds it and works.
+    kept = await personal_tokens(org, org["member"])
+    assert kept != first_tokens
+    assert (await zoom_me(zoom_sandbox, first_tokens)).json()["code"] == 4741
+    assert (await zoom_me(zoom_sandbox, kept)).status_code == 200
+    async with unit_of_work() as uow:
+        action = await uow._db.fetchval(
+            "SELECT action FROM audit_events WHERE org_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 1",
+            org["org_id"],
+            org["member"],
+        )
+    assert action == "reauthorized"
     started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(org["admin"]))
     callback = await approve_in_zoom(started.json()["authorize_url"], own["email"])
     as_api = await api.get(callback, headers={"Accept": "application/json"})
@@ -193,6 +227,20 @@ async def test_r13_a_zoom_account_serves_one_organization(api, org, zoom_account
     link = await create_activation_link(api, other, f"{other}-o")
     refused = await activate(api, link["url"], zoom_account["owner"]["email"])
     assert refused.status_code == 409 and "another organization" in refused.text
+
+
+async def test_r13_the_admin_serving_one_organization_approving_for_another_keeps_the_first_alive(api, org, zoom_account):
+    await activated(api, org, zoom_account)
+    other = org["org_id"] + "-3"
+    await api.put(f"/api/v1/orgs/{other}", json={"name": "Other"}, headers=KEY)
+    await api.put(f"/api/v1/orgs/{other}/members/{other}-o", json={"email": "o3@o.test", "name": "O", "role": "owner"}, headers=KEY)
+    link = await create_activation_link(api, other, f"{other}-o")
+
+    refused = await activate(api, link["url"], zoom_account["admin"]["email"])
+
+    assert refused.status_code == 409 and "another organization" in refused.text
+    checked = await api.post(f"/api/v1/orgs/{org['org_id']}/integrations/zoom/verify", headers=as_member(org["owner"]))
+    assert (checked.status_code, checked.json()["status"]) == (200, "active")
 
 
 async def test_r12_r14_disconnecting_the_organization(api, org, zoom_account, sandbox):
@@ -258,6 +306,16 @@ async def test_pkce_verifier_and_state_are_not_stored_in_clear(api, org):
         rows = await uow._db.fetch("SELECT * FROM oauth_states WHERE org_id = $1", org["org_id"])
     assert rows and all(query["state"] not in str(dict(row)) for row in rows)
     assert all(row["code_verifier"].startswith("v1.") for row in rows)
+
+
+async def personal_tokens(org, user_id):
+    async with unit_of_work() as uow:
+        return await uow.connections.tokens(await uow.connections.personal(org["org_id"], user_id))
+
+
+async def zoom_me(zoom_sandbox, tokens) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=zoom_sandbox) as zoom:
+        return await zoom.get("/v2/users/me", headers={"Authorization": f"Bearer {tokens.access_token}"})
 
 
 async def test_r14_deleting_a_member_revokes_their_personal_tokens(api, org, sandbox):

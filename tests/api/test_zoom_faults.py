@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 import pytest
 
 from persistence.database import unit_of_work
@@ -35,6 +37,33 @@ async def test_429_with_retry_after_is_waited_for_then_succeeds(api, org, zoom_a
     response = await check_now(api, org)
     assert response.status_code == 200 and response.json()["status"] == "active"
     assert [c["status"] for c in await calls_to(sandbox, "/v2/users/me")] == [429, 200]
+
+
+async def test_a_per_second_429_without_retry_after_is_retried_with_backoff(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    await sandbox.client.delete("/sandbox/calls")
+    await fault(sandbox, method="GET", path_prefix="/v2/users/me", status=429, times=2)
+    response = await check_now(api, org)
+    assert response.status_code == 200 and response.json()["status"] == "active"
+    assert [c["status"] for c in await calls_to(sandbox, "/v2/users/me")] == [429, 429, 200]
+
+
+async def test_zooms_daily_limit_answers_429_zoom_daily_limit_until_00_00_utc_and_changes_nothing(
+    api, org, zoom_account, sandbox
+):
+    await activated(api, org, zoom_account)
+    before = await organization(api, org)
+    await sandbox.client.delete("/sandbox/calls")
+    await fault(sandbox, method="GET", path_prefix="/v2/users/me", status=429, rate_limit_type="Daily-limit")
+    response = await check_now(api, org)
+    assert (response.status_code, response.json()["code"]) == (429, "zoom_daily_limit")
+    assert response.headers["content-type"].startswith("application/problem+json")
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC)
+    assert abs(int(response.headers["retry-after"]) - (midnight - now).total_seconds()) < 10
+    assert len(await calls_to(sandbox, "/v2/users/me")) == 1  # not retried: nothing helps before the reset
+    after = await organization(api, org)
+    assert (after["status"], after["last_verified_at"]) == ("active", before["last_verified_at"])
 
 
 async def test_500s_are_retried_with_backoff(api, org, zoom_account, sandbox):

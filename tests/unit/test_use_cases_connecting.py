@@ -165,21 +165,27 @@ async def test_a_code_zoom_refuses_connects_nothing(store, zoom):
     assert store.audit == []
 
 
-async def test_r13_a_zoom_user_connected_by_one_member_is_refused_to_another_without_revoking_anything(store, zoom):
-    """Zoom authorizes our app once per Zoom user: revoking would end the first member's connection too."""
+async def test_r13_a_zoom_user_connected_by_one_member_is_refused_to_another_whose_approval_keeps_the_first_alive(
+    store, zoom
+):
+    """Zoom honours only the newest grant of a Zoom user for our app: bob's approval ended ada's tokens, so
+    ada's connection keeps bob's new ones, and nothing is revoked (that would end ada's connection)."""
     first = await connect_personal(store, zoom, ADA, SHARED_DESK)
     first_tokens = await stored_tokens(store, first)
 
     with pytest.raises(ZoomUserAlreadyConnected):
-        await connect_personal(store, zoom, BOB, SHARED_DESK)
+        await connect_personal(store, zoom, BOB, SHARED_DESK, NOW + timedelta(minutes=1))
 
     assert zoom.revoked == []
     assert zoom.issued[-1] != first_tokens
     uow = store.uow()
     assert await uow.connections.personal("acme", "bob") is None
     assert await uow.connections.personal("acme", "ada") == first
-    assert await uow.connections.tokens(first) == first_tokens
-    assert actions(store) == ["connected"]
+    assert await uow.connections.tokens(first) == zoom.issued[-1]
+    assert actions(store) == ["connected", "reauthorized"]
+    event = store.audit[-1]
+    assert (event.connection_id, event.user_id, event.actor, event.at) == (first.id, "ada", "user:bob", NOW + timedelta(minutes=1))
+    assert "another person approved the same Zoom user" in event.reason
 
 
 async def test_r13_two_user_ids_with_the_same_email_are_two_people(store, zoom):
@@ -200,7 +206,7 @@ async def test_r13_a_zoom_user_of_another_organizations_member_is_refused_too(st
 
 async def test_r13_a_refused_reconnect_keeps_the_members_own_connection(store, zoom):
     own = await connect_personal(store, zoom, ADA, ADA_AT_HOME)
-    await connect_personal(store, zoom, BOB, SHARED_DESK)
+    bobs = await connect_personal(store, zoom, BOB, SHARED_DESK)
     own_tokens = await stored_tokens(store, own)
 
     with pytest.raises(ZoomUserAlreadyConnected):
@@ -208,6 +214,7 @@ async def test_r13_a_refused_reconnect_keeps_the_members_own_connection(store, z
 
     assert await store.uow().connections.personal("acme", "ada") == own
     assert await stored_tokens(store, own) == own_tokens
+    assert await stored_tokens(store, bobs) == zoom.issued[-1]
     assert "replaced" not in actions(store)
     assert (ZoomApp.USER, own_tokens) not in zoom.revoked
 
@@ -550,8 +557,46 @@ async def test_r13_a_zoom_account_serving_another_organization_is_refused(store,
     assert await uow.connections.organization("acme") is None
     assert await uow.connections.organization("globex") == globex
     assert await uow.connections.tokens(globex) == globex_tokens
-    assert zoom.revoked == []  # the admin app is authorized once per Zoom account: the other organization keeps it
+    assert zoom.revoked == []  # another admin's approval is dropped, not revoked: see finish_activation
     assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+
+
+async def test_r13_the_admin_serving_another_organization_approving_again_keeps_that_organization_alive(store, zoom):
+    """Zoom ended globex's tokens when its admin approved the admin app again (for acme): globex keeps the new ones."""
+    await new_activation_link(store, GLOBEX_OWNER, "g" * 43)
+    globex = await activate(store, zoom, "g" * 43, ADMIN_PROFILE)
+    link = await new_activation_link(store, OWNER, TOKEN)
+
+    with pytest.raises(ZoomAccountServesAnotherOrganization):
+        await activate(store, zoom, TOKEN, ADMIN_PROFILE)
+
+    uow = store.uow()
+    assert await uow.connections.organization("acme") is None
+    assert await uow.connections.organization("globex") == globex
+    assert await uow.connections.tokens(globex) == zoom.issued[-1]
+    assert zoom.revoked == []
+    event = store.audit[-1]
+    assert (event.org_id, event.action, event.connection_id, event.actor) == ("globex", "reauthorized", globex.id, "zoom:zu-admin")
+    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+
+
+async def test_r3_the_organizations_admin_approving_in_a_second_tab_after_the_first_used_the_link_keeps_the_new_tokens(
+    store, zoom
+):
+    """The link was used while Zoom was asked (so the check before Zoom passed); the approval still ended the
+    connection's tokens at Zoom, so it keeps the new ones rather than revoking them."""
+    await new_activation_link(store, OWNER, TOKEN)
+    first, first_url = await pending_activation(store, zoom, TOKEN)
+    second, second_url = await pending_activation(store, zoom, TOKEN, NOW + timedelta(seconds=1))
+    connection = await finish(store, zoom, first, zoom.approve(ADMIN_PROFILE, first_url), NOW)
+    grant = await connecting.collect_grant(zoom, second, zoom.approve(ADMIN_PROFILE, second_url))
+
+    with pytest.raises(ActivationLinkUsed):
+        await connecting.finish_activation(store.uow(), zoom, second, grant, NOW)
+
+    assert await store.uow().connections.tokens(connection) == zoom.issued[-1]
+    assert zoom.revoked == []
+    assert actions(store)[-1] == "reauthorized"
 
 
 # Disconnecting the organization
