@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.audit import connection_event
+from domain.errors import ZoomRefused, ZoomScopesMissing, ZoomUserNotFound
 from domain.model import Connection, ConnectionStatus, ConnectionType, ZoomUser
 from domain.ports import UnitOfWork
 from domain.zoom import ZoomApp, ZoomEvent, ZoomProfile
@@ -88,6 +89,24 @@ async def apply_verification(
         await uow.connections.sync_zoom_users(connection, users)
     await uow.connections.mark_verified(connection, now)
     await uow.commit()
+
+
+async def apply_refusal(uow: UnitOfWork, connection: Connection, refused: ZoomRefused, now: datetime) -> bool:
+    """Zoom refused verifying the connection; its code says what is wrong, and so what fixes it.
+
+    Missing scopes (4711) need a reconnect that approves every permission; a Zoom admin who no longer
+    exists (1001) is an admin lost, which another admin's activation restores. Any other refusal is
+    not the connection's fault: False, nothing changes.
+    """
+    if isinstance(refused, ZoomScopesMissing):
+        status, reason = ConnectionStatus.NEEDS_RECONNECT, refused.detail
+    elif isinstance(refused, ZoomUserNotFound):
+        status, reason = ConnectionStatus.ADMIN_LOST, "the Zoom admin who connected it no longer exists in the Zoom account"
+    else:
+        return False
+    await mark_broken(uow, connection, status, reason, "system:verification", now)
+    await uow.commit()
+    return True
 
 
 async def _deauthorized(uow: UnitOfWork, event: ZoomEvent, now: datetime) -> None:

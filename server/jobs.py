@@ -23,10 +23,11 @@ from pgqueuer.executors import (
 from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
-from domain.errors import ConnectionBroken, NotConnected
+from domain.errors import ConnectionBroken, NotConnected, ZoomRefused
 from domain.keeping import (
     NOTIFY_INCIDENT,
     VERIFY_ORGANIZATION,
+    apply_refusal,
     apply_verification,
     handle_zoom_event,
 )
@@ -136,6 +137,11 @@ async def verify_organization(keeper: TokenKeeper | None, org_id: str) -> None:
         users = await keeper.account_users(connection) if admin.is_account_admin else None
     except (ConnectionBroken, NotConnected):
         return
+    except ZoomRefused as refused:
+        async with unit_of_work() as uow:
+            if await apply_refusal(uow, connection, refused, utcnow()):
+                return
+        raise
     async with unit_of_work() as uow:
         await apply_verification(uow, connection, admin, users, utcnow())
 

@@ -34,7 +34,12 @@ FALLBACK_CATEGORY = "Light"
 
 QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
 DAILY_MESSAGE = "You have reached the maximum daily rate limit for this API. Try again after it resets."
-FAULT_MESSAGES = {124: "Invalid access token.", 429: QPS_MESSAGE}
+FAULT_MESSAGES = {
+    124: "Invalid access token.",
+    429: QPS_MESSAGE,
+    1001: "User does not exist.",
+    4711: "Invalid access token, does not contain scopes:[user:read:admin].",
+}
 OAUTH_FAULT_ERRORS = {
     400: ("invalid_grant", "Invalid Token!"),
     401: ("invalid_client", "Invalid client_id or client_secret"),

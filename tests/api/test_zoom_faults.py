@@ -66,6 +66,23 @@ async def test_zooms_daily_limit_answers_429_zoom_daily_limit_until_00_00_utc_an
     assert (after["status"], after["last_verified_at"]) == ("active", before["last_verified_at"])
 
 
+async def test_missing_scopes_mean_needs_reconnect_naming_the_permission(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    await fault(sandbox, method="GET", path_prefix="/v2/users/me", status=400, code=4711)
+    response = await check_now(api, org)
+    assert response.status_code == 200 and response.json()["status"] == "needs_reconnect"
+    assert "user:read:admin" in response.json()["status_reason"]
+    assert "approve every permission" in response.json()["status_reason"]
+
+
+async def test_a_zoom_admin_who_no_longer_exists_is_an_admin_lost(api, org, zoom_account, sandbox):
+    await activated(api, org, zoom_account)
+    await fault(sandbox, method="GET", path_prefix="/v2/users/me", status=404, code=1001)
+    response = await check_now(api, org)
+    assert response.status_code == 200 and response.json()["status"] == "admin_lost"
+    assert "no longer exists" in response.json()["status_reason"]
+
+
 async def test_500s_are_retried_with_backoff(api, org, zoom_account, sandbox):
     await activated(api, org, zoom_account)
     await sandbox.client.delete("/sandbox/calls")

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from domain import connecting, integration, keeping
+from domain.errors import ZoomRefused, ZoomScopesMissing, ZoomUserNotFound
 from domain.model import ConnectionStatus, ConnectionType, Reason, Role
 from domain.zoom import ZoomApp, ZoomEvent
 from tests.unit.fakes import (
@@ -459,3 +460,36 @@ async def test_r11_the_lost_admin_made_admin_again_asks_for_a_verification_not_a
     assert [job.payload for job in store.jobs if job.kind == keeping.VERIFY_ORGANIZATION] == [
         {"org_id": "acme", "connection_id": lost.id}
     ]
+
+
+# What Zoom's refusals of verification mean (its error code decides the fix)
+
+
+async def test_missing_scopes_need_a_reconnect_that_approves_them(store):
+    connection = await organization(store)
+    refused = ZoomScopesMissing("Zoom refused /users: the connection lacks a permission (user:read:admin).", zoom_code=4711)
+
+    assert await keeping.apply_refusal(store.uow(), connection, refused, LATER)
+
+    after = await organization(store)
+    assert (after.status, after.status_reason) == (ConnectionStatus.NEEDS_RECONNECT, refused.detail)
+    assert store.audit[-1].action == "needs_reconnect"
+
+
+async def test_r11_a_zoom_admin_who_no_longer_exists_is_an_admin_lost(store):
+    connection = await organization(store)
+
+    assert await keeping.apply_refusal(store.uow(), connection, ZoomUserNotFound("gone", zoom_code=1001), LATER)
+
+    after = await organization(store)
+    assert after.status is ConnectionStatus.ADMIN_LOST
+    assert "no longer exists" in after.status_reason
+    assert await store.uow().connections.tokens(after) is not None  # another admin's activation restores it
+
+
+async def test_other_refusals_change_nothing(store):
+    connection = await organization(store)
+
+    assert not await keeping.apply_refusal(store.uow(), connection, ZoomRefused("odd", zoom_code=300), LATER)
+
+    assert await organization(store) == connection
