@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,6 +21,7 @@ from domain.errors import (
     NotAZoomAdmin,
     NotConnected,
     OAuthStateInvalid,
+    OAuthStateOfAnotherBrowser,
     ZoomAccountServesAnotherOrganization,
     ZoomUserAlreadyConnected,
 )
@@ -45,17 +47,41 @@ def secret_hash(secret: str) -> str:
 
 
 async def start_personal_connection(
-    uow: UnitOfWork, zoom: ZoomGateway, principal: Principal, state: str, code_verifier: str, now: datetime
-) -> str:
-    """Returns Zoom's authorize URL; the state is bound to this member and works once, for 10 minutes."""
+    uow: UnitOfWork, principal: Principal, state: str, code_verifier: str, session_token: str | None, now: datetime
+) -> None:
+    """The state is bound to this member and works once, for 10 minutes, in the one browser that opens
+    Roomlink's link to Zoom first (`send_browser_to_zoom`); started from a session, only that session's
+    browser may open it."""
     pending = OAuthState(
         purpose="personal",
         org_id=principal.org_id,
         user_id=principal.user_id,
         code_verifier=code_verifier,
         expires_at=now + OAUTH_STATE_TTL,
+        session_hash=secret_hash(session_token) if session_token else None,
     )
-    return await _send_to_zoom(uow, zoom, ZoomApp.USER, state, pending)
+    await uow.oauth_states.add(secret_hash(state), pending)
+    await uow.commit()
+
+
+async def send_browser_to_zoom(
+    uow: UnitOfWork, zoom: ZoomGateway, state: str, browser_secret: str, session_token: str | None, now: datetime
+) -> str:
+    """Binds the state to the browser holding `browser_secret` and returns Zoom's authorize URL for it."""
+    state_hash = secret_hash(state)
+    pending = await uow.oauth_states.pending(state_hash, now)
+    if pending is not None and pending.session_hash is not None and not _same_hash(pending.session_hash, session_token):
+        raise OAuthStateOfAnotherBrowser(
+            "This link to Zoom belongs to another browser's Roomlink session, so it was not followed. "
+            "Connect Zoom from Roomlink in the browser you want to use."
+        )
+    bound = await uow.oauth_states.bind(state_hash, secret_hash(browser_secret), now) if pending else None
+    if bound is None:
+        raise OAuthStateInvalid(
+            "This link to Zoom works once, for 10 minutes, and was already opened or has expired. Start again from Roomlink."
+        )
+    await uow.commit()
+    return zoom.authorize_url(_app_of(bound), state, bound.code_verifier)
 
 
 async def _send_to_zoom(uow: UnitOfWork, zoom: ZoomGateway, app: ZoomApp, state: str, pending: OAuthState) -> str:
@@ -65,18 +91,34 @@ async def _send_to_zoom(uow: UnitOfWork, zoom: ZoomGateway, app: ZoomApp, state:
     return zoom.authorize_url(app, state, pending.code_verifier)
 
 
-async def take_oauth_state(uow: UnitOfWork, state: str, now: datetime) -> OAuthState:
-    found = await uow.oauth_states.take(secret_hash(state), now)
+async def take_oauth_state(uow: UnitOfWork, state: str, browser_secret: str | None, now: datetime) -> OAuthState:
+    """The pending state, once, and only in the browser it was bound to: a callback anywhere else
+    changes nothing (the state stays for its own browser)."""
+    state_hash = secret_hash(state)
+    found = await uow.oauth_states.take(state_hash, secret_hash(browser_secret) if browser_secret else None, now)
+    if found is None and await uow.oauth_states.pending(state_hash, now) is not None:
+        raise OAuthStateOfAnotherBrowser(
+            "This Zoom sign-in was started in another browser, so for your safety nothing was connected. "
+            "Start again from Roomlink in this browser and approve in Zoom here."
+        )
     if found is None:
         raise OAuthStateInvalid("This Zoom sign-in is unknown, was already used or took too long. Start again.")
     await uow.commit()
     return found
 
 
+def _same_hash(expected: str, secret: str | None) -> bool:
+    return secret is not None and hmac.compare_digest(expected, secret_hash(secret))
+
+
+def _app_of(pending: OAuthState) -> ZoomApp:
+    return ZoomApp.USER if pending.purpose == "personal" else ZoomApp.ADMIN
+
+
 async def collect_grant(zoom: ZoomGateway, pending: OAuthState, code: str) -> ZoomGrant:
     """Every Zoom call an OAuth callback needs, made before its transaction: Zoom may be slow, and an
     account of 100,000 users takes hundreds of pages."""
-    app = ZoomApp.USER if pending.purpose == "personal" else ZoomApp.ADMIN
+    app = _app_of(pending)
     tokens = await zoom.exchange_code(app, code, pending.code_verifier)
     profile = await zoom.me(tokens)
     wants_users = app is ZoomApp.ADMIN and profile.is_account_admin
@@ -219,8 +261,9 @@ async def usable_activation_link(uow: UnitOfWork, token: str, now: datetime) -> 
 
 
 async def start_activation(
-    uow: UnitOfWork, zoom: ZoomGateway, token: str, state: str, code_verifier: str, now: datetime
+    uow: UnitOfWork, zoom: ZoomGateway, token: str, state: str, code_verifier: str, browser_secret: str, now: datetime
 ) -> str:
+    """Zoom's authorize URL for the Zoom admin, the state bound at once to the browser that asked."""
     link = await usable_activation_link(uow, token, now)
     pending = OAuthState(
         purpose="activation",
@@ -228,6 +271,7 @@ async def start_activation(
         activation_link_id=link.id,
         code_verifier=code_verifier,
         expires_at=now + OAUTH_STATE_TTL,
+        browser_hash=secret_hash(browser_secret),
     )
     return await _send_to_zoom(uow, zoom, ZoomApp.ADMIN, state, pending)
 

@@ -109,6 +109,12 @@ class OAuthStateInvalid(InvalidInput):
     code = "oauth_state_invalid"
 
 
+class OAuthStateOfAnotherBrowser(OAuthStateInvalid):
+    """The `state` is pending, but for another browser: a forwarded link must not connect anyone's Zoom."""
+
+    code = "oauth_state_of_another_browser"
+
+
 class ActivationLinkUnusable(DomainError):
     """R3: each way an activation link stops working has its own code and page."""
 

@@ -73,7 +73,8 @@ class ActivationLink(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OAuthState(msgspec.Struct, frozen=True, kw_only=True):
-    """What a pending OAuth round trip is for; stored under the hash of its `state`, used once."""
+    """What a pending OAuth round trip is for; stored under the hash of its `state`, used once, and only
+    by the browser it is bound to."""
 
     purpose: str  # "personal" or "activation"
     org_id: str
@@ -81,6 +82,10 @@ class OAuthState(msgspec.Struct, frozen=True, kw_only=True):
     activation_link_id: str | None = None
     code_verifier: str
     expires_at: datetime
+    #: Hash of the secret that the browser sent to Zoom holds in a cookie; None until one is sent.
+    browser_hash: str | None = None
+    #: Hash of the session token of the member who started it from a browser session (not an API key).
+    session_hash: str | None = None
 
     def __repr__(self) -> str:
         return f"OAuthState(purpose={self.purpose!r}, org_id={self.org_id!r})"
@@ -178,8 +183,15 @@ class ActivationLinkRepository(Protocol):
 class OAuthStateRepository(Protocol):
     async def add(self, state_hash: str, state: OAuthState) -> None: ...
 
-    async def take(self, state_hash: str, now: datetime) -> OAuthState | None:
-        """The state, removed so that it cannot be used again; None if unknown or expired."""
+    async def pending(self, state_hash: str, now: datetime) -> OAuthState | None:
+        """The state while it waits for its callback, left as it is; None if unknown or expired."""
+
+    async def bind(self, state_hash: str, browser_hash: str, now: datetime) -> OAuthState | None:
+        """Binds a waiting state to a browser, once; None if unknown, expired or already bound."""
+
+    async def take(self, state_hash: str, browser_hash: str | None, now: datetime) -> OAuthState | None:
+        """The state bound to this browser, removed so that it cannot be used again; None if unknown,
+        expired or bound to another browser (it is then left as it is)."""
 
 
 class MembersTable(Protocol):

@@ -505,8 +505,8 @@ class PostgresOAuthStates:
         await self._connection.execute(
             """
             INSERT INTO oauth_states (state_hash, purpose, org_id, user_id, activation_link_id, code_verifier,
-                                      created_at, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, now(), $7)
+                                      created_at, expires_at, browser_hash, session_hash)
+            VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8, $9)
             """,
             state_hash,
             state.purpose,
@@ -515,21 +515,46 @@ class PostgresOAuthStates:
             state.activation_link_id,
             self._cipher.encrypt(state.code_verifier, state_hash),
             state.expires_at,
+            state.browser_hash,
+            state.session_hash,
         )
 
-    async def take(self, state_hash: str, now: datetime) -> OAuthState | None:
+    async def pending(self, state_hash: str, now: datetime) -> OAuthState | None:
         record = await self._connection.fetchrow(
-            "DELETE FROM oauth_states WHERE state_hash = $1 RETURNING *", state_hash
+            "SELECT * FROM oauth_states WHERE state_hash = $1 AND expires_at > $2", state_hash, now
+        )
+        return self._state(record) if record else None
+
+    async def bind(self, state_hash: str, browser_hash: str, now: datetime) -> OAuthState | None:
+        record = await self._connection.fetchrow(
+            """
+            UPDATE oauth_states SET browser_hash = $2
+            WHERE state_hash = $1 AND browser_hash IS NULL AND expires_at > $3 RETURNING *
+            """,
+            state_hash,
+            browser_hash,
+            now,
+        )
+        return self._state(record) if record else None
+
+    async def take(self, state_hash: str, browser_hash: str | None, now: datetime) -> OAuthState | None:
+        record = await self._connection.fetchrow(
+            "DELETE FROM oauth_states WHERE state_hash = $1 AND browser_hash = $2 RETURNING *", state_hash, browser_hash
         )
         if record is None or record["expires_at"] <= now:
             return None
+        return self._state(record)
+
+    def _state(self, record: asyncpg.Record) -> OAuthState:
         return OAuthState(
             purpose=record["purpose"],
             org_id=record["org_id"],
             user_id=record["user_id"],
             activation_link_id=str(record["activation_link_id"]) if record["activation_link_id"] else None,
-            code_verifier=self._cipher.decrypt(record["code_verifier"], state_hash),
+            code_verifier=self._cipher.decrypt(record["code_verifier"], record["state_hash"]),
             expires_at=record["expires_at"],
+            browser_hash=record["browser_hash"],
+            session_hash=record["session_hash"],
         )
 
 

@@ -187,6 +187,10 @@ class OAuthStateTable(Table, tablename="oauth_states"):
     code_verifier = Text(secret=True)
     created_at = Timestamptz()
     expires_at = Timestamptz()
+    #: SHA-256 of the secret in the cookie of the browser sent to Zoom; only its callback is accepted.
+    browser_hash = Varchar(length=64, null=True, default=None)
+    #: SHA-256 of the session token of the member who started it in a browser (null for an API key).
+    session_hash = Varchar(length=64, null=True, default=None)
 
     known_purpose = Check("purpose IN ('personal', 'activation')")
 

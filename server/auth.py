@@ -20,6 +20,10 @@ SESSION_COOKIE = "roomlink_session"
 CSRF_COOKIE = "roomlink_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 ACTING_USER_HEADER = "X-Roomlink-User"
+#: Holds the secret an OAuth state is bound to, in the browser Roomlink sent to Zoom (issue 7 §3).
+OAUTH_BROWSER_COOKIE = "roomlink_oauth_browser"
+#: Roomlink's link to Zoom: opening it binds the sign-in to that browser, then redirects to Zoom.
+OAUTH_START_PATH = "/oauth/zoom/start"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -47,6 +51,11 @@ def _api_key(connection: ASGIConnection, settings: Settings) -> ApiKey | None:
     if key is None:
         raise Problem(401, "invalid_api_key", "The API key is not valid.")
     return key
+
+
+def session_token(connection: ASGIConnection) -> str | None:
+    """The session cookie, when it is what authenticated the caller (an API key takes precedence)."""
+    return None if _bearer(connection) else connection.cookies.get(SESSION_COOKIE)
 
 
 def host_product_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:

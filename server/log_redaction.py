@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-_SECRET_IN_PATH = re.compile(r"(/(?:activate|launch)/)[^/?\s]+")
+_SECRET_IN_PATH = re.compile(r"(/(?:activate|launch|oauth/zoom/start)/)[^/?\s]+")
 _SECRET_IN_QUERY = re.compile(r"((?:^|[?&])(?:code|state|token)=)[^&\s]+")
 
 

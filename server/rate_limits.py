@@ -27,6 +27,7 @@ FAMILIES = (
     ("/activate/", "activation_link", frozenset({404, 410})),
     ("/launch/", "launch_link", frozenset({404, 410})),
     ("/oauth/zoom/callback", "oauth_state", frozenset({400, 403})),
+    ("/oauth/zoom/start/", "oauth_state", frozenset({403, 410})),
 )
 
 

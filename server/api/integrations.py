@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -29,7 +29,14 @@ from server.api.bodies import (
     MembersPageOut,
     PolicyIn,
 )
-from server.auth import member_guard, new_code_verifier, new_secret, provide_principal
+from server.auth import (
+    OAUTH_START_PATH,
+    member_guard,
+    new_code_verifier,
+    new_secret,
+    provide_principal,
+    session_token,
+)
 from server.clock import utcnow
 from server.emails import EmailInvitations
 from server.jobs import verify_organization
@@ -164,15 +171,27 @@ class MyIntegrationController(Controller):
         async with unit_of_work(read_only=True) as uow:
             return await integration.my_integration(uow, principal)
 
-    @post("/personal/authorize", operation_id="AuthorizePersonalZoom", status_code=200)
+    @post(
+        "/personal/authorize",
+        operation_id="AuthorizePersonalZoom",
+        status_code=200,
+        description=(
+            "Roomlink's link to Zoom's consent page for the caller's personal Zoom. Send the member's browser "
+            "to it: it works once, within 10 minutes, and binds the sign-in to the first browser that opens it "
+            "(started from a session, only that session's browser), which alone can finish it. Treat it like a "
+            "launch link."
+        ),
+    )
     async def authorize_personal(
-        self, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]
+        self, request: Request, state: State, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]
     ) -> AuthorizeOut:
+        """`zoom` is asked for so that an unconfigured Zoom answers 503 here rather than at the link."""
+        oauth_state = new_secret()
         async with unit_of_work() as uow:
-            url = await connecting.start_personal_connection(
-                uow, zoom, principal, new_secret(), new_code_verifier(), utcnow()
+            await connecting.start_personal_connection(
+                uow, principal, oauth_state, new_code_verifier(), session_token(request), utcnow()
             )
-        return AuthorizeOut(authorize_url=url)
+        return AuthorizeOut(authorize_url=f"{state.settings.base_url}{OAUTH_START_PATH}/{oauth_state}")
 
     @delete("/personal", operation_id="DisconnectPersonalZoom", status_code=204)
     async def disconnect_personal(self, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]) -> None:

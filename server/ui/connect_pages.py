@@ -1,12 +1,22 @@
-"""The browser side of connecting Zoom: the Zoom admin's activation page and the OAuth callback."""
+"""The browser side of connecting Zoom: the Zoom admin's activation page, Roomlink's link to Zoom, the OAuth callback.
+
+Every OAuth state is bound to the browser Roomlink sends to Zoom (issue 7 §3): that browser holds a secret
+in an HttpOnly, SameSite=Lax cookie, whose hash is kept with the state, and the callback is accepted only
+with it. The activation page's "Continue to Zoom" sets it on its way to Zoom. A personal connection's
+authorize URL is Roomlink's `/oauth/zoom/start/{state}`, which sets it and redirects to Zoom: it works once,
+in the first browser that opens it (the member's own session's browser when they started from a session),
+so a Zoom authorize URL forwarded to anyone else, or approved in another browser, connects nothing.
+"""
 
 from __future__ import annotations
 
+import re
 from html import escape
 
-from litestar import Request, Response, get, post
 from typing import Annotated
 
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
@@ -19,12 +29,20 @@ from domain.errors import (
     DomainError,
     NotAZoomAdmin,
     OAuthStateInvalid,
+    OAuthStateOfAnotherBrowser,
     ZoomAccountServesAnotherOrganization,
     ZoomRefused,
     ZoomUserAlreadyConnected,
 )
 from persistence.database import unit_of_work
-from server.auth import SESSION_COOKIE, hash_secret, new_code_verifier, new_secret
+from server.auth import (
+    OAUTH_BROWSER_COOKIE,
+    OAUTH_START_PATH,
+    SESSION_COOKIE,
+    hash_secret,
+    new_code_verifier,
+    new_secret,
+)
 from server.clock import utcnow
 from server.problems import problem_response
 from server.services import provide_zoom
@@ -32,6 +50,8 @@ from server.ui.layout import message_page, page
 from server.zoom_client import HttpZoom, ZoomUnavailable
 
 MY_ZOOM_PAGE = "/integrations/zoom"
+#: What `new_secret` makes: 32 random bytes, URL-safe base64.
+_A_SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
 
 #: R3: each way a link stops working has its own page.
 _UNUSABLE_LINK = {
@@ -63,6 +83,10 @@ async def activation_page(token: FromPath[str]) -> Response[str]:
   <li>Approving lets Roomlink create Zoom meetings for the people of {name} whose email matches a user of your Zoom account.</li>
   <li>People who connected their own Zoom keep it; nothing of theirs changes.</li>
   <li>It replaces any Zoom account {name} connected before.</li>
+  <li>If Zoom answers <q>An account admin is required to install this type of app</q>, the Zoom user you signed
+    in with is a Member of the account: sign in to Zoom as an owner or admin, or send this link to one. It keeps
+    working until it is used.</li>
+  <li>Approve in this browser: Roomlink finishes only in the browser that continued to Zoom.</li>
 </ul>
 <form method="post" action="/activate/{escape(token)}"><button type="submit">Continue to Zoom</button></form>
 <p class="muted">This link works until {link.expires_at:%d %B %Y, %H:%M} UTC.</p>""",
@@ -72,12 +96,30 @@ async def activation_page(token: FromPath[str]) -> Response[str]:
 @post("/activate/{token:str}", include_in_schema=False, status_code=303)
 async def start_activation(token: FromPath[str], request: Request) -> Response:
     zoom = _zoom(request)
+    browser = _browser_secret(request)
     async with unit_of_work() as uow:
         try:
-            url = await connecting.start_activation(uow, zoom, token, new_secret(), new_code_verifier(), utcnow())
+            url = await connecting.start_activation(uow, zoom, token, new_secret(), new_code_verifier(), browser, utcnow())
         except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as error:
             return _unusable_link_page(error)
-    return Redirect(url, status_code=303)
+    return Redirect(url, status_code=303, cookies=[_browser_cookie(request, browser)])
+
+
+@get(f"{OAUTH_START_PATH}/{{oauth_state:str}}", include_in_schema=False, status_code=303)
+async def send_to_zoom(oauth_state: FromPath[str], request: Request) -> Response:
+    """A member's authorize URL: binds their Zoom sign-in to this browser, then goes to Zoom."""
+    zoom = _zoom(request)
+    browser = _browser_secret(request)
+    async with unit_of_work() as uow:
+        try:
+            url = await connecting.send_browser_to_zoom(
+                uow, zoom, oauth_state, browser, request.cookies.get(SESSION_COOKIE), utcnow()
+            )
+        except OAuthStateOfAnotherBrowser as problem:
+            return _refusal(request, 403, problem.code, "This link to Zoom is for another browser", problem.detail)
+        except OAuthStateInvalid as problem:
+            return _refusal(request, 410, problem.code, "This link to Zoom no longer works", problem.detail)
+    return Redirect(url, status_code=303, cookies=[_browser_cookie(request, browser)])
 
 
 @get("/oauth/zoom/callback", include_in_schema=False)
@@ -92,7 +134,11 @@ async def zoom_callback(
         return _refusal(request, 400, "oauth_state_invalid", "This Zoom sign-in is incomplete", "Start again from Roomlink.")
     async with unit_of_work() as uow:
         try:
-            pending = await connecting.take_oauth_state(uow, oauth_state, utcnow())
+            pending = await connecting.take_oauth_state(
+                uow, oauth_state, request.cookies.get(OAUTH_BROWSER_COOKIE), utcnow()
+            )
+        except OAuthStateOfAnotherBrowser as problem:
+            return _refusal(request, 403, problem.code, "This Zoom sign-in was started in another browser", problem.detail)
         except OAuthStateInvalid as problem:
             return _refusal(request, 400, problem.code, "This Zoom sign-in cannot be finished", problem.detail)
     if error or not code:
@@ -196,6 +242,25 @@ def _declined_page(purpose: str) -> Response[str]:
 def _unusable_link_page(error: DomainError) -> Response[str]:
     title, advice, status = _UNUSABLE_LINK[type(error)]
     return message_page(title, advice, status_code=status)
+
+
+def _browser_secret(request: Request) -> str:
+    """This browser's binding secret: the one it already holds (several sign-ins may be pending in one
+    browser), else a new one."""
+    held = request.cookies.get(OAUTH_BROWSER_COOKIE, "")
+    return held if _A_SECRET.fullmatch(held) else new_secret()
+
+
+def _browser_cookie(request: Request, secret: str) -> Cookie:
+    return Cookie(
+        key=OAUTH_BROWSER_COOKIE,
+        value=secret,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+        max_age=int(connecting.OAUTH_STATE_TTL.total_seconds()),
+        path="/oauth/zoom",
+    )
 
 
 def _zoom(request: Request) -> HttpZoom:

@@ -12,12 +12,14 @@ from tests.support.zoom import (
     activated,
     approve_in_zoom,
     as_member,
+    authorize_personal,
     connect_personal,
     create_activation_link,
     email,
     members_by_id,
     organization,
     path_of,
+    to_zoom,
 )
 
 
@@ -199,8 +201,7 @@ async def test_r13_a_zoom_user_already_connected_by_another_person_is_refused_an
             org["member"],
         )
     assert action == "reauthorized"
-    started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(org["admin"]))
-    callback = await approve_in_zoom(started.json()["authorize_url"], own["email"])
+    callback = await approve_in_zoom(await to_zoom(api, await authorize_personal(api, org["admin"])), own["email"])
     as_api = await api.get(callback, headers={"Accept": "application/json"})
     assert as_api.headers["content-type"].startswith("application/problem+json")
     assert (as_api.status_code, as_api.json()["code"]) == (409, "zoom_user_already_connected")
@@ -289,8 +290,7 @@ async def test_capability_urls_stay_out_of_the_access_log(api, org, zoom_account
 
 async def test_oauth_state_replayed_or_forged_is_refused(api, org, sandbox):
     own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
-    started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(org["member"]))
-    callback = await approve_in_zoom(started.json()["authorize_url"], own["email"])
+    callback = await approve_in_zoom(await to_zoom(api, await authorize_personal(api, org["member"])), own["email"])
     assert (await api.get(callback)).status_code == 303
     replayed = await api.get(callback)
     assert replayed.status_code == 400 and "cannot be finished" in replayed.text
@@ -299,12 +299,12 @@ async def test_oauth_state_replayed_or_forged_is_refused(api, org, sandbox):
 
 
 async def test_pkce_verifier_and_state_are_not_stored_in_clear(api, org):
-    started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(org["member"]))
-    query = httpx.URL(started.json()["authorize_url"]).params
+    query = httpx.URL(await to_zoom(api, await authorize_personal(api, org["member"]))).params
     assert query["code_challenge_method"] == "S256"
     async with unit_of_work() as uow:
         rows = await uow._db.fetch("SELECT * FROM oauth_states WHERE org_id = $1", org["org_id"])
     assert rows and all(query["state"] not in str(dict(row)) for row in rows)
+    assert all(row["browser_hash"] and api.cookies["roomlink_oauth_browser"] not in str(dict(row)) for row in rows)
     assert all(row["code_verifier"].startswith("v1.") for row in rows)
 
 

@@ -102,7 +102,8 @@ async def test_a_refused_change_shows_the_api_detail(page: Page, pages_server, o
 
 
 async def test_connect_my_own_zoom_goes_to_the_authorize_url(page: Page, pages_server, zoom_sandbox, org):
-    """The page asks Roomlink for Zoom's authorize URL (with its CSRF header) and takes the browser there."""
+    """The page asks Roomlink for the authorize URL (with its CSRF header) and takes the browser there; Roomlink
+    binds the sign-in to this browser on the way to Zoom."""
     await open_zoom_page(page, pages_server, org["org_id"], org["member"].user_id)
 
     async with page.expect_request("**/api/v1/me/integrations/zoom/personal/authorize") as asked:
@@ -117,3 +118,5 @@ async def test_connect_my_own_zoom_goes_to_the_authorize_url(page: Page, pages_s
     request = await asked.value
     assert request.method == "POST"
     assert request.headers["x-csrf-token"] == await csrf_cookie(page)
+    binding = [c for c in await page.context.cookies() if c["name"] == "roomlink_oauth_browser"]
+    assert binding and binding[0]["httpOnly"] and binding[0]["sameSite"] == "Lax"

@@ -230,3 +230,27 @@ async def test_r5_resync_survives_two_zoom_users_swapping_emails(org):
         await uow.commit()
         seat = await uow.connections.seat(org, a)
     assert seat.zoom_user_id == "z2"
+
+
+async def test_an_oauth_state_binds_to_one_browser_once_and_is_taken_only_by_it(org):
+    from datetime import timedelta
+
+    from domain.ports import OAuthState
+
+    now = utcnow()
+    state_hash = unique("state").ljust(64, "0")[:64]
+    pending = OAuthState(purpose="personal", org_id=org, user_id=f"{org}-b", code_verifier="v" * 64,
+                         expires_at=now + timedelta(minutes=10), session_hash="s" * 64)
+    async with unit_of_work() as uow:
+        await uow.oauth_states.add(state_hash, pending)
+        first = await uow.oauth_states.bind(state_hash, "a" * 64, now)
+        second = await uow.oauth_states.bind(state_hash, "b" * 64, now)
+        elsewhere = await uow.oauth_states.take(state_hash, "b" * 64, now)
+        nowhere = await uow.oauth_states.take(state_hash, None, now)
+        still = await uow.oauth_states.pending(state_hash, now)
+        taken = await uow.oauth_states.take(state_hash, "a" * 64, now)
+        gone = await uow.oauth_states.pending(state_hash, now)
+        await uow.commit()
+    assert (first.browser_hash, first.session_hash, first.code_verifier) == ("a" * 64, "s" * 64, "v" * 64)
+    assert (second, elsewhere, nowhere, gone) == (None, None, None, None)
+    assert still == first and taken == first

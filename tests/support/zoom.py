@@ -56,11 +56,24 @@ async def approve_in_zoom(authorize_url: str, zoom_email: str) -> str:
     return response.headers["location"]
 
 
-async def connect_personal(api: httpx.AsyncClient, user_id: str, zoom_email: str) -> httpx.Response:
-    """A member connects their own Zoom; returns Roomlink's answer to the OAuth callback."""
+async def to_zoom(browser: httpx.AsyncClient, authorize_url: str) -> str:
+    """A browser (a client that keeps cookies) opens Roomlink's link to Zoom, which binds the sign-in to it;
+    returns Zoom's authorize URL it is sent to."""
+    response = await browser.get(path_of(authorize_url))
+    assert response.status_code == 303, response.text
+    return response.headers["location"]
+
+
+async def authorize_personal(api: httpx.AsyncClient, user_id: str) -> str:
+    """The host product asks for a member's authorize URL (Roomlink's link to Zoom)."""
     started = await api.post("/api/v1/me/integrations/zoom/personal/authorize", headers=as_member(user_id))
     assert started.status_code == 200, started.text
-    callback = await approve_in_zoom(started.json()["authorize_url"], zoom_email)
+    return started.json()["authorize_url"]
+
+
+async def connect_personal(api: httpx.AsyncClient, user_id: str, zoom_email: str) -> httpx.Response:
+    """A member connects their own Zoom, in one browser (`api`); returns Roomlink's answer to the OAuth callback."""
+    callback = await approve_in_zoom(await to_zoom(api, await authorize_personal(api, user_id)), zoom_email)
     return await api.get(callback)
 
 

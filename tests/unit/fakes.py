@@ -414,11 +414,23 @@ class FakeOAuthStates:
         assert state_hash not in self._t.oauth_states
         self._t.oauth_states[state_hash] = state
 
-    async def take(self, state_hash: str, now: datetime) -> OAuthState | None:
-        state = self._t.oauth_states.pop(state_hash, None)
-        if state is None or state.expires_at <= now:
+    async def pending(self, state_hash: str, now: datetime) -> OAuthState | None:
+        state = self._t.oauth_states.get(state_hash)
+        return state if state is not None and state.expires_at > now else None
+
+    async def bind(self, state_hash: str, browser_hash: str, now: datetime) -> OAuthState | None:
+        state = await self.pending(state_hash, now)
+        if state is None or state.browser_hash is not None:
             return None
-        return state
+        self._t.oauth_states[state_hash] = _replace(state, browser_hash=browser_hash)
+        return self._t.oauth_states[state_hash]
+
+    async def take(self, state_hash: str, browser_hash: str | None, now: datetime) -> OAuthState | None:
+        state = self._t.oauth_states.get(state_hash)
+        if state is None or browser_hash is None or state.browser_hash != browser_hash:
+            return None
+        del self._t.oauth_states[state_hash]
+        return state if state.expires_at > now else None
 
 
 class FakeAuditTrail:
@@ -566,10 +578,11 @@ async def organization_with(store: FakeStore, org_id: str, *people: MemberInput,
 async def connect_personal(
     store: FakeStore, zoom: FakeZoom, who: Principal, profile: ZoomProfile, now: datetime = NOW
 ) -> Connection:
-    state, verifier = f"state-{who.user_id}-{now.timestamp()}", f"verifier-{who.user_id}"
-    url = await connecting.start_personal_connection(store.uow(), zoom, who, state, verifier, now)
+    state, verifier, browser = f"state-{who.user_id}-{now.timestamp()}", f"verifier-{who.user_id}", f"browser-{who.user_id}"
+    await connecting.start_personal_connection(store.uow(), who, state, verifier, None, now)
+    url = await connecting.send_browser_to_zoom(store.uow(), zoom, state, browser, None, now)
     code = zoom.approve(profile, url)
-    pending = await connecting.take_oauth_state(store.uow(), state, now)
+    pending = await connecting.take_oauth_state(store.uow(), state, browser, now)
     grant = await connecting.collect_grant(zoom, pending, code)
     return await connecting.finish_personal_connection(store.uow(), zoom, pending, grant, now)
 
@@ -589,8 +602,8 @@ def activation_url(token: str) -> str:
 async def pending_activation(store: FakeStore, zoom: FakeZoom, token: str, now: datetime = NOW) -> tuple[OAuthState, str]:
     """The Zoom admin opened the link and went to Zoom: the state Roomlink gets back, and the URL."""
     state = f"activation-state-{token}-{now.timestamp()}"
-    url = await connecting.start_activation(store.uow(), zoom, token, state, "activation-verifier", now)
-    return await connecting.take_oauth_state(store.uow(), state, now), url
+    url = await connecting.start_activation(store.uow(), zoom, token, state, "activation-verifier", "admin-browser", now)
+    return await connecting.take_oauth_state(store.uow(), state, "admin-browser", now), url
 
 
 async def activate(

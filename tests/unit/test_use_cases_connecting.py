@@ -18,6 +18,7 @@ from domain.errors import (
     NotAZoomAdmin,
     NotConnected,
     OAuthStateInvalid,
+    OAuthStateOfAnotherBrowser,
     OrganizationNotFound,
     RoleRequired,
     ZoomAccountServesAnotherOrganization,
@@ -92,11 +93,17 @@ async def stored_tokens(store: FakeStore, connection):
 # Personal connections
 
 
-async def test_starting_a_personal_connection_keeps_the_state_for_the_member_and_returns_zooms_url(store, zoom):
-    url = await connecting.start_personal_connection(store.uow(), zoom, ADA, "state-1", "verifier-1", NOW)
+async def start(store, who=ADA, state="state-1", session_token=None, now=NOW):
+    await connecting.start_personal_connection(store.uow(), who, state, "verifier-1", session_token, now)
+
+
+async def test_a_personal_connection_goes_to_zoom_from_the_browser_that_opens_its_link_first(store, zoom):
+    await start(store)
+
+    url = await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
 
     assert url == zoom.authorize_url(ZoomApp.USER, "state-1", "verifier-1")
-    pending = await connecting.take_oauth_state(store.uow(), "state-1", NOW)
+    pending = await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)
     assert (pending.purpose, pending.org_id, pending.user_id, pending.code_verifier) == (
         "personal",
         "acme",
@@ -106,30 +113,82 @@ async def test_starting_a_personal_connection_keeps_the_state_for_the_member_and
     assert pending.expires_at == NOW + timedelta(minutes=10)
 
 
-async def test_an_oauth_state_is_kept_only_as_its_hash(store, zoom):
-    await connecting.start_personal_connection(store.uow(), zoom, ADA, "state-secret", "verifier-1", NOW)
+async def test_an_oauth_state_and_its_bindings_are_kept_only_as_hashes(store, zoom):
+    await start(store, state="state-secret", session_token="session-secret")
+    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-secret", "browser-secret", "session-secret", NOW)
 
     assert list(store.tables.oauth_states) == [secret_hash("state-secret")]
+    kept = store.tables.oauth_states[secret_hash("state-secret")]
+    assert (kept.browser_hash, kept.session_hash) == (secret_hash("browser-secret"), secret_hash("session-secret"))
+
+
+async def test_the_link_to_zoom_works_once(store, zoom):
+    await start(store)
+    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
+
+    with pytest.raises(OAuthStateInvalid) as again:
+        await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-2", None, NOW)
+
+    assert type(again.value) is OAuthStateInvalid
+    assert store.tables.oauth_states[secret_hash("state-1")].browser_hash == secret_hash("browser-1")
+
+
+async def test_a_link_to_zoom_started_in_a_session_is_followed_only_in_that_sessions_browser(store, zoom):
+    await start(store, session_token="adas-session")
+
+    for other in (None, "someone-elses-session"):
+        with pytest.raises(OAuthStateOfAnotherBrowser):
+            await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-2", other, NOW)
+    url = await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", "adas-session", NOW)
+
+    assert url == zoom.authorize_url(ZoomApp.USER, "state-1", "verifier-1")
+
+
+async def test_a_callback_in_another_browser_is_refused_and_changes_nothing(store, zoom):
+    await start(store)
+    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
+    before = dict(store.tables.oauth_states)
+
+    for other in (None, "browser-2"):
+        with pytest.raises(OAuthStateOfAnotherBrowser):
+            await connecting.take_oauth_state(store.uow(), "state-1", other, NOW)
+
+    assert store.tables.oauth_states == before
+    assert (await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)).user_id == "ada"
+
+
+async def test_a_state_no_browser_was_sent_to_zoom_with_cannot_be_finished(store):
+    await start(store)
+
+    with pytest.raises(OAuthStateOfAnotherBrowser):
+        await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)
 
 
 async def test_an_oauth_state_works_once(store, zoom):
-    await connecting.start_personal_connection(store.uow(), zoom, ADA, "state-1", "verifier-1", NOW)
-    await connecting.take_oauth_state(store.uow(), "state-1", NOW)
+    await start(store)
+    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
+    await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)
 
     with pytest.raises(OAuthStateInvalid):
-        await connecting.take_oauth_state(store.uow(), "state-1", NOW)
+        await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)
 
 
 async def test_an_oauth_state_stops_working_after_ten_minutes(store, zoom):
-    await connecting.start_personal_connection(store.uow(), zoom, ADA, "state-1", "verifier-1", NOW)
-
+    await start(store)
     with pytest.raises(OAuthStateInvalid):
-        await connecting.take_oauth_state(store.uow(), "state-1", NOW + timedelta(minutes=10))
+        await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW + timedelta(minutes=10))
+    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
+
+    with pytest.raises(OAuthStateInvalid) as late:
+        await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW + timedelta(minutes=10))
+    assert type(late.value) is OAuthStateInvalid
 
 
-async def test_an_unknown_oauth_state_is_refused(store):
+async def test_an_unknown_oauth_state_is_refused(store, zoom):
     with pytest.raises(OAuthStateInvalid):
-        await connecting.take_oauth_state(store.uow(), "never-issued", NOW)
+        await connecting.take_oauth_state(store.uow(), "never-issued", "browser-1", NOW)
+    with pytest.raises(OAuthStateInvalid):
+        await connecting.send_browser_to_zoom(store.uow(), zoom, "never-issued", "browser-1", None, NOW)
 
 
 async def test_finishing_a_personal_connection_stores_its_tokens_and_records_it(store, zoom):
@@ -384,18 +443,22 @@ async def test_r3_an_expired_link_starts_no_activation(store, zoom):
     await new_activation_link(store, OWNER, TOKEN, ttl=timedelta(days=7))
 
     with pytest.raises(ActivationLinkExpired):
-        await connecting.start_activation(store.uow(), zoom, TOKEN, "state-1", "verifier", NOW + timedelta(days=8))
+        await connecting.start_activation(store.uow(), zoom, TOKEN, "state-1", "verifier", "browser-1", NOW + timedelta(days=8))
 
     assert store.tables.oauth_states == {}
 
 
-async def test_starting_an_activation_sends_the_zoom_admin_to_the_admin_app(store, zoom):
+async def test_starting_an_activation_sends_the_zoom_admin_to_the_admin_app_bound_to_their_browser(store, zoom):
     link = await new_activation_link(store, OWNER, TOKEN)
 
-    url = await connecting.start_activation(store.uow(), zoom, TOKEN, "state-1", "verifier", NOW)
+    url = await connecting.start_activation(store.uow(), zoom, TOKEN, "state-1", "verifier", "admins-browser", NOW)
 
     assert url == zoom.authorize_url(ZoomApp.ADMIN, "state-1", "verifier")
-    pending = await connecting.take_oauth_state(store.uow(), "state-1", NOW)
+    with pytest.raises(OAuthStateOfAnotherBrowser):
+        await connecting.take_oauth_state(store.uow(), "state-1", "another-browser", NOW)
+    with pytest.raises(OAuthStateInvalid):  # already bound: no second browser can bind to it
+        await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "another-browser", None, NOW)
+    pending = await connecting.take_oauth_state(store.uow(), "state-1", "admins-browser", NOW)
     assert (pending.purpose, pending.org_id, pending.activation_link_id, pending.user_id) == (
         "activation",
         "acme",
