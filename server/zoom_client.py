@@ -94,12 +94,12 @@ def until_next_utc_midnight(now: datetime) -> float:
 
 
 def is_daily_limit(response: httpx.Response) -> bool:
-    """A daily limit says so in X-RateLimit-Type; meeting writes may also answer HTTP 300 with code 429
-    or a message about the daily limit."""
-    if response.headers.get("x-ratelimit-type", "").lower() == "daily-limit":
-        return True
+    """A 429 that says so in X-RateLimit-Type (successful answers carry the header too, counting down);
+    meeting writes may also answer HTTP 300 with code 429 or a message about the daily limit."""
     if response.status_code not in (300, 429):
         return False
+    if response.headers.get("x-ratelimit-type", "").lower() == "daily-limit":
+        return True
     body = _json(response)
     message = str(body.get("message", "")).lower()
     return "daily" in message or (response.status_code == 300 and body.get("code") == 429)

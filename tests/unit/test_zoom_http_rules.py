@@ -177,6 +177,13 @@ async def test_a_daily_limit_without_retry_after_waits_for_00_00_utc():
     assert abs(limited.value.retry_after_s - until_next_utc_midnight(datetime.now(UTC))) < 5
 
 
+async def test_a_success_counting_down_the_daily_limit_is_a_success():
+    headers = {"X-RateLimit-Type": "Daily-limit", "X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "99"}
+    zoom = ScriptedZoom(httpx.Response(200, json=USER, headers=headers))
+
+    assert (await zoom.client().me(TOKENS)).zoom_user_id == "z1"
+
+
 @pytest.mark.parametrize(
     "body", [{"code": 429, "message": "Too many requests"}, {"code": 3000, "message": "You have reached the daily limit"}]
 )
