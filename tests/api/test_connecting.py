@@ -220,22 +220,23 @@ async def test_r13_reconnecting_the_same_zoom_user_replaces_ones_own_connection(
     assert count == 1
 
 
-async def test_r13_a_zoom_account_serves_one_organization(api, org, zoom_account):
-    await activated(api, org, zoom_account)
-    other = org["org_id"] + "-2"
+async def another_organizations_activation_link(api, org) -> dict:
+    other = org["org_id"] + "-other"
     await api.put(f"/api/v1/orgs/{other}", json={"name": "Other"}, headers=KEY)
     await api.put(f"/api/v1/orgs/{other}/members/{other}-o", json={"email": "o@o.test", "name": "O", "role": "owner"}, headers=KEY)
-    link = await create_activation_link(api, other, f"{other}-o")
+    return await create_activation_link(api, other, f"{other}-o")
+
+
+async def test_r13_a_zoom_account_serves_one_organization(api, org, zoom_account):
+    await activated(api, org, zoom_account)
+    link = await another_organizations_activation_link(api, org)
     refused = await activate(api, link["url"], zoom_account["owner"]["email"])
     assert refused.status_code == 409 and "another organization" in refused.text
 
 
 async def test_r13_the_admin_serving_one_organization_approving_for_another_keeps_the_first_alive(api, org, zoom_account):
     await activated(api, org, zoom_account)
-    other = org["org_id"] + "-3"
-    await api.put(f"/api/v1/orgs/{other}", json={"name": "Other"}, headers=KEY)
-    await api.put(f"/api/v1/orgs/{other}/members/{other}-o", json={"email": "o3@o.test", "name": "O", "role": "owner"}, headers=KEY)
-    link = await create_activation_link(api, other, f"{other}-o")
+    link = await another_organizations_activation_link(api, org)
 
     refused = await activate(api, link["url"], zoom_account["admin"]["email"])
 
