@@ -80,6 +80,9 @@ async def test_the_activation_page_says_who_asks_and_what_approving_does(api, or
     page = await api.get(path_of(link["url"]))
     assert page.status_code == 200
     assert "Owner Person asks you to connect" in page.text and "Only an <strong>owner or admin</strong>" in page.text
+    # Zoom stops a Member with its own words and never comes back: the page says beforehand what they mean.
+    assert "An account admin is required to install this type of app" in page.text
+    assert "Approve in this browser" in page.text
 
 
 async def test_r3_used_link_has_its_own_page(api, org, zoom_account):
