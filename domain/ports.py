@@ -59,6 +59,51 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
     details: dict[str, object] = {}
 
 
+class MemberFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's own facts that their effective connection follows (R7)."""
+
+    personal: ConnectionStatus | None
+    has_seat: bool
+    removed_organization: bool
+
+
+class OrganizationFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """The organization's facts that every member's effective connection follows (R7, R10)."""
+
+    connection_id: str | None
+    status: ConnectionStatus | None
+    status_reason: str | None = None
+    members_may_remove: bool
+
+
+class OutboxEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event to the host product (R24): `{"id","type","occurred_at","org_id","data"}` on the wire."""
+
+    id: str
+    type: str
+    org_id: str
+    #: The unit of ordering: events of one subject reach each endpoint in the order they happened.
+    subject: str
+    occurred_at: datetime
+    data: dict[str, object]
+    #: An organization event's facts (before, after), for the worker to fan out to members.
+    fan_out: tuple[OrganizationFacts, OrganizationFacts] | None = None
+
+
+class FanOut(msgspec.Struct, frozen=True, kw_only=True):
+    """An organization event still being fanned out to its members."""
+
+    event_id: str
+    #: Where its member events sort among the organization's events (the organization event's position).
+    ordinal: int
+    org_id: str
+    occurred_at: datetime
+    before: OrganizationFacts
+    after: OrganizationFacts
+    #: The last member (user id) fanned out; None before the first batch.
+    cursor: str | None
+
+
 class ActivationLink(msgspec.Struct, frozen=True, kw_only=True):
     """R3: a capability URL to activate the organization connection; only its token's hash is kept."""
 
@@ -217,6 +262,32 @@ class WebhookLog(Protocol):
         """False when this delivery was already accepted (a replay)."""
 
 
+class Outbox(Protocol):
+    """Events to the host product, written in the transaction of the change they tell of (R24).
+
+    Changes of members' and organizations' connections are turned into events when the unit of
+    work commits (domain.events.transaction_events); other use cases `add` theirs.
+    """
+
+    async def add(self, event: OutboxEvent) -> None: ...
+
+    async def fan_out(self, event_id: str) -> FanOut | None:
+        """The organization event's fan-out, locked until the transaction ends; None once it is done."""
+
+    async def member_states(self, org_id: str) -> list[tuple[MemberFacts, int]]:
+        """How many members hold each combination of facts."""
+
+    async def members_after(self, org_id: str, after: str | None, limit: int) -> list[tuple[str, MemberFacts]]:
+        """The next members by user id, with their facts."""
+
+    async def count_affected(self, fan_out: FanOut, affected: int) -> None:
+        """The organization event says how many members it moves, and may go out."""
+
+    async def add_fanned_out(self, fan_out: FanOut, events: list[OutboxEvent]) -> None: ...
+
+    async def advance(self, fan_out: FanOut, cursor: str | None, done: bool) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """A transaction: nothing is kept unless `commit()` is called before the block ends."""
 
@@ -229,5 +300,6 @@ class UnitOfWork(Protocol):
     audit: AuditTrail
     jobs: JobQueue
     webhooks: WebhookLog
+    outbox: Outbox
 
     async def commit(self) -> None: ...

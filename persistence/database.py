@@ -14,6 +14,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from persistence.events import PostgresDeliveries, PostgresEventEndpoints, PostgresOutbox
 from persistence.housekeeping import PostgresHousekeeping
 from persistence.key_rotation import ring_opens_stored_secrets
 from persistence.members_table import PostgresMembersTable
@@ -148,6 +149,7 @@ class PostgresUnitOfWork:
     """One transaction; leaving the block without `commit()` rolls everything back.
 
     A read-only unit of work opens no transaction (each read sees committed data) and refuses to commit.
+    Committing first turns the facts the transaction changed into the host product's events (R24).
     """
 
     def __init__(self, db: asyncpg.Connection, cipher: TokenCipher, read_only: bool = False) -> None:
@@ -162,6 +164,9 @@ class PostgresUnitOfWork:
         self.audit = PostgresAuditTrail(db)
         self.sessions = PostgresSessions(db)
         self.housekeeping = PostgresHousekeeping(db)
+        self.outbox = PostgresOutbox(db, self.jobs)
+        self.event_endpoints = PostgresEventEndpoints(db, cipher)
+        self.deliveries = PostgresDeliveries(db, cipher)
         self._db = db
         self._transaction = None if read_only else db.transaction()
         self._committed = False
@@ -178,6 +183,7 @@ class PostgresUnitOfWork:
     async def commit(self) -> None:
         if self._transaction is None:
             raise RuntimeError("a read-only unit of work cannot commit")
+        await self.outbox.flush()
         await self._transaction.commit()
         self._committed = True
 

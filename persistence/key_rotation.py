@@ -13,6 +13,8 @@ SEALED_COLUMNS = (
     ("connections", "id", "access_token"),
     ("connections", "id", "refresh_token"),
     ("oauth_states", "state_hash", "code_verifier"),
+    ("event_endpoints", "id", "secret"),
+    ("event_endpoints", "id", "previous_secret"),
 )
 
 

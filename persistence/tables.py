@@ -5,9 +5,11 @@ from __future__ import annotations
 from piccolo.columns import (
     JSONB,
     UUID,
+    BigInt,
     BigSerial,
     Boolean,
     ForeignKey,
+    Integer,
     OnDelete,
     Text,
     Timestamptz,
@@ -202,3 +204,100 @@ class WebhookEventTable(Table, tablename="webhook_events"):
     event_key = Varchar(length=64, primary_key=True)
     event = Varchar(length=64)
     received_at = Timestamptz()
+
+
+class EventEndpointTable(Table, tablename="event_endpoints"):
+    """Where the host product hears events (R24), registered with the API key."""
+
+    #: The host product's identifier for the endpoint.
+    id = Varchar(length=128, primary_key=True)
+    #: https:// (http:// to loopback only where ROOMLINK_EVENTS_ALLOW_LOOPBACK is on), never a private address.
+    url = Text()
+    #: The event types it wants; empty: every type.
+    event_types = JSONB(default="[]")
+    #: Only this organization's events; NULL: every organization's.
+    org_id = Varchar(length=128, null=True, default=None)
+    #: The `whsec_` signing secret, sealed like Zoom tokens with the endpoint id as associated data.
+    secret = Text(secret=True)
+    #: After a rotation, the old secret also signs until `previous_secret_expires_at`.
+    previous_secret = Text(null=True, default=None, secret=True)
+    previous_secret_expires_at = Timestamptz(null=True, default=None)
+    #: Set when the endpoint answered 410 Gone; nothing is sent until it is registered again.
+    disabled_at = Timestamptz(null=True, default=None)
+    disabled_reason = Text(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class EventTable(Table, tablename="events"):
+    """The transactional outbox: an event exists only if the change it tells of committed."""
+
+    #: Commit order within an organization (the unit of work writes events under its row lock).
+    position = BigSerial(primary_key=True)
+    #: The event's id, sent as `webhook-id`: the same on every attempt and redelivery.
+    id = UUID(unique=True)
+    org_id = Varchar(length=128)
+    type = Varchar(length=64)
+    #: What the event is about, the unit of ordering: `member:<user id>`, `organization`, `meeting:<id>`…
+    subject = Varchar(length=200)
+    #: The position deliveries are ordered by: its own, or that of the organization event it was fanned out from.
+    ordinal = BigInt()
+    occurred_at = Timestamptz()
+    #: The event's `data`, as sent.
+    data = JSONB(default="{}")
+    #: An organization event: the organization's facts before and after, which the worker fans out to members.
+    fan_out = JSONB(null=True, default=None)
+    fan_out_state = Varchar(length=16, null=True, default=None)
+    #: The last member (user id) fanned out: a worker that dies resumes after it.
+    fan_out_cursor = Varchar(length=128, null=True, default=None)
+
+    known_fan_out_state = Check("fan_out_state IN ('pending', 'running', 'done')")
+
+
+class EventDeliveryTable(Table, tablename="event_deliveries"):
+    """One event to one endpoint: attempts, backoff, outcome; the delivery log."""
+
+    id = BigSerial(primary_key=True)
+    endpoint_id = Varchar(length=128)
+    event_position = BigInt()
+    org_id = Varchar(length=128)
+    subject = Varchar(length=200)
+    ordinal = BigInt()
+    status = Varchar(length=16, default="pending")
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz()
+    #: A worker is sending it until then; past it (the worker died), another worker sends it.
+    leased_until = Timestamptz(null=True, default=None)
+    #: Retries go on for days from here (server/event_delivery.py).
+    first_attempt_at = Timestamptz(null=True, default=None)
+    last_attempt_at = Timestamptz(null=True, default=None)
+    last_status_code = Integer(null=True, default=None)
+    last_error = Text(null=True, default=None)
+    delivered_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+    known_delivery_status = Check("status IN ('pending', 'delivered', 'failed')")
+    one_delivery_per_endpoint = Unique([endpoint_id, event_position])
+
+
+class MemberFactChangeTable(Table, tablename="member_fact_changes"):
+    """A member's facts before a change (trigger, m0007), until its transaction commits and turns them into events."""
+
+    id = BigSerial(primary_key=True)
+    txid = BigInt()
+    org_id = Varchar(length=128)
+    user_id = Varchar(length=128)
+    personal_status = Varchar(length=32)
+    seated = Boolean()
+    organization_removed = Boolean()
+
+
+class OrganizationFactChangeTable(Table, tablename="organization_fact_changes"):
+    """An organization's facts before a change (trigger, m0007), until its transaction commits."""
+
+    id = BigSerial(primary_key=True)
+    txid = BigInt()
+    org_id = Varchar(length=128)
+    connection_id = UUID(null=True, default=None)
+    connection_status = Varchar(length=32, null=True, default=None)
+    members_may_remove = Boolean(null=True, default=None)
