@@ -163,3 +163,23 @@ class EmailUnavailable(Unavailable):
 
 class ConnectionChangedConcurrently(Conflict):
     code = "connection_changed_concurrently"
+
+
+class EventEndpointNotFound(NotFound):
+    code = "event_endpoint_not_found"
+
+
+class DeliveryNotFound(NotFound):
+    code = "delivery_not_found"
+
+
+class EndpointUrlNotAllowed(InvalidInput):
+    """R24: events go to https:// on a public address only (no request forgery into the internal network)."""
+
+    code = "endpoint_url_not_allowed"
+
+
+class EndpointDisabled(Conflict):
+    """The endpoint answered 410 Gone; nothing goes to it until it is registered again."""
+
+    code = "endpoint_disabled"

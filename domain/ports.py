@@ -104,6 +104,43 @@ class FanOut(msgspec.Struct, frozen=True, kw_only=True):
     cursor: str | None
 
 
+class EventEndpoint(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the host product hears events (R24); its secret is never read back."""
+
+    id: str
+    url: str
+    event_types: list[str]
+    org_id: str | None
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SigningSecrets(msgspec.Struct, frozen=True, kw_only=True):
+    """The secrets that sign now: the current one, and the previous one during its grace period."""
+
+    current: str
+    previous: str | None
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One event to one endpoint, as the delivery log shows it."""
+
+    id: int
+    endpoint_id: str
+    event_id: str
+    type: str
+    subject: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    first_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
 class ActivationLink(msgspec.Struct, frozen=True, kw_only=True):
     """R3: a capability URL to activate the organization connection; only its token's hash is kept."""
 
@@ -288,6 +325,29 @@ class Outbox(Protocol):
     async def advance(self, fan_out: FanOut, cursor: str | None, done: bool) -> None: ...
 
 
+class EventEndpointRepository(Protocol):
+    async def get(self, endpoint_id: str) -> EventEndpoint | None: ...
+
+    async def save(
+        self, endpoint_id: str, url: str, event_types: list[str], org_id: str | None, secret: str, now: datetime
+    ) -> tuple[EventEndpoint, bool]:
+        """Create with `secret` (True), or update what it wants and enable it again; the secret stays."""
+
+    async def delete(self, endpoint_id: str) -> bool: ...
+
+    async def rotate_secret(self, endpoint_id: str, secret: str, previous_until: datetime, now: datetime) -> bool:
+        """`secret` signs from now on; the one it replaces also signs until `previous_until`."""
+
+
+class DeliveryLog(Protocol):
+    async def page(
+        self, endpoint_id: str, status: str | None, before_id: int | None, limit: int
+    ) -> tuple[list[Delivery], int | None]:
+        """Newest first, and the id to continue before when more follow."""
+
+    async def redeliver(self, endpoint_id: str, delivery_id: int) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """A transaction: nothing is kept unless `commit()` is called before the block ends."""
 
@@ -301,5 +361,7 @@ class UnitOfWork(Protocol):
     jobs: JobQueue
     webhooks: WebhookLog
     outbox: Outbox
+    event_endpoints: EventEndpointRepository
+    deliveries: DeliveryLog
 
     async def commit(self) -> None: ...

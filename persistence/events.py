@@ -19,7 +19,16 @@ import msgspec
 from domain import events as rules
 from domain.model import ConnectionStatus
 from domain.events import MemberChange
-from domain.ports import FanOut, JobQueue, MemberFacts, OrganizationFacts, OutboxEvent
+from domain.ports import (
+    Delivery,
+    EventEndpoint,
+    FanOut,
+    JobQueue,
+    MemberFacts,
+    OrganizationFacts,
+    OutboxEvent,
+    SigningSecrets,
+)
 from persistence.token_cipher import TokenCipher
 
 _NOTED_CHANGES = """
@@ -32,39 +41,6 @@ SELECT 'member' AS kind, id, org_id, user_id, personal_status, seated, organizat
 UNION ALL
 SELECT 'organization', id, org_id, NULL, NULL, NULL, NULL, connection_id, connection_status, members_may_remove FROM o
 """
-
-
-class EventEndpoint(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    url: str
-    event_types: list[str]
-    org_id: str | None
-    disabled_at: datetime | None
-    disabled_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class SigningSecrets(msgspec.Struct, frozen=True, kw_only=True):
-    """The secrets that sign now: the current one, and the previous one during its grace period."""
-
-    current: str
-    previous: str | None
-
-
-class Delivery(msgspec.Struct, frozen=True, kw_only=True):
-    id: int
-    endpoint_id: str
-    event_id: str
-    type: str
-    subject: str
-    status: str
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    next_attempt_at: datetime | None
-    first_attempt_at: datetime | None
-    delivered_at: datetime | None
 
 
 class ClaimedDelivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -210,6 +186,16 @@ class PostgresOutbox:
             cursor,
             "done" if done else "running",
         )
+
+    async def unfinished_fan_outs(self, older_than_s: float = 30) -> list[str]:
+        records = await self._connection.fetch(
+            """
+            SELECT id FROM events WHERE fan_out_state IN ('pending', 'running')
+              AND occurred_at < now() - make_interval(secs => $1)
+            """,
+            older_than_s,
+        )
+        return [str(record["id"]) for record in records]
 
     async def _write(self, events: list[OutboxEvent], ordinal: int | None) -> None:
         """Events in the order given, each with a delivery to every endpoint that wants it."""

@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 
 from persistence import database
 from server.api.bodies import Health, check_request_body
+from server.api.events import EventEndpointController
 from server.api.integrations import (
     MyIntegrationController,
     OrganizationIntegrationController,
@@ -58,6 +59,7 @@ def create_app(
             ProvisioningController,
             OrganizationIntegrationController,
             MyIntegrationController,
+            EventEndpointController,
             launch,
             zoom_webhook,
             *UI_ROUTES,

@@ -61,6 +61,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_acquire_timeout_s: float = 10.0
     #: Failed authentications or capability URLs per client per minute before 429 (per process).
     failed_attempts_per_minute: int = 30
+    #: Event endpoints may be http:// or https:// on loopback (tests and the demo); never in production.
+    events_allow_loopback: bool = False
+    #: One delivery to an event endpoint, all told.
+    events_timeout_s: float = 10
+    #: How often an idle worker looks for due deliveries.
+    events_poll_s: float = 0.5
+    #: Backoff of failed deliveries: first delay, longest delay, and how long after the first attempt they go on.
+    events_retry_first_s: float = 10
+    events_retry_max_s: float = 6 * 3600
+    events_retry_for_s: float = 3 * 24 * 3600
 
     def __repr__(self) -> str:
         return f"Settings(base_url={self.base_url!r}, api_keys={len(self.api_keys)} configured)"
@@ -125,4 +135,10 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         db_pool_size=int(environ.get("ROOMLINK_DB_POOL_SIZE", "10")),
         db_acquire_timeout_s=float(environ.get("ROOMLINK_DB_ACQUIRE_TIMEOUT_S", "10")),
         failed_attempts_per_minute=int(environ.get("ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE", "30")),
+        events_allow_loopback=environ.get("ROOMLINK_EVENTS_ALLOW_LOOPBACK", "") == "1",
+        events_timeout_s=float(environ.get("ROOMLINK_EVENTS_TIMEOUT_S", "10")),
+        events_poll_s=float(environ.get("ROOMLINK_EVENTS_POLL_S", "0.5")),
+        events_retry_first_s=float(environ.get("ROOMLINK_EVENTS_RETRY_FIRST_S", "10")),
+        events_retry_max_s=float(environ.get("ROOMLINK_EVENTS_RETRY_MAX_S", str(6 * 3600))),
+        events_retry_for_s=float(environ.get("ROOMLINK_EVENTS_RETRY_FOR_S", str(3 * 24 * 3600))),
     )

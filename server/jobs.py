@@ -1,9 +1,10 @@
-"""Durable background work on pgqueuer: Zoom's events, verification, token keep-alive, email.
+"""Durable background work on pgqueuer: Zoom's events, verification, token keep-alive, email, event fan-out.
 
 Jobs are enqueued in the same transaction as the change that calls for them, claimed by one
 worker among many (`FOR UPDATE SKIP LOCKED`), retried with backoff, and a job whose worker died
 is picked again once its heartbeat goes stale. A job that fails for good stays in the queue with
-status `failed` (`roomlink jobs failed` lists them).
+status `failed` (`roomlink jobs failed` lists them). Beside the queue, every worker runs the
+delivery loop of events to the host product (server/event_delivery.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
 from domain.errors import ConnectionBroken, NotConnected, ZoomRefused
+from domain.events import FAN_OUT, fan_out_batch
 from domain.keeping import (
     NOTIFY_INCIDENT,
     VERIFY_ORGANIZATION,
@@ -38,6 +40,7 @@ from persistence.database import unit_of_work
 from server.clock import utcnow
 from server.config import Settings
 from server.emails import incident_email
+from server.event_delivery import deliver_events
 from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
 from server.services import configure_cipher, pool_limits, zoom_timeout
 from server.tokens import TokenKeeper
@@ -113,6 +116,14 @@ class Worker:
                 email = incident_email(person, organization, connection, payload["reason"], self.settings.base_url)
                 await uow.jobs.enqueue(SEND_EMAIL, msgspec.structs.asdict(email), dedupe_key=f"{job.id}:{person.user_id}")
             await uow.commit()
+
+    async def fan_out_event(self, job: Job) -> None:
+        """R24: an organization event becomes its members' events, one committed batch at a time."""
+        event_id = json.loads(job.payload)["event_id"]
+        more = True
+        while more:
+            async with unit_of_work() as uow:
+                more = await fan_out_batch(uow, event_id)
 
     async def send_email(self, job: Job) -> None:
         if self.mailer is None:
@@ -214,16 +225,20 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
                 (NOTIFY_INCIDENT, worker.notify_incident, 5),
                 (SEND_EMAIL, worker.send_email, 8),
                 (PURGE_EXPIRED, worker.purge_expired, 3),
+                (FAN_OUT, worker.fan_out_event, 10),
             ):
                 manager.entrypoint(name, on_failure="hold", executor_factory=_retrying(attempts))(_logged(name, handler))
             ticker = asyncio.create_task(_tick(settings.verify_interval_s, stop)) if settings.verify_interval_s else None
             stopper = asyncio.create_task(_stop_when(stop, manager))
+            delivery = asyncio.create_task(deliver_events(settings, stop))
             try:
                 await manager.run(dequeue_timeout=timedelta(seconds=2), heartbeat_timeout=HEARTBEAT_TIMEOUT)
             finally:
                 if ticker is not None:
                     ticker.cancel()
                 stopper.cancel()
+                stop.set()
+                await delivery
     finally:
         await connection.close()
         if configure:

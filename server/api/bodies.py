@@ -121,3 +121,57 @@ class DisconnectedOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class AuthorizeOut(msgspec.Struct, frozen=True, kw_only=True):
     authorize_url: str
+
+
+class EventEndpointIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    #: Empty or absent: every event type.
+    event_types: list[Annotated[str, msgspec.Meta(max_length=64)]] = []
+    #: Only this organization's events; absent: every organization's.
+    org_id: Identifier | None = None
+
+
+class EventEndpointOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    id: str
+    url: str
+    event_types: list[str]
+    org_id: str | None
+    #: Set when the endpoint answered 410 Gone; PUT it again to enable it.
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    #: The `whsec_` signing secret, only in the answer that created the endpoint.
+    secret: str | None = None
+
+
+class RotateSecretIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    #: How long the replaced secret keeps signing too (default one day, at most seven).
+    grace_period_s: int = 86400
+
+
+class RotatedSecretOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    secret: str
+    previous_secret_expires_at: datetime
+
+
+class DeliveryOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    event_id: str
+    type: str
+    subject: str
+    attempts: int
+    status: str
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
+class DeliveriesPageOut(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class RedeliveryOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    status: str

@@ -1,0 +1,102 @@
+"""The host product registers where it hears events (R24), rotates their secrets, reads and replays deliveries."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import datetime, timedelta
+
+import msgspec
+
+from domain.errors import DeliveryNotFound, EndpointDisabled, EventEndpointNotFound, InvalidInput
+from domain.events import check_event_types
+from domain.identifiers import check_identifier
+from domain.ports import Delivery, EventEndpoint, UnitOfWork
+
+SECRET_PREFIX = "whsec_"
+#: How long the replaced secret keeps signing after a rotation, unless the host says otherwise.
+DEFAULT_GRACE = timedelta(hours=24)
+MAX_GRACE = timedelta(days=7)
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+class RegisteredEndpoint(msgspec.Struct, frozen=True, kw_only=True):
+    endpoint: EventEndpoint
+    created: bool
+    #: Shown once, when the endpoint is created.
+    secret: str | None
+
+
+class RotatedSecret(msgspec.Struct, frozen=True, kw_only=True):
+    secret: str
+    previous_secret_expires_at: datetime
+
+
+def new_secret() -> str:
+    """Standard Webhooks' form: `whsec_` and 256 random bits in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+async def register_endpoint(
+    uow: UnitOfWork, endpoint_id: str, url: str, event_types: list[str], org_id: str | None, now: datetime
+) -> RegisteredEndpoint:
+    """`url` was already checked by the caller (a public https address, resolved); empty types: every type."""
+    check_identifier(endpoint_id, "endpoint_id")
+    if org_id is not None:
+        check_identifier(org_id, "org_id")
+    wanted = check_event_types(event_types)
+    secret = new_secret()
+    endpoint, created = await uow.event_endpoints.save(endpoint_id, url, wanted, org_id, secret, now)
+    await uow.commit()
+    return RegisteredEndpoint(endpoint=endpoint, created=created, secret=secret if created else None)
+
+
+async def endpoint_of(uow: UnitOfWork, endpoint_id: str) -> EventEndpoint:
+    endpoint = await uow.event_endpoints.get(endpoint_id)
+    if endpoint is None:
+        raise EventEndpointNotFound(f"There is no event endpoint {endpoint_id!r}.")
+    return endpoint
+
+
+async def delete_endpoint(uow: UnitOfWork, endpoint_id: str) -> None:
+    """Its pending deliveries go with it."""
+    if not await uow.event_endpoints.delete(endpoint_id):
+        raise EventEndpointNotFound(f"There is no event endpoint {endpoint_id!r}.")
+    await uow.commit()
+
+
+async def rotate_secret(uow: UnitOfWork, endpoint_id: str, grace: timedelta, now: datetime) -> RotatedSecret:
+    """A new secret signs at once; the old one signs too until the grace period ends, so receivers switch at leisure."""
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        raise InvalidInput(
+            "The grace period must be between 0 and 7 days.",
+            errors={"grace_period_s": f"0 to {int(MAX_GRACE.total_seconds())} seconds"},
+        )
+    secret = new_secret()
+    if not await uow.event_endpoints.rotate_secret(endpoint_id, secret, now + grace, now):
+        raise EventEndpointNotFound(f"There is no event endpoint {endpoint_id!r}.")
+    await uow.commit()
+    return RotatedSecret(secret=secret, previous_secret_expires_at=now + grace)
+
+
+async def deliveries(
+    uow: UnitOfWork, endpoint_id: str, status: str | None, before_id: int | None, limit: int
+) -> tuple[list[Delivery], int | None]:
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise InvalidInput(
+            f"Unknown delivery status {status!r}.", errors={"status": f"one of {', '.join(DELIVERY_STATUSES)}"}
+        )
+    await endpoint_of(uow, endpoint_id)
+    return await uow.deliveries.page(endpoint_id, status, before_id, limit)
+
+
+async def redeliver(uow: UnitOfWork, endpoint_id: str, delivery_id: int) -> None:
+    """Sent again soon, with the same event id, in its place in its subject's order."""
+    endpoint = await endpoint_of(uow, endpoint_id)
+    if endpoint.disabled_at is not None:
+        raise EndpointDisabled(
+            "This endpoint was disabled (it answered 410 Gone); register it again with PUT to enable it."
+        )
+    if not await uow.deliveries.redeliver(endpoint_id, delivery_id):
+        raise DeliveryNotFound(f"Endpoint {endpoint_id!r} has no delivery {delivery_id}.")
+    await uow.commit()

@@ -1,0 +1,208 @@
+"""Sending events to the host product's endpoints (R24): signed, at least once, in order, retried for days.
+
+Every worker runs `deliver_events`: it leases due deliveries (persistence/events.py), posts them
+concurrently, and records each outcome. A 2xx is delivered; 410 Gone disables the endpoint; any
+other answer, a timeout or a refused address is retried with exponential backoff and jitter until
+`retry_for` has passed since the first attempt (3 days by default), then the delivery fails and
+stays in the log for redelivery.
+
+Endpoints are https:// on public addresses only. The address is checked when the endpoint is
+registered and again before every attempt, and the request goes to the very address checked
+(TLS still verifies the certificate for the host's name), so a DNS answer that changes to an
+internal address between the check and the connection (DNS rebinding) reaches nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import socket
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+from standardwebhooks.webhooks import Webhook
+
+from domain.errors import EndpointUrlNotAllowed
+from domain.events import FAN_OUT
+from persistence.database import unit_of_work
+from persistence.events import ClaimedDelivery
+from server.config import Settings
+
+log = logging.getLogger("roomlink.events")
+
+#: Deliveries leased per round; at most one per (endpoint, subject), so they may go out at once.
+BATCH = 200
+CONCURRENCY = 32
+#: How often stuck fan-outs (their job lost) are queued again.
+FAN_OUT_SWEEP_S = 30.0
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    first_delay_s: float = 10.0
+    max_delay_s: float = 6 * 3600.0
+    #: Attempts go on until this long after the first one.
+    retry_for_s: float = 3 * 24 * 3600.0
+
+    def next_attempt(self, attempts: int, first_attempt_at: datetime, now: datetime) -> datetime | None:
+        """After `attempts` failed attempts: when to try again (full jitter over the upper half), or None to give up."""
+        if now - first_attempt_at >= timedelta(seconds=self.retry_for_s):
+            return None
+        ceiling = min(self.max_delay_s, self.first_delay_s * 2 ** max(0, attempts - 1))
+        return now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    status_code: int | None
+    error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def allowed_address(address: str, allow_loopback: bool) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return allow_loopback
+    return ip.is_global and not ip.is_multicast
+
+
+async def checked_address(url: str, allow_loopback: bool) -> str:
+    """The address to connect to for `url`, once every address its host resolves to is allowed.
+
+    Raises EndpointUrlNotAllowed (400, nothing stored) for anything else: another scheme,
+    credentials in the URL, http:// to anything but loopback, private, link-local or reserved addresses.
+    """
+    parts = urlsplit(url)
+    refuse = lambda reason: EndpointUrlNotAllowed(f"The endpoint URL is not allowed: {reason}.", errors={"url": reason})  # noqa: E731
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise refuse("it must be an https:// URL")
+    if parts.username or parts.password:
+        raise refuse("it must not carry credentials")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise refuse("its port is invalid") from None
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise refuse(f"{parts.hostname} does not resolve") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in found))
+    if not addresses or not all(allowed_address(a, allow_loopback) for a in addresses):
+        raise refuse("it must be a public address (not private, loopback, link-local or reserved)")
+    if parts.scheme == "http" and not all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses):
+        raise refuse("it must be an https:// URL")
+    return addresses[0]
+
+
+def signature(secrets: list[str], event_id: str, timestamp: datetime, body: str) -> str:
+    """`v1,<base64>` per secret, space-separated: during a rotation's grace period both secrets sign."""
+    return " ".join(Webhook(secret).sign(event_id, timestamp, body) for secret in secrets)
+
+
+class EventSender:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._http = http
+
+    async def send(self, delivery: ClaimedDelivery) -> Outcome:
+        try:
+            address = await checked_address(delivery.url, self._settings.events_allow_loopback)
+        except EndpointUrlNotAllowed as refused:
+            return Outcome(status_code=None, error=refused.detail)
+        parts = urlsplit(delivery.url)
+        host = f"[{address}]" if ":" in address else address
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        now = datetime.now(UTC)
+        secrets = [delivery.secrets.current, *([delivery.secrets.previous] if delivery.secrets.previous else [])]
+        request = self._http.build_request(
+            "POST",
+            parts._replace(netloc=netloc).geturl(),
+            content=delivery.body.encode(),
+            headers={
+                "host": parts.netloc,
+                "content-type": "application/json",
+                "user-agent": "Roomlink-Webhooks/1",
+                "webhook-id": delivery.event_id,
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": signature(secrets, delivery.event_id, now, delivery.body),
+            },
+            extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {},
+        )
+        try:
+            response = await self._http.send(request, stream=True)
+            await response.aclose()
+        except httpx.TimeoutException:
+            return Outcome(status_code=None, error="timed out")
+        except httpx.HTTPError as error:
+            return Outcome(status_code=None, error=f"{type(error).__name__}: {error}"[:300])
+        return Outcome(status_code=response.status_code, error=None if response.is_success else f"HTTP {response.status_code}")
+
+
+async def deliver_events(settings: Settings, stop: asyncio.Event) -> None:
+    """One worker's delivery loop, until `stop`; any number run side by side."""
+    timeout = httpx.Timeout(settings.events_timeout_s, connect=min(5.0, settings.events_timeout_s))
+    policy = RetryPolicy(
+        first_delay_s=settings.events_retry_first_s,
+        max_delay_s=settings.events_retry_max_s,
+        retry_for_s=settings.events_retry_for_s,
+    )
+    lease_s = settings.events_timeout_s + 30
+    swept = 0.0
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
+        sender = EventSender(settings, http)
+        while not stop.is_set():
+            try:
+                if asyncio.get_running_loop().time() - swept > FAN_OUT_SWEEP_S:
+                    swept = asyncio.get_running_loop().time()
+                    await requeue_fan_outs()
+                if await deliver_once(sender, policy, lease_s):
+                    continue
+            except Exception:
+                log.exception("event delivery round failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=settings.events_poll_s)
+            except TimeoutError:
+                pass
+
+
+async def deliver_once(sender: EventSender, policy: RetryPolicy, lease_s: float) -> int:
+    """One round: lease, send, record. Returns how many were sent."""
+    async with unit_of_work(read_only=True) as uow:
+        claimed = await uow.deliveries.claim(BATCH, lease_s)
+    if not claimed:
+        return 0
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def send(delivery: ClaimedDelivery) -> Outcome:
+        async with gate:
+            return await sender.send(delivery)
+
+    outcomes = await asyncio.gather(*(send(delivery) for delivery in claimed))
+    now = datetime.now(UTC)
+    async with unit_of_work() as uow:
+        for delivery, outcome in zip(claimed, outcomes, strict=True):
+            if outcome.delivered:
+                await uow.deliveries.delivered(delivery.id, outcome.status_code)
+            elif outcome.status_code == 410:
+                await uow.deliveries.failed(delivery.id, 410, "410 Gone: the endpoint is disabled", None)
+                await uow.event_endpoints.disable(delivery.endpoint_id, "answered 410 Gone", now)
+            else:
+                retry_at = policy.next_attempt(delivery.attempts, delivery.first_attempt_at, now)
+                await uow.deliveries.failed(delivery.id, outcome.status_code, outcome.error or "failed", retry_at)
+        await uow.commit()
+    return len(claimed)
+
+
+async def requeue_fan_outs() -> None:
+    """A fan-out whose job was lost (failed for good, or dropped) would hold its members' events back."""
+    async with unit_of_work() as uow:
+        for event_id in await uow.outbox.unfinished_fan_outs():
+            await uow.jobs.enqueue(FAN_OUT, {"event_id": event_id}, dedupe_key=f"fan_out:{event_id}")
+        await uow.commit()
