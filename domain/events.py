@@ -101,9 +101,13 @@ def transaction_events(
     changed = organization_changed(organization_before, organization_after)
     organization = organization_before if changed else organization_after
     events = [
-        event
+        msgspec.structs.replace(event, facts_before=change.before)
         for change in members
-        if (event := member_event(org_id, change.user_id, effective(change.before, organization), effective(change.after, organization), now))
+        if (
+            event := member_event(
+                org_id, change.user_id, effective(change.before, organization), effective(change.after, organization), now
+            )
+        )
     ]
     if changed:
         events.append(organization_event(org_id, organization_before, organization_after, now))
@@ -177,8 +181,8 @@ async def fan_out_batch(uow: UnitOfWork, event_id: str, batch: int = FAN_OUT_BAT
     if fan_out is None:
         return False
     if fan_out.cursor is None:
-        await uow.outbox.count_affected(fan_out, affected_members(fan_out, await uow.outbox.member_states(fan_out.org_id)))
-    members = await uow.outbox.members_after(fan_out.org_id, fan_out.cursor, batch)
+        await uow.outbox.count_affected(fan_out, affected_members(fan_out, await uow.outbox.member_states(fan_out)))
+    members = await uow.outbox.members_after(fan_out, batch)
     await uow.outbox.add_fanned_out(fan_out, fan_out_events(fan_out, members))
     more = len(members) == batch
     await uow.outbox.advance(fan_out, members[-1][0] if members else fan_out.cursor, done=not more)

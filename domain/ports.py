@@ -88,6 +88,9 @@ class OutboxEvent(msgspec.Struct, frozen=True, kw_only=True):
     data: dict[str, object]
     #: An organization event's facts (before, after), for the worker to fan out to members.
     fan_out: tuple[OrganizationFacts, OrganizationFacts] | None = None
+    #: A member's own change: their facts before it. An earlier organization event fanned out after
+    #: this change reads the member's facts as they were from here.
+    facts_before: MemberFacts | None = None
 
 
 class FanOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -311,11 +314,12 @@ class Outbox(Protocol):
     async def fan_out(self, event_id: str) -> FanOut | None:
         """The organization event's fan-out, locked until the transaction ends; None once it is done."""
 
-    async def member_states(self, org_id: str) -> list[tuple[MemberFacts, int]]:
-        """How many members hold each combination of facts."""
+    async def member_states(self, fan_out: FanOut) -> list[tuple[MemberFacts, int]]:
+        """How many of the organization's members held each combination of facts at the organization event."""
 
-    async def members_after(self, org_id: str, after: str | None, limit: int) -> list[tuple[str, MemberFacts]]:
-        """The next members by user id, with their facts."""
+    async def members_after(self, fan_out: FanOut, limit: int) -> list[tuple[str, MemberFacts]]:
+        """The members after the fan-out's cursor by user id, with their facts as they were at the organization
+        event (a member's own later change says what they were); members added since are left out."""
 
     async def count_affected(self, fan_out: FanOut, affected: int) -> None:
         """The organization event says how many members it moves, and may go out."""

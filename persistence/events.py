@@ -144,27 +144,58 @@ class PostgresOutbox:
             cursor=record["fan_out_cursor"],
         )
 
-    async def member_states(self, org_id: str) -> list[tuple[MemberFacts, int]]:
+    async def member_states(self, fan_out: FanOut) -> list[tuple[MemberFacts, int]]:
         records = await self._connection.fetch(
             """
             SELECT personal_status, seated, organization_removed, count(*) AS members FROM members
-            WHERE org_id = $1 GROUP BY personal_status, seated, organization_removed
+            WHERE org_id = $1 AND created_at <= $2 GROUP BY personal_status, seated, organization_removed
             """,
-            org_id,
+            fan_out.org_id,
+            fan_out.occurred_at,
         )
-        return [(_facts(record), record["members"]) for record in records]
+        counts = {_facts(record): record["members"] for record in records}
+        for now, then in (await self._changed_since(fan_out, None)).values():
+            counts[now] -= 1
+            counts[then] = counts.get(then, 0) + 1
+        return [(facts, count) for facts, count in counts.items() if count]
 
-    async def members_after(self, org_id: str, after: str | None, limit: int) -> list[tuple[str, MemberFacts]]:
+    async def members_after(self, fan_out: FanOut, limit: int) -> list[tuple[str, MemberFacts]]:
         records = await self._connection.fetch(
             """
             SELECT user_id, personal_status, seated, organization_removed FROM members
-            WHERE org_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3
+            WHERE org_id = $1 AND user_id > $2 AND created_at <= $3 ORDER BY user_id LIMIT $4
             """,
-            org_id,
-            after or "",
+            fan_out.org_id,
+            fan_out.cursor or "",
+            fan_out.occurred_at,
             limit,
         )
-        return [(record["user_id"], _facts(record)) for record in records]
+        members = [(record["user_id"], _facts(record)) for record in records]
+        then = await self._changed_since(fan_out, [user_id for user_id, _ in members])
+        return [(user_id, then[user_id][1] if user_id in then else facts) for user_id, facts in members]
+
+    async def _changed_since(
+        self, fan_out: FanOut, user_ids: list[str] | None
+    ) -> dict[str, tuple[MemberFacts, MemberFacts]]:
+        """Members who changed their own facts since the organization event: (facts now, facts then)."""
+        records = await self._connection.fetch(
+            """
+            SELECT DISTINCT ON (e.subject) m.user_id, m.personal_status, m.seated, m.organization_removed, e.facts_before
+            FROM events e
+            JOIN members m ON m.org_id = e.org_id AND e.subject = 'member:' || m.user_id
+            WHERE e.org_id = $1 AND e.position > $2 AND e.facts_before IS NOT NULL AND m.created_at <= $3
+              AND ($4::text[] IS NULL OR e.subject = ANY($4::text[]))
+            ORDER BY e.subject, e.position
+            """,
+            fan_out.org_id,
+            fan_out.ordinal,
+            fan_out.occurred_at,
+            [rules.member_subject(user_id) for user_id in user_ids] if user_ids is not None else None,
+        )
+        return {
+            record["user_id"]: (_facts(record), msgspec.convert(json.loads(record["facts_before"]), MemberFacts))
+            for record in records
+        }
 
     async def count_affected(self, fan_out: FanOut, affected: int) -> None:
         await self._connection.execute(
@@ -209,12 +240,13 @@ class PostgresOutbox:
         )
         await self._connection.execute(
             """
-            INSERT INTO events (position, id, org_id, type, subject, ordinal, occurred_at, data, fan_out, fan_out_state)
+            INSERT INTO events (position, id, org_id, type, subject, ordinal, occurred_at, data, fan_out, fan_out_state,
+                                facts_before)
             SELECT e.position, e.id, e.org_id, e.type, e.subject, coalesce($10, e.position), e.occurred_at, e.data, e.fan_out,
-                   CASE WHEN e.fan_out IS NULL THEN NULL ELSE 'pending' END
+                   CASE WHEN e.fan_out IS NULL THEN NULL ELSE 'pending' END, e.facts_before
             FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                        $7::jsonb[], $8::jsonb[], $9::int[])
-                 AS e (position, id, org_id, type, subject, occurred_at, data, fan_out, n)
+                        $7::jsonb[], $8::jsonb[], $9::jsonb[])
+                 AS e (position, id, org_id, type, subject, occurred_at, data, fan_out, facts_before)
             """,
             positions,
             [event.id for event in events],
@@ -224,7 +256,7 @@ class PostgresOutbox:
             [event.occurred_at for event in events],
             [msgspec.json.encode(event.data).decode() for event in events],
             [msgspec.json.encode(event.fan_out).decode() if event.fan_out else None for event in events],
-            list(range(len(events))),
+            [msgspec.json.encode(event.facts_before).decode() if event.facts_before else None for event in events],
             ordinal,
         )
         await self._connection.execute(

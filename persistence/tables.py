@@ -250,6 +250,8 @@ class EventTable(Table, tablename="events"):
     fan_out_state = Varchar(length=16, null=True, default=None)
     #: The last member (user id) fanned out: a worker that dies resumes after it.
     fan_out_cursor = Varchar(length=128, null=True, default=None)
+    #: A member's own facts before their change: what an earlier organization event's fan-out, run later, reads.
+    facts_before = JSONB(null=True, default=None)
 
     known_fan_out_state = Check("fan_out_state IN ('pending', 'running', 'done')")
 

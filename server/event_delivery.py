@@ -34,9 +34,8 @@ from server.config import Settings
 
 log = logging.getLogger("roomlink.events")
 
-#: Deliveries leased per round; at most one per (endpoint, subject), so they may go out at once.
-BATCH = 200
-CONCURRENCY = 32
+#: Deliveries leased and sent at once per round; at most one per (endpoint, subject), so order holds.
+BATCH = 50
 #: How often stuck fan-outs (their job lost) are queued again.
 FAN_OUT_SWEEP_S = 30.0
 
@@ -112,6 +111,14 @@ class EventSender:
         self._http = http
 
     async def send(self, delivery: ClaimedDelivery) -> Outcome:
+        """One attempt, bounded as a whole (address lookup, connection, answer) by the events timeout."""
+        try:
+            async with asyncio.timeout(self._settings.events_timeout_s):
+                return await self._attempt(delivery)
+        except TimeoutError:
+            return Outcome(status_code=None, error="timed out")
+
+    async def _attempt(self, delivery: ClaimedDelivery) -> Outcome:
         try:
             address = await checked_address(delivery.url, self._settings.events_allow_loopback)
         except EndpointUrlNotAllowed as refused:
@@ -153,7 +160,8 @@ async def deliver_events(settings: Settings, stop: asyncio.Event) -> None:
         max_delay_s=settings.events_retry_max_s,
         retry_for_s=settings.events_retry_for_s,
     )
-    lease_s = settings.events_timeout_s + 30
+    # A live worker records every outcome within one timeout of the lease: past twice that, it died.
+    lease_s = 2 * settings.events_timeout_s + 1
     swept = 0.0
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
         sender = EventSender(settings, http)
@@ -178,13 +186,7 @@ async def deliver_once(sender: EventSender, policy: RetryPolicy, lease_s: float)
         claimed = await uow.deliveries.claim(BATCH, lease_s)
     if not claimed:
         return 0
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def send(delivery: ClaimedDelivery) -> Outcome:
-        async with gate:
-            return await sender.send(delivery)
-
-    outcomes = await asyncio.gather(*(send(delivery) for delivery in claimed))
+    outcomes = await asyncio.gather(*(sender.send(delivery) for delivery in claimed))
     now = datetime.now(UTC)
     async with unit_of_work() as uow:
         for delivery, outcome in zip(claimed, outcomes, strict=True):

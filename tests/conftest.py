@@ -91,6 +91,12 @@ def roomlink_env(zoom_sandbox, outbox, ports) -> dict[str, str]:
         # the wait for a pooled connection into 503s. The bound itself is tested in test_pool_defences.
         "ROOMLINK_DB_ACQUIRE_TIMEOUT_S": "60",
         "ROOMLINK_ZOOM_TIMEOUT_S": "2",
+        # Event endpoints are the tests' own receivers on loopback; retries come fast.
+        "ROOMLINK_EVENTS_ALLOW_LOOPBACK": "1",
+        "ROOMLINK_EVENTS_TIMEOUT_S": "2",
+        "ROOMLINK_EVENTS_POLL_S": "0.2",
+        "ROOMLINK_EVENTS_RETRY_FIRST_S": "0.2",
+        "ROOMLINK_EVENTS_RETRY_MAX_S": "1",
     }
 
 

@@ -52,6 +52,7 @@ TABLES = (
             ("fan_out", JSONB, {"null": True, "default": None}),
             ("fan_out_state", Varchar, {"length": 16, "null": True, "default": None}),
             ("fan_out_cursor", Varchar, {"length": 128, "null": True, "default": None}),
+            ("facts_before", JSONB, {"null": True, "default": None}),
         ],
     ),
     (
@@ -178,6 +179,8 @@ INDEXES = (
        FOREIGN KEY (event_position) REFERENCES events (position) ON DELETE CASCADE""",
     "CREATE INDEX events_by_organization ON events (org_id, position)",
     "CREATE INDEX events_fanning_out ON events (org_id, position) WHERE fan_out_state IN ('pending', 'running')",
+    # A fan-out reads members' facts as they were at its organization event: from their next own event.
+    "CREATE INDEX events_with_facts_before ON events (org_id, subject, position) WHERE facts_before IS NOT NULL",
     # The head of each (endpoint, subject) queue: deliveries go out in order per subject.
     """CREATE INDEX deliveries_in_order ON event_deliveries (endpoint_id, subject, ordinal, event_position)
        WHERE status = 'pending'""",

@@ -7,13 +7,12 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post, put
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from domain import event_endpoints
 from domain.errors import InvalidCursor
 from domain.ports import EventEndpoint
-from persistence.database import PostgresUnitOfWork
+from persistence.database import unit_of_work
 from server.api.bodies import (
     DeliveriesPageOut,
     DeliveryOut,
@@ -23,43 +22,46 @@ from server.api.bodies import (
     RotatedSecretOut,
     RotateSecretIn,
 )
-from server.auth import provide_api_key
+from server.auth import host_product_guard
 from server.clock import utcnow
-from server.config import ApiKey
 from server.event_delivery import checked_address
 
 
 class EventEndpointController(Controller):
     path = "/api/v1/event-endpoints/{endpoint_id:str}"
-    dependencies = {"api_key": Provide(provide_api_key)}
+    guards = [host_product_guard]
     tags = ["events"]
 
     @put("/", operation_id="PutEventEndpoint", status_code=200)
     async def put_endpoint(
-        self, endpoint_id: FromPath[str], data: JSONBody[EventEndpointIn], api_key: NamedDependency[ApiKey], uow: NamedDependency[PostgresUnitOfWork], state: State
+        self, endpoint_id: FromPath[str], data: JSONBody[EventEndpointIn], state: State
     ) -> Response[EventEndpointOut]:
         await checked_address(data.url, state.settings.events_allow_loopback)
-        registered = await event_endpoints.register_endpoint(
-            uow, endpoint_id, data.url, data.event_types, data.org_id, utcnow()
-        )
+        async with unit_of_work() as uow:
+            registered = await event_endpoints.register_endpoint(
+                uow, endpoint_id, data.url, data.event_types, data.org_id, utcnow()
+            )
         return Response(
             _endpoint_out(registered.endpoint, registered.secret), status_code=201 if registered.created else 200
         )
 
     @get("/", operation_id="GetEventEndpoint")
-    async def get_endpoint(self, endpoint_id: FromPath[str], api_key: NamedDependency[ApiKey], uow: NamedDependency[PostgresUnitOfWork]) -> EventEndpointOut:
-        return _endpoint_out(await event_endpoints.endpoint_of(uow, endpoint_id))
+    async def get_endpoint(self, endpoint_id: FromPath[str]) -> EventEndpointOut:
+        async with unit_of_work(read_only=True) as uow:
+            return _endpoint_out(await event_endpoints.endpoint_of(uow, endpoint_id))
 
     @delete("/", operation_id="DeleteEventEndpoint", status_code=204)
-    async def delete_endpoint(self, endpoint_id: FromPath[str], api_key: NamedDependency[ApiKey], uow: NamedDependency[PostgresUnitOfWork]) -> None:
-        await event_endpoints.delete_endpoint(uow, endpoint_id)
+    async def delete_endpoint(self, endpoint_id: FromPath[str]) -> None:
+        async with unit_of_work() as uow:
+            await event_endpoints.delete_endpoint(uow, endpoint_id)
 
     @post("/rotate-secret", operation_id="RotateEventEndpointSecret", status_code=200)
     async def rotate_secret(
-        self, endpoint_id: FromPath[str], api_key: NamedDependency[ApiKey], uow: NamedDependency[PostgresUnitOfWork], data: JSONBody[RotateSecretIn | None] = None
+        self, endpoint_id: FromPath[str], data: JSONBody[RotateSecretIn | None] = None
     ) -> RotatedSecretOut:
         grace = timedelta(seconds=(data or RotateSecretIn()).grace_period_s)
-        rotated = await event_endpoints.rotate_secret(uow, endpoint_id, grace, utcnow())
+        async with unit_of_work() as uow:
+            rotated = await event_endpoints.rotate_secret(uow, endpoint_id, grace, utcnow())
         return RotatedSecretOut(
             id=endpoint_id, secret=rotated.secret, previous_secret_expires_at=rotated.previous_secret_expires_at
         )
@@ -68,13 +70,12 @@ class EventEndpointController(Controller):
     async def list_deliveries(
         self,
         endpoint_id: FromPath[str],
-        api_key: NamedDependency[ApiKey],
-        uow: NamedDependency[PostgresUnitOfWork],
         status: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> DeliveriesPageOut:
-        items, next_before = await event_endpoints.deliveries(uow, endpoint_id, status, _before(cursor), limit)
+        async with unit_of_work(read_only=True) as uow:
+            items, next_before = await event_endpoints.deliveries(uow, endpoint_id, status, _before(cursor), limit)
         return DeliveriesPageOut(
             items=[
                 DeliveryOut(
@@ -96,9 +97,10 @@ class EventEndpointController(Controller):
 
     @post("/deliveries/{delivery_id:int}/redeliver", operation_id="RedeliverEvent", status_code=202)
     async def redeliver(
-        self, endpoint_id: FromPath[str], delivery_id: FromPath[int], api_key: NamedDependency[ApiKey], uow: NamedDependency[PostgresUnitOfWork]
+        self, endpoint_id: FromPath[str], delivery_id: FromPath[int]
     ) -> RedeliveryOut:
-        await event_endpoints.redeliver(uow, endpoint_id, delivery_id)
+        async with unit_of_work() as uow:
+            await event_endpoints.redeliver(uow, endpoint_id, delivery_id)
         return RedeliveryOut(id=delivery_id, status="pending")
 
 

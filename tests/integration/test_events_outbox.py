@@ -233,3 +233,30 @@ async def test_r24_failed_attempts_back_off_then_fail_for_good(db):
         await uow.deliveries.failed(delivery, 500, "server error", None)
         page, _ = await uow.deliveries.page(hook, "failed", None, 10)
     assert [(d.id, d.status, d.last_status_code) for d in page] == [(delivery, "failed", 500)]
+
+
+async def test_r24_a_fan_out_that_runs_late_reads_members_as_they_were_at_the_organization_change(db):
+    org_id, user_ids = await seated_organization(3)
+    await fan_out_all(org_id)
+    async with unit_of_work() as uow:
+        await keeping.mark_broken(
+            uow, await uow.connections.organization(org_id), ConnectionStatus.ADMIN_LOST, "demoted", "test", utcnow()
+        )
+        await uow.commit()
+    # Before the worker fans the break out, one member connects their own Zoom.
+    async with unit_of_work() as uow:
+        await uow.connections.add(connection(org_id, ConnectionType.PERSONAL, user_id=user_ids[1]))
+        await uow.commit()
+    start = len(await org_events(org_id))
+    await fan_out_all(org_id)
+    written = await org_events(org_id)
+    organization_event = next(e for e in written if e["data"].get("status") == "admin_lost")
+    assert organization_event["data"]["affected_members"] == 3
+    # In delivery order: by ordinal (the fanned-out event takes its organization event's), then position.
+    told = sorted((e for e in written if e["subject"] == f"member:{user_ids[1]}"), key=lambda e: (e["ordinal"], e["position"]))[-2:]
+    assert [(e["data"]["before"]["reason"], e["data"]["reason"]) for e in told] == [
+        (None, "organization_admin_lost"),
+        ("organization_admin_lost", None),
+    ]
+    assert told[0]["position"] > told[1]["position"], "written later, delivered first"
+    assert len(written) - start == 3
