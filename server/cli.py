@@ -1,4 +1,4 @@
-"""`roomlink`: serve, migrate, demo, zoom-sandbox."""
+"""`roomlink`: serve, migrate, worker, jobs, events, demo, keys, zoom-sandbox."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> None:
     jobs = commands.add_parser("jobs", help="the background job queue: counts by kind and status, failed jobs")
     jobs.add_argument("--retry", type=int, nargs="*", metavar="JOB_ID", help="queue these failed jobs again")
 
+    events = commands.add_parser("events", help="events to the host product: an endpoint's deliveries, redelivery")
+    events.add_argument("endpoint_id", help="the event endpoint's id")
+    events.add_argument("--status", choices=("pending", "delivered", "failed"), help="only deliveries in this state")
+    events.add_argument("--limit", type=int, default=50, help="how many, newest first (default 50)")
+    events.add_argument("--redeliver", type=int, nargs="*", metavar="DELIVERY_ID", help="send these deliveries again")
+    events.add_argument("--redeliver-failed", action="store_true", help="send every failed delivery again")
+
     demo = commands.add_parser("demo", help="embedded PostgreSQL, Zoom sandbox, a seeded organization")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data", default=".roomlink/demo", help="folder for the demo's database")
@@ -46,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
         _worker()
     elif args.command == "jobs":
         asyncio.run(_jobs(args.retry))
+    elif args.command == "events":
+        asyncio.run(_events(args))
     elif args.command == "demo":
         from server.demo import run_demo
 
@@ -100,6 +109,41 @@ async def _jobs(retry: list[int] | None) -> None:
             print(f"failed job {job.id}: {job.entrypoint}, {job.attempts} attempts, last at {job.updated:%Y-%m-%d %H:%M:%S}")
     finally:
         await connection.close()
+
+
+async def _events(args: argparse.Namespace) -> None:
+    from domain import event_endpoints
+    from persistence import database
+    from server.config import settings_from_env
+    from server.services import configure_cipher
+
+    configure_cipher(settings_from_env())
+    await database.open_pool()
+    try:
+        redeliver = list(args.redeliver or [])
+        if args.redeliver_failed:
+            before = None
+            while True:
+                async with database.unit_of_work(read_only=True) as uow:
+                    failed, before = await event_endpoints.deliveries(uow, args.endpoint_id, "failed", before, 200)
+                redeliver += [delivery.id for delivery in failed]
+                if before is None:
+                    break
+        for delivery_id in redeliver:
+            async with database.unit_of_work() as uow:
+                await event_endpoints.redeliver(uow, args.endpoint_id, delivery_id)
+        if redeliver:
+            print(f"queued again: {', '.join(map(str, redeliver))}")
+        async with database.unit_of_work(read_only=True) as uow:
+            items, _ = await event_endpoints.deliveries(uow, args.endpoint_id, args.status, None, args.limit)
+        for d in items:
+            when = f"next {d.next_attempt_at:%Y-%m-%d %H:%M:%S}" if d.next_attempt_at else ""
+            print(
+                f"{d.id:>8} {d.status:<9} {d.type:<32} {d.subject:<40} attempts {d.attempts:<3} "
+                f"last {d.last_status_code or '-'} {when} {d.last_error or ''}".rstrip()
+            )
+    finally:
+        await database.close_pool()
 
 
 def _keys(command: str) -> None:

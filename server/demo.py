@@ -70,6 +70,8 @@ def run_demo(port: int, data_dir: str) -> None:
         ROOMLINK_BASE_URL=base_url,
         ROOMLINK_API_KEYS=os.environ.get("ROOMLINK_API_KEYS", DEMO_API_KEY),
         ROOMLINK_DEMO="1",
+        # The demo's event endpoints are receivers on this machine.
+        ROOMLINK_EVENTS_ALLOW_LOOPBACK="1",
         ROOMLINK_TOKEN_KEYS=_demo_token_keys(data / "token-keys"),
         ZOOM_OAUTH_BASE_URL=f"{base_url}/zoom-sandbox",
         ZOOM_API_BASE_URL=f"{base_url}/zoom-sandbox/v2",

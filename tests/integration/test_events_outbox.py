@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -260,3 +262,24 @@ async def test_r24_a_fan_out_that_runs_late_reads_members_as_they_were_at_the_or
     ]
     assert told[0]["position"] > told[1]["position"], "written later, delivered first"
     assert len(written) - start == 3
+
+
+async def test_r24_roomlink_events_lists_deliveries_and_redelivers_the_failed_ones(db):
+    org_id, _ = await seated_organization(1)
+    await fan_out_all(org_id)
+    hook = await endpoint(org_id=org_id)
+    async with unit_of_work() as uow:
+        await uow.organizations.set_policy(org_id, Policy(allow_members_to_remove=True), utcnow())
+        await uow.commit()
+    await fan_out_all(org_id)
+    (delivery,) = await claim_all(hook)
+    async with unit_of_work(read_only=True) as uow:
+        await uow.deliveries.failed(delivery, 503, "HTTP 503", None)
+    command = [sys.executable, "-m", "server.cli", "events", hook]
+    listed = subprocess.run([*command, "--status", "failed"], capture_output=True, text=True, timeout=60, check=True)
+    assert str(delivery) in listed.stdout and "organization.connection.changed" in listed.stdout
+    again = subprocess.run([*command, "--redeliver-failed"], capture_output=True, text=True, timeout=60, check=True)
+    assert f"queued again: {delivery}" in again.stdout
+    async with unit_of_work(read_only=True) as uow:
+        (entry,), _ = await uow.deliveries.page(hook, None, None, 10)
+    assert entry.status == "pending"
