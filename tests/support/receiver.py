@@ -70,6 +70,8 @@ def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real endpoint would
+
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             got = Received(headers={k.lower(): v for k, v in self.headers.items()}, body=body)
@@ -79,6 +81,7 @@ def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
                 receiver.holding.set()
                 while receiver.hold.is_set():
                     time.sleep(0.05)
+                self.close_connection = True
                 return
             status = receiver.status
             if 200 <= status < 300:
