@@ -57,9 +57,9 @@ class EventEndpointController(Controller):
 
     @post("/rotate-secret", operation_id="RotateEventEndpointSecret", status_code=200)
     async def rotate_secret(
-        self, endpoint_id: FromPath[str], data: JSONBody[RotateSecretIn | None] = None
+        self, endpoint_id: FromPath[str], data: JSONBody[RotateSecretIn]
     ) -> RotatedSecretOut:
-        grace = timedelta(seconds=(data or RotateSecretIn()).grace_period_s)
+        grace = timedelta(seconds=data.grace_period_s)
         async with unit_of_work() as uow:
             rotated = await event_endpoints.rotate_secret(uow, endpoint_id, grace, utcnow())
         return RotatedSecretOut(

@@ -69,7 +69,7 @@ async def test_r24_admin_demoted_tells_the_organization_once_and_each_relying_me
     assert organization_event["type"] == "organization.connection.changed"
     assert organization_event["data"]["affected_members"] == 1
     assert organization_event["data"]["before"]["status"] == "active"
-    assert "member" in organization_event["data"]["status_reason"].lower()
+    assert "zoom admin who connected it" in organization_event["data"]["status_reason"].lower()
     member_events = per_member(got, org["member"])
     assert [(e["connected"], e["type"], e["reason"]) for e in member_events] == [
         (True, "organization", None),
@@ -202,3 +202,14 @@ async def test_r24_endpoints_need_the_api_key(api):
     response = await api.put("/api/v1/event-endpoints/x", json={"url": "http://127.0.0.1:9/"})
     assert response.status_code == 401
     assert (await api.delete("/api/v1/event-endpoints/x", headers=KEY)).status_code == 404
+
+
+async def test_r24_rotation_grace_is_bounded_and_needs_a_known_endpoint(api, org):
+    registered = await register(api, org["org_id"], "http://127.0.0.1:9/hook")
+    path = f"/api/v1/event-endpoints/{registered['id']}/rotate-secret"
+    too_long = await api.post(path, json={"grace_period_s": 8 * 86400}, headers=KEY)
+    assert (too_long.status_code, too_long.json()["code"]) == (400, "validation_failed")
+    assert (await api.post(path, json={}, headers=KEY)).status_code == 200
+    unknown = await api.post("/api/v1/event-endpoints/nobody/rotate-secret", json={}, headers=KEY)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "event_endpoint_not_found")
+    assert (await api.delete(f"/api/v1/event-endpoints/{registered['id']}", headers=KEY)).status_code == 204
