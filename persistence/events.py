@@ -357,8 +357,9 @@ class PostgresDeliveries:
     async def claim(self, limit: int, lease_s: float) -> list[ClaimedDelivery]:
         """Due deliveries at the head of their (endpoint, subject) queue, leased to this worker.
 
-        A member's event waits while an earlier organization event of theirs is still being fanned
-        out (its member events sort before it); an organization event waits until its members are counted.
+        A member's event waits while an earlier organization event of their organization is still
+        being fanned out (its member events sort before it); an organization event waits until its
+        members are counted.
         """
         async with self._connection.transaction():
             records = await self._connection.fetch(
@@ -375,7 +376,8 @@ class PostgresDeliveries:
                       AND NOT EXISTS (
                           SELECT 1 FROM events o
                           WHERE o.org_id = d.org_id AND o.fan_out_state IN ('pending', 'running')
-                            AND (o.position < d.ordinal OR (o.position = d.event_position AND o.fan_out_state = 'pending')))
+                            AND ((o.position < d.ordinal AND d.subject LIKE 'member:%')
+                                 OR (o.position = d.event_position AND o.fan_out_state = 'pending')))
                     ORDER BY d.next_attempt_at, d.id
                     LIMIT $1
                     FOR UPDATE OF d SKIP LOCKED

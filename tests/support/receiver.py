@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Received:
     headers: dict[str, str]
     body: bytes
+    #: time.monotonic() when it arrived.
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def event(self) -> dict:
