@@ -41,8 +41,11 @@ def outbox_port() -> int:
 
 @pytest.fixture(scope="session")
 def demo_server(db, outbox_port) -> Iterator[str]:
+    # Its in-process worker looks for due event deliveries once an hour: the integration tests that
+    # come after lease deliveries by hand (tests/integration/test_events_outbox.py).
     with running(
-        "tests.browser.app_with_ui:create_demo", {"ROOMLINK_DEMO": "1", OUTBOX_PORT_ENV: str(outbox_port)}
+        "tests.browser.app_with_ui:create_demo",
+        {"ROOMLINK_DEMO": "1", OUTBOX_PORT_ENV: str(outbox_port), "ROOMLINK_EVENTS_POLL_S": "3600"},
     ) as base_url:
         yield base_url
 
