@@ -160,8 +160,8 @@ async def deliver_events(settings: Settings, stop: asyncio.Event) -> None:
         max_delay_s=settings.events_retry_max_s,
         retry_for_s=settings.events_retry_for_s,
     )
-    # A live worker records every outcome within one timeout of the lease: past twice that, it died.
-    lease_s = 2 * settings.events_timeout_s + 1
+    # A live worker sends within one timeout of its lease and records at once: well past that, it died.
+    lease_s = 2 * settings.events_timeout_s + 5
     swept = 0.0
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
         sender = EventSender(settings, http)

