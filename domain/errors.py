@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class DomainError(Exception):
     code: str = "domain_error"
@@ -183,3 +185,62 @@ class EndpointDisabled(Conflict):
     """The endpoint answered 410 Gone; nothing goes to it until it is registered again."""
 
     code = "endpoint_disabled"
+
+
+class MeetingNotFound(NotFound):
+    code = "meeting_not_found"
+
+
+class MemberNotConnected(Conflict):
+    """R7: the member has no effective connection, so no Zoom can make their meeting."""
+
+    code = "not_connected"
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.extensions = {"reason": reason}
+
+
+class IdempotencyKeyReused(DomainError):
+    """R23: one Idempotency-Key names one request; the same key with another body is refused."""
+
+    code = "idempotency_key_reused"
+
+
+class MeetingBeingCreated(Conflict):
+    """Another request holds this Idempotency-Key's creation in Zoom right now."""
+
+    code = "meeting_being_created"
+
+
+class MeetingConnectionGone(Conflict):
+    """R19: the connection that created the meeting is gone; nothing switches accounts silently."""
+
+    code = "meeting_connection_gone"
+
+
+class MeetingNotChangeable(Conflict):
+    code = "meeting_not_changeable"
+
+
+class ZoomDailyLimit(DomainError):
+    """R20: the host's 100 creates and updates of this UTC day are spent; it waits until `retry_at`."""
+
+    code = "zoom_daily_limit"
+
+    def __init__(self, detail: str, *, retry_at: datetime) -> None:
+        super().__init__(detail)
+        self.retry_at = retry_at
+
+
+class ZoomNotReached(Unavailable):
+    """Zoom did not answer usefully, even after retrying; what was asked is kept to be tried again."""
+
+    code = "zoom_unavailable"
+
+
+class ZoomPermissionMissing(Conflict):
+    """Zoom's 4711: the connection's grant lacks a scope; reconnecting grants it."""
+
+    code = "needs_reconnect"

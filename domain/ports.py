@@ -231,6 +231,8 @@ class ConnectionRepository(Protocol):
 
     async def mark_verified(self, connection: Connection, now: datetime) -> None: ...
 
+    async def by_id(self, org_id: str, connection_id: str) -> Connection | None: ...
+
     async def claimed(self, claim: str) -> Connection | None:
         """The live connection holding a Zoom identity: `user:<id>` or `account:<id>`."""
 
