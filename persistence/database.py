@@ -17,6 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 from persistence.events import PostgresDeliveries, PostgresEventEndpoints, PostgresOutbox
 from persistence.housekeeping import PostgresHousekeeping
 from persistence.key_rotation import ring_opens_stored_secrets
+from persistence.meetings import PostgresMeetingBudget, PostgresMeetings
 from persistence.members_table import PostgresMembersTable
 from persistence.repositories import (
     PostgresActivationLinks,
@@ -167,6 +168,8 @@ class PostgresUnitOfWork:
         self.outbox = PostgresOutbox(db, self.jobs)
         self.event_endpoints = PostgresEventEndpoints(db, cipher)
         self.deliveries = PostgresDeliveries(db, cipher)
+        self.meetings = PostgresMeetings(db)
+        self.meeting_budget = PostgresMeetingBudget(db)
         self._db = db
         self._transaction = None if read_only else db.transaction()
         self._committed = False

@@ -8,6 +8,7 @@ from piccolo.columns import (
     BigInt,
     BigSerial,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     OnDelete,
@@ -303,3 +304,62 @@ class OrganizationFactChangeTable(Table, tablename="organization_fact_changes"):
     connection_id = UUID(null=True, default=None)
     connection_status = Varchar(length=32, null=True, default=None)
     members_may_remove = Boolean(null=True, default=None)
+
+
+MEETING_STATUSES = "('scheduled', 'pending', 'cancelled', 'needs_attention')"
+
+
+class MeetingTable(Table, tablename="meetings"):
+    """Meetings made in Zoom for members (R15: only what the features need; never the start URL)."""
+
+    id = UUID(primary_key=True)
+    org_id = Varchar(length=128)
+    #: The member the meeting is for, its host.
+    user_id = Varchar(length=128)
+    #: R19: the connection and Zoom user that made it. No foreign key: a meeting outlives its connection.
+    connection_id = UUID()
+    connection_type = Varchar(length=16)
+    zoom_user_id = Varchar(length=64)
+    zoom_user_email = Varchar(length=320)
+    topic = Varchar(length=200)
+    start_time = Timestamptz()
+    duration_minutes = Integer()
+    timezone = Varchar(length=64)
+    agenda = Text(default="")
+    passcode = Varchar(length=10, null=True, default=None)
+    zoom_meeting_id = BigInt(null=True, default=None)
+    join_url = Text(null=True, default=None)
+    status = Varchar(length=32)
+    status_reason = Text(null=True, default=None)
+    #: R17: Zoom put it in the host's Personal Meeting ID room.
+    in_personal_room = Boolean(default=False)
+    #: R23: unique per member (with org_id and user_id); a digest of the request it came with.
+    idempotency_key = Varchar(length=255, null=True, default=None)
+    request_hash = Varchar(length=64)
+    #: Times Roomlink set out to make it in Zoom; after the first, Zoom is searched before creating.
+    attempts = Integer(default=0)
+    #: One caller at a time calls Zoom for a pending meeting: it holds the lease until then.
+    lease_until = Timestamptz(null=True, default=None)
+    #: A pending meeting waits until then (Zoom's daily limit resets at 00:00 UTC).
+    not_before = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+    one_meeting_per_key = Unique([org_id, user_id, idempotency_key])
+    known_status = Check(f"status IN {MEETING_STATUSES}")
+    known_connection_type = Check(f"connection_type IN {CONNECTION_TYPES}")
+    zoom_duration = Check("duration_minutes BETWEEN 1 AND 1440")
+
+
+class MeetingBudgetTable(Table, tablename="meeting_budget"):
+    """R20: meeting creates and updates spent per Zoom user per UTC day; never past Zoom's 100."""
+
+    id = BigSerial(primary_key=True)
+    org_id = Varchar(length=128)
+    zoom_user_id = Varchar(length=64)
+    #: The UTC day, as Zoom counts it.
+    day = Date()
+    used = Integer(default=0)
+
+    one_row_per_host_and_day = Unique([org_id, zoom_user_id, day])
+    within_zoom_limit = Check("used BETWEEN 0 AND 100")
