@@ -10,12 +10,13 @@ import bisect
 import math
 import secrets
 from datetime import timedelta
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
+import anyio
 import msgspec
-from litestar import Request, Router, delete, get, patch, post
+from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from server.zoom_sandbox.access import (
     Caller,
@@ -26,6 +27,7 @@ from server.zoom_sandbox.access import (
     target_user,
 )
 from server.zoom_sandbox.errors import (
+    PMI_NOT_DELETABLE,
     VALIDATION_FAILED,
     FieldError,
     ZoomApiError,
@@ -37,12 +39,17 @@ from server.zoom_sandbox.meetings import (
     CreatedMeeting,
     MeetingCreate,
     MeetingDetail,
+    MeetingPage,
     MeetingUpdate,
     create_meeting,
     created_meeting_body,
+    in_personal_room,
+    listed,
     meeting_detail_body,
+    meeting_list_item,
     update_meeting,
 )
+from server.zoom_sandbox.webhooks import deliver_all, meeting_event, meeting_event_recipients
 from server.zoom_sandbox.state import (
     LICENSED,
     ROLE_IDS,
@@ -62,6 +69,7 @@ DEFAULT_PAGE_SIZE = 30
 MAX_PAGE_SIZE = 300
 PAGE_TOKEN_TTL = timedelta(minutes=15)
 USER_STATUSES = ("active", "inactive", "pending")
+MEETING_LIST_TYPES = ("scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings")
 
 Body = TypeVar("Body", bound=msgspec.Struct)
 
@@ -296,14 +304,59 @@ async def get_user_settings(
     return user_settings(target_user(sandbox, caller, user_id, "user:read:admin"))
 
 
+def remaining_header(remaining: int | None) -> dict[str, str]:
+    """Successful meeting writes count the host's daily limit down, as Zoom's answers say."""
+    return {} if remaining is None else {"X-RateLimit-Remaining": str(remaining)}
+
+
 @post("/users/{user_id:str}/meetings", opt=MEDIUM)
 async def post_meeting(
     request: Request, sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], user_id: FromPath[str]
-) -> CreatedMeeting:
+) -> Response[CreatedMeeting]:
     host = target_user(sandbox, caller, user_id, "meeting:write:admin")
     body = decode_body(await request.body(), MeetingCreate)
-    meeting = create_meeting(sandbox, host, body)
-    return created_meeting_body(meeting, host, str(request.base_url))
+    meeting, remaining = create_meeting(sandbox, host, body)
+    if sandbox.settings.meeting_answer_delay_s:
+        await anyio.sleep(sandbox.settings.meeting_answer_delay_s)
+    answer = created_meeting_body(sandbox, meeting, host, str(request.base_url))
+    return Response(answer, status_code=201, headers=remaining_header(remaining))
+
+
+@get("/users/{user_id:str}/meetings", opt=MEDIUM)
+async def list_meetings(
+    request: Request,
+    sandbox: NamedDependency[Sandbox],
+    caller: NamedDependency[Caller],
+    user_id: FromPath[str],
+    meeting_type: Annotated[str, QueryParameter(name="type")] = "scheduled",
+    page_size: FromQuery[str | None] = None,
+    next_page_token: FromQuery[str | None] = None,
+) -> MeetingPage:
+    """A host's meetings, 30 a page by default (300 at most), continued with ``next_page_token``."""
+    host = target_user(sandbox, caller, user_id, "meeting:read:admin")
+    if meeting_type not in MEETING_LIST_TYPES:
+        raise validation_failed(FieldError(field="type", message="Invalid field."))
+    size = page_size_of(page_size)
+    meetings = listed(sandbox, host, meeting_type)
+    start = 0
+    if next_page_token:
+        cursor = sandbox.meeting_page_cursors.get(next_page_token)
+        if cursor is None or cursor[0] != host.id or cursor[2] <= sandbox.now():
+            raise ZoomApiError(400, VALIDATION_FAILED, "The next page token is invalid or expired.")
+        # Continue after the last meeting of the previous page, even if meetings came or went since.
+        after_uuid = cursor[1]
+        start = next((n + 1 for n, m in enumerate(meetings) if m.uuid == after_uuid), len(meetings))
+    page = meetings[start : start + size]
+    token = ""
+    if start + size < len(meetings):
+        token = secrets.token_urlsafe(24)
+        sandbox.meeting_page_cursors[token] = (host.id, page[-1].uuid, sandbox.now() + PAGE_TOKEN_TTL)
+    return MeetingPage(
+        page_size=size,
+        total_records=len(meetings),
+        next_page_token=token,
+        meetings=[meeting_list_item(meeting, str(request.base_url)) for meeting in page],
+    )
 
 
 @get("/meetings/{meeting_id:str}", opt=LIGHT)
@@ -311,16 +364,20 @@ async def get_meeting(
     request: Request, sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], meeting_id: FromPath[str]
 ) -> MeetingDetail:
     meeting = accessible_meeting(sandbox, caller, meeting_id_of(meeting_id), "meeting:read:admin")
-    return meeting_detail_body(meeting, sandbox.users[meeting.host_id], str(request.base_url))
+    return meeting_detail_body(sandbox, meeting, sandbox.users[meeting.host_id], str(request.base_url))
 
 
 @patch("/meetings/{meeting_id:str}", status_code=204, opt=LIGHT)
 async def patch_meeting(
     request: Request, sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], meeting_id: FromPath[str]
-) -> None:
+) -> Response[None]:
     meeting = accessible_meeting(sandbox, caller, meeting_id_of(meeting_id), "meeting:write:admin")
     body = decode_body(await request.body(), MeetingUpdate)
-    update_meeting(sandbox, meeting, body)
+    host = sandbox.users[meeting.host_id]
+    before = msgspec.structs.replace(meeting)
+    remaining = update_meeting(sandbox, meeting, body)
+    await deliver_all(sandbox, meeting_event_recipients(sandbox, host), [meeting_event(sandbox, "meeting.updated", meeting, host, before)])
+    return Response(None, status_code=204, headers=remaining_header(remaining))
 
 
 @delete("/meetings/{meeting_id:str}", opt=LIGHT)
@@ -328,7 +385,11 @@ async def delete_meeting(
     sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], meeting_id: FromPath[str]
 ) -> None:
     meeting = accessible_meeting(sandbox, caller, meeting_id_of(meeting_id), "meeting:write:admin")
+    host = sandbox.users[meeting.host_id]
+    if in_personal_room(meeting, host):
+        raise ZoomApiError(400, PMI_NOT_DELETABLE, "You can not delete your Personal Meeting ID (PMI) room.")
     sandbox.remove_meeting(meeting)
+    await deliver_all(sandbox, meeting_event_recipients(sandbox, host), [meeting_event(sandbox, "meeting.deleted", meeting, host)])
 
 
 def api_router() -> Router:
@@ -339,6 +400,7 @@ def api_router() -> Router:
             get_user,
             get_user_settings,
             post_meeting,
+            list_meetings,
             get_meeting,
             patch_meeting,
             delete_meeting,

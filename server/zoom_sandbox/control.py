@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, Meta, UnsetType
 
+from server.zoom_sandbox.meetings import MeetingUpdate, in_personal_room, update_meeting
 from server.zoom_sandbox.state import (
     ROLE_IDS,
     ROLE_NAMES,
@@ -26,6 +27,7 @@ from server.zoom_sandbox.state import (
     Fault,
     RateLimitCategory,
     RateLimitType,
+    Meeting,
     Role,
     Sandbox,
     SandboxSettings,
@@ -38,6 +40,8 @@ from server.zoom_sandbox.webhooks import (
     app_deauthorized_event,
     deliver,
     deliver_all,
+    meeting_event,
+    meeting_event_recipients,
     user_event,
     user_event_recipients,
     user_summary,
@@ -62,6 +66,7 @@ class UserIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     role: Role
     use_pmi_for_scheduled_meetings: bool = False
     use_pmi_for_instant_meetings: bool = False
+    pmi_setting_locked: bool = False
     timezone: str = "UTC"
 
 
@@ -75,6 +80,8 @@ class UserPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Email | UnsetType = UNSET
     use_pmi_for_scheduled_meetings: bool | UnsetType = UNSET
     use_pmi_for_instant_meetings: bool | UnsetType = UNSET
+    #: The account admin locks (or unlocks) "Use PMI when scheduling a meeting" for this user.
+    pmi_setting_locked: bool | UnsetType = UNSET
 
 
 class DeauthorizeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -117,6 +124,33 @@ class SettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enforce_qps: bool | UnsetType = UNSET
     #: Merged into the current limits: ``{"Medium": 2}`` changes that label only.
     qps_limits: dict[RateLimitCategory, Annotated[int, Meta(ge=1)]] | UnsetType = UNSET
+    meeting_answer_delay_s: Annotated[float, Meta(ge=0, le=60)] | UnsetType = UNSET
+
+
+class MeetingChangeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What a host changes in Zoom's own pages; it does not count against the API's daily limit."""
+
+    topic: Annotated[str, Meta(max_length=200)] | UnsetType = UNSET
+    start_time: str | UnsetType = UNSET
+    duration: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
+    timezone: str | UnsetType = UNSET
+    agenda: Annotated[str, Meta(max_length=2000)] | UnsetType = UNSET
+
+
+class SandboxMeeting(msgspec.Struct, kw_only=True):
+    """A meeting as the control API shows it, for asserting what Zoom holds."""
+
+    id: int
+    uuid: str
+    host_id: str
+    topic: str
+    start_time: datetime
+    duration: int
+    timezone: str
+    agenda: str
+    password: str
+    in_personal_room: bool
+    created_at: datetime
 
 
 class BatchCreated(msgspec.Struct, kw_only=True, frozen=True):
@@ -141,6 +175,7 @@ class SandboxUser(msgspec.Struct, kw_only=True):
     pmi: int
     use_pmi_for_scheduled_meetings: bool
     use_pmi_for_instant_meetings: bool
+    pmi_setting_locked: bool
     timezone: str
     created_at: datetime
 
@@ -158,9 +193,32 @@ def sandbox_user(user: ZoomUser) -> SandboxUser:
         pmi=user.pmi,
         use_pmi_for_scheduled_meetings=user.use_pmi_for_scheduled_meetings,
         use_pmi_for_instant_meetings=user.use_pmi_for_instant_meetings,
+        pmi_setting_locked=user.pmi_setting_locked,
         timezone=user.timezone,
         created_at=user.created_at,
     )
+
+
+def sandbox_meeting(meeting: Meeting, host: ZoomUser) -> SandboxMeeting:
+    return SandboxMeeting(
+        id=meeting.id,
+        uuid=meeting.uuid,
+        host_id=meeting.host_id,
+        topic=meeting.topic,
+        start_time=meeting.start_time,
+        duration=meeting.duration,
+        timezone=meeting.timezone,
+        agenda=meeting.agenda,
+        password=meeting.password,
+        in_personal_room=in_personal_room(meeting, host),
+        created_at=meeting.created_at,
+    )
+
+
+def existing_meeting(sandbox: Sandbox, meeting_id: int) -> Meeting:
+    if meeting := sandbox.meeting_by_id(meeting_id):
+        return meeting
+    raise NotFoundException(f"no sandbox meeting {meeting_id}")
 
 
 def conflict(detail: str) -> HTTPException:
@@ -201,6 +259,7 @@ def new_user(sandbox: Sandbox, account: Account, spec: UserIn) -> ZoomUser:
         role=spec.role,
         pmi=sandbox.new_number(*PMI_RANGE),
         pmi_password="".join(secrets.choice(string.digits) for _ in range(6)),
+        pmi_setting_locked=spec.pmi_setting_locked,
         created_at=sandbox.now(),
         seq=sandbox.next_seq(),
         timezone=spec.timezone,
@@ -222,6 +281,8 @@ def check_patch(sandbox: Sandbox, user: ZoomUser, change: UserPatch) -> None:
 
 def apply_patch(sandbox: Sandbox, user: ZoomUser, change: UserPatch) -> list[UserEvent]:
     """Change the user and return the events Zoom would send about it, in the order it would."""
+    if change.pmi_setting_locked is not UNSET:
+        user.pmi_setting_locked = change.pmi_setting_locked
     events = [
         change_profile(sandbox, user, change),
         change_pmi_settings(sandbox, user, change),
@@ -353,6 +414,50 @@ async def remove_user(
     await deliver_all(sandbox, recipients, [event])
 
 
+@get("/users/{user_id:str}/meetings")
+async def list_user_meetings(sandbox: NamedDependency[Sandbox], user_id: FromPath[str]) -> list[SandboxMeeting]:
+    """Every meeting Zoom holds for the user, past ones included (for asserting exactly-once)."""
+    user = existing_user(sandbox, user_id)
+    return [sandbox_meeting(meeting, user) for meeting in sandbox.meetings_of(user.id)]
+
+
+@patch("/meetings/{meeting_id:int}")
+async def change_meeting(
+    sandbox: NamedDependency[Sandbox], meeting_id: FromPath[int], data: JSONBody[MeetingChangeIn]
+) -> SandboxMeeting:
+    """The host changes the meeting in Zoom: Zoom sends meeting.updated."""
+    meeting = existing_meeting(sandbox, meeting_id)
+    host = sandbox.users[meeting.host_id]
+    before = msgspec.structs.replace(meeting)
+    update_meeting(sandbox, meeting, MeetingUpdate(**msgspec.structs.asdict(data)), counted=False)
+    await deliver_all(sandbox, meeting_event_recipients(sandbox, host), [meeting_event(sandbox, "meeting.updated", meeting, host, before)])
+    return sandbox_meeting(meeting, host)
+
+
+@delete("/meetings/{meeting_id:int}")
+async def remove_meeting(sandbox: NamedDependency[Sandbox], meeting_id: FromPath[int]) -> None:
+    """The host deletes the meeting in Zoom (it can be recovered): Zoom sends meeting.deleted."""
+    meeting = existing_meeting(sandbox, meeting_id)
+    host = sandbox.users[meeting.host_id]
+    if in_personal_room(meeting, host):
+        raise conflict("Zoom does not delete a Personal Meeting ID room")
+    sandbox.remove_meeting(meeting)
+    sandbox.deleted_meetings[meeting.id] = meeting
+    await deliver_all(sandbox, meeting_event_recipients(sandbox, host), [meeting_event(sandbox, "meeting.deleted", meeting, host)])
+
+
+@put("/meetings/{meeting_id:int}/recover")
+async def recover_meeting(sandbox: NamedDependency[Sandbox], meeting_id: FromPath[int]) -> SandboxMeeting:
+    """The host recovers a deleted meeting from Zoom's trash: Zoom sends meeting.recovered."""
+    meeting = sandbox.deleted_meetings.pop(meeting_id, None)
+    if meeting is None or meeting.host_id not in sandbox.users:
+        raise NotFoundException(f"no deleted sandbox meeting {meeting_id}")
+    host = sandbox.users[meeting.host_id]
+    sandbox.add_meeting(meeting)
+    await deliver_all(sandbox, meeting_event_recipients(sandbox, host), [meeting_event(sandbox, "meeting.recovered", meeting, host)])
+    return sandbox_meeting(meeting, host)
+
+
 @post("/deauthorize", status_code=200)
 async def deauthorize(sandbox: NamedDependency[Sandbox], data: JSONBody[DeauthorizeIn]) -> Deauthorized:
     app = sandbox.apps.get(data.client_id)
@@ -429,6 +534,10 @@ def control_router() -> Router:
             create_users,
             change_user,
             remove_user,
+            list_user_meetings,
+            change_meeting,
+            remove_meeting,
+            recover_meeting,
             deauthorize,
             add_fault,
             list_faults,

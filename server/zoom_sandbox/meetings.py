@@ -3,7 +3,13 @@
 PMI: when the host's "use PMI for scheduled meetings" (or, for instant meetings, "for
 instant meetings") setting is on and the request does not set ``settings.use_pmi`` to
 false, the meeting takes the host's PMI as its id and the PMI's one passcode, as Zoom does.
-Several meetings then share one id; ``/meetings/{id}`` acts on the latest of them.
+When an admin locked the setting on, ``use_pmi: false`` is ignored. Several meetings then
+share one id; ``/meetings/{id}`` acts on the latest of them, and deleting it is refused
+(3018: the PMI room is not deleted).
+
+The daily limit counts creates and updates per host per UTC day; successful writes say
+what is left in ``X-RateLimit-Remaining``; the one past it answers 429 with an ISO 8601
+``Retry-After`` naming 00:00 UTC.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import hashlib
 import secrets
 import string
 from datetime import UTC, datetime, time, timedelta
-from email.utils import format_datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -107,10 +112,15 @@ class MeetingDetail(MeetingBody, kw_only=True):
     pmi: str | UnsetType = UNSET
 
 
-def create_meeting(sandbox: Sandbox, host: ZoomUser, request: MeetingCreate) -> Meeting:
+#: A start URL carries the host's sign-in and works this long (custCreate users aside).
+START_URL_TTL = timedelta(hours=2)
+
+
+def create_meeting(sandbox: Sandbox, host: ZoomUser, request: MeetingCreate) -> tuple[Meeting, int]:
+    """The meeting, and the host's meeting writes left today."""
     start_time = parse_start_time(request.start_time, request.timezone or host.timezone) or sandbox.now()
     use_pmi = uses_pmi(host, request)
-    count_meeting_write(sandbox, host)
+    remaining = count_meeting_write(sandbox, host)
     settings = patched_settings(MeetingSettings(), request.settings)
     settings.use_pmi = use_pmi
     meeting = Meeting(
@@ -128,14 +138,16 @@ def create_meeting(sandbox: Sandbox, host: ZoomUser, request: MeetingCreate) -> 
         settings=settings,
     )
     sandbox.add_meeting(meeting)
-    return meeting
+    return meeting, remaining
 
 
-def update_meeting(sandbox: Sandbox, meeting: Meeting, request: MeetingUpdate) -> None:
+def update_meeting(sandbox: Sandbox, meeting: Meeting, request: MeetingUpdate, *, counted: bool = True) -> int | None:
+    """Apply a change; an API call counts against the host's daily limit (a change made in Zoom's own
+    pages does not). Returns the writes left today when counted."""
     host = sandbox.users[meeting.host_id]
     timezone = meeting.timezone if request.timezone is UNSET else request.timezone
     start_time = None if request.start_time is UNSET else parse_start_time(request.start_time, timezone)
-    count_meeting_write(sandbox, host)
+    remaining = count_meeting_write(sandbox, host) if counted else None
     if request.topic is not UNSET:
         meeting.topic = request.topic
     if start_time is not None:
@@ -150,9 +162,12 @@ def update_meeting(sandbox: Sandbox, meeting: Meeting, request: MeetingUpdate) -
     if request.settings is not UNSET:
         # A meeting's room (PMI or its own id) is fixed at creation in the sandbox.
         meeting.settings = patched_settings(meeting.settings, request.settings, keep_use_pmi=True)
+    return remaining
 
 
 def uses_pmi(host: ZoomUser, request: MeetingCreate) -> bool:
+    if host.pmi_setting_locked and host.use_pmi_for_scheduled_meetings and request.type in (SCHEDULED, RECURRING_NO_FIXED_TIME):
+        return True
     if request.settings.use_pmi is not UNSET:
         return request.settings.use_pmi and request.type != RECURRING_FIXED_TIME
     if request.type == INSTANT:
@@ -183,8 +198,10 @@ def parse_start_time(value: str | None, timezone: str) -> datetime | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
 
 
-def count_meeting_write(sandbox: Sandbox, host: ZoomUser) -> None:
-    """Count a create or update against the host's daily limit, or refuse it with Zoom's 429."""
+def count_meeting_write(sandbox: Sandbox, host: ZoomUser) -> int:
+    """Count a create or update against the host's daily limit, or refuse it with Zoom's 429.
+
+    Returns what is left today, for ``X-RateLimit-Remaining``."""
     now = sandbox.now().astimezone(UTC)
     key = (host.id, now.date())
     limit = sandbox.settings.daily_meeting_limit
@@ -196,13 +213,15 @@ def count_meeting_write(sandbox: Sandbox, host: ZoomUser) -> None:
             429,
             DAILY_LIMIT_MESSAGE.format(limit=limit),
             headers={
-                "Retry-After": format_datetime(next_midnight, usegmt=True),
+                # Zoom's daily limits name the reset as ISO 8601 (e.g. 2020-05-31T00:00:00Z).
+                "Retry-After": zoom_timestamp(next_midnight),
                 "X-RateLimit-Type": "Daily-limit",
                 "X-RateLimit-Limit": str(limit),
                 "X-RateLimit-Remaining": "0",
             },
         )
     sandbox.meeting_writes[key] = used + 1
+    return limit - used - 1
 
 
 def new_passcode() -> str:
@@ -216,7 +235,23 @@ def encrypted_password(meeting: Meeting) -> str:
     return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
-def meeting_fields(meeting: Meeting, host: ZoomUser, base_url: str) -> dict[str, object]:
+def new_start_key(sandbox: Sandbox, meeting: Meeting) -> str:
+    """Every read hands out a fresh host key that expires, as Zoom's start URLs do."""
+    key = secrets.token_urlsafe(24)
+    sandbox.start_keys[key] = (meeting.id, sandbox.now() + START_URL_TTL)
+    return key
+
+
+def start_key_works(sandbox: Sandbox, key: str, meeting_id: int) -> bool:
+    issued = sandbox.start_keys.get(key)
+    return issued is not None and issued[0] == meeting_id and issued[1] > sandbox.now()
+
+
+def in_personal_room(meeting: Meeting, host: ZoomUser) -> bool:
+    return meeting.id == host.pmi
+
+
+def meeting_fields(sandbox: Sandbox, meeting: Meeting, host: ZoomUser, base_url: str) -> dict[str, object]:
     return {
         "id": meeting.id,
         "uuid": meeting.uuid,
@@ -229,24 +264,82 @@ def meeting_fields(meeting: Meeting, host: ZoomUser, base_url: str) -> dict[str,
         "timezone": meeting.timezone,
         "agenda": meeting.agenda,
         "created_at": zoom_timestamp(meeting.created_at),
-        # The start URL embeds a fresh host key on every read, as Zoom's expiring one does.
-        "start_url": f"{base_url}s/{meeting.id}?zak={secrets.token_urlsafe(24)}",
+        "start_url": f"{base_url}s/{meeting.id}?zak={new_start_key(sandbox, meeting)}",
         "join_url": f"{base_url}j/{meeting.id}?pwd={encrypted_password(meeting)}",
         "password": meeting.password,
         "settings": meeting.settings,
     }
 
 
-def created_meeting_body(meeting: Meeting, host: ZoomUser, base_url: str) -> CreatedMeeting:
+def created_meeting_body(sandbox: Sandbox, meeting: Meeting, host: ZoomUser, base_url: str) -> CreatedMeeting:
     pmi = meeting.id if meeting.settings.use_pmi else UNSET
-    return CreatedMeeting(**meeting_fields(meeting, host, base_url), pmi=pmi)
+    return CreatedMeeting(**meeting_fields(sandbox, meeting, host, base_url), pmi=pmi)
 
 
-def meeting_detail_body(meeting: Meeting, host: ZoomUser, base_url: str) -> MeetingDetail:
+def meeting_detail_body(sandbox: Sandbox, meeting: Meeting, host: ZoomUser, base_url: str) -> MeetingDetail:
     pmi = str(meeting.id) if meeting.settings.use_pmi else UNSET
     return MeetingDetail(
-        **meeting_fields(meeting, host, base_url),
+        **meeting_fields(sandbox, meeting, host, base_url),
         status="waiting",
         encrypted_password=encrypted_password(meeting),
         pmi=pmi,
+    )
+
+
+class MeetingListItem(msgspec.Struct, kw_only=True):
+    """One meeting of "List meetings": fewer fields than "Get a meeting", no passcode, no start URL."""
+
+    uuid: str
+    id: int
+    host_id: str
+    topic: str
+    type: int
+    start_time: str
+    duration: int
+    timezone: str
+    agenda: str
+    created_at: str
+    join_url: str
+    pmi: str | UnsetType = UNSET
+
+
+class MeetingPage(msgspec.Struct, kw_only=True):
+    page_size: int
+    total_records: int
+    #: Empty on the last page, as Zoom sends it.
+    next_page_token: str
+    meetings: list[MeetingListItem]
+
+
+MeetingListType = Literal["scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings"]
+
+
+def listed(sandbox: Sandbox, host: ZoomUser, list_type: str) -> list[Meeting]:
+    """Zoom's list types the sandbox knows: upcoming ones start from now on; scheduled ones are all
+    the host's scheduled meetings."""
+    now = sandbox.now()
+    meetings = [m for m in sandbox.meetings_of(host.id) if m.type != INSTANT]
+    if list_type in ("upcoming", "upcoming_meetings"):
+        return [m for m in meetings if m.start_time + timedelta(minutes=m.duration) > now]
+    if list_type == "previous_meetings":
+        return [m for m in meetings if m.start_time + timedelta(minutes=m.duration) <= now]
+    if list_type == "live":
+        return []
+    return meetings
+
+
+def meeting_list_item(meeting: Meeting, base_url: str) -> MeetingListItem:
+    return MeetingListItem(
+        uuid=meeting.uuid,
+        id=meeting.id,
+        host_id=meeting.host_id,
+        topic=meeting.topic,
+        type=meeting.type,
+        start_time=zoom_timestamp(meeting.start_time),
+        duration=meeting.duration,
+        timezone=meeting.timezone,
+        agenda=meeting.agenda,
+        created_at=zoom_timestamp(meeting.created_at),
+        join_url=f"{base_url}j/{meeting.id}?pwd={encrypted_password(meeting)}",
+        pmi=str(meeting.id) if meeting.settings.use_pmi else UNSET,
     )

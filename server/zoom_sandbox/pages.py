@@ -15,6 +15,7 @@ from litestar.enums import MediaType
 from litestar.params import FromPath
 
 from server.zoom_sandbox.config import ZoomAppConfig
+from server.zoom_sandbox.meetings import start_key_works
 from server.zoom_sandbox.state import (
     ROLE_NAMES,
     Account,
@@ -108,6 +109,10 @@ async def meeting_room(request: Request, sandbox: NamedDependency[Sandbox], meet
     if meeting is None:
         return html_response(error_page("Meeting not found", f"There is no sandbox meeting {meeting_id}."), 404)
     starting = request.scope["path"].startswith("/s/")
+    if starting and not start_key_works(sandbox, request.query_params.get("zak", ""), meeting.id):
+        return html_response(
+            error_page("Start link expired", "This start link has expired or is not valid; get a new one from Zoom."), 410
+        )
     host = sandbox.users[meeting.host_id]
     return html_response(
         document(

@@ -72,6 +72,8 @@ class ZoomUser(msgspec.Struct, kw_only=True):
     timezone: str = "UTC"
     use_pmi_for_scheduled_meetings: bool = False
     use_pmi_for_instant_meetings: bool = False
+    #: The account admin locked "Use PMI when scheduling a meeting": `use_pmi: false` is then ignored.
+    pmi_setting_locked: bool = False
 
     @property
     def is_owner_or_admin(self) -> bool:
@@ -192,6 +194,8 @@ class SandboxSettings(msgspec.Struct, kw_only=True):
     #: so that tests on a frozen clock never trip it.
     enforce_qps: bool = False
     qps_limits: dict[RateLimitCategory, int] = msgspec.field(default_factory=lambda: dict(QPS_LIMITS))
+    #: Seconds a meeting create waits after making the meeting, before answering (a caller dying in between).
+    meeting_answer_delay_s: float = 0.0
 
 
 class Sandbox:
@@ -222,8 +226,14 @@ class Sandbox:
         #: Every refresh token ever issued, so a replayed old one is still traced to its family.
         self.refresh_tokens: dict[str, str] = {}
         self.meetings: dict[str, Meeting] = {}
+        #: Meetings the host deleted in Zoom, recoverable (by meeting id).
+        self.deleted_meetings: dict[int, Meeting] = {}
         self.meeting_writes: dict[tuple[str, date], int] = {}
+        #: The host key of each start URL handed out → (meeting id, when it stops working).
+        self.start_keys: dict[str, tuple[int, datetime]] = {}
         self.page_cursors: dict[str, PageCursor] = {}
+        #: A meeting list's next_page_token → (host id, uuid of the page's last meeting, expiry).
+        self.meeting_page_cursors: dict[str, tuple[str, str, datetime]] = {}
         self.faults: list[Fault] = []
         self.calls: list[CallRecord] = []
         self.webhook_deliveries: list[WebhookDelivery] = []
@@ -307,6 +317,10 @@ class Sandbox:
         """The latest meeting with this id: PMI meetings share the host's PMI as their id."""
         uuids = self._meeting_uuids_by_id.get(meeting_id)
         return self.meetings[uuids[-1]] if uuids else None
+
+    def meetings_of(self, host_id: str) -> list[Meeting]:
+        """A host's meetings in the order they were made."""
+        return sorted((m for m in self.meetings.values() if m.host_id == host_id), key=lambda m: m.created_at)
 
     def remove_meeting(self, meeting: Meeting) -> None:
         del self.meetings[meeting.uuid]

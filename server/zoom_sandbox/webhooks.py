@@ -17,7 +17,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from server.zoom_sandbox.config import ZoomAppConfig
-from server.zoom_sandbox.state import LICENSED, Sandbox, WebhookDelivery, ZoomUser
+from server.zoom_sandbox.state import LICENSED, Meeting, Sandbox, WebhookDelivery, ZoomUser, zoom_timestamp
 
 #: Zoom expects an answer within 3 seconds; waiting longer would only stall the control call.
 DELIVERY_TIMEOUT_S = 3.0
@@ -56,7 +56,23 @@ class AppDeauthorized(msgspec.Struct, kw_only=True, frozen=True):
     payload: AppDeauthorizedPayload
 
 
-Event = UserEvent | AppDeauthorized
+class MeetingEventPayload(msgspec.Struct, kw_only=True, frozen=True):
+    account_id: str
+    operator: str
+    operator_id: str
+    object: dict[str, Any]
+    operation: str | UnsetType = UNSET
+    time_stamp: int | UnsetType = UNSET
+    old_object: dict[str, Any] | UnsetType = UNSET
+
+
+class MeetingEvent(msgspec.Struct, kw_only=True, frozen=True):
+    event: str
+    event_ts: int
+    payload: MeetingEventPayload
+
+
+Event = UserEvent | AppDeauthorized | MeetingEvent
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -161,3 +177,61 @@ def app_deauthorized_event(sandbox: Sandbox, app: ZoomAppConfig, user: ZoomUser)
         event_ts=int(now.timestamp() * 1000),
     )
     return AppDeauthorized(event="app_deauthorized", payload=payload)
+
+
+def meeting_event_recipients(sandbox: Sandbox, host: ZoomUser) -> list[ZoomAppConfig]:
+    """Apps that hear about a host's meetings: admin-managed ones authorized in the host's account,
+    and user-managed ones the host authorized."""
+    personal = [
+        app
+        for app in sandbox.apps.values()
+        if app.kind == "user_managed" and sandbox.live_grants(client_id=app.client_id, user_id=host.id)
+    ]
+    return user_event_recipients(sandbox, host.account_id) + personal
+
+
+def meeting_summary(meeting: Meeting) -> dict[str, Any]:
+    """The ``object`` of meeting.deleted and meeting.recovered, and what meeting.updated always names."""
+    return {
+        "uuid": meeting.uuid,
+        "id": meeting.id,
+        "host_id": meeting.host_id,
+        "topic": meeting.topic,
+        "type": meeting.type,
+        "start_time": zoom_timestamp(meeting.start_time),
+        "duration": meeting.duration,
+        "timezone": meeting.timezone,
+    }
+
+
+def meeting_event(
+    sandbox: Sandbox, name: str, meeting: Meeting, host: ZoomUser, before: Meeting | None = None
+) -> MeetingEvent:
+    """meeting.updated names the fields that changed (with ``old_object``); .deleted and .recovered the meeting."""
+    operator = account_operator(sandbox, host)
+    event_ts = int(sandbox.now().timestamp() * 1000)
+    obj: dict[str, Any] = {"id": meeting.id, "uuid": meeting.uuid, "host_id": meeting.host_id}
+    change: dict[str, Any] = {}
+    if before is None:
+        obj = meeting_summary(meeting)
+    else:
+        now_fields, old_fields = _changed_fields(meeting), _changed_fields(before)
+        changed = {name: value for name, value in now_fields.items() if old_fields[name] != value}
+        obj |= changed
+        change = {"time_stamp": event_ts, "old_object": {"id": meeting.id, **{k: old_fields[k] for k in changed}}}
+    payload = MeetingEventPayload(
+        account_id=host.account_id, operator=operator.email, operator_id=operator.id, object=obj,
+        operation="single", **change,
+    )
+    return MeetingEvent(event=name, event_ts=event_ts, payload=payload)
+
+
+def _changed_fields(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "topic": meeting.topic,
+        "start_time": zoom_timestamp(meeting.start_time),
+        "duration": meeting.duration,
+        "timezone": meeting.timezone,
+        "agenda": meeting.agenda,
+        "password": meeting.password,
+    }

@@ -321,6 +321,7 @@ def test_settings_change_only_what_is_sent(client):
         "daily_meeting_limit": 100,
         "enforce_qps": False,
         "qps_limits": {"Light": 80, "Medium": 60, "Heavy": 40},
+        "meeting_answer_delay_s": 0.0,
     }
     assert changed.json() == before | {"auto_approve": True, "access_token_ttl_s": 60}
     assert cleared.json()["webhook_url"] is None
