@@ -18,6 +18,7 @@ from server.api.integrations import (
     MyIntegrationController,
     OrganizationIntegrationController,
 )
+from server.api.meetings import MyMeetingsController
 from server.api.provisioning import ProvisioningController
 from server.config import Settings, settings_from_env
 from server.launch import launch
@@ -60,6 +61,7 @@ def create_app(
             OrganizationIntegrationController,
             MyIntegrationController,
             EventEndpointController,
+            MyMeetingsController,
             launch,
             zoom_webhook,
             *UI_ROUTES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 
 import msgspec
 
@@ -71,6 +72,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     events_retry_first_s: float = 10
     events_retry_max_s: float = 6 * 3600
     events_retry_for_s: float = 3 * 24 * 3600
+    #: How long one request or job may hold a meeting's creation while it waits on Zoom (R23);
+    #: None: as long as the Zoom client's retries can take.
+    meeting_lease_s: float | None = None
 
     def __repr__(self) -> str:
         return f"Settings(base_url={self.base_url!r}, api_keys={len(self.api_keys)} configured)"
@@ -81,6 +85,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if hmac.compare_digest(key.secret.encode(), presented.encode()):
                 found = key
         return found
+
+    @property
+    def meeting_lease(self) -> timedelta:
+        if self.meeting_lease_s is not None:
+            return timedelta(seconds=self.meeting_lease_s)
+        # Four attempts of zoom_timeout_s each, their backoff (≤ 3 s each), and a margin.
+        return timedelta(seconds=4 * self.zoom_timeout_s + 3 * 3 + 5)
 
     @property
     def secure_cookies(self) -> bool:
@@ -141,4 +152,5 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         events_retry_first_s=float(environ.get("ROOMLINK_EVENTS_RETRY_FIRST_S", "10")),
         events_retry_max_s=float(environ.get("ROOMLINK_EVENTS_RETRY_MAX_S", str(6 * 3600))),
         events_retry_for_s=float(environ.get("ROOMLINK_EVENTS_RETRY_FOR_S", str(3 * 24 * 3600))),
+        meeting_lease_s=float(environ["ROOMLINK_MEETING_LEASE_S"]) if environ.get("ROOMLINK_MEETING_LEASE_S") else None,
     )

@@ -24,7 +24,8 @@ from pgqueuer.executors import (
 from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
-from domain.errors import ConnectionBroken, NotConnected, ZoomRefused
+from domain import meetings
+from domain.errors import ConnectionBroken, MeetingBeingCreated, NotConnected, ZoomDailyLimit, ZoomRefused
 from domain.events import FAN_OUT, fan_out_batch
 from domain.keeping import (
     NOTIFY_INCIDENT,
@@ -37,7 +38,7 @@ from domain.model import ConnectionType
 from domain.zoom import ZoomApp, ZoomEvent
 from persistence import database
 from persistence.database import unit_of_work
-from server.clock import utcnow
+from server.clock import SystemClock, utcnow
 from server.config import Settings
 from server.emails import incident_email
 from server.event_delivery import deliver_events
@@ -45,6 +46,7 @@ from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
 from server.services import configure_cipher, pool_limits, zoom_timeout
 from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom, ZoomRateLimited
+from server.zoom_meetings import ZoomMeetings
 
 log = logging.getLogger("roomlink.jobs")
 
@@ -61,6 +63,7 @@ class Worker:
     def __init__(self, settings: Settings, zoom: HttpZoom | None, mailer: SmtpMailer | None) -> None:
         self.settings = settings
         self.keeper = TokenKeeper(zoom) if zoom else None
+        self.meetings_zoom = ZoomMeetings(self.keeper, zoom) if self.keeper and zoom else None
         self.mailer = mailer
 
     async def zoom_event(self, job: Job) -> None:
@@ -125,6 +128,22 @@ class Worker:
             async with unit_of_work() as uow:
                 more = await fan_out_batch(uow, event_id)
 
+    async def make_meeting(self, job: Job) -> None:
+        """A pending meeting made in Zoom (R16, R20, R23): after Zoom was unreachable, or after 00:00 UTC."""
+        if self.meetings_zoom is None:
+            return
+        payload = json.loads(job.payload)
+        try:
+            await meetings.bring_to_zoom(
+                payload["org_id"], payload["meeting_id"], unit_of_work, self.meetings_zoom, SystemClock(),
+                lease=self.settings.meeting_lease,
+            )
+        except ZoomDailyLimit as limited:
+            delay = max(timedelta(seconds=1), limited.retry_at - utcnow())
+            raise RetryRequested(delay=delay, reason=limited.detail) from None
+        except MeetingBeingCreated:
+            raise RetryRequested(delay=self.settings.meeting_lease, reason="another caller is creating it") from None
+
     async def send_email(self, job: Job) -> None:
         if self.mailer is None:
             log.warning("an email was due but SMTP_URL is not set; it is dropped")
@@ -169,7 +188,10 @@ async def _handle_event(app: ZoomApp, body: dict) -> None:
         old_object=payload.get("old_object") or {},
     )
     async with unit_of_work() as uow:
-        await handle_zoom_event(uow, event, utcnow())
+        if event.event.startswith("meeting."):
+            await meetings.handle_meeting_event(uow, event, utcnow())
+        else:
+            await handle_zoom_event(uow, event, utcnow())
 
 
 def _logged(name: str, handler):
@@ -226,6 +248,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
                 (SEND_EMAIL, worker.send_email, 8),
                 (PURGE_EXPIRED, worker.purge_expired, 3),
                 (FAN_OUT, worker.fan_out_event, 10),
+                (meetings.MAKE_MEETING, worker.make_meeting, 12),
             ):
                 manager.entrypoint(name, on_failure="hold", executor_factory=_retrying(attempts))(_logged(name, handler))
             ticker = asyncio.create_task(_tick(settings.verify_interval_s, stop)) if settings.verify_interval_s else None

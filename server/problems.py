@@ -19,6 +19,7 @@ from domain import errors as domain
 from domain.identifiers import EMAIL_PATTERN, IDENTIFIER_PATTERN, TEXT_PATTERN
 from persistence.database import DatabaseBusy
 from persistence.token_cipher import TokenKeyMissing
+from server.clock import utcnow
 from server.mail import MailNotSent
 from server.zoom_client import ZoomDailyLimit, ZoomRateLimited, ZoomUnavailable
 
@@ -35,6 +36,8 @@ _STATUS = {
     domain.ZoomRefused: 502,
     domain.ActivationLinkUnusable: 410,
     domain.Unavailable: 503,
+    domain.IdempotencyKeyReused: 422,
+    domain.ZoomDailyLimit: 429,
 }
 
 
@@ -64,7 +67,12 @@ def _status_of(error: domain.DomainError) -> int:
 
 
 def on_domain_error(_: Request, error: domain.DomainError) -> Response:
-    return problem_response(_status_of(error), error.code, error.detail, error.errors)
+    response = problem_response(_status_of(error), error.code, error.detail, error.errors)
+    for name, value in getattr(error, "extensions", {}).items():
+        response.content[name] = value
+    if isinstance(error, domain.ZoomDailyLimit):
+        response.headers["Retry-After"] = str(max(1, int((error.retry_at - utcnow()).total_seconds() + 0.999)))
+    return response
 
 
 def on_problem(_: Request, error: Problem) -> Response:

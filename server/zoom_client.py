@@ -256,6 +256,21 @@ class HttpZoom:
         except ZoomUnavailable as error:
             log.warning("Zoom could not be reached to revoke a token: %s", error)
 
+    async def api_request(
+        self, tokens: TokenSet, method: str, path: str, *, params: dict[str, str] | None = None, json: dict | None = None
+    ) -> httpx.Response:
+        """One call to Zoom's REST API, Zoom's answer as it is (meetings read its error codes themselves)."""
+        response = await self._send(
+            method,
+            f"{self._settings.api_base_url}{path}",
+            params=params,
+            json=json,
+            headers={"Authorization": f"Bearer {tokens.access_token}"},
+        )
+        if response.status_code == 401:
+            raise ZoomTokenRejected(f"Zoom rejected the access token for {path}")
+        return response
+
     async def _get(self, tokens: TokenSet, path: str, params: dict[str, str] | None = None) -> dict:
         response = await self._send(
             "GET",

@@ -1,0 +1,173 @@
+"""The caller's own meetings (API.md "Meetings"): thin handlers over domain.meetings.
+
+Each flow opens its own short transactions (the use case decides them) and holds no database
+connection while it waits on Zoom.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Redirect, Response
+
+from domain import meetings
+from domain.access import Principal
+from domain.errors import InvalidCursor, MeetingNotFound
+from persistence.database import unit_of_work
+from server.api.meeting_bodies import MeetingIn, MeetingOut, MeetingPatch, MeetingsPageOut, meeting_out
+from server.auth import provide_principal_apart
+from server.clock import SystemClock
+from server.services import provide_keeper
+from server.zoom_meetings import ZoomMeetings
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+CLOCK = SystemClock()
+
+
+def provide_meetings_zoom(state: State) -> ZoomMeetings:
+    """One per process, so the hosts' PMI settings are cached between requests."""
+    keeper = provide_keeper(state)
+    if getattr(state, "meetings_zoom", None) is None:
+        state.meetings_zoom = ZoomMeetings(keeper, state.zoom)
+    return state.meetings_zoom
+
+
+class MyMeetingsController(Controller):
+    path = "/api/v1/me/meetings"
+    dependencies = {
+        "principal": Provide(provide_principal_apart),
+        "meetings_zoom": Provide(provide_meetings_zoom, sync_to_thread=False),
+    }
+    tags = ["meetings"]
+
+    @post("/", operation_id="CreateMeeting")
+    async def create(
+        self,
+        request: Request,
+        state: State,
+        data: JSONBody[MeetingIn],
+        principal: NamedDependency[Principal],
+        meetings_zoom: NamedDependency[ZoomMeetings],
+    ) -> Response[MeetingOut]:
+        """201 the meeting; the same `Idempotency-Key` and body again answers the same meeting, 200."""
+        cmd = meetings.CreateMeeting(
+            principal=principal,
+            topic=data.topic,
+            start_time=data.start_time,
+            duration_minutes=data.duration_minutes,
+            timezone=data.timezone,
+            agenda=data.agenda,
+            passcode=data.passcode,
+            idempotency_key=request.headers.get(IDEMPOTENCY_KEY),
+        )
+        created = await meetings.create_meeting(
+            cmd, unit_of_work, meetings_zoom, CLOCK, lease=state.settings.meeting_lease
+        )
+        return Response(meeting_out(created.meeting), status_code=201 if created.new else 200)
+
+    @get("/", operation_id="ListMyMeetings")
+    async def list_mine(
+        self,
+        principal: NamedDependency[Principal],
+        start_from: Annotated[datetime | None, QueryParameter(name="from")] = None,
+        start_to: Annotated[datetime | None, QueryParameter(name="to")] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> MeetingsPageOut:
+        page = await meetings.list_meetings(
+            unit_of_work,
+            principal,
+            start_from=start_from,
+            start_to=start_to,
+            after=decode_cursor(cursor) if cursor else None,
+            limit=limit,
+        )
+        return MeetingsPageOut(
+            items=[meeting_out(meeting) for meeting in page.items],
+            next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+        )
+
+    @get("/{meeting_id:str}", operation_id="GetMeeting")
+    async def get_one(
+        self,
+        meeting_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        meetings_zoom: NamedDependency[ZoomMeetings],
+    ) -> MeetingOut:
+        """As Zoom has it now (`fetched_at`); a meeting deleted in Zoom answers `needs_attention`."""
+        fresh = await meetings.get_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
+        return meeting_out(fresh.meeting, fresh.fetched_at)
+
+    @patch("/{meeting_id:str}", operation_id="UpdateMeeting")
+    async def update(
+        self,
+        meeting_id: FromPath[str],
+        data: JSONBody[MeetingPatch],
+        principal: NamedDependency[Principal],
+        meetings_zoom: NamedDependency[ZoomMeetings],
+    ) -> MeetingOut:
+        """Only what changed is sent to Zoom; nothing changed, no Zoom call."""
+        change = meetings.ChangeMeeting(
+            topic=data.topic,
+            start_time=data.start_time,
+            duration_minutes=data.duration_minutes,
+            timezone=data.timezone,
+            agenda=data.agenda,
+        )
+        updated = await meetings.update_meeting(
+            unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id), change
+        )
+        return meeting_out(updated)
+
+    @delete("/{meeting_id:str}", operation_id="CancelMeeting", status_code=204)
+    async def cancel(
+        self,
+        meeting_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        meetings_zoom: NamedDependency[ZoomMeetings],
+    ) -> None:
+        """Cancelled in Zoom; a meeting in the host's PMI room is not deleted there (R17)."""
+        await meetings.cancel_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
+
+    @get("/{meeting_id:str}/start", operation_id="StartMeeting", status_code=302)
+    async def start(
+        self,
+        meeting_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        meetings_zoom: NamedDependency[ZoomMeetings],
+    ) -> Redirect:
+        """R22: 302 to a start URL fetched from Zoom now, for the host only; never in JSON, never stored."""
+        url = await meetings.start_url(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
+        return Redirect(url, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+def meeting_uuid(value: str) -> str:
+    """Ids this API did not give out are simply not found."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise MeetingNotFound(f"Meeting {value!r} was not found.") from None
+
+
+def encode_cursor(after: tuple[datetime, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([after[0].isoformat(), after[1]]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        start, meeting_id = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        return datetime.fromisoformat(start), str(uuid.UUID(meeting_id))
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidCursor("The cursor is not one this API gave out.", errors={"cursor": "not a valid cursor"}) from None
+
+
+
