@@ -1,7 +1,7 @@
 """The caller's own meetings (API.md "Meetings"): thin handlers over domain.meetings.
 
-Each flow opens its own short transactions (the use case decides them) and holds no database
-connection while it waits on Zoom.
+The caller is authenticated by the guard before anything runs; each flow opens its own short
+transactions (the use case decides them) and holds no database connection while it waits on Zoom.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from domain.access import Principal
 from domain.errors import InvalidCursor, MeetingNotFound
 from persistence.database import unit_of_work
 from server.api.meeting_bodies import MeetingIn, MeetingOut, MeetingPatch, MeetingsPageOut, meeting_out
-from server.auth import provide_principal_apart
+from server.auth import member_guard, provide_principal
 from server.clock import SystemClock
 from server.services import provide_keeper
 from server.zoom_meetings import ZoomMeetings
@@ -43,8 +43,9 @@ def provide_meetings_zoom(state: State) -> ZoomMeetings:
 
 class MyMeetingsController(Controller):
     path = "/api/v1/me/meetings"
+    guards = [member_guard]
     dependencies = {
-        "principal": Provide(provide_principal_apart),
+        "principal": Provide(provide_principal, sync_to_thread=False),
         "meetings_zoom": Provide(provide_meetings_zoom, sync_to_thread=False),
     }
     tags = ["meetings"]
