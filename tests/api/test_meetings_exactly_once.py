@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.support.servers import API_KEY, _wait_until_healthy, free_port, log_file, running, stop
+from tests.support.servers import API_KEY, wait_until_healthy, free_port, log_file, running, stop
 from tests.support.zoom import activated, as_member
 
 MEETINGS = "/api/v1/me/meetings"
@@ -76,7 +76,7 @@ async def test_r23_a_process_killed_between_zoom_and_its_commit_leaves_one_meeti
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_healthy(f"http://127.0.0.1:{port}/healthz", doomed)
+        wait_until_healthy(f"http://127.0.0.1:{port}/healthz", doomed)
         await sandbox.client.put("/sandbox/settings", json={"meeting_answer_delay_s": 5})
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             in_flight = asyncio.create_task(client.post(MEETINGS, json=asked, headers=headers))
