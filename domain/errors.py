@@ -224,7 +224,7 @@ class MeetingNotChangeable(Conflict):
     code = "meeting_not_changeable"
 
 
-class ZoomDailyLimit(DomainError):
+class DailyBudgetSpent(DomainError):
     """R20: the host's 100 creates and updates of this UTC day are spent; it waits until `retry_at`."""
 
     code = "zoom_daily_limit"

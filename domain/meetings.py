@@ -34,7 +34,7 @@ from domain.errors import (
     MemberNotConnected,
     MemberNotFound,
     OrganizationNotFound,
-    ZoomDailyLimit,
+    DailyBudgetSpent,
     ZoomNotReached,
     ZoomPermissionMissing,
 )
@@ -354,12 +354,12 @@ async def _claim(
     tx: MeetingsUnitOfWork, meeting: Meeting, now: datetime, lease: timedelta
 ) -> tuple[MeetingHost, bool]:
     if meeting.not_before is not None and meeting.not_before > now:
-        raise ZoomDailyLimit(meeting.status_reason or over_budget_reason(now), retry_at=meeting.not_before)
+        raise DailyBudgetSpent(meeting.status_reason or over_budget_reason(now), retry_at=meeting.not_before)
     host = await host_of(tx, meeting, now)
     if not await tx.meeting_budget.spend(meeting.org_id, meeting.zoom_user_id, budget_day(now)):
         await _wait_for_reset(tx, meeting, next_reset(now), now)
         await tx.commit()
-        raise ZoomDailyLimit(over_budget_reason(now), retry_at=next_reset(now))
+        raise DailyBudgetSpent(over_budget_reason(now), retry_at=next_reset(now))
     await tx.meetings.save(
         msgspec.structs.replace(meeting, attempts=meeting.attempts + 1, lease_until=now + lease, updated_at=now)
     )
@@ -390,7 +390,7 @@ async def _make_in_zoom(
             if current is not None:
                 await _wait_for_reset(tx, current, retry_at, clock.now())
             await tx.commit()
-        raise ZoomDailyLimit(over_budget_reason(clock.now()), retry_at=retry_at) from None
+        raise DailyBudgetSpent(over_budget_reason(clock.now()), retry_at=retry_at) from None
     except ZoomNotReached:
         await _release(uow, meeting, ZOOM_UNREACHABLE, clock.now(), retry=True)
         raise
@@ -664,7 +664,7 @@ async def update_meeting(
             raise MeetingNotChangeable(f"A {meeting.status.value} meeting cannot be changed; {meeting.status_reason or ''}".strip())
         host = await host_of(tx, meeting, now)
         if not await tx.meeting_budget.spend(meeting.org_id, meeting.zoom_user_id, budget_day(now)):
-            raise ZoomDailyLimit(over_budget_reason(now).replace("it will be made", "it can be changed"), retry_at=next_reset(now))
+            raise DailyBudgetSpent(over_budget_reason(now).replace("it will be made", "it can be changed"), retry_at=next_reset(now))
         await tx.commit()
     sent = {**changes, "agenda": with_marker(changes["agenda"], meeting.marker)} if "agenda" in changes else changes
     try:
@@ -673,7 +673,7 @@ async def update_meeting(
         async with uow() as tx:
             await tx.meeting_budget.close_day(meeting.org_id, meeting.zoom_user_id, budget_day(now))
             await tx.commit()
-        raise ZoomDailyLimit(over_budget_reason(now), retry_at=limited.retry_at or next_reset(now)) from None
+        raise DailyBudgetSpent(over_budget_reason(now), retry_at=limited.retry_at or next_reset(now)) from None
     except (ZoomMeetingGone, ZoomHostGone, ZoomNotTheHost) as gone:
         error = _zoom_error_for(gone, host)
         async with uow() as tx:

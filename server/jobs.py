@@ -25,7 +25,7 @@ from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
 from domain import meetings
-from domain.errors import ConnectionBroken, MeetingBeingCreated, NotConnected, ZoomDailyLimit, ZoomRefused
+from domain.errors import ConnectionBroken, DailyBudgetSpent, MeetingBeingCreated, NotConnected, ZoomRefused
 from domain.events import FAN_OUT, fan_out_batch
 from domain.keeping import (
     NOTIFY_INCIDENT,
@@ -138,7 +138,7 @@ class Worker:
                 payload["org_id"], payload["meeting_id"], unit_of_work, self.meetings_zoom, SystemClock(),
                 lease=self.settings.meeting_lease,
             )
-        except ZoomDailyLimit as limited:
+        except DailyBudgetSpent as limited:
             delay = max(timedelta(seconds=1), limited.retry_at - utcnow())
             raise RetryRequested(delay=delay, reason=limited.detail) from None
         except MeetingBeingCreated:

@@ -37,7 +37,7 @@ _STATUS = {
     domain.ActivationLinkUnusable: 410,
     domain.Unavailable: 503,
     domain.IdempotencyKeyReused: 422,
-    domain.ZoomDailyLimit: 429,
+    domain.DailyBudgetSpent: 429,
 }
 
 
@@ -70,7 +70,7 @@ def on_domain_error(_: Request, error: domain.DomainError) -> Response:
     response = problem_response(_status_of(error), error.code, error.detail, error.errors)
     for name, value in getattr(error, "extensions", {}).items():
         response.content[name] = value
-    if isinstance(error, domain.ZoomDailyLimit):
+    if isinstance(error, domain.DailyBudgetSpent):
         response.headers["Retry-After"] = str(max(1, int((error.retry_at - utcnow()).total_seconds() + 0.999)))
     return response
 

@@ -25,15 +25,13 @@ from domain.meeting_ports import (
 )
 from domain.pmi import HostPmiSettings
 from server.tokens import TokenKeeper
-from server.zoom_client import HttpZoom, ZoomRateLimited, ZoomTokenRejected, ZoomUnavailable
+from server.zoom_client import HttpZoom, ZoomDailyLimit, ZoomRateLimited, ZoomTokenRejected, ZoomUnavailable
 
 SCHEDULED = 2
 #: Zoom's largest page of a user's meetings.
 MEETINGS_PAGE_SIZE = 300
 #: A host's PMI settings are read before each create; this long they are taken as still true.
 PMI_SETTINGS_TTL_S = 60.0
-#: A Retry-After longer than this is a daily limit, not a per-second one.
-DAILY_LIMIT_RETRY_AFTER_S = 60.0
 
 MEETING_NOT_FOUND, NOT_THE_HOST, USER_NOT_FOUND, MISSING_SCOPES, PMI_NOT_DELETABLE = 3001, 3003, 1001, 4711, 3018
 _SCOPES = re.compile(r"scopes:\s*\[([^\]]*)\]")
@@ -106,9 +104,10 @@ class ZoomMeetings:
             response = await self._keeper.call(
                 host.connection, lambda tokens: self._zoom.api_request(tokens, method, path, params=params, json=json)
             )
+        except ZoomDailyLimit as limited:
+            retry_at = datetime.now(UTC) + timedelta(seconds=limited.retry_after_s) if limited.retry_after_s else None
+            raise ZoomDayLimitReached(retry_at) from None
         except ZoomRateLimited as limited:
-            if limited.retry_after_s is not None and limited.retry_after_s > DAILY_LIMIT_RETRY_AFTER_S:
-                raise ZoomDayLimitReached(datetime.now(UTC) + timedelta(seconds=limited.retry_after_s)) from None
             raise ZoomNotReached(f"Zoom is limiting how often Roomlink may call it ({limited}).") from None
         except ZoomUnavailable as unavailable:
             raise ZoomNotReached(f"Zoom could not be reached ({unavailable}).") from None

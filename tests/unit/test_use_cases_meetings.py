@@ -14,7 +14,7 @@ from domain.errors import (
     MeetingConnectionGone,
     MeetingNotFound,
     MemberNotConnected,
-    ZoomDailyLimit,
+    DailyBudgetSpent,
     ZoomNotReached,
     ZoomPermissionMissing,
 )
@@ -214,7 +214,7 @@ async def test_r23_zoom_unreachable_keeps_the_intent_pending_for_a_retried_job(s
 async def test_r20_the_101st_create_of_a_day_waits_for_midnight_without_asking_zoom(store, meetings_zoom, clock):
     for n in range(DAILY_LIMIT):
         await create(store, meetings_zoom, clock, ask(topic=f"Call {n}"))
-    with pytest.raises(ZoomDailyLimit) as limited:
+    with pytest.raises(DailyBudgetSpent) as limited:
         await create(store, meetings_zoom, clock, ask(topic="One too many"))
     assert limited.value.retry_at == next_reset(NOW)
     assert meetings_zoom.made() == DAILY_LIMIT
@@ -233,7 +233,7 @@ async def test_r20_budget_is_per_zoom_user(store, meetings_zoom, clock):
 
 async def test_r20_zoom_saying_the_day_is_spent_closes_the_ledger(store, meetings_zoom, clock):
     meetings_zoom.failures["create"] = ZoomDayLimitReached(next_reset(NOW))
-    with pytest.raises(ZoomDailyLimit):
+    with pytest.raises(DailyBudgetSpent):
         await create(store, meetings_zoom, clock)
     assert store.budget_used("zu-bob", budget_day(NOW)) == DAILY_LIMIT
 
