@@ -153,7 +153,7 @@ def _scopes_check(connection: Connection, granted: str) -> Check:
 
 async def _pmi_check(meetings_zoom: MeetingsZoom, host: MeetingHost) -> Check:
     try:
-        pmi = await meetings_zoom.host_pmi(host)
+        pmi = await meetings_zoom.host_pmi(host, fresh=True)
     except (ZoomMeetingError, ZoomNotReached, ConnectionBroken) as failed:
         return Check(name="pmi_settings", ok=False, detail=f"Zoom's PMI settings could not be read ({failed}).", fix="Try again in a moment.")
     if not pmi.use_pmi_for_scheduled_meetings:

@@ -109,7 +109,8 @@ class MeetingsZoom(Protocol):
     Raises ZoomMeetingError subclasses, domain.errors.ZoomNotReached, or ConnectionBroken.
     """
 
-    async def host_pmi(self, host: MeetingHost) -> HostPmiSettings: ...
+    async def host_pmi(self, host: MeetingHost, *, fresh: bool = False) -> HostPmiSettings:
+        """Read before each create and cached briefly; `fresh` reads Zoom now (diagnostics)."""
 
     async def create(self, host: MeetingHost, request: ZoomMeetingRequest) -> ZoomMeeting:
         """Always asks for a meeting of its own (`use_pmi: false`)."""

@@ -18,6 +18,7 @@ from server.api.integrations import (
     MyIntegrationController,
     OrganizationIntegrationController,
 )
+from server.api.diagnostics import DiagnosticsController
 from server.api.meetings import MyMeetingsController
 from server.api.provisioning import ProvisioningController
 from server.config import Settings, settings_from_env
@@ -62,6 +63,7 @@ def create_app(
             MyIntegrationController,
             EventEndpointController,
             MyMeetingsController,
+            DiagnosticsController,
             launch,
             zoom_webhook,
             *UI_ROUTES,

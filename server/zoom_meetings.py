@@ -23,7 +23,9 @@ from domain.meeting_ports import (
     ZoomPersonalRoom,
     ZoomScopeMissing,
 )
+from domain.model import Connection, ZoomUser
 from domain.pmi import HostPmiSettings
+from domain.zoom import ZoomProfile
 from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom, ZoomDailyLimit, ZoomRateLimited, ZoomTokenRejected, ZoomUnavailable
 
@@ -117,10 +119,10 @@ class ZoomMeetings:
             return response
         raise meeting_error(response)
 
-    async def host_pmi(self, host: MeetingHost) -> HostPmiSettings:
+    async def host_pmi(self, host: MeetingHost, *, fresh: bool = False) -> HostPmiSettings:
         key = (host.connection.id, host.zoom_user_id)
         cached = self._pmi.get(key)
-        if cached is not None and time.monotonic() - cached[0] < PMI_SETTINGS_TTL_S:
+        if not fresh and cached is not None and time.monotonic() - cached[0] < PMI_SETTINGS_TTL_S:
             return cached[1]
         settings = (await self._call(host, "GET", f"/users/{host.user_ref}/settings")).json()
         user = (await self._call(host, "GET", f"/users/{host.user_ref}")).json()
@@ -182,3 +184,22 @@ class ZoomMeetings:
 
     async def start_url(self, host: MeetingHost, zoom_meeting_id: int) -> str:
         return str((await self._call(host, "GET", f"/meetings/{zoom_meeting_id}")).json()["start_url"])
+
+
+class KeptZoom:
+    """domain.zoom.ConnectedZoom through the TokenKeeper, an unreachable Zoom said in the domain's words."""
+
+    def __init__(self, keeper: TokenKeeper) -> None:
+        self._keeper = keeper
+
+    async def me(self, connection: Connection) -> ZoomProfile:
+        try:
+            return await self._keeper.me(connection)
+        except ZoomUnavailable as unavailable:
+            raise ZoomNotReached(f"Zoom could not be reached ({unavailable}).") from None
+
+    async def account_users(self, connection: Connection) -> list[ZoomUser]:
+        try:
+            return await self._keeper.account_users(connection)
+        except ZoomUnavailable as unavailable:
+            raise ZoomNotReached(f"Zoom could not be reached ({unavailable}).") from None

@@ -239,3 +239,24 @@ async def test_r23_same_key_and_body_is_the_same_meeting_other_body_is_refused(a
     assert again.json()["id"] == first.json()["id"]
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
     assert len(await held(sandbox, seated["id"])) == 1
+
+
+async def test_diagnostics_show_todays_budget_per_host_and_the_pmi_setting_to_turn_off(api, org, sandbox, seated):
+    member = as_member(org["member"])
+    assert (await api.post(MEETINGS, json=body(), headers=member)).status_code == 201
+    await sandbox.client.patch(f"/sandbox/users/{seated['id']}", json={"use_pmi_for_scheduled_meetings": True})
+
+    mine = await api.get("/api/v1/me/integrations/zoom/diagnostics", headers=member)
+    theirs = await api.get(f"/api/v1/orgs/{org['org_id']}/integrations/zoom/diagnostics", headers=as_member(org["owner"]))
+    refused = await api.get(f"/api/v1/orgs/{org['org_id']}/integrations/zoom/diagnostics", headers=member)
+
+    assert mine.status_code == 200, mine.text
+    checks = {check["name"]: check for check in mine.json()["checks"]}
+    assert checks["connected"]["ok"] and checks["tokens_valid"]["ok"] and checks["scopes_sufficient"]["ok"]
+    assert checks["pmi_settings"]["ok"] is False
+    assert "Use Personal Meeting ID (PMI) when scheduling a meeting" in checks["pmi_settings"]["fix"]
+    assert f"{seated['id']}: 1/100" in checks["daily_meeting_budget"]["detail"]
+    organization = {check["name"]: check for check in theirs.json()["checks"]}
+    assert all(check["ok"] for check in organization.values()), organization
+    assert set(organization) == {"organization_connected", "tokens_valid", "scopes_sufficient", "seats_found", "daily_meeting_budget"}
+    assert refused.status_code == 403

@@ -164,7 +164,7 @@ class FakeMeetingsZoom:
     def meetings_of(self, zoom_user_id: str) -> list[ZoomMeeting]:
         return list(self.held.get(zoom_user_id, {}).values())
 
-    async def host_pmi(self, host: MeetingHost) -> HostPmiSettings:
+    async def host_pmi(self, host: MeetingHost, *, fresh: bool = False) -> HostPmiSettings:
         self.calls.append(ZoomCall("host_pmi", host.user_ref))
         self._fail("host_pmi")
         return self.pmi.get(host.zoom_user_id, HostPmiSettings())
