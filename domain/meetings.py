@@ -523,6 +523,57 @@ async def host_of(tx: MeetingsUnitOfWork, meeting: Meeting, now: datetime) -> Me
     return MeetingHost(connection=connection, zoom_user_id=meeting.zoom_user_id, zoom_user_email=meeting.zoom_user_email)
 
 
+async def recreate_meeting(
+    uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, principal: Principal, meeting_id: str,
+    *, lease: timedelta = DEFAULT_LEASE,
+) -> Created:
+    """R19's offer: a meeting that needs attention, made again through the member's current effective
+    connection; the old one is cancelled here. Asking twice recreates once (the new intent's key is the old id)."""
+    now = clock.now()
+    async with uow() as tx:
+        old = await _own(tx, principal, meeting_id, lock=True)
+        again = await tx.meetings.by_idempotency_key(principal.org_id, principal.user_id, f"recreate:{old.id}")
+        if again is None:
+            if old.status is not MeetingStatus.NEEDS_ATTENTION:
+                raise MeetingNotChangeable("Only a meeting that needs attention is recreated.")
+            if old.start_time <= now:
+                raise MeetingNotChangeable("The meeting's time has passed; create a new one.")
+            host = await effective_host(tx, principal)
+            again = await tx.meetings.add(
+                msgspec.structs.replace(
+                    old,
+                    id=str(uuid.uuid4()),
+                    connection_id=host.connection.id,
+                    connection_type=host.connection.type,
+                    zoom_user_id=host.zoom_user_id,
+                    zoom_user_email=host.zoom_user_email,
+                    zoom_meeting_id=None,
+                    join_url=None,
+                    status=MeetingStatus.PENDING,
+                    status_reason=BEING_CREATED,
+                    in_personal_room=False,
+                    idempotency_key=f"recreate:{old.id}",
+                    attempts=0,
+                    lease_until=None,
+                    not_before=None,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await tx.meetings.save(
+                msgspec.structs.replace(
+                    old, status=MeetingStatus.CANCELLED, status_reason=f"Recreated through your current Zoom as {again.id}.",
+                    updated_at=now,
+                )
+            )
+            await tx.commit()
+            new = True
+        else:
+            new = False
+    meeting = await bring_to_zoom(again.org_id, again.id, uow, zoom, clock, lease=lease)
+    return Created(meeting=meeting, new=new)
+
+
 # Read, update, cancel, start
 
 

@@ -139,6 +139,21 @@ class MyMeetingsController(Controller):
         """Cancelled in Zoom; a meeting in the host's PMI room is not deleted there (R17)."""
         await meetings.cancel_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
 
+    @post("/{meeting_id:str}/recreate", operation_id="RecreateMeeting")
+    async def recreate(
+        self,
+        state: State,
+        meeting_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        meetings_zoom: NamedDependency[ZoomMeetings],
+    ) -> Response[MeetingOut]:
+        """R19: a meeting that needs attention (its connection is gone, or it was deleted in Zoom) made again
+        through the caller's current Zoom; 201 the new meeting (200 when asked again), the old one cancelled."""
+        created = await meetings.recreate_meeting(
+            unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id), lease=state.settings.meeting_lease
+        )
+        return Response(meeting_out(created.meeting), status_code=201 if created.new else 200)
+
     @get("/{meeting_id:str}/start", operation_id="StartMeeting", status_code=302)
     async def start(
         self,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.support.servers import ZOOM_APPS
+from tests.support.servers import ZOOM_APPS, log_file
 from tests.support.zoom import activated, as_member, connect_personal, email, eventually
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -194,7 +194,7 @@ async def _is(read, expected) -> bool:
     return await read() == expected
 
 
-async def test_r22_start_redirects_the_host_to_a_fresh_start_url_and_nobody_else(api, org, sandbox, seated):
+async def test_r22_start_redirects_the_host_to_a_fresh_start_url_and_nobody_else(api, org, sandbox, seated, ports):
     member = as_member(org["member"])
     meeting = (await api.post(MEETINGS, json=body(), headers=member)).json()
 
@@ -210,6 +210,8 @@ async def test_r22_start_redirects_the_host_to_a_fresh_start_url_and_nobody_else
     assert other.status_code == 404
     shown = (await api.get(f"{MEETINGS}/{meeting['id']}", headers=member)).text
     assert "zak=" not in shown and "start_url" not in shown
+    host_key = started.headers["location"].split("zak=", 1)[1]
+    assert host_key not in log_file(ports["roomlink"]).read_text()
 
 
 async def test_r19_a_meeting_whose_connection_is_gone_says_so(api, org, sandbox, seated):
@@ -226,6 +228,13 @@ async def test_r19_a_meeting_whose_connection_is_gone_says_so(api, org, sandbox,
     assert shown["status"] == "needs_attention" and "connection that is gone" in shown["status_reason"]
     assert await zoom_calls(sandbox, "PATCH", f"/v2/meetings/{meeting['zoom_meeting_id']}") == []
     assert len(await held(sandbox, own["id"])) == 1 and await held(sandbox, seated["id"]) == []
+
+    recreated = await api.post(f"{MEETINGS}/{meeting['id']}/recreate", headers=member)
+
+    assert recreated.status_code == 201, recreated.text
+    assert recreated.json()["connection"]["type"] == "organization" and recreated.json()["status"] == "scheduled"
+    assert [m["id"] for m in await held(sandbox, seated["id"])] == [recreated.json()["zoom_meeting_id"]]
+    assert (await api.get(f"{MEETINGS}/{meeting['id']}", headers=member)).json()["status"] == "cancelled"
 
 
 async def test_r23_same_key_and_body_is_the_same_meeting_other_body_is_refused(api, org, sandbox, seated):

@@ -379,3 +379,19 @@ def test_marker_is_kept_out_of_the_agenda_shown():
 
     assert without_marker(with_marker("Bring notes", "roomlink:abc")) == "Bring notes"
     assert without_marker(with_marker("", "roomlink:abc")) == ""
+
+
+async def test_r19_recreate_makes_it_again_through_the_current_connection_once(store, zoom, meetings_zoom, clock):
+    meeting = (await create(store, meetings_zoom, clock, ask(CY))).meeting
+    await connecting.disconnect_personal(store.uow(), zoom, CY, NOW)
+    await meetings.get_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
+    await connect_personal(store, zoom, CY, profile_of(zoom_user("zu-cy-new", "cy@new.example"), "acct-cy-new"))
+
+    again = await meetings.recreate_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
+    twice = await meetings.recreate_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
+
+    assert again.new and not twice.new and twice.meeting.id == again.meeting.id
+    assert again.meeting.status is MeetingStatus.SCHEDULED and again.meeting.zoom_user_id == "zu-cy-new"
+    assert len(meetings_zoom.meetings_of("zu-cy-new")) == 1
+    old = next(m for m in store.meetings if m.id == meeting.id)
+    assert old.status is MeetingStatus.CANCELLED and again.meeting.id in old.status_reason
