@@ -333,6 +333,7 @@ async def finish_activation(
     await uow.connections.store_tokens(connection, grant.tokens)
     await uow.connections.sync_zoom_users(connection, grant.users)
     await uow.activation_links.mark_used(link, now)
+    await uow.activation_links.revoke_pending(link.org_id, now)  # R3: one completed activation ends the others
     await uow.audit.record(
         connection_event(
             connection, now, actor, "connected", None, {"activation_link_id": link.id, "zoom_users": len(grant.users)}

@@ -143,6 +143,12 @@ class ActivationLinkNotFound(NotFound):
     code = "activation_link_not_found"
 
 
+class ActivationLinkNotEmailed(Conflict):
+    """Only a link that was emailed can be resent."""
+
+    code = "activation_link_not_emailed"
+
+
 class NotConnected(NotFound):
     code = "not_connected"
 

@@ -266,6 +266,12 @@ class ActivationLinkRepository(Protocol):
 
     async def revoke(self, link: ActivationLink, now: datetime) -> None: ...
 
+    async def pending(self, org_id: str, now: datetime) -> list[ActivationLink]:
+        """Not used, not revoked, not expired; newest first."""
+
+    async def revoke_pending(self, org_id: str, now: datetime) -> int:
+        """Revokes every pending link of the organization; how many were."""
+
 
 class OAuthStateRepository(Protocol):
     async def add(self, state_hash: str, state: OAuthState) -> None: ...

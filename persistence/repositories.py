@@ -495,6 +495,29 @@ class PostgresActivationLinks:
             "UPDATE activation_links SET revoked_at = $3 WHERE org_id = $1 AND id = $2", link.org_id, link.id, now
         )
 
+    async def pending(self, org_id: str, now: datetime) -> list[ActivationLink]:
+        records = await self._connection.fetch(
+            """
+            SELECT * FROM activation_links
+            WHERE org_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+            ORDER BY created_at DESC, id
+            """,
+            org_id,
+            now,
+        )
+        return [_activation_link(record) for record in records]
+
+    async def revoke_pending(self, org_id: str, now: datetime) -> int:
+        result = await self._connection.execute(
+            """
+            UPDATE activation_links SET revoked_at = $2
+            WHERE org_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+            """,
+            org_id,
+            now,
+        )
+        return int(result.rsplit(" ", 1)[1])
+
 
 class PostgresOAuthStates:
     def __init__(self, connection: asyncpg.Connection, cipher: TokenCipher) -> None:

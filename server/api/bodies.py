@@ -114,6 +114,21 @@ class ActivationLinkOut(msgspec.Struct, frozen=True, kw_only=True):
     emailed_to: str | None
 
 
+class PendingActivationLinkOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A pending activation link as owners and admins see it: never its URL (only a hash is kept, R3)."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    emailed_to: str | None
+    #: The user ID of the owner or admin who created it.
+    created_by: str
+
+
+class PendingActivationLinksOut(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[PendingActivationLinkOut]
+
+
 class DisconnectedOut(msgspec.Struct, frozen=True, kw_only=True):
     #: Members who relied on the organization connection and are now not connected.
     affected_members: int

@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from domain import connecting, integration
+from domain import activation_links, connecting, integration
 from domain.access import Principal, require_manager
 from domain.errors import InvalidCursor, InvalidInput
 from domain.identifiers import TEXT_PATTERN, check_identifier, has_control_characters
@@ -27,6 +27,8 @@ from server.api.bodies import (
     AuthorizeOut,
     DisconnectedOut,
     MembersPageOut,
+    PendingActivationLinkOut,
+    PendingActivationLinksOut,
     PolicyIn,
 )
 from server.auth import (
@@ -117,6 +119,55 @@ class OrganizationIntegrationController(Controller):
                 timedelta(seconds=settings.activation_link_ttl_s),
             )
         return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=data.zoom_admin_email)
+
+    @get("/activation-links", operation_id="ListActivationLinks")
+    async def list_activation_links(
+        self, org_id: FromPath[str], principal: NamedDependency[Principal]
+    ) -> PendingActivationLinksOut:
+        check_identifier(org_id, "org_id")
+        async with unit_of_work(read_only=True) as uow:
+            links = await activation_links.pending_activation_links(uow, principal, org_id, utcnow())
+        return PendingActivationLinksOut(
+            items=[
+                PendingActivationLinkOut(
+                    id=link.id,
+                    created_at=link.created_at,
+                    expires_at=link.expires_at,
+                    emailed_to=link.zoom_admin_email,
+                    created_by=link.created_by,
+                )
+                for link in links
+            ]
+        )
+
+    @post("/activation-links/{link_id:str}/resend", operation_id="ResendActivationLink", status_code=201)
+    async def resend_activation_link(
+        self,
+        org_id: FromPath[str],
+        link_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        state: State,
+        mailer: NamedDependency[SmtpMailer | None],
+    ) -> ActivationLinkOut:
+        """A fresh link emailed to the same Zoom administrator; the old one is revoked."""
+        check_identifier(org_id, "org_id")
+        check_uuid(link_id, "id")
+        settings = state.settings
+        token = new_secret()
+        url = f"{settings.base_url}/activate/{token}"
+        async with unit_of_work() as uow:
+            link = await activation_links.resend_activation_link(
+                uow,
+                EmailInvitations(mailer) if mailer else None,
+                principal,
+                org_id,
+                link_id,
+                token,
+                url,
+                utcnow(),
+                timedelta(seconds=settings.activation_link_ttl_s),
+            )
+        return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=link.zoom_admin_email)
 
     @delete("/activation-links/{link_id:str}", operation_id="RevokeActivationLink", status_code=204)
     async def revoke_activation_link(

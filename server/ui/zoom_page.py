@@ -56,6 +56,11 @@ _ORGANIZATION = """
     </div>
     <p id="activation-details"></p>
   </div>
+  <div id="pending-links" class="panel" hidden>
+    <h3 id="pending-links-title">Pending activation links</h3>
+    <p class="hint">Each works once, until it expires. When one is used, the others stop working.</p>
+    <ul class="pending-links" id="pending-link-list"></ul>
+  </div>
   <div class="policy">
     <input type="checkbox" id="allow-members-to-remove" aria-describedby="policy-hint">
     <label for="allow-members-to-remove">Members may remove the organization connection for themselves</label>

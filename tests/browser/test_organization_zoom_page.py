@@ -154,6 +154,22 @@ async def test_r1_activation_link_form_sends_the_admin_email_and_shows_the_link(
     await outbox.wait_for(lambda message: message.to == zoom_admin_email and url in message.text, timeout=5)
 
 
+async def test_r3_pending_activation_links_outlive_a_reload_and_can_be_revoked(page: Page, pages_server, org):
+    async with httpx.AsyncClient(base_url=pages_server, timeout=10) as api:
+        await create_activation_link(api, org["org_id"], org["owner"].user_id)
+    await open_zoom_page(page, pages_server, org["org_id"], org["owner"].user_id)
+    pending = page.locator("#pending-link-list li")
+    await expect(pending).to_have_count(1)
+    await expect(pending).to_contain_text("Not emailed (copied to send yourself)Created")
+    await expect(pending).to_contain_text(f"by {org['owner'].user_id} · expires")
+    await expect(pending.get_by_role("button", name=re.compile("^Resend"))).to_have_count(0)
+
+    await pending.get_by_role("button", name=re.compile("^Revoke")).click()
+
+    await expect(page.get_by_role("status")).to_have_text("Activation link revoked: it no longer works.")
+    await expect(page.locator("#pending-links")).to_be_hidden()
+
+
 async def test_r12_disconnecting_asks_first_and_tells_how_many_members_were_affected(
     page: Page, pages_server, sandbox, org
 ):

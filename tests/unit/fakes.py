@@ -405,6 +405,16 @@ class FakeActivationLinks:
     async def revoke(self, link: ActivationLink, now: datetime) -> None:
         self._t.activation_links[link.id] = _replace(self._t.activation_links[link.id], revoked_at=now)
 
+    async def pending(self, org_id: str, now: datetime) -> list[ActivationLink]:
+        pending = [link for link in self._t.activation_links.values() if link.org_id == org_id and _pending(link, now)]
+        return sorted(pending, key=lambda link: (-link.created_at.timestamp(), link.id))
+
+    async def revoke_pending(self, org_id: str, now: datetime) -> int:
+        pending = await self.pending(org_id, now)
+        for link in pending:
+            await self.revoke(link, now)
+        return len(pending)
+
 
 class FakeOAuthStates:
     def __init__(self, tables: Tables) -> None:
@@ -684,6 +694,10 @@ def _selected(row: MemberRow, query: MembersQuery, words: list[str] | None) -> b
 
 def _search_words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", text.lower())
+
+
+def _pending(link: ActivationLink, now: datetime) -> bool:
+    return link.used_at is None and link.revoked_at is None and link.expires_at > now
 
 
 def _replace(struct, **changes):

@@ -187,6 +187,39 @@
     byId("verify-organization").hidden = !["active", "admin_lost"].includes(organization.status);
     byId("allow-members-to-remove").checked = organization.policy.allow_members_to_remove;
     renderCounts(organization.counts);
+    await loadActivationLinks();
+  }
+
+  async function loadActivationLinks() {
+    const { items } = await api("GET", `${organizationPath}/activation-links`);
+    byId("pending-link-list").replaceChildren(...items.map(pendingLink));
+    byId("pending-links").hidden = items.length === 0;
+  }
+
+  function pendingLink(link) {
+    const to = link.emailed_to ? `Emailed to ${link.emailed_to}` : "Not emailed (copied to send yourself)";
+    const actions = [];
+    if (link.emailed_to) {
+      actions.push(actionButton("Resend", () => resendActivationLink(link), "secondary"));
+    }
+    actions.push(actionButton("Revoke", () => revokeActivationLink(link), "danger"));
+    for (const button of actions) button.setAttribute("aria-label", `${button.textContent}: ${to}, created ${when(link.created_at)}`);
+    return el("li", {},
+      el("p", {}, el("strong", {}, to)),
+      el("p", { class: "hint" }, `Created ${when(link.created_at)} by ${link.created_by} · expires ${when(link.expires_at)}`),
+      el("div", { class: "actions" }, ...actions));
+  }
+
+  async function resendActivationLink(link) {
+    await api("POST", `${organizationPath}/activation-links/${encodeURIComponent(link.id)}/resend`);
+    await loadActivationLinks();
+    tell(`A new activation link was emailed to ${link.emailed_to}; the earlier one no longer works.`);
+  }
+
+  async function revokeActivationLink(link) {
+    await api("DELETE", `${organizationPath}/activation-links/${encodeURIComponent(link.id)}`);
+    await loadActivationLinks();
+    tell("Activation link revoked: it no longer works.");
   }
 
   function organizationFacts(organization) {
@@ -223,6 +256,7 @@
       ? `Emailed to ${link.emailed_to}.`
       : "Not emailed: open it yourself if you are the Zoom administrator, or send it to them.");
     byId("activation-result").hidden = false;
+    await loadActivationLinks();
     tell("Activation link created.");
   }
 
