@@ -109,8 +109,14 @@ class Seat(msgspec.Struct, frozen=True, kw_only=True):
 
 class EffectiveConnection(msgspec.Struct, frozen=True, kw_only=True):
     connected: bool
+    #: The connection that serves the member, or would if it worked (a broken personal one, R7).
     type: ConnectionType | None
     reason: Reason | None
+
+    @property
+    def serving_type(self) -> ConnectionType | None:
+        """The Type the members table shows and filters by (R9): none unless a connection serves them."""
+        return self.type if self.connected else None
 
 
 class MemberRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -121,6 +127,7 @@ class MemberRow(msgspec.Struct, frozen=True, kw_only=True):
     email: str
     role: Role
     connected: bool
+    #: The connection that serves the member; None when not connected (`reason` says why).
     type: ConnectionType | None
     #: Status of the connection that serves (or would serve) the member, if any.
     status: ConnectionStatus | None
@@ -128,6 +135,13 @@ class MemberRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ConnectionCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """Each count is what a filter of the members table lists (API.md "Counts and filters agree")."""
+
+    #: `?type=organization`
     organization: int
+    #: `?type=personal`
     personal: int
+    #: `?connected=false`, the same rows as `?type=none`
     not_connected: int
+    #: every member
+    total: int

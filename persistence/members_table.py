@@ -101,17 +101,16 @@ class PostgresMembersTable:
         return MembersPage(items=items, next_after=(items[-1].name, items[-1].user_id) if more else None)
 
     async def counts(self, org_id: str) -> ConnectionCounts:
-        organization_count = personal = not_connected = 0
+        by_type = dict.fromkeys((*ConnectionType, None), 0)
         organization = await self._organization_state(org_id)
         for state, members in await self._state_counts(org_id):
-            effective = organization.decide(state)
-            if not effective.connected:
-                not_connected += members
-            elif effective.type is ConnectionType.PERSONAL:
-                personal += members
-            else:
-                organization_count += members
-        return ConnectionCounts(organization=organization_count, personal=personal, not_connected=not_connected)
+            by_type[organization.decide(state).serving_type] += members
+        return ConnectionCounts(
+            organization=by_type[ConnectionType.ORGANIZATION],
+            personal=by_type[ConnectionType.PERSONAL],
+            not_connected=by_type[None],
+            total=sum(by_type.values()),
+        )
 
     async def count_relying_on_organization(self, org_id: str) -> int:
         organization = await self._organization_state(org_id)
@@ -122,11 +121,11 @@ class PostgresMembersTable:
         )
 
     async def _state_counts(self, org_id: str) -> list[tuple[MemberState, int]]:
+        """At most 16 rows, kept by the members table's triggers (migration m0008)."""
         records = await self._connection.fetch(
             """
-            SELECT personal_status, seated, organization_removed, count(*) AS members
-            FROM members WHERE org_id = $1
-            GROUP BY personal_status, seated, organization_removed
+            SELECT personal_status, seated, organization_removed, members
+            FROM member_state_counts WHERE org_id = $1 AND members > 0
             """,
             org_id,
         )
@@ -159,7 +158,7 @@ def _selected(effective: EffectiveConnection, query: MembersQuery) -> bool:
     if query.type is None:
         return True
     wanted = None if query.type == "none" else ConnectionType(query.type)
-    return effective.type is wanted
+    return effective.serving_type is wanted
 
 
 def _member_row(record: asyncpg.Record, organization: OrganizationState) -> MemberRow:
@@ -177,7 +176,7 @@ def _member_row(record: asyncpg.Record, organization: OrganizationState) -> Memb
         email=record["email"],
         role=Role(record["role"]),
         connected=effective.connected,
-        type=effective.type,
+        type=effective.serving_type,
         status=status,
         reason=effective.reason,
     )

@@ -59,6 +59,22 @@ class MemberTable(Table, tablename="members"):
     known_personal_status = Check(f"personal_status = 'none' OR personal_status IN {CONNECTION_STATUSES}")
 
 
+class MemberStateCountTable(Table, tablename="member_state_counts"):
+    """Kept by triggers (migration m0008): how many of an organization's members are in each member state.
+
+    The counts fold these (at most 16) rows through domain.precedence: no GROUP BY over every member.
+    """
+
+    #: References organizations (ON DELETE CASCADE), declared in migration m0008.
+    org_id = Varchar(length=128)
+    personal_status = Varchar(length=32, default="none")
+    seated = Boolean(default=False)
+    organization_removed = Boolean(default=False)
+    members = BigInt(default=0)
+
+    one_row_per_state = Unique([org_id, personal_status, seated, organization_removed])
+
+
 class ConnectionTable(Table, tablename="connections"):
     """Live connections only: a connection that ends is deleted, its history is in the audit trail."""
 

@@ -69,14 +69,14 @@ _ORGANIZATION = """
 </section>
 <section class="card" id="members" aria-labelledby="members-title">
   <h2 id="members-title">Members</h2>
-  <ul class="counts" id="counts" aria-label="Members by connection"></ul>
+  <ul class="counts" id="counts" aria-label="Members by connection: each count lists them"></ul>
   <div class="filters" role="search" aria-label="Filter members">
     <label>Type
       <select id="filter-type">
         <option value="">All types</option>
         <option value="organization">Organization</option>
         <option value="personal">Personal</option>
-        <option value="none">None</option>
+        <option value="none">— (not connected)</option>
       </select>
     </label>
     <label>Status

@@ -45,7 +45,7 @@ async def test_r2_a_zoom_member_is_stopped_by_zoom_then_an_admin_completes_the_s
     rows = await members_by_id(api, org)
     assert (rows[org["member"]]["connected"], rows[org["member"]]["type"]) == (True, "organization")
     assert rows[org["owner"]]["reason"] == "no_seat"
-    assert state["counts"] == {"organization": 2, "personal": 0, "not_connected": 1}
+    assert state["counts"] == {"organization": 2, "personal": 0, "not_connected": 1, "total": 3}
 
 
 async def test_r2_an_admin_demoted_before_roomlink_hears_back_is_told_in_words_and_the_link_still_works(

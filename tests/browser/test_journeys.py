@@ -105,7 +105,7 @@ async def test_journey_zoom_admin_opens_the_emailed_link_is_stopped_by_zoom_as_a
     await expect(page.get_by_role("button", name="Reconnect with another Zoom admin")).to_be_visible()
     await expect(page.get_by_role("button", name="Disconnect organization")).to_be_visible()
     await expect(page.locator("#counts li")).to_have_text(
-        ["2 through the organization", "0 personal", "1 not connected"]
+        ["3 members", "2 through the organization", "0 personal", "1 not connected"]
     )
     await page.get_by_role("button", name="Check now").click()
     await expect(page.locator("#notice")).to_have_text(

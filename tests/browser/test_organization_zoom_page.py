@@ -62,7 +62,7 @@ async def test_r9_owner_sees_the_connection_counts_and_the_type_column(page: Pag
     await expect(page.locator("#organization-headline")).to_have_text("Connected")
     await expect(page.locator("#organization")).to_contain_text(ZOOM_ADMIN_EMAIL)
     await expect(page.locator("#counts li")).to_have_text(
-        ["11 through the organization", "10 personal", "10 not connected"]
+        ["31 members", "11 through the organization", "10 personal", "10 not connected"]
     )
     await expect(page.locator("#members th")).to_have_text(COLUMNS)
     await expect(rows(page)).to_have_count(PAGE_SIZE)
@@ -88,6 +88,25 @@ async def test_r9_members_table_filters_by_type_and_status(page: Page, pages_ser
 
     await page.get_by_label("Type").select_option("organization")
     await expect(rows(page)).to_have_text(["No members match these filters."])
+
+
+async def test_r9_each_count_is_the_filter_that_lists_its_members(page: Page, pages_server, big_org):
+    await open_zoom_page(page, pages_server, big_org["org_id"], big_org["owner"].user_id)
+
+    await page.get_by_role("link", name="10 personal").click()
+    await expect(column(page, "Type")).to_have_text(["Personal"] * 10)
+    await expect(page.get_by_role("link", name="10 personal")).to_have_attribute("aria-current", "true")
+    assert "type=personal" in page.url and "connected=true" in page.url
+
+    await page.get_by_role("link", name="10 not connected").click()
+    await expect(column(page, "Type")).to_have_text(["—"] * 10)
+    await expect(page.get_by_label("Status")).to_have_value("false")
+
+    await page.reload()  # the filters are in the address
+    await expect(column(page, "Type")).to_have_text(["—"] * 10)
+    await page.get_by_label("Status").select_option("")
+    await page.get_by_label("Type").select_option(label="— (not connected)")
+    await expect(column(page, "Type")).to_have_text(["—"] * 10)
 
 
 async def test_r9_members_table_searches_by_name_or_email(page: Page, pages_server, big_org):

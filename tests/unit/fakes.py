@@ -35,6 +35,7 @@ from domain.model import (
     ConnectionCounts,
     ConnectionStatus,
     ConnectionType,
+    EffectiveConnection,
     Member,
     MemberRow,
     Organization,
@@ -339,15 +340,22 @@ class FakeMembersTable:
     async def counts(self, org_id: str) -> ConnectionCounts:
         rows = self._rows(org_id)
         return ConnectionCounts(
-            organization=sum(1 for r in rows if r.connected and r.type is ConnectionType.ORGANIZATION),
-            personal=sum(1 for r in rows if r.connected and r.type is ConnectionType.PERSONAL),
+            organization=sum(1 for r in rows if r.type is ConnectionType.ORGANIZATION),
+            personal=sum(1 for r in rows if r.type is ConnectionType.PERSONAL),
             not_connected=sum(1 for r in rows if not r.connected),
+            total=len(rows),
         )
 
     async def count_relying_on_organization(self, org_id: str) -> int:
-        return sum(1 for row in self._rows(org_id) if row.type is ConnectionType.ORGANIZATION)
+        return sum(1 for effective in self._effective(org_id).values() if effective.type is ConnectionType.ORGANIZATION)
 
     def _rows(self, org_id: str) -> list[MemberRow]:
+        return [row for row, _ in self._decided(org_id)]
+
+    def _effective(self, org_id: str) -> dict[str, EffectiveConnection]:
+        return {row.user_id: effective for row, effective in self._decided(org_id)}
+
+    def _decided(self, org_id: str) -> list[tuple[MemberRow, EffectiveConnection]]:
         organization = self._t.organizations.get(org_id)
         members_may_remove = organization.policy.allow_members_to_remove if organization else False
         org_connection = _organization_connection(self._t, org_id)
@@ -367,18 +375,17 @@ class FakeMembersTable:
                 status = org_connection.status if org_connection else None
             else:
                 status = None
-            rows.append(
-                MemberRow(
-                    user_id=member.user_id,
-                    name=member.name,
-                    email=member.email,
-                    role=member.role,
-                    connected=effective.connected,
-                    type=effective.type,
-                    status=status,
-                    reason=effective.reason,
-                )
+            row = MemberRow(
+                user_id=member.user_id,
+                name=member.name,
+                email=member.email,
+                role=member.role,
+                connected=effective.connected,
+                type=effective.serving_type,
+                status=status,
+                reason=effective.reason,
             )
+            rows.append((row, effective))
         return rows
 
 

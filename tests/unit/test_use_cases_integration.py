@@ -139,7 +139,7 @@ async def test_the_organization_page_without_zoom_says_not_connected(store):
     page = await integration.organization_integration(store.uow(), OWNER, "acme")
 
     assert (page.status, page.zoom_account_id, page.zoom_admin_email) == ("not_connected", None, None)
-    assert page.counts == ConnectionCounts(organization=0, personal=0, not_connected=5)
+    assert page.counts == ConnectionCounts(organization=0, personal=0, not_connected=5, total=5)
 
 
 async def test_the_organization_page_shows_the_connection_and_the_counts(connected, zoom):
@@ -149,7 +149,7 @@ async def test_the_organization_page_shows_the_connection_and_the_counts(connect
 
     assert (page.status, page.zoom_account_id, page.zoom_admin_email) == ("active", "acct-acme", "it@acme.example")
     assert page.connected_at == NOW
-    assert page.counts == ConnectionCounts(organization=2, personal=1, not_connected=2)
+    assert page.counts == ConnectionCounts(organization=2, personal=1, not_connected=2, total=5)
 
 
 async def test_r9_the_members_table_gives_type_and_reason(connected, zoom):

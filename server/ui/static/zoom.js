@@ -232,13 +232,39 @@
     return facts(pairs);
   }
 
+  // Each count is the filter that lists exactly those members (API.md "Counts and filters agree").
+  const COUNT_FILTERS = [
+    ["total", "members", { type: "", connected: "" }],
+    ["organization", "through the organization", { type: "organization", connected: "true" }],
+    ["personal", "personal", { type: "personal", connected: "true" }],
+    ["not_connected", "not connected", { type: "", connected: "false" }],
+  ];
+
   function renderCounts(counts) {
-    const count = (number, label) => el("li", {}, el("strong", {}, String(number)), ` ${label}`);
-    byId("counts").replaceChildren(
-      count(counts.organization, "through the organization"),
-      count(counts.personal, "personal"),
-      count(counts.not_connected, "not connected"),
-    );
+    byId("counts").replaceChildren(...COUNT_FILTERS.map(([key, label, filters]) => {
+      const link = el("a", { href: `?${new URLSearchParams(filters)}`, class: "count" }, el("strong", {}, String(counts[key])), ` ${label}`);
+      link.dataset.type = filters.type;
+      link.dataset.connected = filters.connected;
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        byId("filter-type").value = filters.type;
+        byId("filter-connected").value = filters.connected;
+        showFirstPage();
+      });
+      return el("li", {}, link);
+    }));
+    markCurrentCount();
+  }
+
+  function markCurrentCount() {
+    const type = byId("filter-type").value;
+    const connected = byId("filter-connected").value;
+    const searching = byId("filter-q").value.trim() !== "";
+    for (const link of byId("counts").querySelectorAll("a")) {
+      const current = !searching && link.dataset.type === type && link.dataset.connected === connected;
+      if (current) link.setAttribute("aria-current", "true");
+      else link.removeAttribute("aria-current");
+    }
   }
 
   function openActivationForm() {
@@ -324,6 +350,8 @@
     if (request !== membersTable.latestRequest) return;
     membersTable.cursors = cursors;
     membersTable.nextCursor = page.next_cursor;
+    rememberFilters();
+    markCurrentCount();
     byId("member-rows").replaceChildren(...(page.items.length ? page.items.map(memberRow) : [noMembersRow()]));
     byId("previous-page").disabled = cursors.length === 1;
     byId("next-page").disabled = !page.next_cursor;
@@ -348,8 +376,30 @@
 
   const showFirstPage = () => attempt(() => showMembersPage([null]));
 
+  // The filters live in the address too: a reload, a bookmark or a shared link shows the same rows.
+  const FILTER_FIELDS = { type: "filter-type", connected: "filter-connected", q: "filter-q" };
+
+  function restoreFilters() {
+    const params = new URLSearchParams(window.location.search);
+    for (const [name, id] of Object.entries(FILTER_FIELDS)) {
+      const value = params.get(name);
+      if (value !== null) byId(id).value = value;
+    }
+  }
+
+  function rememberFilters() {
+    const params = new URLSearchParams();
+    for (const [name, id] of Object.entries(FILTER_FIELDS)) {
+      const value = byId(id).value.trim();
+      if (value) params.set(name, value);
+    }
+    const query = params.toString();
+    window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+  }
+
   function wireMembersTable() {
     let searchTimer;
+    restoreFilters();
     byId("filter-type").addEventListener("change", showFirstPage);
     byId("filter-connected").addEventListener("change", showFirstPage);
     byId("filter-q").addEventListener("input", () => {
