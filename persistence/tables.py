@@ -65,6 +65,7 @@ class MemberStateCountTable(Table, tablename="member_state_counts"):
     The counts fold these (at most 16) rows through domain.precedence: no GROUP BY over every member.
     """
 
+    id = BigSerial(primary_key=True)
     #: References organizations (ON DELETE CASCADE), declared in migration m0008.
     org_id = Varchar(length=128)
     personal_status = Varchar(length=32, default="none")
