@@ -28,6 +28,7 @@ from server.problems import EXCEPTION_HANDLERS
 from server.rate_limits import FailedAttempts, failed_attempts_middleware
 from server.security_headers import security_headers_hook
 from server.services import provide_keeper, provide_mailer, provide_zoom, services
+from server.ui.layout import TEMPLATE_CONFIG
 from server.ui.routes import DEMO_ROUTES, UI_ROUTES
 from server.webhooks import zoom_webhook
 
@@ -82,4 +83,5 @@ def create_app(
         lifespan=[services],
         state=State(state),
         openapi_config=OpenAPIConfig(title="Roomlink", version="1.0.0", path="/schema"),
+        template_config=TEMPLATE_CONFIG,
     )

@@ -8,6 +8,7 @@ from html import escape
 from domain.model import Connection, ConnectionType, Member, Organization
 from domain.ports import ActivationLink
 from server.mail import OutgoingEmail, SmtpMailer
+from server.ui.words import possessive
 
 
 class EmailInvitations:
@@ -51,14 +52,14 @@ def incident_email(
         text = (
             f"Hello {person.name},\n\nRoomlink can no longer reach your own Zoom account ({connection.zoom_email}): "
             f"{reason}.\n\nUntil you reconnect it, your meetings are not created through Zoom. "
-            f"Open Roomlink from {organization.name}'s product and choose \"Connect my own Zoom\": {page}"
+            f"Open Roomlink from {possessive(organization.name)} product and choose \"Connect my own Zoom\": {page}"
         )
     else:
         subject = f"Zoom for {organization.name} needs attention"
         text = (
-            f"Hello {person.name},\n\n{organization.name}'s Zoom connection stopped working: {reason}.\n\n"
+            f"Hello {person.name},\n\n{possessive(organization.name)} Zoom connection stopped working: {reason}.\n\n"
             f"Members who rely on it are shown as not connected until it is fixed; people who connected their "
             f"own Zoom are not affected.\n\nTo fix it, create a new activation link and have an owner or admin "
-            f"of your Zoom account approve it (\"Reconnect with another Zoom admin\"): {page}"
+            f"of your Zoom account approve it (\"Connect Zoom for my organization\" on the Zoom page): {page}"
         )
     return OutgoingEmail(to=person.email, subject=subject, text=text, html=None)

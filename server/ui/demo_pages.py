@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from html import escape
 from typing import Annotated
 
 import msgspec
@@ -14,7 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Body
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from domain.model import ConnectionType, MemberRow
 from domain.ports import MembersQuery
@@ -22,7 +21,7 @@ from persistence.database import PostgresUnitOfWork, unit_of_work
 from server.demo import DEMO_ORG, PEOPLE, DemoPerson
 from server.launch import issue_launch_link
 from server.outbox import LocalSmtpServer, ReceivedEmail
-from server.ui.layout import message_page, page
+from server.ui.layout import message_page, render
 from server.ui.words import REASON_SHORT
 from server.ui.zoom_page import ZOOM_PAGE_PATH
 
@@ -43,7 +42,7 @@ def demo_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 @get("/demo", name="demo_sign_in_page", guards=[demo_only], include_in_schema=False)
-async def demo_sign_in_page(state: State) -> Response[str]:
+async def demo_sign_in_page(state: State) -> Template:
     async with unit_of_work(read_only=True) as uow:
         organization = await uow.organizations.get(DEMO_ORG)
         if organization is None:
@@ -51,25 +50,14 @@ async def demo_sign_in_page(state: State) -> Response[str]:
                 "The demo is not seeded", "Restart `roomlink demo` to seed Northwind again.", status_code=503
             )
         rows = await _member_rows(uow)
-    people = "".join(_person_row(person, rows[person.user_id]) for person in PEOPLE if person.user_id in rows)
-    body = f"""
-<h1>Roomlink demo</h1>
-<p class="lead">Sign in as anyone at {escape(organization.name)}: each person is in a different Zoom state.
-Signing in opens their Zoom page, as their own product would.</p>
-<section class="card" aria-labelledby="people-title">
-  <h2 id="people-title">People</h2>
-  <table>
-    <caption class="visually-hidden">Seeded people and their Zoom connection</caption>
-    <thead><tr><th scope="col">Person</th><th scope="col">Role</th><th scope="col">Zoom now</th>
-      <th scope="col"><span class="visually-hidden">Sign in</span></th></tr></thead>
-    <tbody>{people}</tbody>
-  </table>
-</section>
-<section class="card" aria-labelledby="around-title">
-  <h2 id="around-title">Around the demo</h2>
-  <ul>{_around_links(state)}</ul>
-</section>"""
-    return page("Demo sign-in", body)
+    return render(
+        "demo_sign_in.html",
+        "Demo sign-in",
+        organization_name=organization.name,
+        people=[_person(person, rows[person.user_id]) for person in PEOPLE if person.user_id in rows],
+        sandbox_path=SANDBOX_PATH,
+        outbox_path=OUTBOX_PATH if state.get("outbox") is not None else None,
+    )
 
 
 @post("/demo/sign-in", name="demo_sign_in", guards=[demo_only], include_in_schema=False)
@@ -85,17 +73,11 @@ async def demo_sign_in(
 
 
 @get(OUTBOX_PATH, name="demo_outbox", guards=[demo_only], include_in_schema=False)
-async def demo_outbox(state: State) -> Response[str]:
+async def demo_outbox(state: State) -> Template:
     outbox: LocalSmtpServer | None = state.get("outbox")
     if outbox is None:
         raise NotFoundException()
-    messages = outbox.messages()[::-1]
-    listing = "".join(_email_card(message) for message in messages) or '<p class="muted">No emails yet.</p>'
-    body = f"""
-<h1>Outbox</h1>
-<p class="lead">Every email Roomlink sent in this demo, newest first. <a href="/demo">Back to sign-in</a></p>
-{listing}"""
-    return page("Outbox", body)
+    return render("demo_outbox.html", "Outbox", messages=[_email(message) for message in outbox.messages()[::-1]])
 
 
 async def _member_rows(uow: PostgresUnitOfWork) -> dict[str, MemberRow]:
@@ -104,52 +86,34 @@ async def _member_rows(uow: PostgresUnitOfWork) -> dict[str, MemberRow]:
     return {row.user_id: row for row in members.items}
 
 
-def _person_row(person: DemoPerson, row: MemberRow) -> str:
-    return f"""
-<tr>
-  <td>{escape(person.name)}<br><span class="muted">{escape(row.email)}</span></td>
-  <td>{escape(row.role.value.title())}</td>
-  <td>{_connection_words(row)}</td>
-  <td><form class="sign-in" method="post" action="/demo/sign-in">
-    <input type="hidden" name="user_id" value="{escape(person.user_id)}">
-    <button type="submit">Sign in as {escape(person.name)}</button>
-  </form></td>
-</tr>"""
+def _person(person: DemoPerson, row: MemberRow) -> dict[str, object]:
+    return {
+        "user_id": person.user_id,
+        "name": person.name,
+        "email": row.email,
+        "role": row.role.value.title(),
+        "connected": row.connected,
+        "through": "their own Zoom" if row.type is ConnectionType.PERSONAL else "the organization",
+        "reason": REASON_SHORT[row.reason] if row.reason else "",
+    }
 
 
-def _connection_words(row: MemberRow) -> str:
-    if row.connected:
-        through = "their own Zoom" if row.type is ConnectionType.PERSONAL else "the organization"
-        return f'<span class="ok">Connected</span> — through {through}'
-    reason = REASON_SHORT[row.reason] if row.reason else ""
-    return f'<span class="bad">Not connected</span> — {escape(reason)}'
+def _email(message: ReceivedEmail) -> dict[str, object]:
+    return {
+        "subject": message.subject,
+        "to": message.to,
+        "received": message.received_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "parts": _with_links(message.text),
+    }
 
 
-def _around_links(state: State) -> str:
-    links = [f'<li><a href="{SANDBOX_PATH}">Zoom sandbox</a>: the pretend Zoom that Roomlink talks to.</li>']
-    if state.get("outbox") is not None:
-        links.append(f'<li><a href="{OUTBOX_PATH}">Outbox</a>: the emails Roomlink sent, such as activation links.</li>')
-    return "".join(links)
-
-
-def _email_card(message: ReceivedEmail) -> str:
-    received = message.received_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"""
-<article class="card">
-  <h2>{escape(message.subject)}</h2>
-  <p class="muted">To {escape(message.to)} · {received}</p>
-  <div class="message-body">{_linked(message.text)}</div>
-</article>"""
-
-
-def _linked(text: str) -> str:
-    """Escapes the text and makes its links clickable."""
-    parts = []
+def _with_links(text: str) -> list[tuple[str, str | None]]:
+    """The text cut into (text, None) and (url, url) parts, so the template can make the links clickable."""
+    parts: list[tuple[str, str | None]] = []
     position = 0
     for match in _LINK.finditer(text):
-        url = match.group(0)
-        parts.append(escape(text[position : match.start()]))
-        parts.append(f'<a href="{escape(url)}">{escape(url)}</a>')
+        parts.append((text[position : match.start()], None))
+        parts.append((match.group(0), match.group(0)))
         position = match.end()
-    parts.append(escape(text[position:]))
-    return "".join(parts)
+    parts.append((text[position:], None))
+    return parts

@@ -1,16 +1,22 @@
-"""The frame every Roomlink page shares: head, header, main, the stylesheet and scripts."""
+"""What every Roomlink page shares: the Jinja2 templates (server/ui/templates/, base.html the frame),
+the static files, and the answers that are only a message."""
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
+from typing import Any
 
-from litestar import MediaType, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.datastructures import CacheControlHeader
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
 from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 STATIC_PATH = "/ui/static"
 STATIC_DIRECTORY = Path(__file__).parent / "static"
+TEMPLATES_DIRECTORY = Path(__file__).parent / "templates"
 
 # Revalidated on every load, so a page never runs yesterday's script against today's API.
 static_files = create_static_files_router(
@@ -21,50 +27,41 @@ static_files = create_static_files_router(
     cache_control=CacheControlHeader(no_cache=True),
 )
 
-_LAYOUT = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Roomlink</title>
-<link rel="stylesheet" href="{static}/roomlink.css">
-{head}
-</head>
-<body>
-<header class="site"><div class="bar"><span class="brand">Roomlink</span></div></header>
-<main{main_attributes}>
-{body}
-</main>
-</body>
-</html>"""
 
-
-def page(
-    title: str,
-    body_html: str,
-    *,
-    status_code: int = 200,
-    head_html: str = "",
-    main_attributes: dict[str, str] | None = None,
-) -> Response[str]:
-    attributes = "".join(f' {name}="{escape(value)}"' for name, value in (main_attributes or {}).items())
-    html = _LAYOUT.format(
-        title=escape(title), static=STATIC_PATH, head=head_html, main_attributes=attributes, body=body_html
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIRECTORY),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return Response(html, status_code=status_code, media_type=MediaType.HTML)
+    environment.globals["static"] = STATIC_PATH
+    return environment
 
 
-def message_page(
-    title: str, message: str, *, status_code: int = 200, next_step: tuple[str, str] | None = None
-) -> Response[str]:
-    """`next_step`: (label, href) of the one thing to do next, so no page is a dead end."""
-    action = f'<p><a class="button" href="{escape(next_step[1])}">{escape(next_step[0])}</a></p>' if next_step else ""
-    return page(
-        title,
-        f'<h1>{escape(title)}</h1><p class="lead">{escape(message)}</p>{action}',
+#: For create_app: the pages render through Litestar's template engine.
+TEMPLATE_CONFIG = TemplateConfig(instance=JinjaTemplateEngine.from_environment(_environment()))
+
+
+def render(template: str, title: str, *, status_code: int = 200, **context: Any) -> Template:
+    """One page: its template under server/ui/templates/ and what it shows."""
+    return Template(
+        template_name=template,
+        context={"title": title, "main_attributes": None, **context},
         status_code=status_code,
     )
 
 
-def script_tag(name: str) -> str:
-    return f'<script src="{STATIC_PATH}/{escape(name)}" defer></script>'
+def message_page(
+    title: str, message: str, *, status_code: int = 200, next_step: tuple[str, str] | None = None
+) -> Template:
+    """`next_step`: (label, href) of the one thing to do next, so no page is a dead end."""
+    step = {"label": next_step[0], "href": next_step[1]} if next_step else None
+    return render("message.html", title, status_code=status_code, message=message, next_step=step)
+
+
+def page(title: str, body_html: str, *, status_code: int = 200) -> Template:
+    """The pages of server/ui/connect_pages.py, until they move to templates of their own (their
+    OAuth work was under way elsewhere): their body is already escaped HTML."""
+    return render("fragment.html", title, status_code=status_code, body=Markup(body_html))

@@ -36,6 +36,37 @@ REASON_ADVICE: dict[Reason, str] = {
     ),
 }
 
+#: Owners and admins reading about their own Zoom are the ones who fix the organization's: they are
+#: told what to do, never to ask an owner or admin.
+MANAGER_REASON_ADVICE: dict[Reason, str] = {
+    Reason.ORGANIZATION_NOT_CONNECTED: (
+        "Your organization has not connected Zoom yet. Connect it under Organization connection below, "
+        "or connect your own Zoom."
+    ),
+    Reason.NO_SEAT: (
+        "Your organization's Zoom account has no active user with your email address. Add a Zoom user with "
+        "this email to that account, or connect your own Zoom."
+    ),
+    Reason.ORGANIZATION_ADMIN_LOST: (
+        "The Zoom administrator who connected your organization is no longer an admin of its Zoom account. "
+        "Reconnect it below with another Zoom administrator; meanwhile you can connect your own Zoom."
+    ),
+    Reason.ORGANIZATION_NEEDS_RECONNECT: (
+        "Your organization's Zoom connection stopped working. Connect Zoom for your organization again below; "
+        "meanwhile you can connect your own Zoom."
+    ),
+    Reason.ORGANIZATION_DEAUTHORIZED: (
+        "Roomlink was removed from your organization's Zoom account. Connect Zoom for your organization again "
+        "below; meanwhile you can connect your own Zoom."
+    ),
+}
+
+#: Beside the policy's checkbox, saying what its current state means (checked → on).
+POLICY_HINT: dict[bool, str] = {
+    True: "On: members see “Stop using the organization's Zoom” on their Zoom page.",
+    False: "Off, as it starts: members cannot remove it, and removals made while it was on have no effect.",
+}
+
 #: Shown to owners and admins next to "Not connected" in the members table.
 REASON_SHORT: dict[Reason, str] = {
     Reason.PERSONAL_NEEDS_RECONNECT: "their own Zoom needs reconnecting",
@@ -75,10 +106,17 @@ ORGANIZATION_STATUS: dict[OrganizationStatus, tuple[str, str]] = {
 }
 
 
-def page_words() -> dict[str, object]:
-    """Everything the page script needs to put statuses into words."""
+def possessive(name: str) -> str:
+    """"Northwind Clinics'", "Acme's"."""
+    return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
+
+
+def page_words(*, manages: bool) -> dict[str, object]:
+    """Everything the page script needs to put statuses into words, for the person reading them."""
+    advice = {**REASON_ADVICE, **MANAGER_REASON_ADVICE} if manages else REASON_ADVICE
     return {
-        "reason_advice": {reason.value: text for reason, text in REASON_ADVICE.items()},
+        "reason_advice": {reason.value: text for reason, text in advice.items()},
+        "policy_hint": {"on": POLICY_HINT[True], "off": POLICY_HINT[False]},
         "reason_short": {reason.value: text for reason, text in REASON_SHORT.items()},
         "organization_status": {
             status: {"headline": headline, "advice": advice}

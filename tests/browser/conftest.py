@@ -16,6 +16,7 @@ from tests.support.servers import free_port, running
 from tests.support.zoom import KEY, Sandbox
 
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -63,6 +64,14 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport=VIEWPORT)
+    yield await context.new_page()
+    await context.close()
+
+
+@pytest.fixture
+async def phone(browser: Browser) -> AsyncIterator[Page]:
+    """A page 390 px wide, as on a phone."""
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     yield await context.new_page()
     await context.close()
 

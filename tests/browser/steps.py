@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import tempfile
+from pathlib import Path
 
 import httpx
 from playwright.async_api import Page, expect
@@ -14,6 +17,15 @@ from server.clock import utcnow
 from tests.support.builders import add_connection, connection, unique
 from tests.support.servers import API_KEY_SECRET
 from tests.support.zoom import Sandbox
+
+#: Screenshots the browser tests take, kept after the run (CI can collect the folder).
+ARTIFACTS = Path(os.environ.get("ROOMLINK_TEST_ARTIFACTS", Path(tempfile.gettempdir()) / "roomlink-test-artifacts"))
+
+
+def artifact(name: str) -> str:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return str(ARTIFACTS / name)
+
 
 API_KEY_HEADERS = {"Authorization": f"Bearer {API_KEY_SECRET}"}
 ZOOM_ADMIN_EMAIL = "zoe.admin@acme.test"

@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.steps import (
     activate_as,
+    artifact,
     approve_in_zoom_as,
     connect_organization_in_browser,
     create_activation_link_on_page,
@@ -21,8 +22,8 @@ from tests.browser.steps import (
     zoom_user,
 )
 
-ACTIVATION_SCREENSHOT = "/tmp/roomlink-activation-page.png"
-CONSENT_SCREENSHOT = "/tmp/roomlink-zoom-consent.png"
+ACTIVATION_SCREENSHOT = artifact("activation-page-1280.png")
+CONSENT_SCREENSHOT = artifact("zoom-consent-1280.png")
 LINK_IN_TEXT = re.compile(r"https?://\S+/activate/[A-Za-z0-9_-]+")
 
 

@@ -11,6 +11,7 @@ from playwright.async_api import Dialog, Page, expect
 from domain.model import ConnectionType, Role
 from tests.browser.steps import (
     ZOOM_ADMIN_EMAIL,
+    artifact,
     csrf_cookie,
     give_organization_seats,
     members_may_remove,
@@ -25,7 +26,7 @@ from tests.support.builders import (
 )
 from tests.support.zoom import activate, create_activation_link, email
 
-SCREENSHOT = "/tmp/roomlink-owner.png"
+SCREENSHOT = artifact("owner-1280.png")
 COLUMNS = ["Name", "Email", "Role", "Status", "Type"]
 PAGE_SIZE = 25
 
@@ -146,10 +147,12 @@ async def test_r10_policy_toggle_changes_and_persists_after_reload(page: Page, p
     await expect(page.get_by_role("status")).to_have_text(
         "Saved: members may remove the organization connection for themselves."
     )
+    await expect(page.locator("#policy-hint")).to_have_text(re.compile("^On: "))
     await page.reload()
 
     await expect(page.locator("#organization-headline")).to_have_text("Not connected")
     await expect(toggle).to_be_checked()
+    await expect(page.locator("#policy-hint")).to_have_text(re.compile("^On: "))
     assert await members_may_remove(pages_server, org["org_id"], org["owner"].user_id) is True
 
 
@@ -171,6 +174,30 @@ async def test_r1_activation_link_form_sends_the_admin_email_and_shows_the_link(
     assert request.headers["x-csrf-token"] == await csrf_cookie(page)
     url = await link.input_value()
     await outbox.wait_for(lambda message: message.to == zoom_admin_email and url in message.text, timeout=5)
+
+
+async def test_a_refused_email_is_said_beside_its_field_and_the_next_action_clears_it(page: Page, pages_server, org):
+    await open_zoom_page(page, pages_server, org["org_id"], org["owner"].user_id)
+    field = page.get_by_label("Zoom administrator's email")
+    await page.get_by_role("button", name="Connect Zoom for my organization").click()
+    await field.fill("zoe@acme")  # the browser's check lets it pass; Roomlink's does not
+
+    await page.get_by_role("button", name="Create activation link").click()
+
+    await expect(page.get_by_role("alert")).to_have_text("Nothing was changed: see the field marked below.")
+    await expect(page.locator("#zoom-admin-email-error")).to_have_text(
+        "The Zoom administrator's email must be an email address."
+    )
+    await expect(field).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("main")).not_to_contain_text("zoom_admin_email")
+
+    await field.fill("")
+    await page.get_by_role("button", name="Create activation link").click()
+
+    await expect(page.get_by_role("status")).to_have_text("Activation link created.")
+    await expect(page.locator("#problem")).to_be_empty()
+    await expect(page.locator("#zoom-admin-email-error")).to_be_empty()
+    await expect(field).not_to_have_attribute("aria-invalid", "true")
 
 
 async def test_r3_pending_activation_links_outlive_a_reload_and_can_be_revoked(page: Page, pages_server, org):

@@ -17,7 +17,20 @@
 
   // ---- talking to the API
 
-  class ApiError extends Error {}
+  class ApiError extends Error {
+    constructor(message, problem = null) {
+      super(message);
+      this.problem = problem;
+    }
+  }
+
+  // What a person calls each field the API may name in a problem's `errors`.
+  const FIELD_LABELS = {
+    zoom_admin_email: "The Zoom administrator's email",
+    allow_members_to_remove: "The members' removal setting",
+    q: "The search",
+    cursor: "The page",
+  };
 
   function csrfToken() {
     const prefix = "roomlink_csrf=";
@@ -25,9 +38,30 @@
     return entry ? decodeURIComponent(entry.slice(prefix.length)) : "";
   }
 
+  // Field errors are said beside their field when the page has it; never under the API's field names.
   function problemText(problem) {
-    const fields = Object.entries(problem.errors || {}).map(([field, message]) => `${field}: ${message}`);
-    return fields.length ? `${problem.detail} (${fields.join("; ")})` : problem.detail;
+    const fields = Object.entries(problem.errors || {});
+    if (!fields.length) return problem.detail;
+    const elsewhere = fields.filter(([field]) => !fieldOf(field));
+    if (!elsewhere.length) return "Nothing was changed: see the field marked below.";
+    return `Nothing was changed: ${elsewhere.map(([field, message]) => `${FIELD_LABELS[field] || "a value"} ${message}`).join("; ")}.`;
+  }
+
+  const fieldOf = (name) => document.querySelector(`input[name="${CSS.escape(name)}"]`);
+
+  function markFields(problem) {
+    for (const [name, message] of Object.entries((problem && problem.errors) || {})) {
+      const input = fieldOf(name);
+      const said = input && byId(`${input.id}-error`);
+      if (!said) continue;
+      input.setAttribute("aria-invalid", "true");
+      said.textContent = `${FIELD_LABELS[name] || "This"} ${message}.`;
+    }
+  }
+
+  function clearFields() {
+    for (const input of document.querySelectorAll('[aria-invalid="true"]')) input.removeAttribute("aria-invalid");
+    for (const said of document.querySelectorAll(".field-error")) said.textContent = "";
   }
 
   async function api(method, path, body) {
@@ -48,7 +82,7 @@
     if (response.status === 204) return null;
     const payload = await response.json().catch(() => null);
     if (!response.ok) {
-      throw new ApiError(payload && payload.detail ? problemText(payload) : `Roomlink answered ${response.status}; please try again.`);
+      throw new ApiError(payload && payload.detail ? problemText(payload) : `Roomlink answered ${response.status}; please try again.`, payload);
     }
     return payload;
   }
@@ -76,12 +110,21 @@
   function warn(error) {
     byId("notice").textContent = "";
     byId("problem").textContent = error.message;
+    markFields(error.problem);
+  }
+
+  // A new action starts clean: no notice or problem from earlier work stays on the page.
+  function clearNotices() {
+    byId("notice").textContent = "";
+    byId("problem").textContent = "";
+    clearFields();
   }
 
   const attempt = (work) => work().catch(warn);
 
   // The button stays disabled while its request runs, so a double click does not act twice.
   async function act(button, work) {
+    clearNotices();
     button.disabled = true;
     try {
       await work();
@@ -186,6 +229,7 @@
     byId("disconnect-organization").hidden = !connected;
     byId("verify-organization").hidden = !["active", "admin_lost"].includes(organization.status);
     byId("allow-members-to-remove").checked = organization.policy.allow_members_to_remove;
+    byId("policy-hint").textContent = words.policy_hint[organization.policy.allow_members_to_remove ? "on" : "off"];
     renderCounts(organization.counts);
     await loadActivationLinks();
   }
@@ -363,11 +407,11 @@
       ? el("span", { class: "ok" }, "Connected")
       : el("span", { class: "bad" }, `Not connected — ${words.reason_short[member.reason]}`);
     return el("tr", {},
-      el("td", {}, member.name),
-      el("td", {}, member.email),
-      el("td", {}, member.role.charAt(0).toUpperCase() + member.role.slice(1)),
-      el("td", {}, status),
-      el("td", {}, TYPE_LABELS[member.type] || "—"));
+      el("td", { "data-label": "Name" }, member.name),
+      el("td", { "data-label": "Email" }, member.email),
+      el("td", { "data-label": "Role" }, member.role.charAt(0).toUpperCase() + member.role.slice(1)),
+      el("td", { "data-label": "Status" }, status),
+      el("td", { "data-label": "Type" }, TYPE_LABELS[member.type] || "—"));
   }
 
   function noMembersRow() {
@@ -406,8 +450,16 @@
       clearTimeout(searchTimer);
       searchTimer = setTimeout(showFirstPage, SEARCH_DELAY_MS);
     });
-    byId("next-page").addEventListener("click", () => attempt(() => showMembersPage([...membersTable.cursors, membersTable.nextCursor])));
-    byId("previous-page").addEventListener("click", () => attempt(() => showMembersPage(membersTable.cursors.slice(0, -1))));
+    // Paging moves focus to the top of the table, where the new rows start.
+    const toTableTop = () => byId("members-table").focus();
+    byId("next-page").addEventListener("click", () => attempt(async () => {
+      await showMembersPage([...membersTable.cursors, membersTable.nextCursor]);
+      toTableTop();
+    }));
+    byId("previous-page").addEventListener("click", () => attempt(async () => {
+      await showMembersPage(membersTable.cursors.slice(0, -1));
+      toTableTop();
+    }));
   }
 
   function wireOrganization() {
