@@ -27,7 +27,7 @@ from server.zoom_sandbox.oauth import (
     AuthorizePageError,
     show_authorize_page_error,
 )
-from server.zoom_sandbox.pages import meeting_room
+from server.zoom_sandbox.pages import PAGE_HANDLERS, meeting_room
 from server.zoom_sandbox.state import Clock, Sandbox, utc_now
 from server.zoom_sandbox.traffic import ZoomTraffic
 
@@ -53,7 +53,7 @@ def create_sandbox_app(
         exception_handlers={**EXCEPTION_HANDLERS, AuthorizePageError: show_authorize_page_error},
     )
     return Litestar(
-        route_handlers=[zoom_routes, control_router(), meeting_room],
+        route_handlers=[zoom_routes, control_router(), meeting_room, *PAGE_HANDLERS],
         dependencies={"sandbox": Provide(lambda: sandbox, sync_to_thread=False)},
         # Also how middleware finds it: see `traffic.sandbox_of`.
         state=State({"sandbox": sandbox}),

@@ -1,4 +1,5 @@
-"""The sandbox's HTML: Zoom's sign-in-and-approve page, its error page, and meeting rooms.
+"""The sandbox's HTML: its own page (accounts, users, meetings, calls, scenario buttons), Zoom's
+sign-in-and-approve page, its error page, and meeting rooms.
 
 Every value is escaped; every link and form action is built from the request's ASGI
 ``root_path``, so the pages work whether the sandbox runs alone or mounted under a prefix.
@@ -7,14 +8,27 @@ Every value is escaped; every link and form action is built from the request's A
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, Response, get
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import MediaType
-from litestar.params import FromPath
+from litestar.enums import MediaType, RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect
 
 from server.zoom_sandbox.config import ZoomAppConfig
+from server.zoom_sandbox.control import (
+    REMOVAL_EVENTS,
+    UserPatch,
+    apply_patch,
+    check_patch,
+    delete_user,
+    existing_user,
+)
 from server.zoom_sandbox.meetings import start_key_works
 from server.zoom_sandbox.state import (
     ROLE_NAMES,
@@ -22,6 +36,14 @@ from server.zoom_sandbox.state import (
     Sandbox,
     ZoomUser,
     zoom_timestamp,
+)
+from server.zoom_sandbox.webhooks import (
+    app_deauthorized_event,
+    deliver,
+    deliver_all,
+    user_event,
+    user_event_recipients,
+    user_summary,
 )
 
 STYLE = """
@@ -123,3 +145,176 @@ async def meeting_room(request: Request, sandbox: NamedDependency[Sandbox], meet
             f"for {meeting.duration} minutes.</p>",
         )
     )
+
+
+# The sandbox's own page: what it holds, and a button for each scenario a demo or a person tries.
+
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+#: An account of 100,000 users shows its first ones; the control API lists them all.
+USERS_SHOWN = 50
+CALLS_SHOWN = 30
+MEETINGS_SHOWN = 30
+
+Change = Literal["make_member", "make_admin", "deactivate", "reactivate", "pmi_on", "pmi_off", "delete"]
+
+#: Each scenario: its button, the change it makes, and what the page says afterwards.
+SCENARIOS: dict[str, tuple[str, UserPatch | None, str]] = {
+    "make_member": ("Demote to member", UserPatch(role="member"), "{email} is now a member of its Zoom account."),
+    "make_admin": ("Make admin", UserPatch(role="admin"), "{email} is now an admin of its Zoom account."),
+    "deactivate": ("Deactivate", UserPatch(status="inactive"), "{email} is deactivated."),
+    "reactivate": ("Reactivate", UserPatch(status="active"), "{email} is active again."),
+    "pmi_on": (
+        "Turn on PMI for scheduled meetings",
+        UserPatch(use_pmi_for_scheduled_meetings=True),
+        "{email} now schedules meetings in their PMI room.",
+    ),
+    "pmi_off": (
+        "Turn off PMI for scheduled meetings",
+        UserPatch(use_pmi_for_scheduled_meetings=False),
+        "{email} no longer schedules meetings in their PMI room.",
+    ),
+    "delete": ("Delete user", None, "{email} is deleted."),
+}
+DEAUTHORIZED = "The app {client_id} was removed for {email}."
+
+
+class ChangeForm(msgspec.Struct, kw_only=True):
+    change: Change
+
+
+class DeauthorizeForm(msgspec.Struct, kw_only=True):
+    client_id: str
+    user_id: str
+
+
+def _scenarios_for(user: ZoomUser) -> list[str]:
+    changes = []
+    if user.role == "admin":
+        changes.append("make_member")
+    elif user.role == "member":
+        changes.append("make_admin")
+    changes.append("deactivate" if user.status == "active" else "reactivate")
+    changes.append("pmi_off" if user.use_pmi_for_scheduled_meetings else "pmi_on")
+    changes.append("delete")
+    return changes
+
+
+def _user_view(sandbox: Sandbox, user: ZoomUser) -> dict[str, object]:
+    apps = {grant.client_id for grant in sandbox.live_grants(user_id=user.id)}
+    return {
+        "id": user.id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "role_name": ROLE_NAMES[user.role],
+        "status": user.status,
+        "pmi": user.pmi,
+        "use_pmi_for_scheduled_meetings": user.use_pmi_for_scheduled_meetings,
+        "changes": [(change, SCENARIOS[change][0]) for change in _scenarios_for(user)],
+        "apps": [
+            {"client_id": client_id, "kind": "admin-managed" if sandbox.apps[client_id].kind == "admin_managed" else "user-managed"}
+            for client_id in sorted(apps)
+        ],
+    }
+
+
+def _account_view(sandbox: Sandbox, account: Account) -> dict[str, object]:
+    users = list(sandbox.users_of_account(account.id))
+    return {
+        "id": account.id,
+        "name": account.name,
+        "user_count": len(users),
+        "hidden": len(users) > USERS_SHOWN,
+        "users": [_user_view(sandbox, user) for user in users[:USERS_SHOWN]],
+    }
+
+
+def _done_message(done: str | None, who: str | None, app: str | None) -> str | None:
+    if done == "deauthorized":
+        return DEAUTHORIZED.format(client_id=app or "", email=who or "")
+    if done in SCENARIOS:
+        return SCENARIOS[done][2].format(email=who or "")
+    return None
+
+
+@get(["/", "/sandbox"], include_in_schema=False)
+async def sandbox_page(request: Request, sandbox: NamedDependency[Sandbox]) -> Response[str]:
+    """Accounts, users, roles, PMI settings, meetings and recent calls, with the scenario buttons."""
+    params = request.query_params
+    meetings = sorted(sandbox.meetings.values(), key=lambda meeting: meeting.created_at, reverse=True)
+    hosts = {user_id: user.email for user_id, user in sandbox.users.items()}
+    body = _TEMPLATES.get_template("sandbox.html").render(
+        root=request.scope.get("root_path", ""),
+        settings=sandbox.settings,
+        done=_done_message(params.get("done"), params.get("who"), params.get("app")),
+        accounts=[_account_view(sandbox, account) for account in sandbox.accounts.values()],
+        meetings=[
+            {
+                "topic": meeting.topic,
+                "host": hosts.get(meeting.host_id, meeting.host_id),
+                "start": zoom_timestamp(meeting.start_time),
+                "id": meeting.id,
+                "in_pmi": meeting.host_id in sandbox.users and meeting.id == sandbox.users[meeting.host_id].pmi,
+            }
+            for meeting in meetings[:MEETINGS_SHOWN]
+        ],
+        calls=[
+            {**msgspec.structs.asdict(call), "time": zoom_timestamp(call.time)}
+            for call in reversed(sandbox.calls[-CALLS_SHOWN:])
+        ],
+        call_count=len(sandbox.calls),
+    )
+    return html_response(body)
+
+
+def _back_to_page(request: Request, **done: str) -> Redirect:
+    return Redirect(f"{request.scope.get('root_path', '')}/sandbox/?{urlencode(done)}", status_code=303)
+
+
+@post("/sandbox/page/users/{user_id:str}", include_in_schema=False)
+async def change_user_on_page(
+    request: Request,
+    sandbox: NamedDependency[Sandbox],
+    user_id: FromPath[str],
+    data: Annotated[ChangeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    """The same change as the control API's PATCH or DELETE of the user, with the same webhooks."""
+    user = existing_user(sandbox, user_id)
+    email = user.email
+    recipients = user_event_recipients(sandbox, user.account_id)
+    _, patch, _ = SCENARIOS[data.change]
+    if patch is None:
+        event = user_event(sandbox, REMOVAL_EVENTS["delete"], user, user_summary(user))
+        delete_user(sandbox, user)
+        await deliver_all(sandbox, recipients, [event])
+    else:
+        check_patch(sandbox, user, patch)
+        await deliver_all(sandbox, recipients, apply_patch(sandbox, user, patch))
+    return _back_to_page(request, done=data.change, who=email)
+
+
+@post("/sandbox/page/deauthorize", include_in_schema=False)
+async def deauthorize_on_page(
+    request: Request,
+    sandbox: NamedDependency[Sandbox],
+    data: Annotated[DeauthorizeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    """Removing the app in Zoom, as the control API's /sandbox/deauthorize does."""
+    user = existing_user(sandbox, data.user_id)
+    app = sandbox.apps.get(data.client_id)
+    grants = sandbox.live_grants(client_id=data.client_id, user_id=user.id) if app else []
+    for grant in grants:
+        grant.revoked = True
+    if app is not None and grants:
+        await deliver(sandbox, app, app_deauthorized_event(sandbox, app, user))
+    return _back_to_page(request, done="deauthorized", who=user.email, app=data.client_id)
+
+
+#: For create_sandbox_app's route handlers.
+PAGE_HANDLERS = [sandbox_page, change_user_on_page, deauthorize_on_page]
