@@ -132,6 +132,8 @@ class MemberRow(msgspec.Struct, frozen=True, kw_only=True):
     #: Status of the connection that serves (or would serve) the member, if any.
     status: ConnectionStatus | None
     reason: Reason | None
+    #: The Zoom user of that connection: their own (personal) or their seat in the organization's account (R5).
+    zoom_user_email: str | None = None
 
 
 class ConnectionCounts(msgspec.Struct, frozen=True, kw_only=True):

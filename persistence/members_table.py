@@ -51,7 +51,7 @@ class OrganizationState(msgspec.Struct, frozen=True):
         )
 
 
-_COLUMNS = "org_id, user_id, name, email, role, personal_status, seated, organization_removed"
+_COLUMNS = "org_id, user_id, name, email, email_normalized, role, personal_status, seated, organization_removed"
 
 
 class PostgresMembersTable:
@@ -62,7 +62,7 @@ class PostgresMembersTable:
         organization = await self._organization_state(query.org_id)
         states = [state for state in ALL_STATES if _selected(organization.decide(state), query)]
         if not states:
-            return MembersPage(items=[], next_after=None)
+            return MembersPage(items=[], next_after=None, total=0 if query.q is None else None)
         args: list[object] = [query.org_id, query.limit + 1]
         source, matched = "members", ""
         if query.q is not None:
@@ -95,10 +95,27 @@ class PostgresMembersTable:
                 " ORDER BY name, user_id LIMIT $2)"
             )
         sql = f"{matched}SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY name, user_id LIMIT $2"
-        records = await self._connection.fetch(sql, *args)
-        items = [_member_row(record, organization) for record in records[: query.limit]]
+        records = (await self._connection.fetch(sql, *args))[: query.limit + 1]
         more = len(records) > query.limit
-        return MembersPage(items=items, next_after=(items[-1].name, items[-1].user_id) if more else None)
+        records = records[: query.limit]
+        own_zoom = await self._personal_zoom_emails(query.org_id, records)
+        items = [_member_row(record, organization, own_zoom.get(record["user_id"])) for record in records]
+        total = None
+        if query.q is None:
+            total = sum(members for state, members in await self._state_counts(query.org_id) if state in states)
+        return MembersPage(items=items, next_after=(items[-1].name, items[-1].user_id) if more else None, total=total)
+
+    async def _personal_zoom_emails(self, org_id: str, records: list[asyncpg.Record]) -> dict[str, str]:
+        """The Zoom user of each personal connection on this page: one lookup for the page, not per row."""
+        with_personal = [record["user_id"] for record in records if record["personal_status"] != "none"]
+        if not with_personal:
+            return {}
+        found = await self._connection.fetch(
+            "SELECT user_id, zoom_email FROM connections WHERE org_id = $1 AND type = 'personal' AND user_id = ANY($2::text[])",
+            org_id,
+            with_personal,
+        )
+        return {record["user_id"]: record["zoom_email"] for record in found}
 
     async def counts(self, org_id: str) -> ConnectionCounts:
         by_type = dict.fromkeys((*ConnectionType, None), 0)
@@ -161,13 +178,17 @@ def _selected(effective: EffectiveConnection, query: MembersQuery) -> bool:
     return effective.serving_type is wanted
 
 
-def _member_row(record: asyncpg.Record, organization: OrganizationState) -> MemberRow:
+def _member_row(record: asyncpg.Record, organization: OrganizationState, own_zoom: str | None) -> MemberRow:
     state = MemberState(record["personal_status"], record["seated"], record["organization_removed"])
     effective = organization.decide(state)
+    zoom_user_email = None
     if effective.type is ConnectionType.PERSONAL:
         status = ConnectionStatus(state.personal_status)
+        zoom_user_email = own_zoom
     elif effective.type is ConnectionType.ORGANIZATION:
         status = organization.connection_status
+        # A seat is the Zoom user whose email is the member's (R5), so no lookup is needed.
+        zoom_user_email = record["email_normalized"] if state.seated else None
     else:
         status = None
     return MemberRow(
@@ -179,6 +200,7 @@ def _member_row(record: asyncpg.Record, organization: OrganizationState) -> Memb
         type=effective.serving_type,
         status=status,
         reason=effective.reason,
+        zoom_user_email=zoom_user_email,
     )
 
 

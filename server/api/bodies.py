@@ -96,6 +96,8 @@ class PolicyIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class MembersPageOut(msgspec.Struct, frozen=True, kw_only=True):
     items: list[MemberRow]
     next_cursor: str | None
+    #: How many members the filter lists in all, for "26–37 of 37"; null for a search (`q`).
+    total: int | None
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True):

@@ -90,7 +90,7 @@ class OrganizationIntegrationController(Controller):
         async with unit_of_work(read_only=True) as uow:
             page = await integration.list_members(uow, principal, query)
         return MembersPageOut(
-            items=page.items, next_cursor=encode_cursor(page.next_after) if page.next_after else None
+            items=page.items, next_cursor=encode_cursor(page.next_after) if page.next_after else None, total=page.total
         )
 
     @post("/activation-links", operation_id="CreateActivationLink", status_code=201)

@@ -42,7 +42,8 @@ async def zoom_account(sandbox, provisioned_org) -> dict:
 
 
 def member_row(page: Page, name: str):
-    return page.locator("#member-rows tr").filter(has=page.get_by_role("cell", name=name, exact=True)).locator("td")
+    """Name to Type of the member's row."""
+    return page.locator("#member-rows tr").filter(has=page.get_by_role("cell", name=name, exact=True)).locator("td:nth-child(-n+5)")
 
 
 # ---- 1. Organization owner

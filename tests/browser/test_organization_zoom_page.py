@@ -27,7 +27,7 @@ from tests.support.builders import (
 from tests.support.zoom import activate, create_activation_link, email
 
 SCREENSHOT = artifact("owner-1280.png")
-COLUMNS = ["Name", "Email", "Role", "Status", "Type"]
+COLUMNS = ["Name", "Email", "Role", "Status", "Type", "Zoom user"]
 PAGE_SIZE = 25
 
 
@@ -49,7 +49,8 @@ def rows(page: Page):
 
 
 def cells(page: Page, name: str):
-    return rows(page).filter(has=page.get_by_role("cell", name=name, exact=True)).locator("td")
+    """Name to Type of the member's row (the Zoom user column is checked on its own)."""
+    return rows(page).filter(has=page.get_by_role("cell", name=name, exact=True)).locator("td:nth-child(-n+5)")
 
 
 def column(page: Page, name: str):
@@ -74,6 +75,8 @@ async def test_r9_owner_sees_the_connection_counts_and_the_type_column(page: Pag
     )
     no_seat = "Not connected — no Zoom user with this email in the organization's Zoom account"
     await expect(cells(page, "Member 20")).to_have_text(["Member 20", people[20].email, "Member", no_seat, "—"])
+    zoom_user = rows(page).filter(has=page.get_by_role("cell", name="Member 10", exact=True)).locator("td:nth-child(6)")
+    await expect(zoom_user).to_have_text(people[10].email.lower())  # R5: the seat is the Zoom user with their email
     await page.screenshot(path=SCREENSHOT, full_page=True)
 
 
@@ -127,12 +130,13 @@ async def test_r9_members_table_pages_forward_and_back(page: Page, pages_server,
     await expect(previous).to_be_disabled()
 
     await following.click()
-    await expect(page.locator("#page-number")).to_have_text("Page 2")
+    await expect(page.locator("#page-number")).to_have_text("26–31 of 31")
+    await expect(page.locator("#members-table")).to_be_focused()  # the new rows start at the table's top
     await expect(column(page, "Name")).to_have_text(["Member 25", "Member 26", "Member 27", "Member 28", "Member 29", "Olga Owner"])
     await expect(following).to_be_disabled()
 
     await previous.click()
-    await expect(page.locator("#page-number")).to_have_text("Page 1")
+    await expect(page.locator("#page-number")).to_have_text("1–25 of 31")
     await expect(column(page, "Name")).to_have_text([f"Member {n:02}" for n in range(PAGE_SIZE)])
     await expect(previous).to_be_disabled()
 

@@ -54,7 +54,10 @@ async def cases(db) -> list[Case]:
                     await uow.members.set_organization_removed(org_id, person.user_id, True, utcnow())
                 if personal is not None:
                     await uow.connections.add(
-                        connection(org_id, ConnectionType.PERSONAL, personal, user_id=person.user_id)
+                        connection(
+                            org_id, ConnectionType.PERSONAL, personal, user_id=person.user_id,
+                            zoom_email=f"own.{person.user_id}@zoom.example",
+                        )
                     )
                 if seat:
                     seated.append(ZoomUser(zoom_user_id=unique("zu"), email=person.email.upper()))
@@ -141,3 +144,29 @@ async def test_r9_each_count_is_the_number_of_rows_its_filter_lists(cases):
             len(await all_rows(org_id)),
         )
         assert counts.organization + counts.personal + counts.not_connected == counts.total
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"type": "organization"}, {"type": "personal"}, {"type": "none"}, {"connected": True}, {"connected": False}],
+)
+async def test_r9_a_page_says_how_many_rows_its_filter_lists_in_all(cases, filters):
+    for org_id in {case.org_id for case in cases}:
+        async with unit_of_work() as uow:
+            first = await uow.members_table.page(MembersQuery(org_id=org_id, limit=3, **filters))
+            searched = await uow.members_table.page(MembersQuery(org_id=org_id, limit=3, q="m1", **filters))
+        assert first.total == len(await all_rows(org_id, **filters)), (filters, org_id)
+        assert searched.total is None
+
+
+async def test_r5_r9_each_row_names_the_zoom_user_that_serves_it(cases):
+    for org_id in {case.org_id for case in cases}:
+        rows = await all_rows(org_id)
+        for case in (c for c in cases if c.org_id == org_id):
+            row = rows[case.user_id]
+            if case.expected.type is ConnectionType.PERSONAL:
+                assert row.zoom_user_email == f"own.{case.user_id}@zoom.example", case.inputs
+            elif case.expected.type is ConnectionType.ORGANIZATION:
+                assert row.zoom_user_email == row.email.lower(), case.inputs
+            else:
+                assert row.zoom_user_email is None, case.inputs

@@ -331,11 +331,12 @@ class FakeMembersTable:
             (row for row in self._rows(query.org_id) if _selected(row, query, words)),
             key=lambda row: (row.name, row.user_id),
         )
+        total = len(rows) if query.q is None else None
         if query.after is not None:
             rows = [row for row in rows if (row.name, row.user_id) > query.after]
         items = rows[: query.limit]
         more = len(rows) > query.limit
-        return MembersPage(items=items, next_after=(items[-1].name, items[-1].user_id) if more else None)
+        return MembersPage(items=items, next_after=(items[-1].name, items[-1].user_id) if more else None, total=total)
 
     async def counts(self, org_id: str) -> ConnectionCounts:
         rows = self._rows(org_id)
@@ -369,10 +370,14 @@ class FakeMembersTable:
                 removed_organization=member.organization_removed,
                 members_may_remove=members_may_remove,
             )
+            seat = _seat_user(self._t, member)
+            zoom_user_email = None
             if effective.type is ConnectionType.PERSONAL:
                 status = personal.status if personal else None
+                zoom_user_email = personal.zoom_email if personal else None
             elif effective.type is ConnectionType.ORGANIZATION:
                 status = org_connection.status if org_connection else None
+                zoom_user_email = seat.email if seat else None
             else:
                 status = None
             row = MemberRow(
@@ -384,6 +389,7 @@ class FakeMembersTable:
                 type=effective.serving_type,
                 status=status,
                 reason=effective.reason,
+                zoom_user_email=zoom_user_email,
             )
             rows.append((row, effective))
         return rows

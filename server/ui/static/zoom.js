@@ -399,7 +399,15 @@
     byId("member-rows").replaceChildren(...(page.items.length ? page.items.map(memberRow) : [noMembersRow()]));
     byId("previous-page").disabled = cursors.length === 1;
     byId("next-page").disabled = !page.next_cursor;
-    byId("page-number").textContent = `Page ${cursors.length}`;
+    byId("page-number").textContent = pageRange(cursors.length, page);
+  }
+
+  // "26–37 of 37": where this page is among the rows the filters list (a search has no total).
+  function pageRange(pageNumber, page) {
+    if (!page.items.length) return page.total === null ? "" : `0 of ${page.total}`;
+    const first = (pageNumber - 1) * PAGE_SIZE + 1;
+    const range = `${first}–${first + page.items.length - 1}`;
+    return page.total === null ? range : `${range} of ${page.total}`;
   }
 
   function memberRow(member) {
@@ -411,11 +419,12 @@
       el("td", { "data-label": "Email" }, member.email),
       el("td", { "data-label": "Role" }, member.role.charAt(0).toUpperCase() + member.role.slice(1)),
       el("td", { "data-label": "Status" }, status),
-      el("td", { "data-label": "Type" }, TYPE_LABELS[member.type] || "—"));
+      el("td", { "data-label": "Type" }, TYPE_LABELS[member.type] || "—"),
+      el("td", { "data-label": "Zoom user" }, member.zoom_user_email || "—"));
   }
 
   function noMembersRow() {
-    return el("tr", {}, el("td", { colspan: "5", class: "muted" }, "No members match these filters."));
+    return el("tr", {}, el("td", { colspan: "6", class: "muted" }, "No members match these filters."));
   }
 
   const showFirstPage = () => attempt(() => showMembersPage([null]));
