@@ -42,6 +42,7 @@ async def zoom_page(principal: NamedDependency[Principal]) -> Template:
         "zoom.html",
         "Zoom",
         manages=manages,
+        org_id=principal.org_id,
         words=page_words(manages=manages),
         policy_hint=POLICY_HINT[False],
         main_attributes={"data-org-id": principal.org_id, "data-manager": "true" if manages else "false"},

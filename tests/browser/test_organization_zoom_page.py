@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -101,6 +102,10 @@ async def test_r9_each_count_is_the_filter_that_lists_its_members(page: Page, pa
     await expect(column(page, "Type")).to_have_text(["Personal"] * 10)
     await expect(page.get_by_role("link", name="10 personal")).to_have_attribute("aria-current", "true")
     assert "type=personal" in page.url and "connected=true" in page.url
+    async with page.expect_download() as download:  # the export lists what the filters list
+        await page.get_by_role("link", name="Download these members as CSV").click()
+    exported = Path(await (await download.value).path()).read_text()
+    assert len(exported.splitlines()) == 1 + 10 and ",personal," in exported
 
     await page.get_by_role("link", name="10 not connected").click()
     await expect(column(page, "Type")).to_have_text(["—"] * 10)

@@ -448,6 +448,7 @@
     }
     const query = params.toString();
     window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+    byId("export-members").href = `${organizationPath}/members/export${query ? `?${query}` : ""}`;
   }
 
   function wireMembersTable() {
