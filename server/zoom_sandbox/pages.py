@@ -156,7 +156,8 @@ _TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-#: An account of 100,000 users shows its first ones; the control API lists them all.
+#: The newest accounts, and the first users of each (an account may hold 100,000); the control API lists all.
+ACCOUNTS_SHOWN = 20
 USERS_SHOWN = 50
 CALLS_SHOWN = 30
 MEETINGS_SHOWN = 30
@@ -253,7 +254,8 @@ async def sandbox_page(request: Request, sandbox: NamedDependency[Sandbox]) -> R
         root=request.scope.get("root_path", ""),
         settings=sandbox.settings,
         done=_done_message(params.get("done"), params.get("who"), params.get("app")),
-        accounts=[_account_view(sandbox, account) for account in sandbox.accounts.values()],
+        accounts=[_account_view(sandbox, account) for account in list(sandbox.accounts.values())[::-1][:ACCOUNTS_SHOWN]],
+        account_count=len(sandbox.accounts),
         meetings=[
             {
                 "topic": meeting.topic,
