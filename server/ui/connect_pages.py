@@ -11,8 +11,6 @@ so a Zoom authorize URL forwarded to anyone else, or approved in another browser
 from __future__ import annotations
 
 import re
-from html import escape
-
 from typing import Annotated
 
 from litestar import Request, Response, get, post
@@ -46,7 +44,7 @@ from server.auth import (
 from server.clock import utcnow
 from server.problems import problem_response
 from server.services import provide_zoom
-from server.ui.layout import message_page, page
+from server.ui.layout import message_page, render
 from server.zoom_client import HttpZoom, ZoomUnavailable
 
 MY_ZOOM_PAGE = "/integrations/zoom"
@@ -72,24 +70,13 @@ async def activation_page(token: FromPath[str]) -> Response[str]:
             return _unusable_link_page(error)
         organization = await uow.organizations.get(link.org_id)
         requester = await uow.members.get(link.org_id, link.created_by)
-    name = escape(organization.name)
-    asked_by = escape(requester.name) if requester else f"Someone at {name}"
-    return page(
+    return render(
+        "activation.html",
         f"Connect Zoom for {organization.name}",
-        f"""<h1>Connect Zoom for {name}</h1>
-<p class="lead">{asked_by} asks you to connect your organization's Zoom account to {name}.</p>
-<ul>
-  <li>Only an <strong>owner or admin</strong> of the Zoom account can approve; Zoom will ask you to sign in.</li>
-  <li>Approving lets Roomlink create Zoom meetings for the people of {name} whose email matches a user of your Zoom account.</li>
-  <li>People who connected their own Zoom keep it; nothing of theirs changes.</li>
-  <li>It replaces any Zoom account {name} connected before.</li>
-  <li>If Zoom answers <q>An account admin is required to install this type of app</q>, the Zoom user you signed
-    in with is a Member of the account: sign in to Zoom as an owner or admin, or send this link to one. It keeps
-    working until it is used.</li>
-  <li>Approve in this browser: Roomlink finishes only in the browser that continued to Zoom.</li>
-</ul>
-<form method="post" action="/activate/{escape(token)}"><button type="submit">Continue to Zoom</button></form>
-<p class="muted">This link works until {link.expires_at:%d %B %Y, %H:%M} UTC.</p>""",
+        organization_name=organization.name,
+        asked_by=requester.name if requester else f"Someone at {organization.name}",
+        token=token,
+        expires=f"{link.expires_at:%d %B %Y, %H:%M}",
     )
 
 
@@ -207,8 +194,8 @@ async def _finish_activation(request: Request, pending, code: str) -> Response:
     return message_page(
         f"Zoom is connected for {organization.name}",
         f"You connected your Zoom account as {connection.zoom_email}. Members of {organization.name} whose "
-        "email matches a user of that Zoom account now have their meetings created through it. "
-        "You can close this page.",
+        "email matches a user of that Zoom account now have their meetings created through it; their owners "
+        "and admins see it on their Zoom page. Nothing else is needed from you.",
     )
 
 

@@ -12,7 +12,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from markupsafe import Markup
 
 STATIC_PATH = "/ui/static"
 STATIC_DIRECTORY = Path(__file__).parent / "static"
@@ -59,9 +58,3 @@ def message_page(
     """`next_step`: (label, href) of the one thing to do next, so no page is a dead end."""
     step = {"label": next_step[0], "href": next_step[1]} if next_step else None
     return render("message.html", title, status_code=status_code, message=message, next_step=step)
-
-
-def page(title: str, body_html: str, *, status_code: int = 200) -> Template:
-    """The pages of server/ui/connect_pages.py, until they move to templates of their own (their
-    OAuth work was under way elsewhere): their body is already escaped HTML."""
-    return render("fragment.html", title, status_code=status_code, body=Markup(body_html))
