@@ -18,20 +18,24 @@ from datetime import datetime
 import msgspec
 
 from domain.errors import InvalidInput
+from domain.meeting_model import Meeting, MeetingStatus, view_of
 from domain.model import ConnectionStatus, EffectiveConnection
 from domain.ports import FanOut, MemberFacts, OrganizationFacts, OutboxEvent, UnitOfWork
 from domain.precedence import effective_connection
 
 MEMBER_CONNECTION_CHANGED = "member.connection.changed"
 ORGANIZATION_CONNECTION_CHANGED = "organization.connection.changed"
+MEETING_CREATED = "meeting.created"
+MEETING_UPDATED = "meeting.updated"
+MEETING_CANCELLED = "meeting.cancelled"
 
 #: Every type an endpoint may ask for; meeting.* and session.* are written by their own use cases.
 EVENT_TYPES = (
     MEMBER_CONNECTION_CHANGED,
     ORGANIZATION_CONNECTION_CHANGED,
-    "meeting.created",
-    "meeting.updated",
-    "meeting.cancelled",
+    MEETING_CREATED,
+    MEETING_UPDATED,
+    MEETING_CANCELLED,
     "session.link_ready",
     "session.needs_attention",
 )
@@ -53,6 +57,32 @@ class MemberChange(msgspec.Struct, frozen=True, kw_only=True):
 
 def member_subject(user_id: str) -> str:
     return f"member:{user_id}"
+
+
+def meeting_event(before: Meeting | None, after: Meeting, now: datetime) -> OutboxEvent | None:
+    """What the host product hears of a meeting's change: `meeting.created` once it exists in Zoom (its join
+    link), `meeting.cancelled`, otherwise `meeting.updated` for any change it can see. A meeting not in
+    Zoom yet is the host product's own request, already answered: its waiting is not news."""
+    seen_before = view_of(before) if before is not None else None
+    seen_after = view_of(after)
+    if seen_before == seen_after:
+        return None
+    if after.status is MeetingStatus.CANCELLED:
+        kind = MEETING_CANCELLED
+    elif after.join_url is not None and (before is None or before.join_url is None):
+        kind = MEETING_CREATED
+    elif after.status is MeetingStatus.PENDING and (before is None or before.status is MeetingStatus.PENDING):
+        return None
+    else:
+        kind = MEETING_UPDATED
+    return OutboxEvent(
+        id=str(uuid.uuid4()),
+        type=kind,
+        org_id=after.org_id,
+        subject=f"meeting:{after.id}",
+        occurred_at=now,
+        data={"user_id": after.user_id, **msgspec.to_builtins(seen_after)},
+    )
 
 
 def check_event_types(types: Iterable[str]) -> list[str]:

@@ -121,3 +121,46 @@ def without_marker(agenda: str) -> str:
 
 def has_marker(agenda: str | None, marker: str) -> bool:
     return bool(agenda) and agenda.rstrip().endswith(marker)
+
+
+class MeetingConnectionView(msgspec.Struct, frozen=True, kw_only=True):
+    type: ConnectionType
+    zoom_user_email: str
+
+
+class MeetingView(msgspec.Struct, frozen=True, kw_only=True):
+    """A meeting as the host product sees it, in answers and in events. Never the start URL (R15, R22)."""
+
+    id: str
+    topic: str
+    start_time: datetime
+    duration_minutes: int
+    timezone: str
+    agenda: str
+    join_url: str | None
+    passcode: str | None
+    zoom_meeting_id: int | None
+    connection: MeetingConnectionView
+    status: MeetingStatus
+    status_reason: str | None
+    in_personal_room: bool
+    created_at: datetime
+
+
+def view_of(meeting: Meeting) -> MeetingView:
+    return MeetingView(
+        id=meeting.id,
+        topic=meeting.topic,
+        start_time=meeting.start_time,
+        duration_minutes=meeting.duration_minutes,
+        timezone=meeting.timezone,
+        agenda=meeting.agenda,
+        join_url=meeting.join_url,
+        passcode=meeting.passcode,
+        zoom_meeting_id=meeting.zoom_meeting_id,
+        connection=MeetingConnectionView(type=meeting.connection_type, zoom_user_email=meeting.zoom_user_email),
+        status=meeting.status,
+        status_reason=meeting.status_reason,
+        in_personal_room=meeting.in_personal_room,
+        created_at=meeting.created_at,
+    )

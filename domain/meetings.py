@@ -25,6 +25,7 @@ from domain.access import Principal
 from domain.budget import budget_day, next_reset, over_budget_reason
 from domain.errors import (
     ConnectionBroken,
+    DailyBudgetSpent,
     IdempotencyKeyReused,
     InvalidInput,
     MeetingBeingCreated,
@@ -34,10 +35,10 @@ from domain.errors import (
     MemberNotConnected,
     MemberNotFound,
     OrganizationNotFound,
-    DailyBudgetSpent,
     ZoomNotReached,
     ZoomPermissionMissing,
 )
+from domain.events import meeting_event
 from domain.keeping import mark_broken
 from domain.meeting_model import (
     Meeting,
@@ -62,7 +63,12 @@ from domain.meeting_ports import (
     ZoomScopeMissing,
 )
 from domain.model import Connection, ConnectionStatus, ConnectionType, Reason
-from domain.pmi import CreatedInZoom, HostPmiSettings, personal_room_fix, personal_room_signals
+from domain.pmi import (
+    CreatedInZoom,
+    HostPmiSettings,
+    personal_room_fix,
+    personal_room_signals,
+)
 from domain.precedence import effective_connection
 from domain.zoom import ZoomEvent
 
@@ -360,17 +366,28 @@ async def _claim(
         await _wait_for_reset(tx, meeting, next_reset(now), now)
         await tx.commit()
         raise DailyBudgetSpent(over_budget_reason(now), retry_at=next_reset(now))
-    await tx.meetings.save(
-        msgspec.structs.replace(meeting, attempts=meeting.attempts + 1, lease_until=now + lease, updated_at=now)
+    await save_meeting(
+        tx, meeting, msgspec.structs.replace(meeting, attempts=meeting.attempts + 1, lease_until=now + lease, updated_at=now), now
     )
     return host, meeting.attempts > 0
 
 
+async def save_meeting(tx: MeetingsUnitOfWork, before: Meeting, after: Meeting, now: datetime) -> None:
+    """Every change of a meeting is stored here, and the host product hears what it can see of it (R24),
+    in the same transaction."""
+    await tx.meetings.save(after)
+    if (event := meeting_event(before, after, now)) is not None:
+        await tx.outbox.add(event)
+
+
 async def _wait_for_reset(tx: MeetingsUnitOfWork, meeting: Meeting, retry_at: datetime, now: datetime) -> None:
-    await tx.meetings.save(
+    await save_meeting(
+        tx,
+        meeting,
         msgspec.structs.replace(
             meeting, status_reason=over_budget_reason(now), not_before=retry_at, lease_until=None, updated_at=now
-        )
+        ),
+        now,
     )
     await tx.jobs.enqueue(MAKE_MEETING, {"org_id": meeting.org_id, "meeting_id": meeting.id}, dedupe_key=f"make:{meeting.id}")
 
@@ -401,7 +418,7 @@ async def _make_in_zoom(
         duplicate = current is None or current.status is not MeetingStatus.PENDING
         if not duplicate:
             recorded = recorded_in_zoom(current, made, pmi, clock.now())
-            await tx.meetings.save(recorded)
+            await save_meeting(tx, current, recorded, clock.now())
             await tx.commit()
             return recorded
     # Our lease ran out and another attempt recorded its own answer: ours must not stay in Zoom.
@@ -427,7 +444,9 @@ async def _release(uow: UnitOfWorkFactory, meeting: Meeting, reason: str, now: d
     async with uow() as tx:
         current = await tx.meetings.locked(meeting.org_id, meeting.id)
         if current is not None and current.status is MeetingStatus.PENDING:
-            await tx.meetings.save(msgspec.structs.replace(current, status_reason=reason, lease_until=None, updated_at=now))
+            await save_meeting(
+                tx, current, msgspec.structs.replace(current, status_reason=reason, lease_until=None, updated_at=now), now
+            )
             if retry:
                 await tx.jobs.enqueue(MAKE_MEETING, {"org_id": current.org_id, "meeting_id": current.id}, dedupe_key=f"make:{current.id}")
         await tx.commit()
@@ -441,10 +460,13 @@ async def _refused(
     async with uow() as tx:
         current = await tx.meetings.locked(meeting.org_id, meeting.id)
         if current is not None:
-            await tx.meetings.save(
+            await save_meeting(
+                tx,
+                current,
                 msgspec.structs.replace(
                     current, status=MeetingStatus.NEEDS_ATTENTION, status_reason=str(error), lease_until=None, updated_at=now
-                )
+                ),
+                now,
             )
         if isinstance(refused, ZoomScopeMissing):
             await mark_broken(tx, host.connection, ConnectionStatus.NEEDS_RECONNECT, str(error), "zoom:meetings", now)
@@ -560,11 +582,14 @@ async def recreate_meeting(
                     updated_at=now,
                 )
             )
-            await tx.meetings.save(
+            await save_meeting(
+                tx,
+                old,
                 msgspec.structs.replace(
                     old, status=MeetingStatus.CANCELLED, status_reason=f"Recreated through your current Zoom as {again.id}.",
                     updated_at=now,
-                )
+                ),
+                now,
             )
             await tx.commit()
             new = True
@@ -601,7 +626,7 @@ async def _mark(tx: MeetingsUnitOfWork, meeting: Meeting, status: MeetingStatus,
     current = await tx.meetings.locked(meeting.org_id, meeting.id) or meeting
     marked = msgspec.structs.replace(current, status=status, status_reason=reason, lease_until=None, updated_at=now)
     if marked != current:
-        await tx.meetings.save(marked)
+        await save_meeting(tx, current, marked, now)
     return marked
 
 
@@ -654,7 +679,7 @@ async def get_meeting(
             current = await tx.meetings.locked(meeting.org_id, meeting.id)
             if current is not None:
                 fresh = as_in_zoom(current, in_zoom, clock.now())
-                await tx.meetings.save(fresh)
+                await save_meeting(tx, current, fresh, clock.now())
                 await tx.commit()
     return FreshMeeting(meeting=fresh, fetched_at=clock.now())
 
@@ -736,7 +761,7 @@ async def update_meeting(
     async with uow() as tx:
         current = await tx.meetings.locked(meeting.org_id, meeting.id) or meeting
         updated = msgspec.structs.replace(current, **changes, updated_at=clock.now())
-        await tx.meetings.save(updated)
+        await save_meeting(tx, current, updated, clock.now())
         await tx.commit()
     return updated
 
@@ -746,7 +771,7 @@ async def _change_intent(tx: MeetingsUnitOfWork, meeting: Meeting, changes: dict
     if meeting.lease_until is not None and meeting.lease_until > now:
         raise MeetingBeingCreated("The meeting is being created in Zoom; change it in a moment.")
     updated = msgspec.structs.replace(meeting, **changes, updated_at=now)
-    await tx.meetings.save(updated)
+    await save_meeting(tx, meeting, updated, now)
     await tx.commit()
     return updated
 
@@ -821,7 +846,7 @@ async def handle_meeting_event(tx: MeetingsUnitOfWork, event: ZoomEvent, now: da
     for meeting in await tx.meetings.by_zoom_id(connection.org_id, int(str(meeting_id))):
         updated = _after_event(meeting, event, now)
         if updated != meeting:
-            await tx.meetings.save(updated)
+            await save_meeting(tx, meeting, updated, now)
             changed += 1
     await tx.commit()
     return changed

@@ -7,8 +7,7 @@ from datetime import datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from domain.meeting_model import Meeting, MeetingStatus
-from domain.model import ConnectionType
+from domain.meeting_model import Meeting, MeetingView, view_of
 
 
 class MeetingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -29,28 +28,7 @@ class MeetingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     agenda: str | UnsetType = UNSET
 
 
-class MeetingConnectionOut(msgspec.Struct, frozen=True, kw_only=True):
-    type: ConnectionType
-    zoom_user_email: str
-
-
-class MeetingOut(msgspec.Struct, frozen=True, kw_only=True):
-    """Never the start URL (R15, R22): the host reaches it through `…/start`."""
-
-    id: str
-    topic: str
-    start_time: datetime
-    duration_minutes: int
-    timezone: str
-    agenda: str
-    join_url: str | None
-    passcode: str | None
-    zoom_meeting_id: int | None
-    connection: MeetingConnectionOut
-    status: MeetingStatus
-    status_reason: str | None
-    in_personal_room: bool
-    created_at: datetime
+class MeetingOut(MeetingView, frozen=True, kw_only=True):
     #: When Zoom was read for this answer (GET of one meeting); null when it was not.
     fetched_at: datetime | None = None
 
@@ -61,20 +39,4 @@ class MeetingsPageOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def meeting_out(meeting: Meeting, fetched_at: datetime | None = None) -> MeetingOut:
-    return MeetingOut(
-        id=meeting.id,
-        topic=meeting.topic,
-        start_time=meeting.start_time,
-        duration_minutes=meeting.duration_minutes,
-        timezone=meeting.timezone,
-        agenda=meeting.agenda,
-        join_url=meeting.join_url,
-        passcode=meeting.passcode,
-        zoom_meeting_id=meeting.zoom_meeting_id,
-        connection=MeetingConnectionOut(type=meeting.connection_type, zoom_user_email=meeting.zoom_user_email),
-        status=meeting.status,
-        status_reason=meeting.status_reason,
-        in_personal_room=meeting.in_personal_room,
-        created_at=meeting.created_at,
-        fetched_at=fetched_at,
-    )
+    return MeetingOut(**msgspec.structs.asdict(view_of(meeting)), fetched_at=fetched_at)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from domain.model import ConnectionType, ZoomUser
@@ -223,3 +225,28 @@ async def test_r24_rotation_grace_is_bounded_and_needs_a_known_endpoint(api, org
     unknown = await api.post("/api/v1/event-endpoints/nobody/rotate-secret", json={}, headers=KEY)
     assert (unknown.status_code, unknown.json()["code"]) == (404, "event_endpoint_not_found")
     assert (await api.delete(f"/api/v1/event-endpoints/{registered['id']}", headers=KEY)).status_code == 204
+
+
+@pytest.mark.usefixtures("workers")
+async def test_r24_a_meeting_is_heard_when_made_changed_in_zoom_and_cancelled(api, org, zoom_account, sandbox, receiver):
+    endpoint = await register(api, org["org_id"], receiver.url, event_types=["meeting.created", "meeting.updated", "meeting.cancelled"])
+    await activated(api, org, zoom_account)
+    mine = as_member(org["member"])
+    start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created = await api.post("/api/v1/me/meetings", json={"topic": "Intro", "start_time": start, "duration_minutes": 30}, headers=mine)
+    assert created.status_code == 201, created.text
+    meeting = created.json()
+    changed_in_zoom = await sandbox.client.patch(f"/sandbox/meetings/{meeting['zoom_meeting_id']}", json={"topic": "Renamed in Zoom"})
+    assert changed_in_zoom.status_code in (200, 204), changed_in_zoom.text
+    await receiver.wait_for(lambda got: any(r.event["data"].get("topic") == "Renamed in Zoom" for r in of_org(got, org["org_id"])))
+    assert (await api.delete(f"/api/v1/me/meetings/{meeting['id']}", headers=mine)).status_code == 204
+
+    def told(got):
+        return [r for r in of_org(got, org["org_id"]) if r.event["data"].get("id") == meeting["id"]]
+
+    await receiver.wait_for(lambda got: any(r.event["type"] == "meeting.cancelled" for r in told(got)))
+    got = told(receiver.received)
+    assert [r.event["type"] for r in got] == ["meeting.created", "meeting.updated", "meeting.cancelled"]
+    assert all(verifies(r, endpoint["secret"]) for r in got)
+    assert got[0].event["data"]["join_url"] == meeting["join_url"] and got[0].event["data"]["user_id"] == org["member"]
+    assert all(b"start_url" not in r.body and b"zak=" not in r.body for r in got)

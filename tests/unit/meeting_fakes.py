@@ -13,10 +13,17 @@ from datetime import date, datetime, timedelta
 import msgspec
 
 from domain.budget import DAILY_LIMIT
-from domain.meeting_model import Meeting, MeetingHost, ZoomMeeting, ZoomMeetingRequest, has_marker
+from domain.meeting_model import (
+    Meeting,
+    MeetingHost,
+    ZoomMeeting,
+    ZoomMeetingRequest,
+    has_marker,
+)
 from domain.meeting_ports import ZoomMeetingGone, ZoomPersonalRoom
 from domain.model import Connection
 from domain.pmi import HostPmiSettings
+from domain.ports import OutboxEvent
 from tests.unit.fakes import NOW, FakeConnections, FakeStore, FakeUnitOfWork, Tables
 
 
@@ -25,6 +32,7 @@ class MeetingStore(FakeStore):
         super().__init__()
         self.tables.meetings = {}  # type: ignore[attr-defined]
         self.tables.budget = {}  # type: ignore[attr-defined]
+        self.tables.events = []  # type: ignore[attr-defined]
 
     def uow(self) -> MeetingUnitOfWork:
         return MeetingUnitOfWork(self)
@@ -32,6 +40,10 @@ class MeetingStore(FakeStore):
     @property
     def meetings(self) -> list[Meeting]:
         return list(self.tables.meetings.values())  # type: ignore[attr-defined]
+
+    def events(self, type_prefix: str = "meeting.") -> list[OutboxEvent]:
+        """What the host product was told, committed, in order."""
+        return [event for event in self.tables.events if event.type.startswith(type_prefix)]  # type: ignore[attr-defined]
 
     def budget_used(self, zoom_user_id: str, day: date) -> int:
         return sum(used for (_, user, d), used in self.tables.budget.items() if user == zoom_user_id and d == day)  # type: ignore[attr-defined]
@@ -49,6 +61,7 @@ class MeetingUnitOfWork(FakeUnitOfWork):
         self.connections = FakeMeetingConnections(self._tables)
         self.meetings = FakeMeetings(self._tables)
         self.meeting_budget = FakeBudget(self._tables)
+        self.outbox = FakeMeetingOutbox(self._tables)
 
     async def __aenter__(self) -> MeetingUnitOfWork:
         return self
@@ -100,6 +113,14 @@ class FakeMeetings:
 
     async def by_zoom_id(self, org_id: str, zoom_meeting_id: int) -> list[Meeting]:
         return [m for m in self._m.values() if m.org_id == org_id and m.zoom_meeting_id == zoom_meeting_id]
+
+
+class FakeMeetingOutbox:
+    def __init__(self, tables: Tables) -> None:
+        self._events: list[OutboxEvent] = tables.events  # type: ignore[attr-defined]
+
+    async def add(self, event: OutboxEvent) -> None:
+        self._events.append(event)
 
 
 class FakeBudget:

@@ -9,12 +9,12 @@ import pytest
 from domain import connecting, meetings
 from domain.budget import DAILY_LIMIT, budget_day, next_reset
 from domain.errors import (
+    DailyBudgetSpent,
     IdempotencyKeyReused,
     InvalidInput,
     MeetingConnectionGone,
     MeetingNotFound,
     MemberNotConnected,
-    DailyBudgetSpent,
     ZoomNotReached,
     ZoomPermissionMissing,
 )
@@ -395,3 +395,45 @@ async def test_r19_recreate_makes_it_again_through_the_current_connection_once(s
     assert len(meetings_zoom.meetings_of("zu-cy-new")) == 1
     old = next(m for m in store.meetings if m.id == meeting.id)
     assert old.status is MeetingStatus.CANCELLED and again.meeting.id in old.status_reason
+
+
+# R24: the host product hears every change of a meeting it can see
+
+
+async def test_r24_a_meeting_is_told_when_made_in_zoom_changed_and_cancelled(store, meetings_zoom, clock):
+    meeting = (await create(store, meetings_zoom, clock)).meeting
+    await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(topic="Renamed"))
+    await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(topic="Renamed"))
+    await meetings.cancel_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
+    told = store.events()
+    assert [event.type for event in told] == ["meeting.created", "meeting.updated", "meeting.cancelled"]
+    assert {event.subject for event in told} == {f"meeting:{meeting.id}"}
+    created, renamed, cancelled = (event.data for event in told)
+    assert created["join_url"] == meeting.join_url and created["user_id"] == "bob"
+    assert created["connection"] == {"type": "organization", "zoom_user_email": "bob@acme.example"}
+    assert renamed["topic"] == "Renamed" and cancelled["status"] == "cancelled"
+    assert not any("start_url" in data or "start" in str(data.get("join_url")) for data in (created, renamed))
+
+
+async def test_r24_a_meeting_waiting_for_the_daily_limit_is_told_once_when_it_is_made(store, meetings_zoom, clock):
+    for n in range(DAILY_LIMIT):
+        await create(store, meetings_zoom, clock, ask(topic=f"Call {n}"))
+    with pytest.raises(DailyBudgetSpent):
+        await create(store, meetings_zoom, clock, ask(topic="One too many"))
+    waiting = next(m for m in store.meetings if m.topic == "One too many")
+    assert [e for e in store.events() if e.subject == f"meeting:{waiting.id}"] == []
+    clock.current = next_reset(NOW) + timedelta(seconds=1)
+    await meetings.bring_to_zoom("acme", waiting.id, store.uow, meetings_zoom, clock)
+    assert [e.type for e in store.events() if e.subject == f"meeting:{waiting.id}"] == ["meeting.created"]
+
+
+async def test_r24_a_meeting_deleted_in_zoom_is_told_as_needing_attention(store, meetings_zoom, clock):
+    meeting = (await create(store, meetings_zoom, clock)).meeting
+    deleted = ZoomEvent(
+        event="meeting.deleted", app=ZoomApp.ADMIN, account_id="acct-acme", zoom_user_id=str(meeting.zoom_meeting_id),
+        object={"id": meeting.zoom_meeting_id, "host_id": "zu-bob"},
+    )
+    async with store.uow() as tx:
+        await meetings.handle_meeting_event(tx, deleted, NOW)
+    last = store.events()[-1]
+    assert (last.type, last.data["status"]) == ("meeting.updated", "needs_attention")
