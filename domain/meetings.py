@@ -776,6 +776,10 @@ async def _change_intent(tx: MeetingsUnitOfWork, meeting: Meeting, changes: dict
     return updated
 
 
+#: How long a cancellation's Zoom call may take before a meeting.deleted from Zoom is read as someone else's.
+CANCEL_LEASE = timedelta(minutes=2)
+
+
 async def cancel_meeting(
     uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, principal: Principal, meeting_id: str
 ) -> Meeting:
@@ -791,6 +795,10 @@ async def cancel_meeting(
             cancelled = await _mark(tx, meeting, MeetingStatus.CANCELLED, None, now)
             await tx.commit()
             return cancelled
+        # Zoom tells of the deletion (meeting.deleted) while it is under way: the lease says it is ours.
+        meeting = msgspec.structs.replace(meeting, lease_until=now + CANCEL_LEASE)
+        await save_meeting(tx, meeting, meeting, now)
+        await tx.commit()
     reason = None
     if meeting.in_personal_room:
         reason = PERSONAL_ROOM_LEFT_ALONE
@@ -843,7 +851,9 @@ async def handle_meeting_event(tx: MeetingsUnitOfWork, event: ZoomEvent, now: da
     if connection is None:
         return 0
     changed = 0
-    for meeting in await tx.meetings.by_zoom_id(connection.org_id, int(str(meeting_id))):
+    for found in await tx.meetings.by_zoom_id(connection.org_id, int(str(meeting_id))):
+        # Locked: a cancellation committing meanwhile is seen, not overwritten.
+        meeting = await tx.meetings.locked(found.org_id, found.id) or found
         updated = _after_event(meeting, event, now)
         if updated != meeting:
             await save_meeting(tx, meeting, updated, now)
@@ -856,7 +866,8 @@ def _after_event(meeting: Meeting, event: ZoomEvent, now: datetime) -> Meeting:
     if meeting.status is MeetingStatus.CANCELLED:
         return meeting
     if event.event == "meeting.deleted":
-        if meeting.in_personal_room:
+        being_cancelled = meeting.lease_until is not None and meeting.lease_until > now
+        if meeting.in_personal_room or being_cancelled:
             return meeting
         return msgspec.structs.replace(meeting, status=MeetingStatus.NEEDS_ATTENTION, status_reason=GONE_FROM_ZOOM, updated_at=now)
     if event.event == "meeting.recovered" and meeting.status is MeetingStatus.NEEDS_ATTENTION:

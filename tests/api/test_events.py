@@ -246,12 +246,9 @@ async def test_r24_a_meeting_is_heard_when_made_changed_in_zoom_and_cancelled(ap
 
     await receiver.wait_for(lambda got: any(r.event["type"] == "meeting.cancelled" for r in told(got)))
     got = told(receiver.received)
-    kinds = [r.event["type"] for r in got]
-    # Zoom's own meeting.deleted for the cancellation may race the cancel's commit and be told as an update
-    # first; what must hold: made once, the change in Zoom heard, cancelled last.
-    assert kinds[0] == "meeting.created" and kinds[-1] == "meeting.cancelled", kinds
-    assert set(kinds[1:-1]) == {"meeting.updated"} and kinds.count("meeting.created") == 1, kinds
-    assert any(r.event["data"]["topic"] == "Renamed in Zoom" for r in got if r.event["type"] == "meeting.updated")
+    # Zoom's own meeting.deleted for the cancellation arrives while it is under way: not news of its own.
+    assert [r.event["type"] for r in got] == ["meeting.created", "meeting.updated", "meeting.cancelled"]
+    assert got[1].event["data"]["topic"] == "Renamed in Zoom"
     assert all(verifies(r, endpoint["secret"]) for r in got)
     assert got[0].event["data"]["join_url"] == meeting["join_url"] and got[0].event["data"]["user_id"] == org["member"]
     assert all(b"start_url" not in r.body and b"zak=" not in r.body for r in got)
