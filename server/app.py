@@ -7,19 +7,20 @@ from collections.abc import Sequence
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import ResponseSpec
 from litestar.response import Response
 from litestar.types import ControllerRouterHandler
 
 from persistence import database
 from server.api.bodies import Health, check_request_body
+from server.api.diagnostics import DiagnosticsController
 from server.api.events import EventEndpointController
 from server.api.integrations import (
     MyIntegrationController,
     OrganizationIntegrationController,
 )
-from server.api.diagnostics import DiagnosticsController
 from server.api.meetings import MyMeetingsController
+from server.api.openapi import docs_assets, document_answers, openapi_config
 from server.api.provisioning import ProvisioningController
 from server.config import Settings, settings_from_env
 from server.launch import launch
@@ -32,12 +33,25 @@ from server.ui.layout import TEMPLATE_CONFIG
 from server.ui.routes import DEMO_ROUTES, UI_ROUTES
 from server.webhooks import zoom_webhook
 
-@get("/healthz", operation_id="Health", tags=["health"])
+
+@get("/healthz", operation_id="Health", tags=["health"], summary="The process runs")
 async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", operation_id="Ready", tags=["health"])
+@get(
+    "/readyz",
+    operation_id="Ready",
+    tags=["health"],
+    summary="Ready to serve",
+    responses={
+        503: ResponseSpec(
+            Health,
+            description="Not ready: the database does not answer, a migration is not applied, or the key ring "
+            "(ROOMLINK_TOKEN_KEYS) cannot open the Zoom tokens stored.",
+        )
+    },
+)
 async def readyz() -> Response[Health]:
     if await database.is_ready():
         return Response(Health(status="ready"))
@@ -55,7 +69,7 @@ def create_app(
     state = {"settings": settings, "failed_attempts": FailedAttempts(settings.failed_attempts_per_minute)}
     if outbox is not None:
         state["outbox"] = outbox
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -67,6 +81,7 @@ def create_app(
             DiagnosticsController,
             launch,
             zoom_webhook,
+            docs_assets,
             *UI_ROUTES,
             *(DEMO_ROUTES if settings.demo else ()),
             *extra_routes,
@@ -82,6 +97,8 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[services],
         state=State(state),
-        openapi_config=OpenAPIConfig(title="Roomlink", version="1.0.0", path="/schema"),
+        openapi_config=openapi_config(),
         template_config=TEMPLATE_CONFIG,
     )
+    document_answers(app)
+    return app

@@ -5,13 +5,15 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from litestar import Response, get
+from litestar import MediaType, Response, get
 from litestar.datastructures import Cookie, State
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Redirect
 
 from persistence.database import PostgresUnitOfWork, unit_of_work
 from server.api.bodies import LaunchLinkOut
+from server.api.openapi import answers
 from server.auth import CSRF_COOKIE, SESSION_COOKIE, hash_secret, new_secret
 from server.clock import utcnow
 from server.config import Settings
@@ -30,7 +32,18 @@ async def issue_launch_link(
     return LaunchLinkOut(url=f"{settings.base_url}/launch/{token}", expires_at=expires_at)
 
 
-@get("/launch/{token:str}", operation_id="OpenLaunchLink", tags=["browser"], include_in_schema=True)
+@get(
+    "/launch/{token:str}",
+    operation_id="OpenLaunchLink",
+    tags=["browser"],
+    status_code=303,
+    summary="Open a launch link (in the member's browser)",
+    response_description="The member's session cookie is set; redirects to their page (or the link's `next`).",
+    responses={
+        410: ResponseSpec(str, media_type=MediaType.HTML, description="A page: the link was used, expired or never existed."),
+        **answers({429: ("too_many_failed_attempts",), 503: ("database_unavailable", "database_busy")}),
+    },
+)
 async def launch(token: FromPath[str], state: State) -> Response:
     async with unit_of_work() as uow:
         return await _open_session(uow, token, state)

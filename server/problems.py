@@ -167,8 +167,7 @@ def on_validation_error(request: Request, error: ValidationException) -> Respons
 def _api_name(request: Request, parameter: str) -> str:
     """`type`, not the handler's `member_type`: the name the caller sent."""
     field = request.route_handler.parsed_fn_signature.parameters.get(parameter)
-    kwarg = getattr(field, "kwarg_definition", None)
-    return getattr(kwarg, "query", None) or getattr(kwarg, "header", None) or parameter
+    return getattr(getattr(field, "kwarg_definition", None), "name", None) or parameter
 
 
 def on_http_error(_: Request, error: HTTPException) -> Response:

@@ -12,6 +12,10 @@ from litestar.types import Message, Scope
 SANDBOX_MOUNT = "/zoom-sandbox"
 #: Revalidated static assets keep their own Cache-Control.
 STATIC_PREFIX = "/ui/static/"
+#: The API documentation (Redoc, served by Roomlink itself) writes its styles at run time and searches in a
+#: worker: that page alone also allows inline styles and blob: workers. Its scripts are Roomlink's files.
+DOCS_PAGE = "/schema"
+DOCS_ALLOWANCES = ["style-src 'self' 'unsafe-inline'", "worker-src 'self' blob:"]
 
 
 def content_security_policy(zoom_oauth_base_url: str | None) -> str:
@@ -35,12 +39,14 @@ def content_security_policy(zoom_oauth_base_url: str | None) -> str:
 
 def security_headers_hook(zoom_oauth_base_url: str | None):
     policy = content_security_policy(zoom_oauth_base_url)
+    docs_policy = "; ".join([policy, *DOCS_ALLOWANCES])
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start" or scope["path"].startswith(SANDBOX_MOUNT):
             return
         headers = MutableScopeHeaders.from_message(message)
-        headers["Content-Security-Policy"] = policy
+        on_docs = scope["path"] in (DOCS_PAGE, f"{DOCS_PAGE}/redoc")
+        headers["Content-Security-Policy"] = docs_policy if on_docs else policy
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
         # Activation, launch and OAuth URLs are capabilities: no page may pass its address on.

@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
-
 from litestar import Request, Response, post
 from litestar.datastructures import State
 
 from domain.identifiers import NO_CONTROL_CHARACTERS
 from domain.zoom import ZoomApp
 from persistence.database import unit_of_work
+from server.api.openapi import answers
 from server.clock import utcnow
 from server.config import ZoomSettings
 from server.jobs import ZOOM_EVENT
@@ -92,8 +92,35 @@ def verified_app(zoom: ZoomSettings, signature: str, timestamp: str, body: bytes
     return matches[0]
 
 
-@post("/webhooks/zoom", operation_id="ReceiveZoomWebhook", tags=["webhooks"], status_code=200)
-async def zoom_webhook(request: Request, state: State) -> Response:
+class Received(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["accepted", "already_received"]
+
+
+class UrlValidated(msgspec.Struct, frozen=True, kw_only=True):
+    """Zoom's endpoint check: the plain token and its HMAC under the app's secret token."""
+
+    plainToken: str
+    encryptedToken: str
+
+
+@post(
+    "/webhooks/zoom",
+    operation_id="ReceiveZoomWebhook",
+    tags=["webhooks"],
+    status_code=200,
+    summary="Zoom's event notifications (both apps)",
+    responses=answers(
+        {
+            400: ("webhook_malformed",),
+            401: ("webhook_stale", "webhook_signature_invalid"),
+            413: ("request_too_large",),
+            503: ("zoom_not_configured", "database_unavailable", "database_busy"),
+        }
+    ),
+)
+async def zoom_webhook(request: Request, state: State) -> Response[Received | UrlValidated]:
+    """For Zoom only: signed with the app's secret token (`x-zm-signature`, at most 5 minutes old), answered at
+    once; the work is queued. A notification already received is acknowledged and not queued again."""
     zoom: ZoomSettings | None = state.settings.zoom
     if zoom is None:
         raise Problem(503, "zoom_not_configured", "Zoom is not configured on this Roomlink.")
@@ -112,10 +139,10 @@ async def zoom_webhook(request: Request, state: State) -> Response:
         if plain is None:
             raise Problem(400, "webhook_malformed", "`payload.plainToken` is required to validate the endpoint.")
         secret = (zoom.user_app if app is ZoomApp.USER else zoom.admin_app).webhook_secret
-        return Response({"plainToken": plain, "encryptedToken": sign(secret, plain)})
+        return Response(UrlValidated(plainToken=plain, encryptedToken=sign(secret, plain)))
     async with unit_of_work() as uow:
         fresh = await uow.webhooks.accept(hashlib.sha256(body).hexdigest(), name, utcnow())
         if fresh:
             await uow.jobs.enqueue(ZOOM_EVENT, {"app": app.value, "body": body.decode()})
         await uow.commit()
-    return Response({"status": "accepted" if fresh else "already_received"})
+    return Response(Received(status="accepted" if fresh else "already_received"))

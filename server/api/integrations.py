@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -37,6 +37,7 @@ from server.api.bodies import (
     PendingActivationLinksOut,
     PolicyIn,
 )
+from server.api.openapi import ACTING_USER, MEMBER_SECURITY, ActivationLinkId, OrgId, answers
 from server.auth import (
     OAUTH_START_PATH,
     member_guard,
@@ -61,26 +62,41 @@ class OrganizationIntegrationController(Controller):
     path = "/api/v1/orgs/{org_id:str}/integrations/zoom"
     guards = [member_guard]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
+    parameters = {"acting_user": ACTING_USER}
+    security = MEMBER_SECURITY
     tags = ["organization integration"]
 
-    @get("/", operation_id="GetOrganizationZoom")
+    @get("/", operation_id="GetOrganizationZoom", summary="The organization's Zoom connection and counts")
     async def get_integration(
-        self, org_id: FromPath[str], principal: NamedDependency[Principal]
+        self, org_id: OrgId, principal: NamedDependency[Principal]
     ) -> integration.OrganizationIntegration:
+        """Its status (`not_connected`, `active`, `admin_lost`, `needs_reconnect`, `deauthorized`) and why, the
+        Zoom account and admin, the policy, and how many members are connected through it, personally, or not."""
         check_identifier(org_id, "org_id")
         async with unit_of_work(read_only=True) as uow:
             return await integration.organization_integration(uow, principal, org_id)
 
-    @get("/members", operation_id="ListZoomMembers")
+    @get(
+        "/members",
+        operation_id="ListZoomMembers",
+        summary="Members, each connected or not and through which connection",
+        responses=answers({400: ("invalid_cursor",)}),
+    )
     async def list_members(
         self,
-        org_id: FromPath[str],
+        org_id: OrgId,
         principal: NamedDependency[Principal],
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, QueryParameter()] = None,
-        member_type: Annotated[str | None, QueryParameter(name="type")] = None,
-        connected: Annotated[bool | None, QueryParameter()] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, pattern=TEXT_PATTERN)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200, description="Rows per page.")] = 50,
+        cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page.")] = None,
+        member_type: Annotated[
+            Literal["organization", "personal", "none"] | None,
+            QueryParameter(name="type", description="Only members whose effective connection is of this type."),
+        ] = None,
+        connected: Annotated[bool | None, QueryParameter(description="Only members connected (or not).")] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=200, pattern=TEXT_PATTERN, description="Start of any word of a name or email."),
+        ] = None,
     ) -> MembersPageOut:
         query = members_query(org_id, member_type, connected, q, limit=limit, cursor=cursor)
         async with unit_of_work(read_only=True) as uow:
@@ -120,15 +136,22 @@ class OrganizationIntegrationController(Controller):
             headers={"Content-Disposition": f'attachment; filename="zoom-members-{org_id}.csv"'},
         )
 
-    @post("/activation-links", operation_id="CreateActivationLink", status_code=201)
+    @post(
+        "/activation-links",
+        operation_id="CreateActivationLink",
+        status_code=201,
+        summary="An activation link for a Zoom admin to connect the organization's Zoom",
+    )
     async def create_activation_link(
         self,
-        org_id: FromPath[str],
+        org_id: OrgId,
         data: JSONBody[ActivationLinkIn],
         principal: NamedDependency[Principal],
         state: State,
         mailer: NamedDependency[SmtpMailer | None],
     ) -> ActivationLinkOut:
+        """The link works once, until `expires_at`; only an owner or admin of the Zoom account can complete it.
+        With `zoom_admin_email` Roomlink emails it, and the link exists only if the email went out."""
         check_identifier(org_id, "org_id")
         settings = state.settings
         token = new_secret()
@@ -198,25 +221,39 @@ class OrganizationIntegrationController(Controller):
 
     @delete("/activation-links/{link_id:str}", operation_id="RevokeActivationLink", status_code=204)
     async def revoke_activation_link(
-        self, org_id: FromPath[str], link_id: FromPath[str], principal: NamedDependency[Principal]
+        self, org_id: OrgId, link_id: ActivationLinkId, principal: NamedDependency[Principal]
     ) -> None:
         check_identifier(org_id, "org_id")
         check_uuid(link_id, "id")
         async with unit_of_work() as uow:
             await connecting.revoke_activation_link(uow, principal, org_id, link_id, utcnow())
 
-    @delete("/", operation_id="DisconnectOrganizationZoom", status_code=200)
+    @delete(
+        "/",
+        operation_id="DisconnectOrganizationZoom",
+        status_code=200,
+        summary="Disconnect the organization's Zoom",
+        responses=answers({404: ("not_connected",), 409: ("connection_changed_concurrently",)}),
+    )
     async def disconnect(
-        self, org_id: FromPath[str], principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]
+        self, org_id: OrgId, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]
     ) -> DisconnectedOut:
+        """Its tokens are revoked at Zoom and deleted; members who relied on it are then not connected
+        (`affected_members`); personal connections are untouched."""
         check_identifier(org_id, "org_id")
         async with unit_of_work() as uow:
             affected = await connecting.disconnect_organization(uow, zoom, principal, org_id, utcnow())
         return DisconnectedOut(affected_members=affected)
 
-    @post("/verify", operation_id="VerifyOrganizationZoom", status_code=200)
+    @post(
+        "/verify",
+        operation_id="VerifyOrganizationZoom",
+        status_code=200,
+        summary="Check the organization's Zoom now",
+        responses=answers({400: ("connection_broken",), 404: ("not_connected",)}),
+    )
     async def verify(
-        self, org_id: FromPath[str], principal: NamedDependency[Principal], keeper: NamedDependency[TokenKeeper]
+        self, org_id: OrgId, principal: NamedDependency[Principal], keeper: NamedDependency[TokenKeeper]
     ) -> integration.OrganizationIntegration:
         """Check now, as the periodic verification does: the Zoom admin's role, then every seat.
 
@@ -228,10 +265,11 @@ class OrganizationIntegrationController(Controller):
         async with unit_of_work(read_only=True) as uow:
             return await integration.organization_integration(uow, principal, org_id)
 
-    @patch("/policy", operation_id="SetZoomPolicy")
+    @patch("/policy", operation_id="SetZoomPolicy", summary="Whether members may remove the organization's Zoom for themselves")
     async def set_policy(
-        self, org_id: FromPath[str], data: JSONBody[PolicyIn], principal: NamedDependency[Principal]
+        self, org_id: OrgId, data: JSONBody[PolicyIn], principal: NamedDependency[Principal]
     ) -> Policy:
+        """`allow_members_to_remove` takes JSON `true` or `false` only."""
         check_identifier(org_id, "org_id")
         policy = Policy(allow_members_to_remove=data.allow_members_to_remove)
         async with unit_of_work() as uow:
@@ -242,10 +280,14 @@ class MyIntegrationController(Controller):
     path = "/api/v1/me/integrations/zoom"
     guards = [member_guard]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
+    parameters = {"acting_user": ACTING_USER}
+    security = MEMBER_SECURITY
     tags = ["my integration"]
 
-    @get("/", operation_id="GetMyZoom")
+    @get("/", operation_id="GetMyZoom", summary="The calling member's Zoom: connected or not, and through which connection")
     async def get_mine(self, principal: NamedDependency[Principal]) -> integration.MyIntegration:
+        """A personal connection always wins over the organization's: `organization` is null whenever
+        `personal` is present."""
         async with unit_of_work(read_only=True) as uow:
             return await integration.my_integration(uow, principal)
 
@@ -253,6 +295,7 @@ class MyIntegrationController(Controller):
         "/personal/authorize",
         operation_id="AuthorizePersonalZoom",
         status_code=200,
+        summary="Start connecting the member's own Zoom",
         description=(
             "Roomlink's link to Zoom's consent page for the caller's personal Zoom. Send the member's browser "
             "to it: it works once, within 10 minutes, and binds the sign-in to the first browser that opens it "
@@ -271,17 +314,36 @@ class MyIntegrationController(Controller):
             )
         return AuthorizeOut(authorize_url=f"{state.settings.base_url}{OAUTH_START_PATH}/{oauth_state}")
 
-    @delete("/personal", operation_id="DisconnectPersonalZoom", status_code=204)
+    @delete(
+        "/personal",
+        operation_id="DisconnectPersonalZoom",
+        status_code=204,
+        summary="Disconnect the member's own Zoom",
+        responses=answers({404: ("not_connected",), 409: ("connection_changed_concurrently",)}),
+    )
     async def disconnect_personal(self, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]) -> None:
+        """Its tokens are revoked at Zoom and deleted; the organization's connection serves the member again."""
         async with unit_of_work() as uow:
             await connecting.disconnect_personal(uow, zoom, principal, utcnow())
 
-    @delete("/organization", operation_id="RemoveOrganizationZoomForMe", status_code=204)
+    @delete(
+        "/organization",
+        operation_id="RemoveOrganizationZoomForMe",
+        status_code=204,
+        summary="Stop using the organization's Zoom (when the policy allows)",
+        responses=answers({403: ("removal_not_allowed",), 404: ("organization_not_found", "member_not_found")}),
+    )
     async def remove_organization(self, principal: NamedDependency[Principal]) -> None:
         async with unit_of_work() as uow:
             await integration.remove_organization_for_me(uow, principal, utcnow())
 
-    @put("/organization", operation_id="RestoreOrganizationZoomForMe", status_code=204)
+    @put(
+        "/organization",
+        operation_id="RestoreOrganizationZoomForMe",
+        status_code=204,
+        summary="Use the organization's Zoom again",
+        responses=answers({404: ("organization_not_found", "member_not_found")}),
+    )
     async def restore_organization(self, principal: NamedDependency[Principal]) -> None:
         async with unit_of_work() as uow:
             await integration.restore_organization_for_me(uow, principal, utcnow())

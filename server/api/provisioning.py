@@ -7,7 +7,8 @@ from typing import Annotated
 from litestar import Controller, Response, delete, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import JSONBody, QueryParameter
 
 from domain import provisioning
 from domain.errors import MemberNotFound
@@ -16,6 +17,7 @@ from domain.model import Member, Organization
 from domain.ports import MemberInput
 from persistence.database import unit_of_work
 from server.api.bodies import BatchIn, BatchOut, LaunchLinkOut, MemberIn, OrganizationIn
+from server.api.openapi import PROVISIONING_SECURITY, ZOOM, OrgId, UserId, answers
 from server.auth import host_product_guard, provide_api_key
 from server.clock import utcnow
 from server.config import ApiKey
@@ -29,26 +31,51 @@ class ProvisioningController(Controller):
     path = "/api/v1/orgs/{org_id:str}"
     guards = [host_product_guard]
     dependencies = {"api_key": Provide(provide_api_key, sync_to_thread=False)}
+    security = PROVISIONING_SECURITY
     tags = ["provisioning"]
 
-    @put("/", operation_id="PutOrganization", status_code=200)
-    async def put_organization(self, org_id: FromPath[str], data: JSONBody[OrganizationIn]) -> Response[Organization]:
+    @put(
+        "/",
+        operation_id="PutOrganization",
+        status_code=200,
+        summary="Create or rename an organization",
+        responses={201: ResponseSpec(Organization, description="Created.")},
+    )
+    async def put_organization(self, org_id: OrgId, data: JSONBody[OrganizationIn]) -> Response[Organization]:
+        """Idempotent: 201 when the organization is new, 200 when it existed (its name is updated)."""
         async with unit_of_work() as uow:
             organization, created = await provisioning.provision_organization(uow, org_id, data.name, utcnow())
         return Response(organization, status_code=201 if created else 200)
 
-    @put("/members/{user_id:str}", operation_id="PutMember", status_code=200)
+    @put(
+        "/members/{user_id:str}",
+        operation_id="PutMember",
+        status_code=200,
+        summary="Create or update a member",
+        responses={
+            201: ResponseSpec(Member, description="Created."),
+            **answers({409: ("member_of_another_organization",)}),
+        },
+    )
     async def put_member(
-        self, org_id: FromPath[str], user_id: FromPath[str], data: JSONBody[MemberIn]
+        self, org_id: OrgId, user_id: UserId, data: JSONBody[MemberIn]
     ) -> Response[Member]:
+        """Idempotent: 201 when the member is new, 200 when they existed. A user belongs to one organization."""
         check_identifier(org_id, "org_id")
         member_input = MemberInput(user_id=user_id, email=data.email, name=data.name, role=data.role)
         async with unit_of_work() as uow:
             member, created = await provisioning.provision_member(uow, org_id, member_input, utcnow())
         return Response(member, status_code=201 if created else 200)
 
-    @post("/members/batch", operation_id="BatchPutMembers", status_code=200)
-    async def batch_members(self, org_id: FromPath[str], data: JSONBody[BatchIn]) -> BatchOut:
+    @post(
+        "/members/batch",
+        operation_id="BatchPutMembers",
+        status_code=200,
+        summary="Create or update up to 1,000 members at once",
+        responses=answers({409: ("member_of_another_organization",), 413: ("batch_too_large",)}),
+    )
+    async def batch_members(self, org_id: OrgId, data: JSONBody[BatchIn]) -> BatchOut:
+        """All or nothing: one invalid member (named in `errors`, e.g. `members[3].email`) and none is saved."""
         check_identifier(org_id, "org_id")
         members = [
             MemberInput(user_id=item.user_id, email=item.email, name=item.name, role=item.role)
@@ -58,23 +85,45 @@ class ProvisioningController(Controller):
             result = await provisioning.provision_members(uow, org_id, members, utcnow())
         return BatchOut(created=result.created, updated=result.updated)
 
-    @delete("/members/{user_id:str}", operation_id="DeleteMember", status_code=204)
+    @delete(
+        "/members/{user_id:str}",
+        operation_id="DeleteMember",
+        status_code=204,
+        summary="Remove a member",
+        responses=answers({404: ("member_not_found",)}, ZOOM),
+    )
     async def delete_member(
-        self, org_id: FromPath[str], user_id: FromPath[str], api_key: NamedDependency[ApiKey], state: State
+        self, org_id: OrgId, user_id: UserId, api_key: NamedDependency[ApiKey], state: State
     ) -> None:
+        """Their personal Zoom connection ends with them: its tokens are revoked at Zoom and deleted."""
         check_identifier(org_id, "org_id")
         check_identifier(user_id, "user_id")
         async with unit_of_work() as uow:
             await provisioning.delete_member(uow, state.zoom, org_id, user_id, f"api_key:{api_key.label}", utcnow())
 
-    @post("/members/{user_id:str}/launch", operation_id="CreateLaunchLink", status_code=201)
+    @post(
+        "/members/{user_id:str}/launch",
+        operation_id="CreateLaunchLink",
+        status_code=201,
+        summary="A one-time link that opens Roomlink as this member",
+        responses=answers({404: ("member_not_found",)}),
+    )
     async def create_launch_link(
         self,
-        org_id: FromPath[str],
-        user_id: FromPath[str],
+        org_id: OrgId,
+        user_id: UserId,
         state: State,
-        next_path: Annotated[str, QueryParameter(name="next")] = MEMBER_ZOOM_PAGE,
+        next_path: Annotated[
+            str,
+            QueryParameter(
+                name="next",
+                max_length=MAX_NEXT_PATH,
+                description="The Roomlink page to land on: a path starting with `/`.",
+            ),
+        ] = MEMBER_ZOOM_PAGE,
     ) -> LaunchLinkOut:
+        """Hand `url` to the member's browser: it works once, within minutes, sets the member's session
+        cookie and lands on their Zoom page (or `next`)."""
         check_identifier(org_id, "org_id")
         check_identifier(user_id, "user_id")
         _check_next_path(next_path)
