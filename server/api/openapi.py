@@ -55,7 +55,7 @@ _MEANING = {
     410: "Gone for good.",
     413: "Too large; nothing was changed.",
     415: "The body is not `application/json`.",
-    429: "Too many failed attempts from this address; wait as `Retry-After` says.",
+    429: "Too many: failed attempts from this address, or Zoom's daily limit; wait as `Retry-After` says.",
     502: "Zoom or the mail server refused or failed; nothing was changed.",
     503: "Something Roomlink depends on is unavailable; nothing was changed. `Retry-After` says when to try again.",
 }
@@ -82,6 +82,7 @@ ORGANIZATION: Answers = {400: ("invalid_identifier",), 404: ("organization_not_f
 MANAGER: Answers = {403: ("owner_or_admin_required",)}
 #: Calls that reach Zoom, and the Zoom tokens sealed at rest.
 ZOOM: Answers = {
+    429: ("zoom_daily_limit",),
     502: ("zoom_unavailable", "zoom_refused"),
     503: ("zoom_not_configured", "zoom_rate_limited", "token_key_missing"),
 }
