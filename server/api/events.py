@@ -7,6 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post, put
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from domain import event_endpoints
@@ -22,6 +23,7 @@ from server.api.bodies import (
     RotatedSecretOut,
     RotateSecretIn,
 )
+from server.api.openapi import answers
 from server.auth import host_product_guard
 from server.clock import utcnow
 from server.event_delivery import checked_address
@@ -32,7 +34,15 @@ class EventEndpointController(Controller):
     guards = [host_product_guard]
     tags = ["events"]
 
-    @put("/", operation_id="PutEventEndpoint", status_code=200)
+    @put(
+        "/",
+        operation_id="PutEventEndpoint",
+        status_code=200,
+        responses={
+            201: ResponseSpec(EventEndpointOut, description="Registered: the one answer that shows `secret`."),
+            **answers({400: ("endpoint_url_not_allowed",)}),
+        },
+    )
     async def put_endpoint(
         self, endpoint_id: FromPath[str], data: JSONBody[EventEndpointIn], state: State
     ) -> Response[EventEndpointOut]:
@@ -45,17 +55,17 @@ class EventEndpointController(Controller):
             _endpoint_out(registered.endpoint, registered.secret), status_code=201 if registered.created else 200
         )
 
-    @get("/", operation_id="GetEventEndpoint")
+    @get("/", operation_id="GetEventEndpoint", responses=answers({404: ("event_endpoint_not_found",)}))
     async def get_endpoint(self, endpoint_id: FromPath[str]) -> EventEndpointOut:
         async with unit_of_work(read_only=True) as uow:
             return _endpoint_out(await event_endpoints.endpoint_of(uow, endpoint_id))
 
-    @delete("/", operation_id="DeleteEventEndpoint", status_code=204)
+    @delete("/", operation_id="DeleteEventEndpoint", status_code=204, responses=answers({404: ("event_endpoint_not_found",)}))
     async def delete_endpoint(self, endpoint_id: FromPath[str]) -> None:
         async with unit_of_work() as uow:
             await event_endpoints.delete_endpoint(uow, endpoint_id)
 
-    @post("/rotate-secret", operation_id="RotateEventEndpointSecret", status_code=200)
+    @post("/rotate-secret", operation_id="RotateEventEndpointSecret", status_code=200, responses=answers({404: ("event_endpoint_not_found",)}))
     async def rotate_secret(
         self, endpoint_id: FromPath[str], data: JSONBody[RotateSecretIn]
     ) -> RotatedSecretOut:
@@ -66,7 +76,11 @@ class EventEndpointController(Controller):
             id=endpoint_id, secret=rotated.secret, previous_secret_expires_at=rotated.previous_secret_expires_at
         )
 
-    @get("/deliveries", operation_id="ListEventDeliveries")
+    @get(
+        "/deliveries",
+        operation_id="ListEventDeliveries",
+        responses=answers({400: ("invalid_cursor",), 404: ("event_endpoint_not_found",)}),
+    )
     async def list_deliveries(
         self,
         endpoint_id: FromPath[str],
@@ -95,7 +109,15 @@ class EventEndpointController(Controller):
             next_cursor=str(next_before) if next_before is not None else None,
         )
 
-    @post("/deliveries/{delivery_id:int}/redeliver", operation_id="RedeliverEvent", status_code=202)
+    @post(
+        "/deliveries/{delivery_id:int}/redeliver",
+        operation_id="RedeliverEvent",
+        status_code=202,
+        # `not_found`: a delivery_id that is not a number matches no route.
+        responses=answers(
+            {404: ("event_endpoint_not_found", "delivery_not_found", "not_found"), 409: ("endpoint_disabled",)}
+        ),
+    )
     async def redeliver(
         self, endpoint_id: FromPath[str], delivery_id: FromPath[int]
     ) -> RedeliveryOut:
