@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath
 
 from domain import diagnostics
 from domain.access import Principal
 from domain.identifiers import check_identifier
 from persistence.database import unit_of_work
 from server.api.meetings import provide_meetings_zoom
+from server.api.openapi import ACTING_USER, MEMBER_SECURITY, OrgId
 from server.auth import member_guard, provide_principal
 from server.clock import utcnow
 from server.tokens import TokenKeeper
@@ -24,11 +24,13 @@ class DiagnosticsController(Controller):
         "principal": Provide(provide_principal, sync_to_thread=False),
         "meetings_zoom": Provide(provide_meetings_zoom, sync_to_thread=False),
     }
+    parameters = {"acting_user": ACTING_USER}
+    security = MEMBER_SECURITY
     tags = ["diagnostics"]
 
     @get("/orgs/{org_id:str}/integrations/zoom/diagnostics", operation_id="DiagnoseOrganizationZoom")
     async def organization(
-        self, org_id: FromPath[str], principal: NamedDependency[Principal], keeper: NamedDependency[TokenKeeper]
+        self, org_id: OrgId, principal: NamedDependency[Principal], keeper: NamedDependency[TokenKeeper]
     ) -> diagnostics.Diagnostics:
         """Owners and admins: tokens, scopes, the Zoom admin, seats, and today's meeting budget per host."""
         check_identifier(org_id, "org_id")

@@ -24,6 +24,7 @@ from domain.access import Principal
 from domain.errors import InvalidCursor, MeetingNotFound
 from persistence.database import unit_of_work
 from server.api.meeting_bodies import MeetingIn, MeetingOut, MeetingPatch, MeetingsPageOut, meeting_out
+from server.api.openapi import ACTING_USER, MEMBER_SECURITY
 from server.auth import member_guard, provide_principal
 from server.clock import SystemClock
 from server.services import provide_keeper
@@ -48,6 +49,8 @@ class MyMeetingsController(Controller):
         "principal": Provide(provide_principal, sync_to_thread=False),
         "meetings_zoom": Provide(provide_meetings_zoom, sync_to_thread=False),
     }
+    parameters = {"acting_user": ACTING_USER}
+    security = MEMBER_SECURITY
     tags = ["meetings"]
 
     @post("/", operation_id="CreateMeeting")
