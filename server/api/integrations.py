@@ -17,7 +17,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Stream
 
 from domain import activation_links, connecting, integration
@@ -105,14 +105,25 @@ class OrganizationIntegrationController(Controller):
             items=page.items, next_cursor=encode_cursor(page.next_after) if page.next_after else None, total=page.total
         )
 
-    @get("/members/export", operation_id="ExportZoomMembers", media_type="text/csv")
+    @get(
+        "/members/export",
+        operation_id="ExportZoomMembers",
+        media_type="text/csv",
+        summary="The filtered members as CSV, streamed",
+    )
     async def export_members(
         self,
-        org_id: FromPath[str],
+        org_id: OrgId,
         principal: NamedDependency[Principal],
-        member_type: Annotated[str | None, QueryParameter(name="type")] = None,
-        connected: Annotated[bool | None, QueryParameter()] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, pattern=TEXT_PATTERN)] = None,
+        member_type: Annotated[
+            Literal["organization", "personal", "none"] | None,
+            QueryParameter(name="type", description="Only members whose effective connection is of this type."),
+        ] = None,
+        connected: Annotated[bool | None, QueryParameter(description="Only members connected (or not).")] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=200, pattern=TEXT_PATTERN, description="Start of any word of a name or email."),
+        ] = None,
     ) -> Stream:
         """The rows the same filters list, as CSV, streamed a page at a time: an organization of any
         size never sits in memory, and no database connection is held between pages."""
@@ -170,10 +181,9 @@ class OrganizationIntegrationController(Controller):
             )
         return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=data.zoom_admin_email)
 
-    @get("/activation-links", operation_id="ListActivationLinks")
-    async def list_activation_links(
-        self, org_id: FromPath[str], principal: NamedDependency[Principal]
-    ) -> PendingActivationLinksOut:
+    @get("/activation-links", operation_id="ListActivationLinks", summary="The organization's pending activation links")
+    async def list_activation_links(self, org_id: OrgId, principal: NamedDependency[Principal]) -> PendingActivationLinksOut:
+        """To whom, when and until when; never the URL (only its hash is kept)."""
         check_identifier(org_id, "org_id")
         async with unit_of_work(read_only=True) as uow:
             links = await activation_links.pending_activation_links(uow, principal, org_id, utcnow())
@@ -190,11 +200,17 @@ class OrganizationIntegrationController(Controller):
             ]
         )
 
-    @post("/activation-links/{link_id:str}/resend", operation_id="ResendActivationLink", status_code=201)
+    @post(
+        "/activation-links/{link_id:str}/resend",
+        operation_id="ResendActivationLink",
+        status_code=201,
+        summary="Email a pending activation link's Zoom administrator a fresh link",
+        responses=answers({404: ("activation_link_not_found",), 409: ("activation_link_not_emailed",)}),
+    )
     async def resend_activation_link(
         self,
-        org_id: FromPath[str],
-        link_id: FromPath[str],
+        org_id: OrgId,
+        link_id: ActivationLinkId,
         principal: NamedDependency[Principal],
         state: State,
         mailer: NamedDependency[SmtpMailer | None],

@@ -23,8 +23,14 @@ from domain import meetings
 from domain.access import Principal
 from domain.errors import InvalidCursor, MeetingNotFound
 from persistence.database import unit_of_work
-from server.api.meeting_bodies import MeetingIn, MeetingOut, MeetingPatch, MeetingsPageOut, meeting_out
-from server.api.openapi import ACTING_USER, MEMBER_SECURITY
+from server.api.meeting_bodies import (
+    MeetingIn,
+    MeetingOut,
+    MeetingPatch,
+    MeetingsPageOut,
+    meeting_out,
+)
+from server.api.openapi import ACTING_USER, MEMBER_SECURITY, answers
 from server.auth import member_guard, provide_principal
 from server.clock import SystemClock
 from server.services import provide_keeper
@@ -100,7 +106,7 @@ class MyMeetingsController(Controller):
             next_cursor=encode_cursor(page.next_after) if page.next_after else None,
         )
 
-    @get("/{meeting_id:str}", operation_id="GetMeeting")
+    @get("/{meeting_id:str}", operation_id="GetMeeting", responses=answers({404: ("meeting_not_found",), 409: ("meeting_connection_gone", "needs_reconnect")}))
     async def get_one(
         self,
         meeting_id: FromPath[str],
@@ -111,7 +117,11 @@ class MyMeetingsController(Controller):
         fresh = await meetings.get_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
         return meeting_out(fresh.meeting, fresh.fetched_at)
 
-    @patch("/{meeting_id:str}", operation_id="UpdateMeeting")
+    @patch(
+        "/{meeting_id:str}",
+        operation_id="UpdateMeeting",
+        responses=answers({404: ("meeting_not_found",), 409: ("meeting_being_created", "meeting_connection_gone", "needs_reconnect")}),
+    )
     async def update(
         self,
         meeting_id: FromPath[str],
@@ -132,7 +142,12 @@ class MyMeetingsController(Controller):
         )
         return meeting_out(updated)
 
-    @delete("/{meeting_id:str}", operation_id="CancelMeeting", status_code=204)
+    @delete(
+        "/{meeting_id:str}",
+        operation_id="CancelMeeting",
+        status_code=204,
+        responses=answers({404: ("meeting_not_found",), 409: ("meeting_being_created", "meeting_connection_gone", "needs_reconnect")}),
+    )
     async def cancel(
         self,
         meeting_id: FromPath[str],
@@ -142,7 +157,11 @@ class MyMeetingsController(Controller):
         """Cancelled in Zoom; a meeting in the host's PMI room is not deleted there (R17)."""
         await meetings.cancel_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
 
-    @post("/{meeting_id:str}/recreate", operation_id="RecreateMeeting")
+    @post(
+        "/{meeting_id:str}/recreate",
+        operation_id="RecreateMeeting",
+        responses=answers({404: ("meeting_not_found",), 409: ("meeting_not_changeable", "not_connected")}),
+    )
     async def recreate(
         self,
         state: State,
@@ -157,7 +176,12 @@ class MyMeetingsController(Controller):
         )
         return Response(meeting_out(created.meeting), status_code=201 if created.new else 200)
 
-    @get("/{meeting_id:str}/start", operation_id="StartMeeting", status_code=302)
+    @get(
+        "/{meeting_id:str}/start",
+        operation_id="StartMeeting",
+        status_code=302,
+        responses=answers({404: ("meeting_not_found",), 409: ("meeting_connection_gone", "needs_reconnect")}),
+    )
     async def start(
         self,
         meeting_id: FromPath[str],
