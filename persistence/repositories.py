@@ -33,6 +33,7 @@ from domain.model import (
 )
 from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
 from domain.zoom import TokenSet
+from persistence.correlation import job_headers
 from persistence.token_cipher import TokenCipher
 
 
@@ -588,7 +589,9 @@ class PostgresJobs:
         self._queries = Queries.from_asyncpg_connection(connection)
 
     async def enqueue(self, kind: str, payload: dict[str, object], dedupe_key: str | None = None) -> None:
-        await self._queries.enqueue(kind, json.dumps(payload).encode(), dedupe_key=dedupe_key, on_conflict="skip")
+        await self._queries.enqueue(
+            kind, json.dumps(payload).encode(), dedupe_key=dedupe_key, headers=job_headers(), on_conflict="skip"
+        )
 
 
 class PostgresWebhookLog:

@@ -24,9 +24,11 @@ from server.api.openapi import docs_assets, document_answers, openapi_config
 from server.api.provisioning import ProvisioningController
 from server.config import Settings, settings_from_env
 from server.launch import launch
+from server.scrape import metrics_endpoint
 from server.outbox import LocalSmtpServer
 from server.problems import EXCEPTION_HANDLERS
 from server.rate_limits import FailedAttempts, failed_attempts_middleware
+from server.request_context import request_context
 from server.security_headers import security_headers_hook
 from server.services import provide_keeper, provide_mailer, provide_zoom, services
 from server.ui.layout import TEMPLATE_CONFIG
@@ -82,6 +84,7 @@ def create_app(
             launch,
             zoom_webhook,
             docs_assets,
+            metrics_endpoint,
             *UI_ROUTES,
             *(DEMO_ROUTES if settings.demo else ()),
             *extra_routes,
@@ -93,7 +96,7 @@ def create_app(
         },
         before_request=check_request_body,
         before_send=[security_headers_hook(settings.zoom.oauth_base_url if settings.zoom else None)],
-        middleware=[failed_attempts_middleware],
+        middleware=[request_context(timed=settings.metrics_token is not None), failed_attempts_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[services],
         state=State(state),

@@ -73,9 +73,28 @@ def _migrate() -> None:
     asyncio.run(database.migrate())
 
 
+def metrics_folder() -> str:
+    """Where this host's processes keep their counters (prometheus-client's multiprocess mode).
+
+    Set PROMETHEUS_MULTIPROC_DIR to the same empty folder for every `serve` and `worker` of a host (emptied
+    when they all restart) so any `serve` answers for all of them. Without it, `serve` makes a fresh one
+    for its own processes.
+    """
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        import tempfile
+
+        folder = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="roomlink-metrics-")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
 def _worker() -> None:
     import logging
     import signal
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_folder()
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -174,6 +193,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     if not args.no_migrate:
         _migrate()
+    metrics_folder()
     uvicorn.run(
         "server.app:create_app",
         factory=True,

@@ -75,6 +75,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: How long one request or job may hold a meeting's creation while it waits on Zoom (R23);
     #: None: as long as the Zoom client's retries can take.
     meeting_lease_s: float | None = None
+    #: Bearer token for GET /metrics; None: /metrics answers 404.
+    metrics_token: str | None = None
 
     def __repr__(self) -> str:
         return f"Settings(base_url={self.base_url!r}, api_keys={len(self.api_keys)} configured)"
@@ -153,4 +155,5 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         events_retry_max_s=float(environ.get("ROOMLINK_EVENTS_RETRY_MAX_S", str(6 * 3600))),
         events_retry_for_s=float(environ.get("ROOMLINK_EVENTS_RETRY_FOR_S", str(3 * 24 * 3600))),
         meeting_lease_s=float(environ["ROOMLINK_MEETING_LEASE_S"]) if environ.get("ROOMLINK_MEETING_LEASE_S") else None,
+        metrics_token=environ.get("ROOMLINK_METRICS_TOKEN") or None,
     )

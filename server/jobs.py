@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import timedelta
 
 import httpx
@@ -37,7 +38,9 @@ from domain.keeping import (
 from domain.model import ConnectionType
 from domain.zoom import ZoomApp, ZoomEvent
 from persistence import database
+from persistence.correlation import REQUEST_ID_HEADER, request_id
 from persistence.database import unit_of_work
+from server import metrics
 from server.clock import SystemClock, utcnow
 from server.config import Settings
 from server.emails import incident_email
@@ -68,7 +71,9 @@ class Worker:
 
     async def zoom_event(self, job: Job) -> None:
         payload = json.loads(job.payload)
-        await _handle_event(ZoomApp(payload["app"]), json.loads(payload["body"]))
+        body = json.loads(payload["body"])
+        await _handle_event(ZoomApp(payload["app"]), body)
+        metrics.webhook_handled(str(body.get("event", "")), job.created.timestamp())
 
     async def verify_all(self, job: Job) -> None:
         async with unit_of_work() as uow:
@@ -199,16 +204,23 @@ def _logged(name: str, handler):
     is retried when Zoom says, even if that is tomorrow, without spending its attempts."""
 
     async def run(job: Job) -> None:
+        token = request_id.set(str((job.headers or {}).get(REQUEST_ID_HEADER) or f"job-{job.id}"))
+        started, outcome = time.perf_counter(), "error"
         try:
             await handler(job)
+            outcome = "ok"
         except ZoomRateLimited as limited:
             if limited.retry_after_s is None:
                 raise
+            outcome = "rate_limited"
             log.warning("job %s %s waits %.0f s for Zoom's rate limit", name, job.id, limited.retry_after_s)
             raise RetryRequested(delay=timedelta(seconds=limited.retry_after_s), reason=str(limited)) from None
         except Exception:
             log.exception("job %s %s failed (attempt %s)", name, job.id, job.attempts + 1)
             raise
+        finally:
+            metrics.job_ran(name, outcome, time.perf_counter() - started)
+            request_id.reset(token)
 
     return run
 

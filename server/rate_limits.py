@@ -28,6 +28,7 @@ FAMILIES = (
     ("/launch/", "launch_link", frozenset({404, 410})),
     ("/oauth/zoom/callback", "oauth_state", frozenset({400, 403})),
     ("/oauth/zoom/start/", "oauth_state", frozenset({403, 410})),
+    ("/metrics", "metrics_token", frozenset({401})),
 )
 
 

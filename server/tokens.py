@@ -17,6 +17,7 @@ from domain.keeping import mark_broken
 from domain.model import Connection, ConnectionStatus, ConnectionType, ZoomUser
 from domain.zoom import TokenSet, ZoomApp, ZoomProfile
 from persistence.database import unit_of_work
+from server import metrics
 from server.clock import utcnow
 from server.zoom_client import HttpZoom, ZoomGrantRevoked, ZoomTokenRejected
 
@@ -60,11 +61,16 @@ class TokenKeeper:
             try:
                 refreshed = await self._zoom.refresh(_app(connection), current)
             except ZoomGrantRevoked as refused:
+                metrics.token_refreshed(connection.type.value, "grant_revoked")
                 await mark_broken(
                     uow, connection, ConnectionStatus.NEEDS_RECONNECT, str(refused), "zoom:token_refresh", utcnow()
                 )
                 await uow.commit()
                 raise ConnectionBroken("Zoom no longer accepts this connection; it needs reconnecting.") from None
+            except Exception:
+                metrics.token_refreshed(connection.type.value, "failed")
+                raise
+            metrics.token_refreshed(connection.type.value, "refreshed")
             await uow.connections.store_tokens(connection, refreshed)
             await uow.commit()
             return refreshed

@@ -17,6 +17,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from domain.errors import ZoomRefused, ZoomScopesMissing, ZoomUserNotFound
 from domain.model import ZoomUser
 from domain.zoom import TokenSet, ZoomApp, ZoomProfile
+from server import metrics
 from server.config import ZoomAppCredentials, ZoomSettings
 
 log = logging.getLogger("roomlink.zoom")
@@ -139,7 +140,7 @@ class HttpZoom:
         for attempt in range(self._policy.attempts):
             last = attempt == self._policy.attempts - 1
             try:
-                response = await self._http.request(method, url, **kwargs)
+                response = await metrics.zoom_call(method, url, self._http.request(method, url, **kwargs))
             except httpx.HTTPError as error:
                 if last:
                     raise ZoomUnavailable(f"Zoom did not answer: {type(error).__name__}") from None

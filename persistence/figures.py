@@ -1,0 +1,85 @@
+"""The figures /metrics reads at scrape time: the job queue, connections by status, members by effective type.
+
+Each is one aggregate query; members are counted per member state (the 16 of persistence/members_table.py)
+and organization, then folded through domain.precedence, the same way the members table counts them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from domain.model import ConnectionStatus
+from persistence.members_table import MemberState, OrganizationState
+
+#: pgqueuer's statuses a job is still in: waiting, being worked on, failed for good (held).
+JOB_STATUSES = ("queued", "picked", "failed")
+
+
+class JobFigure(msgspec.Struct, frozen=True):
+    kind: str
+    status: str
+    count: int
+    #: Seconds the oldest job of this kind and status has waited: queued since it was due, picked since
+    #: it was enqueued, failed since it last failed.
+    oldest_age_s: float
+
+
+async def job_figures(db: asyncpg.Connection, now: datetime) -> list[JobFigure]:
+    records = await db.fetch(
+        """
+        SELECT entrypoint, status::text AS status, count(*) AS jobs,
+               min(CASE status WHEN 'queued' THEN execute_after WHEN 'picked' THEN created ELSE updated END)
+                   FILTER (WHERE status <> 'queued' OR execute_after <= $2) AS since
+        FROM pgqueuer WHERE status = ANY($1::pgqueuer_status[])
+        GROUP BY entrypoint, status
+        """,
+        list(JOB_STATUSES),
+        now,
+    )
+    return [
+        JobFigure(
+            kind=r["entrypoint"],
+            status=r["status"],
+            count=r["jobs"],
+            oldest_age_s=max(0.0, (now - r["since"]).total_seconds()) if r["since"] else 0.0,
+        )
+        for r in records
+    ]
+
+
+async def connection_figures(db: asyncpg.Connection) -> dict[tuple[str, str], int]:
+    """(type, status) → connections."""
+    records = await db.fetch("SELECT type, status, count(*) AS connections FROM connections GROUP BY type, status")
+    return {(r["type"], r["status"]): r["connections"] for r in records}
+
+
+async def member_figures(db: asyncpg.Connection) -> dict[tuple[str, bool, str], int]:
+    """(effective type or "none", connected, reason or "") → members, over every organization."""
+    organizations = {
+        r["org_id"]: OrganizationState(
+            connection_status=ConnectionStatus(r["status"]) if r["status"] else None,
+            members_may_remove=r["allow_members_to_remove"],
+        )
+        for r in await db.fetch(
+            """
+            SELECT o.org_id, o.allow_members_to_remove, c.status
+            FROM organizations o LEFT JOIN connections c ON c.org_id = o.org_id AND c.type = 'organization'
+            """
+        )
+    }
+    figures: Counter[tuple[str, bool, str]] = Counter()
+    for r in await db.fetch(
+        """
+        SELECT org_id, personal_status, seated, organization_removed, count(*) AS members
+        FROM members GROUP BY org_id, personal_status, seated, organization_removed
+        """
+    ):
+        organization = organizations.get(r["org_id"]) or OrganizationState(connection_status=None, members_may_remove=False)
+        effective = organization.decide(MemberState(r["personal_status"], r["seated"], r["organization_removed"]))
+        type_ = effective.type.value if effective.type is not None else "none"
+        figures[(type_, effective.connected, effective.reason.value if effective.reason else "")] += r["members"]
+    return dict(figures)
