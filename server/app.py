@@ -12,6 +12,7 @@ from litestar.response import Response
 from litestar.types import ControllerRouterHandler
 
 from persistence import database
+from server import logging_setup
 from server.api.bodies import Health, check_request_body
 from server.api.diagnostics import DiagnosticsController
 from server.api.events import EventEndpointController
@@ -104,4 +105,7 @@ def create_app(
         template_config=TEMPLATE_CONFIG,
     )
     document_answers(app)
+    if settings.log_format == logging_setup.JSON:
+        # After Litestar, whose own logging configuration replaces the root logger's handlers.
+        logging_setup.configure(logging_setup.JSON)
     return app

@@ -70,7 +70,23 @@ def main(argv: list[str] | None = None) -> None:
 def _migrate() -> None:
     from persistence import database
 
-    asyncio.run(database.migrate())
+    if os.environ.get("ROOMLINK_LOG_FORMAT") != "json":
+        asyncio.run(database.migrate())
+        return
+    import contextlib
+    import io
+    import logging
+
+    from server import logging_setup
+
+    logging_setup.configure(logging_setup.JSON)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            asyncio.run(database.migrate())
+    finally:
+        for line in filter(None, (line.strip() for line in printed.getvalue().splitlines())):
+            logging.getLogger("roomlink.migrations").info(line)
 
 
 def metrics_folder() -> str:
@@ -90,14 +106,14 @@ def metrics_folder() -> str:
 
 
 def _worker() -> None:
-    import logging
     import signal
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_folder()
+    from server import logging_setup
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    os.environ["ROOMLINK_LOG_FORMAT"] = logging_setup.log_format_from_env(os.environ, logging_setup.JSON)
+    logging_setup.configure(os.environ["ROOMLINK_LOG_FORMAT"])
     from server.config import settings_from_env
     from server.jobs import run_worker
 
@@ -191,6 +207,11 @@ def _keys(command: str) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from server import logging_setup
+
+    os.environ["ROOMLINK_LOG_FORMAT"] = log_format = logging_setup.log_format_from_env(os.environ, logging_setup.JSON)
+    if log_format == logging_setup.JSON:
+        logging_setup.configure(log_format)
     if not args.no_migrate:
         _migrate()
     metrics_folder()
@@ -202,6 +223,8 @@ def _serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         proxy_headers=True,
         log_level="info",
+        # JSON: the processes' logging is ours (server/logging_setup.py), uvicorn's lines included.
+        log_config=None if log_format == logging_setup.JSON else uvicorn.config.LOGGING_CONFIG,
         # SIGTERM: in-flight requests get this long, then the pool closes (bounded too): out within 10 s.
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )

@@ -77,6 +77,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     meeting_lease_s: float | None = None
     #: Bearer token for GET /metrics; None: /metrics answers 404.
     metrics_token: str | None = None
+    #: `json`: one JSON object per log line (server/logging_setup.py); `text`: as uvicorn writes them.
+    log_format: str = "text"
 
     def __repr__(self) -> str:
         return f"Settings(base_url={self.base_url!r}, api_keys={len(self.api_keys)} configured)"
@@ -156,4 +158,5 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         events_retry_for_s=float(environ.get("ROOMLINK_EVENTS_RETRY_FOR_S", str(3 * 24 * 3600))),
         meeting_lease_s=float(environ["ROOMLINK_MEETING_LEASE_S"]) if environ.get("ROOMLINK_MEETING_LEASE_S") else None,
         metrics_token=environ.get("ROOMLINK_METRICS_TOKEN") or None,
+        log_format=environ.get("ROOMLINK_LOG_FORMAT", "text").strip().lower(),
     )

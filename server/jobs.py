@@ -219,7 +219,15 @@ def _logged(name: str, handler):
             log.exception("job %s %s failed (attempt %s)", name, job.id, job.attempts + 1)
             raise
         finally:
-            metrics.job_ran(name, outcome, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.job_ran(name, outcome, seconds)
+            log.info(
+                "job %s %s: %s",
+                name,
+                job.id,
+                outcome,
+                extra={"job_kind": name, "job_id": job.id, "outcome": outcome, "duration_ms": round(seconds * 1000, 1)},
+            )
             request_id.reset(token)
 
     return run

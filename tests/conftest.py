@@ -97,16 +97,20 @@ def roomlink_env(zoom_sandbox, outbox, ports) -> dict[str, str]:
         "ROOMLINK_EVENTS_POLL_S": "0.2",
         "ROOMLINK_EVENTS_RETRY_FIRST_S": "0.2",
         "ROOMLINK_EVENTS_RETRY_MAX_S": "1",
+        # As in production: one JSON object per log line (checked when the session's server stops).
+        "ROOMLINK_LOG_FORMAT": "json",
     }
 
 
 @pytest.fixture(scope="session")
 def roomlink(db, roomlink_env, ports) -> str:
     """A Roomlink server process on the scratch database, talking to the sandbox and the outbox."""
-    from tests.support.servers import running
+    from tests.support.servers import API_KEY_SECRET, ZOOM_APPS, log_file, not_json_or_leaking, running
 
     with running("server.app:create_app", roomlink_env, ports["roomlink"]) as base_url:
         yield base_url
+    secrets = [API_KEY_SECRET, *ZOOM_APPS.values(), os.environ["ROOMLINK_TOKEN_KEYS"].split(":", 1)[1]]
+    assert not_json_or_leaking(log_file(ports["roomlink"]), secrets) == []
 
 
 @pytest.fixture(scope="module")

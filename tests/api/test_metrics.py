@@ -14,7 +14,7 @@ from domain.precedence import effective_connection
 from persistence.database import unit_of_work
 from tests.support.builders import expire_access_token
 from tests.support.servers import free_port, running, worker
-from tests.support.zoom import approve_in_zoom, as_member, create_activation_link, eventually, organization, path_of
+from tests.support.zoom import activate_through, as_member, eventually, organization
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
 SCRAPE = {"Authorization": f"Bearer {METRICS_TOKEN}"}
@@ -50,21 +50,12 @@ def value(samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-async def activate_on(client: httpx.AsyncClient, org, zoom_email: str) -> None:
-    """The activation, every step (Zoom's callback included) answered by `client`'s server."""
-    link = await create_activation_link(client, org["org_id"], org["owner"])
-    assert (await client.get(path_of(link["url"]))).status_code == 200
-    to_zoom = await client.post(path_of(link["url"]))
-    callback = await approve_in_zoom(to_zoom.headers["location"], zoom_email)
-    assert (await client.get(path_of(callback))).status_code == 200
-
-
 async def test_metrics_of_two_servers_and_a_worker_add_up_after_activation_admin_lost_and_429_storm(
     stack, api, org, zoom_account, sandbox
 ):
     first, second = stack
     async with httpx.AsyncClient(base_url=first, timeout=30) as one, httpx.AsyncClient(base_url=second, timeout=30) as two:
-        await activate_on(one, org, zoom_account["admin"]["email"])
+        await activate_through(one, org["org_id"], org["owner"], zoom_account["admin"]["email"])
         members_page = f"/api/v1/orgs/{org['org_id']}/integrations/zoom/members"
         for client, times in ((one, 3), (two, 4)):
             for _ in range(times):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -81,6 +82,19 @@ def log_file(port: int) -> Path:
     return folder / f"server-{port}.log"
 
 
+def not_json_or_leaking(path: Path, secrets: list[str]) -> list[str]:
+    """The lines of a log that are not one JSON object each, or that hold one of `secrets`."""
+    bad = []
+    for line in path.read_text().splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or any(secret in line for secret in secrets):
+            bad.append(line[:300])
+    return bad
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -97,10 +111,12 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30)
 
 @contextmanager
 def worker(extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    """`roomlink worker` in its own process until the block ends."""
+    """`roomlink worker` in its own process until the block ends; its output is in `.log_path`."""
     env = {**os.environ, "ROOMLINK_API_KEYS": API_KEY, **(extra_env or {})}
-    log = log_file(0).with_name(f"worker-{os.getpid()}-{free_port()}.log").open("w")
+    log_path = log_file(0).with_name(f"worker-{os.getpid()}-{free_port()}.log")
+    log = log_path.open("w")
     process = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = log_path
     try:
         yield process
     finally:

@@ -11,7 +11,7 @@ from pgqueuer import RetryRequested
 from server.jobs import _logged
 from server.zoom_client import ZoomRateLimited, ZoomUnavailable
 
-JOB = SimpleNamespace(id=7, attempts=0)
+JOB = SimpleNamespace(id=7, attempts=0, headers=None)
 
 
 async def test_a_daily_rate_limit_is_retried_when_zoom_says():
