@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import asyncpg
 
 from persistence.token_cipher import TokenCipher
@@ -27,8 +29,18 @@ async def ring_opens_stored_secrets(db: asyncpg.Connection, cipher: TokenCipher)
     return all(cipher.holds_key_of(row[0]) for row in await db.fetch(samples))
 
 
-async def rotate_keys(db: asyncpg.Connection, cipher: TokenCipher) -> int:
-    """Returns how many values moved; values already under the current key are left alone."""
+async def sealed_values(db: asyncpg.Connection) -> int:
+    """How many values rotation looks at (for its progress)."""
+    counts = " + ".join(f"(SELECT count(*) FROM {table} WHERE {column} IS NOT NULL)" for table, _, column in SEALED_COLUMNS)
+    return await db.fetchval(f"SELECT {counts}")
+
+
+async def rotate_keys(
+    db: asyncpg.Connection, cipher: TokenCipher, on_batch: Callable[[int], None] | None = None
+) -> int:
+    """Returns how many values moved; values already under the current key are left alone, so a rotation
+    stopped half way (each batch is its own transaction) is finished by running it again.
+    `on_batch` hears how many values each batch looked at."""
     moved = 0
     for table, key, column in SEALED_COLUMNS:
         after = ""
@@ -51,4 +63,6 @@ async def rotate_keys(db: asyncpg.Connection, cipher: TokenCipher) -> int:
                     )
             moved += len(stale)
             after = rows[-1]["key"]
+            if on_batch is not None:
+                on_batch(len(rows))
     return moved

@@ -40,6 +40,14 @@ def main(argv: list[str] | None = None) -> None:
     keys_commands.add_parser("generate", help="print a new key for ROOMLINK_TOKEN_KEYS")
     keys_commands.add_parser("rotate", help="re-seal every stored secret under the first key of ROOMLINK_TOKEN_KEYS")
 
+    imports = commands.add_parser("import", help="provision from a file, in batches of 1,000 (safe to run again)")
+    import_commands = imports.add_subparsers(dest="import_command", required=True)
+    import_members = import_commands.add_parser("members", help="members from a CSV with a header: user_id,email,name,role")
+    import_members.add_argument("--org", required=True, metavar="ORG", help="the organization, provisioned already")
+    import_members.add_argument("file", help="the CSV file")
+    resync = commands.add_parser("resync", help="check an organization's Zoom admin and resync its seats now")
+    resync.add_argument("org", metavar="ORG")
+
     sandbox = commands.add_parser("zoom-sandbox", help="run the Zoom sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=9000)
@@ -61,6 +69,16 @@ def main(argv: list[str] | None = None) -> None:
         run_demo(port=args.port, data_dir=args.data)
     elif args.command == "keys":
         _keys(args.keys_command)
+    elif args.command == "import":
+        from pathlib import Path
+
+        from server.cli_long_work import import_members, run
+
+        run(import_members(args.org, Path(args.file)))
+    elif args.command == "resync":
+        from server.cli_long_work import resync, run
+
+        run(resync(args.org))
     elif args.command == "zoom-sandbox":
         import uvicorn
 
@@ -188,20 +206,9 @@ def _keys(command: str) -> None:
         print(f"k{os.urandom(3).hex()}:{KeyRing.generate_key()}")
         return
 
-    async def rotate() -> int:
-        from persistence import database
-        from persistence.key_rotation import rotate_keys
-        from persistence.token_cipher import TokenCipher
-        from server.config import settings_from_env
+    from server.cli_long_work import rotate_keys, run
 
-        cipher = TokenCipher(KeyRing.from_config(settings_from_env().token_keys))
-        connection = await database.engine().get_new_connection()
-        try:
-            return await rotate_keys(connection, cipher)
-        finally:
-            await connection.close()
-
-    print(f"re-sealed {asyncio.run(rotate())} values under the current key")
+    run(rotate_keys())
 
 
 def _serve(args: argparse.Namespace) -> None:

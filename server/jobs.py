@@ -48,7 +48,7 @@ from server.event_delivery import deliver_events
 from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
 from server.services import configure_cipher, pool_limits, zoom_timeout
 from server.tokens import TokenKeeper
-from server.zoom_client import HttpZoom, ZoomRateLimited
+from server.zoom_client import HttpZoom, PageListener, ZoomRateLimited
 from server.zoom_meetings import ZoomMeetings
 
 log = logging.getLogger("roomlink.jobs")
@@ -156,7 +156,7 @@ class Worker:
         await self.mailer.send(OutgoingEmail(**json.loads(job.payload)))
 
 
-async def verify_organization(keeper: TokenKeeper | None, org_id: str) -> None:
+async def verify_organization(keeper: TokenKeeper | None, org_id: str, on_page: PageListener | None = None) -> None:
     """R11 without waiting for webhooks: is the activating admin still an admin? Then resync seats.
 
     A grant Zoom refuses breaks the connection (TokenKeeper); Zoom unreachable changes nothing.
@@ -169,7 +169,7 @@ async def verify_organization(keeper: TokenKeeper | None, org_id: str) -> None:
         return
     try:
         admin = await keeper.me(connection)
-        users = await keeper.account_users(connection) if admin.is_account_admin else None
+        users = await keeper.account_users(connection, on_page) if admin.is_account_admin else None
     except (ConnectionBroken, NotConnected):
         return
     except ZoomRefused as refused:

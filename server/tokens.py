@@ -19,7 +19,7 @@ from domain.zoom import TokenSet, ZoomApp, ZoomProfile
 from persistence.database import unit_of_work
 from server import metrics
 from server.clock import utcnow
-from server.zoom_client import HttpZoom, ZoomGrantRevoked, ZoomTokenRejected
+from server.zoom_client import HttpZoom, PageListener, ZoomGrantRevoked, ZoomTokenRejected
 
 #: Refresh a little before Zoom's expiry, so a token never dies in flight.
 EXPIRY_MARGIN = timedelta(seconds=60)
@@ -34,8 +34,8 @@ class TokenKeeper:
     async def me(self, connection: Connection) -> ZoomProfile:
         return await self.call(connection, self._zoom.me)
 
-    async def account_users(self, connection: Connection) -> list[ZoomUser]:
-        return await self.call(connection, self._zoom.account_users)
+    async def account_users(self, connection: Connection, on_page: PageListener | None = None) -> list[ZoomUser]:
+        return await self.call(connection, lambda tokens: self._zoom.account_users(tokens, on_page))
 
     async def call(self, connection: Connection, request: Callable[[TokenSet], Awaitable[T]]) -> T:
         tokens = await self.tokens(connection)

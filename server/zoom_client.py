@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -24,6 +25,8 @@ log = logging.getLogger("roomlink.zoom")
 
 #: Zoom's largest page for user lists.
 USERS_PAGE_SIZE = 300
+
+PageListener = Callable[[int, int], None]
 
 
 class ZoomUnavailable(Exception):
@@ -226,7 +229,8 @@ class HttpZoom:
             status=user.get("status", "active"),
         )
 
-    async def account_users(self, tokens: TokenSet) -> list[ZoomUser]:
+    async def account_users(self, tokens: TokenSet, on_page: PageListener | None = None) -> list[ZoomUser]:
+        """`on_page(listed so far, Zoom's total_records)` after each page, for progress."""
         users: list[ZoomUser] = []
         page_token = ""
         while True:
@@ -238,6 +242,8 @@ class HttpZoom:
                 ZoomUser(zoom_user_id=u["id"], email=u["email"], status=u.get("status", "active"), role_id=str(u.get("role_id", "")))
                 for u in page.get("users", [])
             ]
+            if on_page is not None:
+                on_page(len(users), int(page.get("total_records") or len(users)))
             page_token = page.get("next_page_token") or ""
             if not page_token:
                 return users
