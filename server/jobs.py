@@ -38,9 +38,9 @@ from domain.keeping import (
 from domain.model import ConnectionType
 from domain.zoom import ZoomApp, ZoomEvent
 from persistence import database
-from persistence.correlation import REQUEST_ID_HEADER, request_id
+from persistence.correlation import REQUEST_ID_HEADER, TRACEPARENT_HEADER, request_id
 from persistence.database import unit_of_work
-from server import metrics
+from server import metrics, tracing
 from server.clock import SystemClock, utcnow
 from server.config import Settings
 from server.emails import incident_email
@@ -204,10 +204,14 @@ def _logged(name: str, handler):
     is retried when Zoom says, even if that is tomorrow, without spending its attempts."""
 
     async def run(job: Job) -> None:
-        token = request_id.set(str((job.headers or {}).get(REQUEST_ID_HEADER) or f"job-{job.id}"))
+        headers = job.headers or {}
+        token = request_id.set(str(headers.get(REQUEST_ID_HEADER) or f"job-{job.id}"))
         started, outcome = time.perf_counter(), "error"
         try:
-            await handler(job)
+            with tracing.span(
+                f"job {name}", tracing.CONSUMER, parent=headers.get(TRACEPARENT_HEADER), roomlink__job_id=job.id
+            ):
+                await handler(job)
             outcome = "ok"
         except ZoomRateLimited as limited:
             if limited.retry_after_s is None:
@@ -249,6 +253,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
     """Work until `stop` is set; several of these may run, in any number of processes."""
     if configure:
         configure_cipher(settings)
+        tracing.start("worker")
         await database.open_pool(pool_limits(settings))
     connection = await database.engine().get_new_connection()
     try:
@@ -286,6 +291,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
         await connection.close()
         if configure:
             await database.close_pool()
+            tracing.stop()
 
 
 async def _tick(interval_s: float, stop: asyncio.Event) -> None:

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 from prometheus_client import Counter, Histogram
 
+from server import tracing
+
 log = logging.getLogger("roomlink.zoom")
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -135,6 +137,15 @@ def _body(response: httpx.Response) -> dict:
 async def zoom_call(method: str, url: str, sending: Awaitable[httpx.Response]) -> httpx.Response:
     """The one place a request to Zoom is counted, timed and logged (server/zoom_client.py's `_send`)."""
     operation = zoom_operation(method, url)
+    if tracing.active():
+        with tracing.span(f"zoom {operation}", tracing.CLIENT, roomlink__zoom_operation=operation) as current:
+            response = await _observed(operation, sending)
+            current.set_attribute("http.response.status_code", response.status_code)
+            return response
+    return await _observed(operation, sending)
+
+
+async def _observed(operation: str, sending: Awaitable[httpx.Response]) -> httpx.Response:
     started = time.perf_counter()
     try:
         response = await sending

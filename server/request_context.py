@@ -10,7 +10,7 @@ import uuid
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from persistence.correlation import request_id
-from server import metrics
+from server import metrics, tracing
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
@@ -53,11 +53,19 @@ def _middleware(app: ASGIApp, timed: bool) -> ASGIApp:
                 message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, rid.encode())]
             await send(message)
 
+        route = scope.get("path_template") or "unmatched"
         try:
-            await app(scope, receive, send_with_id)
+            if tracing.active():
+                with tracing.span(
+                    f"{scope['method']} {route}", tracing.SERVER, http__request__method=scope["method"],
+                    http__route=route, roomlink__request_id=rid,
+                ) as current:
+                    await app(scope, receive, send_with_id)
+                    current.set_attribute("http.response.status_code", status)
+            else:
+                await app(scope, receive, send_with_id)
         finally:
             if timed:
-                route = scope.get("path_template") or "unmatched"
                 metrics.observe_request(scope["method"], route, status, time.perf_counter() - started)
             request_id.reset(token)
 

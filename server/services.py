@@ -12,7 +12,7 @@ from litestar.datastructures import State
 
 from persistence import database
 from persistence.token_cipher import KeyRing, TokenCipher
-from server import log_redaction
+from server import log_redaction, tracing
 from server.config import Settings
 from server.mail import SmtpMailer, parse_smtp_url
 from server.problems import Problem
@@ -42,6 +42,7 @@ async def services(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     log_redaction.install()
     configure_cipher(settings)
+    tracing.start("api")
     await database.open_pool(pool_limits(settings))
     async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:
         app.state.zoom = HttpZoom(settings.zoom, http) if settings.zoom else None
@@ -55,6 +56,7 @@ async def services(app: Litestar) -> AsyncIterator[None]:
                 worker[0].set()
                 await worker[1]
             await database.close_pool()
+            tracing.stop()
 
 
 def _in_process_worker(settings: Settings) -> tuple[asyncio.Event, asyncio.Task] | None:
