@@ -57,6 +57,9 @@ async def connection_figures(db: asyncpg.Connection) -> dict[tuple[str, str], in
     return {(r["type"], r["status"]): r["connections"] for r in records}
 
 
+_UNCONNECTED = OrganizationState(connection_status=None, members_may_remove=False)
+
+
 async def member_figures(db: asyncpg.Connection) -> dict[tuple[str, bool, str], int]:
     """(effective type or "none", connected, reason or "") → members, over every organization."""
     organizations = {
@@ -78,7 +81,7 @@ async def member_figures(db: asyncpg.Connection) -> dict[tuple[str, bool, str], 
         FROM members GROUP BY org_id, personal_status, seated, organization_removed
         """
     ):
-        organization = organizations.get(r["org_id"]) or OrganizationState(connection_status=None, members_may_remove=False)
+        organization = organizations.get(r["org_id"]) or _UNCONNECTED
         effective = organization.decide(MemberState(r["personal_status"], r["seated"], r["organization_removed"]))
         type_ = effective.type.value if effective.type is not None else "none"
         figures[(type_, effective.connected, effective.reason.value if effective.reason else "")] += r["members"]

@@ -82,7 +82,9 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
         reader = csv.DictReader(source)
         missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or ())]
         if missing:
-            raise ImportRefused(f"{path}: the header row lacks {', '.join(missing)} (it needs {', '.join(CSV_COLUMNS)})")
+            raise ImportRefused(
+                f"{path}: the header row lacks {', '.join(missing)} (it needs {', '.join(CSV_COLUMNS)})"
+            )
         return [{column: (row.get(column) or "").strip() for column in CSV_COLUMNS} for row in reader]
 
 

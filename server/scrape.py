@@ -33,16 +33,21 @@ class _DatabaseFigures(Collector):
         self._jobs, self._connections, self._members = jobs, connections, members
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        queued = GaugeMetricFamily("roomlink_jobs", "Background jobs in the queue by kind and status (queued, picked, failed).", labels=["kind", "status"])
+        queued = GaugeMetricFamily(
+            "roomlink_jobs", "Background jobs in the queue by kind and status (queued, picked, failed).", labels=["kind", "status"]
+        )
         oldest = GaugeMetricFamily(
             "roomlink_jobs_oldest_age_seconds",
-            "How long the oldest job of a kind and status has waited: queued since due, picked since enqueued, failed since it failed.",
+            "How long the oldest job of a kind and status has waited: queued since due, picked since enqueued,"
+            " failed since it failed.",
             labels=["kind", "status"],
         )
         for figure in self._jobs:
             queued.add_metric([figure.kind, figure.status], figure.count)
             oldest.add_metric([figure.kind, figure.status], figure.oldest_age_s)
-        connections = GaugeMetricFamily("roomlink_connections", "Zoom connections by type and status.", labels=["type", "status"])
+        connections = GaugeMetricFamily(
+            "roomlink_connections", "Zoom connections by type and status.", labels=["type", "status"]
+        )
         for (type_, status), count in sorted(self._connections.items()):
             connections.add_metric([type_, status], count)
         members = GaugeMetricFamily(

@@ -30,7 +30,8 @@ def stack(roomlink, roomlink_env, tmp_path_factory):
         # Three more processes on a PostgreSQL other suites share: small pools.
         "ROOMLINK_DB_POOL_SIZE": "3",
     }
-    with running("server.app:create_app", env, free_port()) as first, running("server.app:create_app", env, free_port()) as second:
+    app = "server.app:create_app"
+    with running(app, env, free_port()) as first, running(app, env, free_port()) as second:
         with worker(env):
             yield first, second
 
@@ -66,7 +67,8 @@ async def test_metrics_of_two_servers_and_a_worker_add_up_after_activation_admin
 
         await expire_access_token(org["org_id"])
         storm = await sandbox.client.post(
-            "/sandbox/faults", json={"method": "GET", "path_prefix": "/v2/users/me", "status": 429, "times": 3, "retry_after": 0}
+            "/sandbox/faults",
+            json={"method": "GET", "path_prefix": "/v2/users/me", "status": 429, "times": 3, "retry_after": 0},
         )
         assert storm.status_code in (200, 201), storm.text
         try:

@@ -68,8 +68,10 @@ async def test_every_log_line_is_json_without_a_secret_and_the_request_id_follow
         launch = await client.post(f"/api/v1/orgs/{org['org_id']}/members/{org['member']}/launch", headers=KEY)
         seen_secrets.add(launch.json()["url"].rsplit("/", 1)[1])
         assert (await client.get(path_of(launch.json()["url"]))).status_code in (302, 303)
-        assert (await client.get(f"/api/v1/orgs/{org['org_id']}/integrations/zoom/members", headers=as_member(org["owner"]))).status_code == 200
-        assert (await client.get("/api/v1/orgs/nowhere/integrations/zoom/members", headers=KEY)).status_code in (400, 403, 404)
+        members = await client.get(f"/api/v1/orgs/{org['org_id']}/integrations/zoom/members", headers=as_member(org["owner"]))
+        assert members.status_code == 200
+        nowhere = await client.get("/api/v1/orgs/nowhere/integrations/zoom/members", headers=KEY)
+        assert nowhere.status_code in (400, 403, 404)
 
         body = json.dumps(
             {
@@ -88,7 +90,11 @@ async def test_every_log_line_is_json_without_a_secret_and_the_request_id_follow
         await outbox.wait_for(lambda m: m.to == f"{org['owner']}@acme.test", timeout=20)
 
     async with unit_of_work(read_only=True) as uow:
-        for connection in (await uow.connections.organization(org["org_id"]), await uow.connections.personal(org["org_id"], org["member"])):
+        connections = [
+            await uow.connections.organization(org["org_id"]),
+            await uow.connections.personal(org["org_id"], org["member"]),
+        ]
+        for connection in connections:
             tokens = await uow.connections.tokens(connection) if connection else None
             if tokens is not None:
                 seen_secrets |= {tokens.access_token, tokens.refresh_token}
@@ -103,7 +109,7 @@ async def test_every_log_line_is_json_without_a_secret_and_the_request_id_follow
 
     zoom_calls = {line.get("zoom_operation") for line in server_lines if line.get("request_id") == callback_id}
     assert {"POST /oauth/token", "GET /users/me"} <= zoom_calls
-    access = [line for line in server_lines if line["logger"] == "uvicorn.access" and line.get("request_id") == webhook_id]
+    access = [e for e in server_lines if e["logger"] == "uvicorn.access" and e.get("request_id") == webhook_id]
     assert [(line["method"], line["path"], line["status"]) for line in access] == [("POST", "/webhooks/zoom", 200)]
     jobs = {line.get("job_kind") for line in worker_lines if line.get("request_id") == webhook_id}
     assert {"zoom_event", "notify_incident", "send_email"} <= jobs
@@ -123,7 +129,7 @@ async def _worker_lines_with(process, request: str, kind: str) -> list[dict]:
 
     async def written():
         lines = json_lines(process.log_path)
-        return lines if any(l.get("request_id") == request and l.get("job_kind") == kind for l in lines) else None
+        return lines if any(e.get("request_id") == request and e.get("job_kind") == kind for e in lines) else None
 
     lines = await eventually(written, timeout=20)
     assert lines, f"no {kind} line for request {request} in {process.log_path}"

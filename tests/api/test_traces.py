@@ -67,12 +67,14 @@ async def test_a_request_its_zoom_calls_and_its_jobs_are_one_trace(traced, org, 
     base_url, collector = traced
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         await activate_through(client, org["org_id"], org["owner"], zoom_account["admin"]["email"])
-        verify = await client.post(f"/api/v1/orgs/{org['org_id']}/integrations/zoom/verify", headers=as_member(org["owner"]))
+        verify_path = f"/api/v1/orgs/{org['org_id']}/integrations/zoom/verify"
+        verify = await client.post(verify_path, headers=as_member(org["owner"]))
         assert verify.status_code == 200
         body = json.dumps(
             {"event": "user.updated", "payload": {"account_id": zoom_account["id"], "object": {"id": "nobody-we-know"}}}
         ).encode()
-        answer = await client.post("/webhooks/zoom", content=body, headers=signed_webhook(body, ZOOM_APPS["ZOOM_ADMIN_APP_WEBHOOK_SECRET"]))
+        signature = signed_webhook(body, ZOOM_APPS["ZOOM_ADMIN_APP_WEBHOOK_SECRET"])
+        answer = await client.post("/webhooks/zoom", content=body, headers=signature)
         assert answer.status_code == 200
 
     def trace_of(name: str) -> str | None:
