@@ -52,6 +52,29 @@ async def throughput(base_url: str, headers: dict[str, str], seconds: float, cli
     return done
 
 
+async def time_figures() -> dict[str, float]:
+    """Median of 10 runs of each query /metrics makes."""
+    from persistence import database
+    from persistence.figures import connection_figures, job_figures, member_figures
+    from server.clock import utcnow
+
+    queries = {
+        "jobs": lambda db: job_figures(db, utcnow()),
+        "connections": connection_figures,
+        "members": member_figures,
+    }
+    medians = {}
+    async with database.connection() as db:
+        for name, query in queries.items():
+            samples = []
+            for _ in range(10):
+                started = time.perf_counter()
+                await query(db)
+                samples.append((time.perf_counter() - started) * 1000)
+            medians[name] = statistics.median(samples)
+    return medians
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=100_000)
@@ -99,6 +122,7 @@ async def _run(args: argparse.Namespace) -> None:
                 started = time.perf_counter()
                 client_on.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).raise_for_status()
                 scrapes.append((time.perf_counter() - started) * 1000)
+    direct = await time_figures()
     await database.close_pool()
     seconds_each = args.rounds * 2.0
     print(f"\n{'members page, limit 50':<24} {'median':>9} {'p99':>9} {'throughput (8 clients)':>24}")
@@ -108,6 +132,7 @@ async def _run(args: argparse.Namespace) -> None:
             f" {served[label] / seconds_each:>19.1f} req/s"
         )
     print(f"\none /metrics scrape at {args.members:,} members: median {statistics.median(scrapes):.1f} ms")
+    print("  of which, run directly: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in direct.items()))
 
 
 if __name__ == "__main__":
