@@ -104,20 +104,18 @@ def zoom_operation(method: str, url: str) -> str:
 
 def zoom_outcome(response: httpx.Response) -> tuple[str, str]:
     """(outcome, Zoom's code): its REST `code`, or OAuth's `error`, when it gives one."""
+    from server.zoom_client import is_daily_limit  # zoom_client imports this module
+
     status = response.status_code
-    if status == 429 or _is_daily_limit(response):
-        return ("429_daily" if _is_daily_limit(response) else "429_qps"), ""
+    if is_daily_limit(response):
+        return "429_daily", ""
+    if status == 429:
+        return "429_qps", ""
     if status >= 500:
         return "5xx", ""
     if status >= 400:
         return "4xx", _zoom_code(response)
     return "2xx", ""
-
-
-def _is_daily_limit(response: httpx.Response) -> bool:
-    if "daily" in response.headers.get("x-ratelimit-type", "").lower():
-        return True
-    return response.status_code in (300, 429) and "daily" in str(_body(response).get("message", "")).lower()
 
 
 def _zoom_code(response: httpx.Response) -> str:

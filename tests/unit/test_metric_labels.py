@@ -35,6 +35,7 @@ def answer(status: int, body: dict | None = None, **headers: str) -> httpx.Respo
     [
         (answer(200, {"id": "u"}), ("2xx", "")),
         (answer(204), ("2xx", "")),
+        (answer(201, {"id": 1}, **{"X-RateLimit-Type": "Daily-limit", "X-RateLimit-Remaining": "99"}), ("2xx", "")),
         (answer(404, {"code": 1001, "message": "User does not exist"}), ("4xx", "1001")),
         (answer(400, {"code": 4711, "message": "scopes"}), ("4xx", "4711")),
         (answer(401, {"code": 124, "message": "Invalid access token."}), ("4xx", "124")),
