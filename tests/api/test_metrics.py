@@ -1,5 +1,6 @@
 """/metrics: two server processes and a worker add up (prometheus-client multiprocess mode), and the figures
-read from PostgreSQL at scrape time agree with the database, after an activation, an admin lost and a 429 storm."""
+read from PostgreSQL at scrape time agree with the database, after an activation, an admin lost, a storm of
+per-second 429s and a daily limit."""
 
 from __future__ import annotations
 
@@ -74,6 +75,14 @@ async def test_metrics_of_two_servers_and_a_worker_add_up_after_activation_admin
         try:
             verify = f"/api/v1/orgs/{org['org_id']}/integrations/zoom/verify"
             assert (await two.post(verify, headers=as_member(org["owner"]))).status_code == 200
+            daily = await sandbox.client.post(
+                "/sandbox/faults",
+                json={"method": "GET", "path_prefix": "/v2/users/me", "status": 429, "rate_limit_type": "Daily-limit"},
+            )
+            assert daily.status_code in (200, 201), daily.text
+            # The worker's periodic verification may meet the limit first: the count is the same either way.
+            spent = await one.post(verify, headers=as_member(org["owner"]))
+            assert spent.status_code in (200, 429) and (spent.status_code == 200 or spent.json()["code"] == "zoom_daily_limit")
         finally:
             await sandbox.client.delete("/sandbox/faults")
         async with unit_of_work() as uow:
@@ -97,7 +106,9 @@ async def _check_scrape(base_url: str, org, members_page: str) -> None:
     route = "/api/v1/orgs/{org_id}/integrations/zoom/members"
     assert value(samples, "roomlink_http_request_duration_seconds_count", method="GET", route=route, status="200") == 7
     assert not [labels for name, labels in samples if name.startswith("roomlink_http") and org["org_id"] in str(labels)]
-    assert value(samples, "roomlink_zoom_requests_total", operation="GET /users/me", outcome="429_qps", zoom_code="") == 3
+    me = "GET /users/me"
+    assert value(samples, "roomlink_zoom_requests_total", operation=me, outcome="429_qps", zoom_code="") == 3
+    assert value(samples, "roomlink_zoom_requests_total", operation=me, outcome="429_daily", zoom_code="") == 1
     assert value(samples, "roomlink_zoom_requests_total", operation="POST /oauth/token", outcome="2xx", zoom_code="") >= 2
     assert value(samples, "roomlink_zoom_request_duration_seconds_count", operation="GET /users/me") >= 4
     assert value(samples, "roomlink_token_refreshes_total", type="organization", outcome="refreshed") >= 1
