@@ -1,4 +1,5 @@
-"""The figures /metrics reads at scrape time: the job queue, connections by status, members by effective type.
+"""The figures /metrics reads at scrape time: the job queue, event deliveries, connections by status, members by
+effective type.
 
 Each is one aggregate query; members are counted per member state (the 16 of persistence/members_table.py)
 and organization, then folded through domain.precedence, the same way the members table counts them.
@@ -46,6 +47,34 @@ async def job_figures(db: asyncpg.Connection, now: datetime) -> list[JobFigure]:
             status=r["status"],
             count=r["jobs"],
             oldest_age_s=max(0.0, (now - r["since"]).total_seconds()) if r["since"] else 0.0,
+        )
+        for r in records
+    ]
+
+
+class DeliveryFigure(msgspec.Struct, frozen=True):
+    status: str
+    count: int
+    #: Seconds since the oldest pending delivery that is due was created (0 when none is due).
+    oldest_due_age_s: float
+
+
+async def delivery_figures(db: asyncpg.Connection, now: datetime) -> list[DeliveryFigure]:
+    """Event deliveries to the host product still pending, and failed for good (R24)."""
+    records = await db.fetch(
+        """
+        SELECT 'pending' AS status, count(*) AS deliveries, min(created_at) FILTER (WHERE next_attempt_at <= $1) AS since
+        FROM event_deliveries WHERE status = 'pending'
+        UNION ALL
+        SELECT 'failed', count(*), NULL FROM event_deliveries WHERE status = 'failed'
+        """,
+        now,
+    )
+    return [
+        DeliveryFigure(
+            status=r["status"],
+            count=r["deliveries"],
+            oldest_due_age_s=max(0.0, (now - r["since"]).total_seconds()) if r["since"] else 0.0,
         )
         for r in records
     ]

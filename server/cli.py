@@ -168,6 +168,7 @@ async def _events(args: argparse.Namespace) -> None:
     from domain import event_endpoints
     from persistence import database
     from server.config import settings_from_env
+    from server.progress import Progress
     from server.services import configure_cipher
 
     configure_cipher(settings_from_env())
@@ -182,10 +183,14 @@ async def _events(args: argparse.Namespace) -> None:
                 redeliver += [delivery.id for delivery in failed]
                 if before is None:
                     break
+        # Each redelivery commits alone: stopped half way, --redeliver-failed again picks up the rest.
+        progress = Progress(f"redeliver to {args.endpoint_id}", len(redeliver), unit="deliveries") if redeliver else None
         for delivery_id in redeliver:
             async with database.unit_of_work() as uow:
                 await event_endpoints.redeliver(uow, args.endpoint_id, delivery_id)
-        if redeliver:
+            progress.advance()
+        if progress is not None:
+            progress.finish()
             print(f"queued again: {', '.join(map(str, redeliver))}")
         async with database.unit_of_work(read_only=True) as uow:
             items, _ = await event_endpoints.deliveries(uow, args.endpoint_id, args.status, None, args.limit)

@@ -1,6 +1,6 @@
 """GET /metrics: every process's counters added up, and the figures that live in PostgreSQL read now.
 
-Figures that live in the database (the job queue, connections by status, members by effective type)
+Figures that live in the database (the job queue, event deliveries, connections, members by effective type)
 are read at scrape time, never kept in a process, so they are the same whichever process answers.
 """
 
@@ -23,14 +23,15 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from persistence import database
-from persistence.figures import connection_figures, job_figures, member_figures
+from persistence.figures import connection_figures, delivery_figures, job_figures, member_figures
 from server.clock import utcnow
 from server.problems import Problem
 
 
 class _DatabaseFigures(Collector):
-    def __init__(self, jobs, connections, members) -> None:
+    def __init__(self, jobs, connections, members, deliveries=()) -> None:
         self._jobs, self._connections, self._members = jobs, connections, members
+        self._deliveries = deliveries
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         queued = GaugeMetricFamily(
@@ -57,7 +58,20 @@ class _DatabaseFigures(Collector):
         )
         for (type_, connected, reason), count in sorted(self._members.items()):
             members.add_metric([type_, "true" if connected else "false", reason], count)
-        yield from (queued, oldest, connections, members)
+        deliveries = GaugeMetricFamily(
+            "roomlink_event_deliveries",
+            "Event deliveries to the host product's endpoints: pending (retrying) and failed for good (R24).",
+            labels=["status"],
+        )
+        late = GaugeMetricFamily(
+            "roomlink_event_deliveries_oldest_due_seconds",
+            "How long the oldest due pending event delivery has existed.",
+        )
+        for figure in self._deliveries:
+            deliveries.add_metric([figure.status], figure.count)
+            if figure.status == "pending":
+                late.add_metric([], figure.oldest_due_age_s)
+        yield from (queued, oldest, connections, members, deliveries, late)
 
 
 def _process_metrics() -> bytes:
@@ -73,8 +87,9 @@ async def exposition() -> bytes:
         jobs = await job_figures(db, utcnow())
         connections = await connection_figures(db)
         members = await member_figures(db)
+        deliveries = await delivery_figures(db, utcnow())
     figures = CollectorRegistry(auto_describe=False)
-    figures.register(_DatabaseFigures(jobs, connections, members))
+    figures.register(_DatabaseFigures(jobs, connections, members, deliveries))
     return _process_metrics() + generate_latest(figures)
 
 

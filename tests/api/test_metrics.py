@@ -119,6 +119,7 @@ async def _check_scrape(base_url: str, org, members_page: str) -> None:
 
     async with unit_of_work(read_only=True) as uow:
         connections = await uow._db.fetch("SELECT type, status, count(*) AS n FROM connections GROUP BY 1, 2")
+        failed = await uow._db.fetchval("SELECT count(*) FROM event_deliveries WHERE status = 'failed'")
         members = await uow._db.fetch(
             """
             SELECT m.personal_status, m.seated, m.organization_removed, o.allow_members_to_remove, c.status
@@ -129,6 +130,8 @@ async def _check_scrape(base_url: str, org, members_page: str) -> None:
     for record in connections:
         assert value(samples, "roomlink_connections", type=record["type"], status=record["status"]) == record["n"]
     assert value(samples, "roomlink_connections", type="organization", status="admin_lost") >= 1
+    assert value(samples, "roomlink_event_deliveries", status="failed") == failed
+    assert ("roomlink_event_deliveries", frozenset({("status", "pending")})) in samples
     expected: dict[tuple[str, str, str], int] = {}
     for record in members:
         effective = effective_connection(

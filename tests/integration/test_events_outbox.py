@@ -280,6 +280,7 @@ async def test_r24_roomlink_events_lists_deliveries_and_redelivers_the_failed_on
     assert str(delivery) in listed.stdout and "organization.connection.changed" in listed.stdout
     again = subprocess.run([*command, "--redeliver-failed"], capture_output=True, text=True, timeout=60, check=True)
     assert f"queued again: {delivery}" in again.stdout
+    assert again.stderr.splitlines()[-1].startswith(f"redeliver to {hook}: 1/1 deliveries 100%")
     async with unit_of_work(read_only=True) as uow:
         (entry,), _ = await uow.deliveries.page(hook, None, None, 10)
     assert entry.status == "pending"
