@@ -1,4 +1,4 @@
-"""`roomlink`: serve, migrate, worker, jobs, events, demo, keys, zoom-sandbox."""
+"""`roomlink`: serve, migrate, worker, jobs, events, demo, keys, import, resync, zoom-sandbox."""
 
 from __future__ import annotations
 
