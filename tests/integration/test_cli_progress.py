@@ -86,7 +86,8 @@ async def test_an_import_shows_a_bar_with_counts_and_rate_in_a_terminal(db, tmp_
     assert status == 0, output
     frames = [frame for frame in output.replace("\r\n", "\n").split("\r") if frame.strip()]
     assert len(frames) >= 3, output
-    assert re.search(r"\[#+\.*\] 1,000/2,500 members\s+40%, [\d,]+ members/s", output), output
+    # Redraws are throttled: on a fast machine the bar may go from the start to the end; each frame counts and rates.
+    assert re.search(r"\[#+\.*\] [\d,]+/2,500 members\s+\d+%, [\d,]+ members/s", output), output
     assert "[" + "#" * 28 + "] 2,500/2,500 members 100%" in frames[-1]
     assert "2,500 created, 0 updated" in frames[-1]
     assert await members_of(org_id) == 2500
