@@ -54,6 +54,16 @@ from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom
 
 MEMBER_TYPES = ("organization", "personal", "none")
+#: The members table's filters, the same for a page and for the CSV export.
+MemberTypeFilter = Annotated[
+    Literal["organization", "personal", "none"] | None,
+    QueryParameter(name="type", description="Only members whose effective connection is of this type."),
+]
+ConnectedFilter = Annotated[bool | None, QueryParameter(description="Only members connected (or not).")]
+SearchFilter = Annotated[
+    str | None,
+    QueryParameter(max_length=200, pattern=TEXT_PATTERN, description="Start of any word of a name or email."),
+]
 #: Rows read per page of a CSV export.
 EXPORT_PAGE_SIZE = 1000
 
@@ -88,15 +98,9 @@ class OrganizationIntegrationController(Controller):
         principal: NamedDependency[Principal],
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="Rows per page.")] = 50,
         cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page.")] = None,
-        member_type: Annotated[
-            Literal["organization", "personal", "none"] | None,
-            QueryParameter(name="type", description="Only members whose effective connection is of this type."),
-        ] = None,
-        connected: Annotated[bool | None, QueryParameter(description="Only members connected (or not).")] = None,
-        q: Annotated[
-            str | None,
-            QueryParameter(max_length=200, pattern=TEXT_PATTERN, description="Start of any word of a name or email."),
-        ] = None,
+        member_type: MemberTypeFilter = None,
+        connected: ConnectedFilter = None,
+        q: SearchFilter = None,
     ) -> MembersPageOut:
         query = members_query(org_id, member_type, connected, q, limit=limit, cursor=cursor)
         async with unit_of_work(read_only=True) as uow:
@@ -115,15 +119,9 @@ class OrganizationIntegrationController(Controller):
         self,
         org_id: OrgId,
         principal: NamedDependency[Principal],
-        member_type: Annotated[
-            Literal["organization", "personal", "none"] | None,
-            QueryParameter(name="type", description="Only members whose effective connection is of this type."),
-        ] = None,
-        connected: Annotated[bool | None, QueryParameter(description="Only members connected (or not).")] = None,
-        q: Annotated[
-            str | None,
-            QueryParameter(max_length=200, pattern=TEXT_PATTERN, description="Start of any word of a name or email."),
-        ] = None,
+        member_type: MemberTypeFilter = None,
+        connected: ConnectedFilter = None,
+        q: SearchFilter = None,
     ) -> Stream:
         """The rows the same filters list, as CSV, streamed a page at a time: an organization of any
         size never sits in memory, and no database connection is held between pages."""
