@@ -53,6 +53,8 @@ class Meeting(msgspec.Struct, frozen=True, kw_only=True):
     not_before: datetime | None
     created_at: datetime
     updated_at: datetime
+    #: The remote session (the host product's id) this meeting is for, if any (R16).
+    session_id: str | None = None
 
     @property
     def marker(self) -> str:

@@ -10,6 +10,7 @@ from typing import Protocol
 from domain.meeting_model import Meeting, MeetingHost, ZoomMeeting, ZoomMeetingRequest
 from domain.pmi import HostPmiSettings
 from domain.ports import UnitOfWork
+from domain.session_model import RemoteSessionRepository
 
 
 class MeetingRepository(Protocol):
@@ -56,6 +57,7 @@ class MeetingBudget(Protocol):
 class MeetingsUnitOfWork(UnitOfWork, Protocol):
     meetings: MeetingRepository
     meeting_budget: MeetingBudget
+    remote_sessions: RemoteSessionRepository
 
 
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[MeetingsUnitOfWork]]

@@ -70,6 +70,7 @@ from domain.pmi import (
     personal_room_signals,
 )
 from domain.precedence import effective_connection
+from domain.session_refresh import follow_meeting
 from domain.zoom import ZoomEvent
 
 #: The job that makes a pending meeting in Zoom (after Zoom was unreachable, or after 00:00 UTC).
@@ -378,6 +379,8 @@ async def save_meeting(tx: MeetingsUnitOfWork, before: Meeting, after: Meeting, 
     await tx.meetings.save(after)
     if (event := meeting_event(before, after, now)) is not None:
         await tx.outbox.add(event)
+    if after.session_id is not None:
+        await follow_meeting(tx, after, now)
 
 
 async def _wait_for_reset(tx: MeetingsUnitOfWork, meeting: Meeting, retry_at: datetime, now: datetime) -> None:
@@ -728,10 +731,34 @@ def changes_of(meeting: Meeting, change: ChangeMeeting, now: datetime) -> dict[s
 async def update_meeting(
     uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, principal: Principal, meeting_id: str, change: ChangeMeeting
 ) -> Meeting:
+    async with uow() as tx:
+        meeting = await _own(tx, principal, meeting_id)
+    _not_a_session_meeting(meeting, "changed")
+    changes = changes_of(meeting, change, clock.now())
+    if not changes:
+        return meeting
+    return await change_meeting(uow, zoom, clock, meeting.org_id, meeting.id, changes)
+
+
+def _not_a_session_meeting(meeting: Meeting, done: str) -> None:
+    """A session's meeting follows its session (domain.sessions): it is changed or cancelled through the session."""
+    if meeting.session_id is not None:
+        raise MeetingNotChangeable(
+            f"This meeting belongs to the session {meeting.session_id!r}; it is {done} through the session "
+            "(PUT or DELETE /api/v1/orgs/{org_id}/sessions/{session_id}), not here."
+        )
+
+
+async def change_meeting(
+    uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, org_id: str, meeting_id: str, wanted: dict[str, object]
+) -> Meeting:
+    """Zoom is sent only what differs from the meeting now (R20), through the connection that made it (R19)."""
     now = clock.now()
     async with uow() as tx:
-        meeting = await _own(tx, principal, meeting_id, lock=True)
-        changes = changes_of(meeting, change, now)
+        meeting = await tx.meetings.locked(org_id, meeting_id)
+        if meeting is None:
+            raise MeetingNotFound(f"Meeting {meeting_id!r} was not found.")
+        changes = {name: value for name, value in wanted.items() if getattr(meeting, name) != value}
         if not changes:
             return meeting
         if meeting.status is MeetingStatus.PENDING:
@@ -784,9 +811,19 @@ async def cancel_meeting(
     uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, principal: Principal, meeting_id: str
 ) -> Meeting:
     """Cancelled in Zoom through the connection that made it; the PMI room itself is never deleted (R17)."""
+    async with uow() as tx:
+        meeting = await _own(tx, principal, meeting_id)
+    _not_a_session_meeting(meeting, "cancelled")
+    return await end_meeting(uow, zoom, clock, meeting.org_id, meeting.id)
+
+
+async def end_meeting(uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, org_id: str, meeting_id: str) -> Meeting:
+    """cancel_meeting's work, for any meeting of the organization (a session's too)."""
     now = clock.now()
     async with uow() as tx:
-        meeting = await _own(tx, principal, meeting_id, lock=True)
+        meeting = await tx.meetings.locked(org_id, meeting_id)
+        if meeting is None:
+            raise MeetingNotFound(f"Meeting {meeting_id!r} was not found.")
         if meeting.status is MeetingStatus.CANCELLED:
             return meeting
         if meeting.zoom_meeting_id is None:

@@ -14,11 +14,16 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
-from persistence.events import PostgresDeliveries, PostgresEventEndpoints, PostgresOutbox
+from persistence.events import (
+    PostgresDeliveries,
+    PostgresEventEndpoints,
+    PostgresOutbox,
+)
 from persistence.housekeeping import PostgresHousekeeping
 from persistence.key_rotation import ring_opens_stored_secrets
 from persistence.meetings import PostgresMeetingBudget, PostgresMeetings
 from persistence.members_table import PostgresMembersTable
+from persistence.remote_sessions import PostgresRemoteSessions
 from persistence.repositories import (
     PostgresActivationLinks,
     PostgresAuditTrail,
@@ -170,6 +175,7 @@ class PostgresUnitOfWork:
         self.deliveries = PostgresDeliveries(db, cipher)
         self.meetings = PostgresMeetings(db)
         self.meeting_budget = PostgresMeetingBudget(db)
+        self.remote_sessions = PostgresRemoteSessions(db)
         self._db = db
         self._transaction = None if read_only else db.transaction()
         self._committed = False

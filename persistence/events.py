@@ -29,6 +29,8 @@ from domain.ports import (
     OutboxEvent,
     SigningSecrets,
 )
+from domain.sessions import REVIEW_HOST_SESSIONS
+from persistence.remote_sessions import hosts_with_future_sessions
 from persistence.token_cipher import TokenCipher
 
 _NOTED_CHANGES = """
@@ -277,6 +279,16 @@ class PostgresOutbox:
         for event in events:
             if event.fan_out is not None:
                 await self._jobs.enqueue(rules.FAN_OUT, {"event_id": event.id}, dedupe_key=f"fan_out:{event.id}")
+        await self._review_hosts(events)
+
+    async def _review_hosts(self, events: list[OutboxEvent]) -> None:
+        """R21: a member whose effective connection changed and who hosts future sessions has them looked at again.
+        Every member change passes here (a member's own, and each of an organization change's fan-out)."""
+        moved = [
+            (event.org_id, str(event.data["user_id"])) for event in events if event.type == rules.MEMBER_CONNECTION_CHANGED
+        ]
+        for org_id, user_id in await hosts_with_future_sessions(self._connection, moved):
+            await self._jobs.enqueue(REVIEW_HOST_SESSIONS, {"org_id": org_id, "user_id": user_id})
 
 
 class PostgresEventEndpoints:

@@ -13,9 +13,10 @@ from domain.model import ConnectionType
 _COLUMNS = (
     "id, org_id, user_id, connection_id, connection_type, zoom_user_id, zoom_user_email, topic, start_time, "
     "duration_minutes, timezone, agenda, passcode, zoom_meeting_id, join_url, status, status_reason, "
-    "in_personal_room, idempotency_key, request_hash, attempts, lease_until, not_before, created_at, updated_at"
+    "in_personal_room, idempotency_key, request_hash, attempts, lease_until, not_before, created_at, updated_at, "
+    "session_id"
 )
-_PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, 26))
+_PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, 27))
 
 
 class PostgresMeetings:
@@ -33,7 +34,7 @@ class PostgresMeetings:
             *_values(meeting),
         )
         if record is not None:
-            return _meeting(record)
+            return meeting_of(record)
         earlier = await self.by_idempotency_key(meeting.org_id, meeting.user_id, meeting.idempotency_key or "")
         assert earlier is not None
         return earlier
@@ -42,19 +43,19 @@ class PostgresMeetings:
         record = await self._connection.fetchrow(
             "SELECT * FROM meetings WHERE org_id = $1 AND user_id = $2 AND idempotency_key = $3", org_id, user_id, key
         )
-        return _meeting(record) if record else None
+        return meeting_of(record) if record else None
 
     async def get(self, org_id: str, meeting_id: str) -> Meeting | None:
         record = await self._connection.fetchrow(
             "SELECT * FROM meetings WHERE org_id = $1 AND id = $2::uuid", org_id, meeting_id
         )
-        return _meeting(record) if record else None
+        return meeting_of(record) if record else None
 
     async def locked(self, org_id: str, meeting_id: str) -> Meeting | None:
         record = await self._connection.fetchrow(
             "SELECT * FROM meetings WHERE org_id = $1 AND id = $2::uuid FOR UPDATE", org_id, meeting_id
         )
-        return _meeting(record) if record else None
+        return meeting_of(record) if record else None
 
     async def save(self, meeting: Meeting) -> None:
         assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(_COLUMNS.split(", "), start=1) if n > 2)
@@ -90,13 +91,13 @@ class PostgresMeetings:
             after[1] if after else None,
             limit,
         )
-        return [_meeting(record) for record in records]
+        return [meeting_of(record) for record in records]
 
     async def by_zoom_id(self, org_id: str, zoom_meeting_id: int) -> list[Meeting]:
         records = await self._connection.fetch(
             "SELECT * FROM meetings WHERE org_id = $1 AND zoom_meeting_id = $2 ORDER BY created_at", org_id, zoom_meeting_id
         )
-        return [_meeting(record) for record in records]
+        return [meeting_of(record) for record in records]
 
 
 class PostgresMeetingBudget:
@@ -165,10 +166,11 @@ def _values(meeting: Meeting) -> tuple:
         meeting.not_before,
         meeting.created_at,
         meeting.updated_at,
+        meeting.session_id,
     )
 
 
-def _meeting(record: asyncpg.Record) -> Meeting:
+def meeting_of(record: asyncpg.Record) -> Meeting:
     return Meeting(
         id=str(record["id"]),
         org_id=record["org_id"],
@@ -195,4 +197,5 @@ def _meeting(record: asyncpg.Record) -> Meeting:
         not_before=record["not_before"],
         created_at=record["created_at"],
         updated_at=record["updated_at"],
+        session_id=record["session_id"],
     )

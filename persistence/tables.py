@@ -361,6 +361,8 @@ class MeetingTable(Table, tablename="meetings"):
     not_before = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    #: R16: the remote session (the host product's id) the meeting is for; its latest meeting is its current one.
+    session_id = Varchar(length=128, null=True, default=None)
 
     one_meeting_per_key = Unique([org_id, user_id, idempotency_key])
     known_status = Check(f"status IN {MEETING_STATUSES}")
@@ -380,3 +382,54 @@ class MeetingBudgetTable(Table, tablename="meeting_budget"):
 
     one_row_per_host_and_day = Unique([org_id, zoom_user_id, day])
     within_zoom_limit = Check("used BETWEEN 0 AND 100")
+
+
+SESSION_STATUSES = "('no_bookings', 'link_pending', 'ready', 'needs_attention', 'cancelled')"
+
+
+class RemoteSessionTable(Table, tablename="remote_sessions"):
+    """The host product's classes, appointments and demos (R16); their meeting is in `meetings` (session_id)."""
+
+    id = BigSerial(primary_key=True)
+    org_id = Varchar(length=128)
+    #: The host product's id of the session.
+    session_id = Varchar(length=128)
+    host_user_id = Varchar(length=128)
+    title = Varchar(length=200)
+    start_time = Timestamptz()
+    duration_minutes = Integer()
+    timezone = Varchar(length=64)
+    remote = Boolean(default=True)
+    #: Seats; NULL for no limit.
+    capacity = Integer(null=True, default=None)
+    status = Varchar(length=32)
+    status_reason = Text(null=True, default=None)
+    #: Why the host cannot have a meeting made now (R7, R21), in words.
+    host_problem = Text(null=True, default=None)
+    #: The times the session became ready; each participant is emailed once per time.
+    link_generation = Integer(default=0)
+    cancelled_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+    one_session_per_id = Unique([org_id, session_id])
+    known_session_status = Check(f"status IN {SESSION_STATUSES}")
+    session_duration = Check("duration_minutes BETWEEN 1 AND 1440")
+
+
+class SessionBookingTable(Table, tablename="session_bookings"):
+    """Who is booked into a session; a cancelled booking is deleted."""
+
+    id = BigSerial(primary_key=True)
+    org_id = Varchar(length=128)
+    session_id = Varchar(length=128)
+    #: The host product's id of the booking.
+    booking_id = Varchar(length=128)
+    name = Varchar(length=200)
+    email = Varchar(length=320)
+    user_id = Varchar(length=128, null=True, default=None)
+    #: The session's link_generation this participant was emailed the link for (0: not yet).
+    notified_generation = Integer(default=0)
+    created_at = Timestamptz()
+
+    one_booking_per_id = Unique([org_id, session_id, booking_id])

@@ -23,13 +23,18 @@ from server.api.integrations import (
 from server.api.meetings import MyMeetingsController
 from server.api.openapi import docs_assets, document_answers, openapi_config
 from server.api.provisioning import ProvisioningController
+from server.api.sessions import (
+    MySessionsController,
+    OrganizationSessionsController,
+    SessionProvisioningController,
+)
 from server.config import Settings, settings_from_env
 from server.launch import launch
-from server.scrape import metrics_endpoint
 from server.outbox import LocalSmtpServer
 from server.problems import EXCEPTION_HANDLERS
 from server.rate_limits import FailedAttempts, failed_attempts_middleware
 from server.request_context import request_context
+from server.scrape import metrics_endpoint
 from server.security_headers import security_headers_hook
 from server.services import provide_keeper, provide_mailer, provide_zoom, services
 from server.ui.layout import TEMPLATE_CONFIG
@@ -81,6 +86,9 @@ def create_app(
             MyIntegrationController,
             EventEndpointController,
             MyMeetingsController,
+            SessionProvisioningController,
+            OrganizationSessionsController,
+            MySessionsController,
             DiagnosticsController,
             launch,
             zoom_webhook,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
+from domain.meeting_model import Meeting
 from domain.model import Connection, ConnectionType, Member, Organization
 from domain.ports import ActivationLink
+from domain.session_model import Booking, RemoteSession
 from server.mail import OutgoingEmail, SmtpMailer
 from server.ui.words import possessive
 
@@ -63,3 +66,25 @@ def incident_email(
             f"of your Zoom account approve it (\"Connect Zoom for my organization\" on the Zoom page): {page}"
         )
     return OutgoingEmail(to=person.email, subject=subject, text=text, html=None)
+
+
+def session_link_email(
+    participant: Booking, session: RemoteSession, meeting: Meeting, organization: Organization
+) -> OutgoingEmail:
+    """R16: the join link everyone booked shares; never the host's start link (R22)."""
+    zone = ZoneInfo(session.timezone)
+    when = session.start_time.astimezone(zone).strftime("%A %d %B %Y, %H:%M") + f" ({session.timezone})"
+    passcode = f"\nPasscode: {meeting.passcode}" if meeting.passcode else ""
+    text = (
+        f"Hello {participant.name},\n\nYou are booked into {session.title} with {organization.name}, "
+        f"on {when}, for {session.duration_minutes} minutes.\n\nJoin on Zoom: {meeting.join_url}{passcode}\n\n"
+        f"Everyone booked into this session joins through the same link."
+    )
+    html = (
+        f"<p>Hello {escape(participant.name)},</p><p>You are booked into <strong>{escape(session.title)}</strong> "
+        f"with {escape(organization.name)}, on {escape(when)}, for {session.duration_minutes} minutes.</p>"
+        f'<p><a href="{escape(meeting.join_url or "")}">Join on Zoom</a>'
+        + (f"<br>Passcode: {escape(meeting.passcode)}" if meeting.passcode else "")
+        + "</p><p>Everyone booked into this session joins through the same link.</p>"
+    )
+    return OutgoingEmail(to=participant.email, subject=f"Your Zoom link for {session.title}", text=text, html=html)

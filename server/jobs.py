@@ -25,8 +25,14 @@ from pgqueuer.executors import (
 from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
-from domain import meetings
-from domain.errors import ConnectionBroken, DailyBudgetSpent, MeetingBeingCreated, NotConnected, ZoomRefused
+from domain import meetings, sessions
+from domain.errors import (
+    ConnectionBroken,
+    DailyBudgetSpent,
+    MeetingBeingCreated,
+    NotConnected,
+    ZoomRefused,
+)
 from domain.events import FAN_OUT, fan_out_batch
 from domain.keeping import (
     NOTIFY_INCIDENT,
@@ -36,6 +42,8 @@ from domain.keeping import (
     handle_zoom_event,
 )
 from domain.model import ConnectionType
+from domain.session_model import SessionStatus
+from domain.session_refresh import EMAIL_SESSION_LINK
 from domain.zoom import ZoomApp, ZoomEvent
 from persistence import database
 from persistence.correlation import REQUEST_ID_HEADER, TRACEPARENT_HEADER, request_id
@@ -43,7 +51,7 @@ from persistence.database import unit_of_work
 from server import metrics, tracing
 from server.clock import SystemClock, utcnow
 from server.config import Settings
-from server.emails import incident_email
+from server.emails import incident_email, session_link_email
 from server.event_delivery import deliver_events
 from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
 from server.services import configure_cipher, pool_limits, zoom_timeout
@@ -148,6 +156,43 @@ class Worker:
             raise RetryRequested(delay=delay, reason=limited.detail) from None
         except MeetingBeingCreated:
             raise RetryRequested(delay=self.settings.meeting_lease, reason="another caller is creating it") from None
+
+    async def reconcile_session(self, job: Job) -> None:
+        """A session's meeting brought in line with the session (R16, R19, R21, R23)."""
+        if self.meetings_zoom is None:
+            return
+        payload = json.loads(job.payload)
+        try:
+            await sessions.reconcile_session(
+                payload["org_id"], payload["session_id"], unit_of_work, self.meetings_zoom, SystemClock(),
+                lease=self.settings.meeting_lease,
+            )
+        except DailyBudgetSpent as limited:
+            raise RetryRequested(delay=max(timedelta(seconds=1), limited.retry_at - utcnow()), reason=limited.detail) from None
+        except MeetingBeingCreated:
+            raise RetryRequested(delay=self.settings.meeting_lease, reason="another caller is creating it") from None
+
+    async def review_host_sessions(self, job: Job) -> None:
+        payload = json.loads(job.payload)
+        await sessions.review_host_sessions(unit_of_work, payload["org_id"], payload["user_id"], utcnow())
+
+    async def email_session_link(self, job: Job) -> None:
+        """One participant, one time the session became ready: the link as it is now (a later one supersedes)."""
+        payload = json.loads(job.payload)
+        async with unit_of_work(read_only=True) as uow:
+            session = await uow.remote_sessions.get(payload["org_id"], payload["session_id"])
+            booking = await uow.remote_sessions.booking(payload["org_id"], payload["session_id"], payload["booking_id"])
+            meeting = await uow.remote_sessions.current_meeting(payload["org_id"], payload["session_id"])
+            organization = await uow.organizations.get(payload["org_id"])
+        if (
+            session is None or booking is None or meeting is None or organization is None or meeting.join_url is None
+            or session.link_generation != payload["generation"] or session.status is not SessionStatus.READY
+        ):
+            return  # cancelled, or the link changed since: the newer time has its own email
+        if self.mailer is None:
+            log.warning("a session link email was due but SMTP_URL is not set; it is dropped")
+            return
+        await self.mailer.send(session_link_email(booking, session, meeting, organization))
 
     async def send_email(self, job: Job) -> None:
         if self.mailer is None:
@@ -274,6 +319,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
                 (PURGE_EXPIRED, worker.purge_expired, 3),
                 (FAN_OUT, worker.fan_out_event, 10),
                 (meetings.MAKE_MEETING, worker.make_meeting, 12),
+                (sessions.RECONCILE_SESSION, worker.reconcile_session, 12),
+                (sessions.REVIEW_HOST_SESSIONS, worker.review_host_sessions, 5),
+                (EMAIL_SESSION_LINK, worker.email_session_link, 8),
             ):
                 manager.entrypoint(name, on_failure="hold", executor_factory=_retrying(attempts))(_logged(name, handler))
             ticker = asyncio.create_task(_tick(settings.verify_interval_s, stop)) if settings.verify_interval_s else None

@@ -1,0 +1,254 @@
+"""Remote sessions and their bookings (R16, R21): what they are, and what state a session is in.
+
+A session is the host product's class, appointment or demo. While it is remote, not cancelled, not
+over, and has at least one booking, it wants one Zoom meeting, made through its host's effective
+connection; the meeting is an ordinary Meeting (domain.meeting_model) that names the session.
+Everything about a session's state is decided here from its facts, by pure functions.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import msgspec
+
+from domain.meeting_model import Meeting, MeetingStatus
+
+
+class SessionStatus(enum.StrEnum):
+    NO_BOOKINGS = "no_bookings"
+    LINK_PENDING = "link_pending"
+    READY = "ready"
+    NEEDS_ATTENTION = "needs_attention"
+    CANCELLED = "cancelled"
+
+
+class RemoteSession(msgspec.Struct, frozen=True, kw_only=True):
+    org_id: str
+    #: The host product's id.
+    id: str
+    host_user_id: str
+    title: str
+    start_time: datetime
+    duration_minutes: int
+    timezone: str
+    remote: bool
+    #: Seats; None is unlimited. An appointment is a session of one.
+    capacity: int | None
+    status: SessionStatus
+    status_reason: str | None
+    #: Why the host cannot have a meeting made now (no effective connection), in words; None when they can.
+    host_problem: str | None
+    #: Counts the times the session became ready: a participant is emailed once per time (R16).
+    link_generation: int
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.start_time + timedelta(minutes=self.duration_minutes)
+
+
+class Booking(msgspec.Struct, frozen=True, kw_only=True):
+    org_id: str
+    session_id: str
+    #: The host product's id.
+    id: str
+    name: str
+    email: str
+    user_id: str | None
+    #: The link_generation this participant was last emailed the join link for (0: never).
+    notified_generation: int
+    created_at: datetime
+
+
+class SessionFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a session's state is decided from."""
+
+    session: RemoteSession
+    bookings: int
+    #: The session's latest meeting, if any (a cancelled one counts as none).
+    meeting: Meeting | None
+
+
+def wants_meeting(session: RemoteSession, bookings: int, now: datetime) -> bool:
+    return session.remote and session.cancelled_at is None and bookings > 0 and session.ends_at > now
+
+
+def live_meeting(meeting: Meeting | None) -> Meeting | None:
+    return meeting if meeting is not None and meeting.status is not MeetingStatus.CANCELLED else None
+
+
+def hosts_meeting(session: RemoteSession, meeting: Meeting | None) -> Meeting | None:
+    """The live meeting, if it is the session's host's: after a change of host the old one is on its way out."""
+    live = live_meeting(meeting)
+    return live if live is not None and live.user_id == session.host_user_id else None
+
+
+NOT_REMOTE = "Not remote: it has no Zoom meeting."
+MEETING_BEING_MADE = "The Zoom meeting is being made."
+
+
+def session_state(facts: SessionFacts) -> tuple[SessionStatus, str | None]:
+    """The one place a session's status and its reason are decided."""
+    session, meeting = facts.session, hosts_meeting(facts.session, facts.meeting)
+    if session.cancelled_at is not None:
+        return SessionStatus.CANCELLED, None
+    if not session.remote:
+        return (SessionStatus.READY if facts.bookings else SessionStatus.NO_BOOKINGS), NOT_REMOTE
+    if session.host_problem is not None:
+        return SessionStatus.NEEDS_ATTENTION, session.host_problem
+    if meeting is not None and meeting.status is MeetingStatus.NEEDS_ATTENTION:
+        return SessionStatus.NEEDS_ATTENTION, meeting.status_reason
+    if facts.bookings == 0:
+        return SessionStatus.NO_BOOKINGS, None
+    if meeting is not None and meeting.status is MeetingStatus.SCHEDULED and meeting.join_url:
+        return SessionStatus.READY, meeting.status_reason if meeting.in_personal_room else None
+    if meeting is None:
+        return SessionStatus.LINK_PENDING, MEETING_BEING_MADE
+    return SessionStatus.LINK_PENDING, meeting.status_reason or MEETING_BEING_MADE
+
+
+class Step(enum.Enum):
+    """What a session's meeting needs next to match the session (domain.sessions.reconcile_session)."""
+
+    NOTHING = "nothing"
+    CREATE = "create"
+    MAKE = "make"
+    UPDATE = "update"
+    CANCEL = "cancel"
+    #: The meeting's connection is gone (R19): Zoom cannot be reached through it, so it is closed in Roomlink;
+    #: a session that still wants a meeting then gets a new one through the host's current Zoom.
+    CLOSE_HERE = "close_here"
+
+
+def meeting_changes(session: RemoteSession, meeting: Meeting) -> dict[str, object]:
+    """What the meeting must change to match the session; only what differs (R20)."""
+    wanted = {
+        "topic": session.title,
+        "start_time": session.start_time,
+        "duration_minutes": session.duration_minutes,
+        "timezone": session.timezone,
+    }
+    return {name: value for name, value in wanted.items() if getattr(meeting, name) != value}
+
+
+def next_step(facts: SessionFacts, connection_exists: bool, now: datetime) -> Step:
+    """`connection_exists`: the live meeting's connection is still stored (False once it was removed)."""
+    session, meeting = facts.session, live_meeting(facts.meeting)
+    over = session.ends_at <= now
+    if meeting is not None and not over and not connection_exists:
+        return Step.CLOSE_HERE
+    if not wants_meeting(session, facts.bookings, now):
+        return Step.CANCEL if meeting is not None and not over else Step.NOTHING
+    if meeting is None:
+        return Step.CREATE
+    if meeting.user_id != session.host_user_id:
+        return Step.CANCEL  # a new host: the old host's meeting goes first, then one is made for the new host
+    if meeting.status is MeetingStatus.PENDING:
+        waiting = meeting.not_before is not None and meeting.not_before > now
+        return Step.NOTHING if waiting else Step.MAKE
+    if meeting.status is MeetingStatus.SCHEDULED and meeting_changes(session, meeting):
+        return Step.UPDATE
+    return Step.NOTHING
+
+
+class RemoteSessionRepository(Protocol):
+    async def get(self, org_id: str, session_id: str) -> RemoteSession | None: ...
+
+    async def locked(self, org_id: str, session_id: str) -> RemoteSession | None:
+        """The session, its row locked until the transaction ends: one change of it at a time."""
+
+    async def add(self, session: RemoteSession) -> bool:
+        """False when a session with this id exists already (a concurrent PUT created it)."""
+
+    async def save(self, session: RemoteSession) -> None: ...
+
+    async def current_meeting(self, org_id: str, session_id: str) -> Meeting | None:
+        """The session's latest meeting (by when it was asked for), cancelled or not."""
+
+    async def booking(self, org_id: str, session_id: str, booking_id: str) -> Booking | None: ...
+
+    async def add_booking(self, booking: Booking) -> None: ...
+
+    async def remove_booking(self, org_id: str, session_id: str, booking_id: str) -> bool: ...
+
+    async def bookings(self, org_id: str, session_id: str) -> list[Booking]: ...
+
+    async def count_bookings(self, org_id: str, session_id: str) -> int: ...
+
+    async def mark_notified(self, org_id: str, session_id: str, booking_ids: list[str], generation: int) -> None: ...
+
+    async def hosted_by(self, org_id: str, host_user_id: str, start_from: datetime, start_to: datetime) -> list[RemoteSession]:
+        """The host's sessions starting in [start_from, start_to), by start time."""
+
+    async def future_of_host(self, org_id: str, host_user_id: str, now: datetime) -> list[RemoteSession]:
+        """The host's remote sessions not over and not cancelled."""
+
+    async def page(
+        self,
+        org_id: str,
+        *,
+        status: SessionStatus | None,
+        start_from: datetime | None,
+        start_to: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[RemoteSession]:
+        """By start time then id, from `after` (exclusive)."""
+
+
+class SessionMeetingView(msgspec.Struct, frozen=True, kw_only=True):
+    """What everyone booked may see of the meeting: never the host's start URL (R15, R22)."""
+
+    join_url: str | None
+    passcode: str | None
+    zoom_meeting_id: int | None
+    in_personal_room: bool
+
+
+class SessionView(msgspec.Struct, frozen=True, kw_only=True):
+    """A session as the host product sees it, in answers and in events."""
+
+    id: str
+    host_user_id: str
+    title: str
+    start_time: datetime
+    duration_minutes: int
+    timezone: str
+    remote: bool
+    capacity: int | None
+    bookings: int
+    status: SessionStatus
+    status_reason: str | None
+    meeting: SessionMeetingView | None
+
+
+def session_view(facts: SessionFacts) -> SessionView:
+    session = facts.session
+    # Not remote, or cancelled: the meeting is on its way out of Zoom, and nobody should join it.
+    shown = hosts_meeting(session, facts.meeting) if session.remote and session.cancelled_at is None else None
+    return SessionView(
+        id=session.id,
+        host_user_id=session.host_user_id,
+        title=session.title,
+        start_time=session.start_time,
+        duration_minutes=session.duration_minutes,
+        timezone=session.timezone,
+        remote=session.remote,
+        capacity=session.capacity,
+        bookings=facts.bookings,
+        status=session.status,
+        status_reason=session.status_reason,
+        meeting=SessionMeetingView(
+            join_url=shown.join_url,
+            passcode=shown.passcode,
+            zoom_meeting_id=shown.zoom_meeting_id,
+            in_personal_room=shown.in_personal_room,
+        )
+        if shown is not None and shown.join_url is not None
+        else None,
+    )

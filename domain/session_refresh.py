@@ -1,0 +1,98 @@
+"""A session follows its facts: after any change of its bookings, its host or its meeting, its status is
+decided again (domain.session_model.session_state), in the same transaction as the change.
+
+Becoming ready is what participants and the host product wait for: each participant booked so far is
+emailed the join link once for that time (a later booking is emailed when it is made), and
+`session.link_ready` goes out. Needing attention is told as `session.needs_attention`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+
+from domain.meeting_model import Meeting
+from domain.meeting_ports import MeetingsUnitOfWork
+from domain.ports import OutboxEvent
+from domain.session_model import (
+    RemoteSession,
+    SessionFacts,
+    SessionStatus,
+    session_state,
+    session_view,
+)
+
+SESSION_LINK_READY = "session.link_ready"
+SESSION_NEEDS_ATTENTION = "session.needs_attention"
+
+#: The job that emails one participant the join link of one time the session became ready.
+EMAIL_SESSION_LINK = "email_session_link"
+
+
+async def refresh_session(
+    tx: MeetingsUnitOfWork, session: RemoteSession, now: datetime, *, meeting: Meeting | None = None
+) -> RemoteSession:
+    """`session` must be locked by the caller's transaction; `meeting`, when given, is the session's current one
+    as the caller just wrote it."""
+    sessions = tx.remote_sessions
+    current = meeting if meeting is not None else await sessions.current_meeting(session.org_id, session.id)
+    facts = SessionFacts(session=session, bookings=await sessions.count_bookings(session.org_id, session.id), meeting=current)
+    status, reason = session_state(facts)
+    if (status, reason) == (session.status, session.status_reason):
+        return session
+    became_ready = status is SessionStatus.READY and session.status is not SessionStatus.READY and session.remote
+    updated = msgspec.structs.replace(
+        session,
+        status=status,
+        status_reason=reason,
+        link_generation=session.link_generation + (1 if became_ready else 0),
+        updated_at=now,
+    )
+    await sessions.save(updated)
+    facts = msgspec.structs.replace(facts, session=updated)
+    if became_ready:
+        await email_link(tx, updated, None)
+        await tx.outbox.add(session_event(SESSION_LINK_READY, facts, now))
+    elif status is SessionStatus.NEEDS_ATTENTION and session.status is not SessionStatus.NEEDS_ATTENTION:
+        await tx.outbox.add(session_event(SESSION_NEEDS_ATTENTION, facts, now))
+    return updated
+
+
+async def email_link(tx: MeetingsUnitOfWork, session: RemoteSession, booking_id: str | None) -> None:
+    """Participants not yet emailed for this time the session became ready: one email each, never twice."""
+    due = [
+        booking.id
+        for booking in await tx.remote_sessions.bookings(session.org_id, session.id)
+        if booking.notified_generation < session.link_generation and booking_id in (None, booking.id)
+    ]
+    for each in due:
+        await tx.jobs.enqueue(
+            EMAIL_SESSION_LINK,
+            {"org_id": session.org_id, "session_id": session.id, "booking_id": each, "generation": session.link_generation},
+            dedupe_key=f"session_link:{session.org_id}:{session.id}:{each}:{session.link_generation}",
+        )
+    await tx.remote_sessions.mark_notified(session.org_id, session.id, due, session.link_generation)
+
+
+def session_event(kind: str, facts: SessionFacts, now: datetime) -> OutboxEvent:
+    return OutboxEvent(
+        id=str(uuid.uuid4()),
+        type=kind,
+        org_id=facts.session.org_id,
+        subject=f"session:{facts.session.id}",
+        occurred_at=now,
+        data=msgspec.to_builtins(session_view(facts)),
+    )
+
+
+async def follow_meeting(tx: MeetingsUnitOfWork, meeting: Meeting, now: datetime) -> None:
+    """A session's meeting changed (made, refused, deleted in Zoom...): its session follows, if it is the current one."""
+    assert meeting.session_id is not None
+    session = await tx.remote_sessions.locked(meeting.org_id, meeting.session_id)
+    if session is None:
+        return
+    current = await tx.remote_sessions.current_meeting(meeting.org_id, meeting.session_id)
+    if current is not None and current.id == meeting.id:
+        await refresh_session(tx, session, now, meeting=meeting)
