@@ -88,7 +88,11 @@ def test_schemathesis_finds_no_5xx_and_no_answer_off_the_document(documented, tm
     )
     runs = {
         "ids fuzzed": schemathesis(documented, tmp_path, "fuzzed"),
-        "acting as the owner": schemathesis(documented, tmp_path, "pinned", config=pinned),
+        # With the organization pinned, hypothesis filters many of the bodies it draws for the booking PUT (three
+        # patterned path ids and a patterned body): a generation-efficiency check, not a finding about the API.
+        "acting as the owner": schemathesis(
+            documented, tmp_path, "pinned", "--suppress-health-check", "filter_too_much", config=pinned
+        ),
     }
     summary = {name: {k: run[k] for k in ("exit", "requests", "failed_checks", "statuses", "seconds")} for name, run in runs.items()}
     print(json.dumps(summary, indent=1))

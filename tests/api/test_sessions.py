@@ -345,3 +345,86 @@ async def test_r20_a_session_over_the_hosts_daily_budget_waits_for_midnight_then
 
     made = await eventually(lambda: ready(api, org, "late-1"), timeout=30)
     assert made and len(await held(sandbox, seated["id"])) == 1
+
+
+async def test_r24_the_host_product_hears_the_link_ready_and_a_meeting_deleted_in_zoom(api, org, sandbox, seated):
+    from tests.support.receiver import start_receiver, verifies
+
+    receiver, server = start_receiver()
+    try:
+        registered = await api.put(
+            f"/api/v1/event-endpoints/sessions-{org['org_id']}",
+            json={"url": receiver.url, "org_id": org["org_id"], "event_types": ["session.link_ready", "session.needs_attention"]},
+            headers=KEY,
+        )
+        assert registered.status_code == 201, registered.text
+        await put_session(api, org, "heard-1", title="Heard")
+        await book(api, org, "heard-1", 1)
+        session = await eventually(lambda: ready(api, org, "heard-1"))
+
+        await sandbox.client.delete(f"/sandbox/meetings/{session['meeting']['zoom_meeting_id']}")
+        flagged = await eventually(lambda: status_is(api, org, "heard-1", "needs_attention"), timeout=20)
+        assert "deleted in Zoom" in flagged["status_reason"]
+
+        def both(got):
+            return {r.event["type"] for r in got} >= {"session.link_ready", "session.needs_attention"}
+
+        await receiver.wait_for(both, timeout=30)
+        got = {r.event["type"]: r for r in receiver.received}
+        assert all(verifies(r, registered.json()["secret"]) for r in receiver.received)
+        link_ready = got["session.link_ready"].event
+        assert link_ready["data"]["id"] == "heard-1" and link_ready["data"]["meeting"]["join_url"] == session["meeting"]["join_url"]
+        assert b"zak=" not in got["session.link_ready"].body and b"start_url" not in got["session.link_ready"].body
+        assert got["session.needs_attention"].event["data"]["status"] == "needs_attention"
+    finally:
+        server.shutdown()
+
+
+async def test_r12_disconnected_organization_flags_sessions_and_a_personal_zoom_remakes_them_with_a_new_link(
+    api, org, sandbox, seated, outbox
+):
+    from tests.support.zoom import connect_personal, email
+
+    await put_session(api, org, "moved-1", title="Salsa")
+    await book(api, org, "moved-1", 1)
+    first = await eventually(lambda: ready(api, org, "moved-1"))
+    to = person(org, 1)["email"]
+    await outbox.wait_for(lambda m: m.to == to, timeout=15)
+
+    disconnected = await api.delete(f"/api/v1/orgs/{org['org_id']}/integrations/zoom", headers=as_member(org["owner"]))
+    assert disconnected.status_code == 200, disconnected.text
+    flagged = await eventually(lambda: status_is(api, org, "moved-1", "needs_attention"), timeout=20)
+    assert flagged["status_reason"].startswith("The host has no Zoom")
+
+    own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
+    assert (await connect_personal(api, org["member"], own["email"])).status_code in (200, 303)
+
+    async def remade():
+        session = await ready(api, org, "moved-1")
+        return session if session and session["meeting"]["zoom_meeting_id"] != first["meeting"]["zoom_meeting_id"] else None
+
+    session = await eventually(remade, timeout=30)
+    [in_zoom] = await held(sandbox, own["id"])
+    assert in_zoom["id"] == session["meeting"]["zoom_meeting_id"]
+
+    async def new_link_emailed():
+        return [m for m in outbox.messages() if m.to == to and session["meeting"]["join_url"] in m.text]
+
+    assert await eventually(new_link_emailed, timeout=20)
+
+
+async def test_r19_a_sessions_meeting_is_changed_through_its_session_not_the_meetings_api(api, org, sandbox, seated):
+    await put_session(api, org, "owned-1")
+    await book(api, org, "owned-1", 1)
+    await eventually(lambda: ready(api, org, "owned-1"))
+    host = as_member(org["member"])
+    [meeting] = [m for m in (await api.get("/api/v1/me/meetings", headers=host)).json()["items"]
+                 if m["topic"] == "Morning yoga"]
+
+    patched = await api.patch(f"/api/v1/me/meetings/{meeting['id']}", json={"topic": "Mine now"}, headers=host)
+    deleted = await api.delete(f"/api/v1/me/meetings/{meeting['id']}", headers=host)
+
+    for refused in (patched, deleted):
+        assert refused.status_code == 409 and refused.json()["code"] == "meeting_not_changeable"
+        assert "owned-1" in refused.json()["detail"]
+    assert (await session_of(api, org, "owned-1"))["status"] == "ready"
