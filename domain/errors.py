@@ -250,3 +250,37 @@ class ZoomPermissionMissing(Conflict):
     """Zoom's 4711: the connection's grant lacks a scope; reconnecting grants it."""
 
     code = "needs_reconnect"
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+
+
+class BookingNotFound(NotFound):
+    code = "booking_not_found"
+
+
+class UnknownHost(InvalidInput):
+    code = "unknown_host"
+
+
+class SessionCancelled(Conflict):
+    code = "session_cancelled"
+
+
+class SessionNotRemote(Conflict):
+    code = "session_not_remote"
+
+
+class SessionFull(Conflict):
+    code = "session_full"
+
+
+class SessionStarted(Conflict):
+    code = "session_started"
+
+
+class BookingConflict(Conflict):
+    """The booking id names another booking already: one id, one booking."""
+
+    code = "booking_conflict"

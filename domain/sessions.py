@@ -25,14 +25,20 @@ import msgspec
 
 from domain.access import Principal
 from domain.errors import (
-    Conflict,
+    BookingConflict,
+    BookingNotFound,
     DailyBudgetSpent,
     InvalidInput,
     MeetingBeingCreated,
     MeetingNotChangeable,
     MemberNotConnected,
-    NotFound,
     OrganizationNotFound,
+    SessionCancelled,
+    SessionFull,
+    SessionNotFound,
+    SessionNotRemote,
+    SessionStarted,
+    UnknownHost,
     ZoomNotReached,
     ZoomPermissionMissing,
 )
@@ -83,40 +89,6 @@ CLOSED_CONNECTION_GONE = (
     "Closed in Roomlink: the Zoom connection that made it is gone, so Zoom cannot be asked to cancel it. "
     "The session gets a meeting through the host's current Zoom."
 )
-
-
-class SessionNotFound(NotFound):
-    code = "session_not_found"
-
-
-class BookingNotFound(NotFound):
-    code = "booking_not_found"
-
-
-class UnknownHost(InvalidInput):
-    code = "unknown_host"
-
-
-class SessionCancelled(Conflict):
-    code = "session_cancelled"
-
-
-class SessionNotRemote(Conflict):
-    code = "session_not_remote"
-
-
-class SessionFull(Conflict):
-    code = "session_full"
-
-
-class SessionStarted(Conflict):
-    code = "session_started"
-
-
-class BookingConflict(Conflict):
-    """The booking id names another booking already: one id, one booking."""
-
-    code = "booking_conflict"
 
 
 class PutSession(msgspec.Struct, frozen=True, kw_only=True):

@@ -376,6 +376,15 @@ async def test_r24_the_host_product_hears_the_link_ready_and_a_meeting_deleted_i
         assert link_ready["data"]["id"] == "heard-1" and link_ready["data"]["meeting"]["join_url"] == session["meeting"]["join_url"]
         assert b"zak=" not in got["session.link_ready"].body and b"start_url" not in got["session.link_ready"].body
         assert got["session.needs_attention"].event["data"]["status"] == "needs_attention"
+
+        # R19's offer, for the host: the meeting made again; the session is ready with the new link.
+        host = as_member(org["member"])
+        [gone] = [m for m in (await api.get("/api/v1/me/meetings", headers=host)).json()["items"]
+                  if m["topic"] == "Heard" and m["status"] == "needs_attention"]
+        remade = await api.post(f"/api/v1/me/meetings/{gone['id']}/recreate", headers=host)
+        assert remade.status_code == 201, remade.text
+        again = await eventually(lambda: ready(api, org, "heard-1"))
+        assert again["meeting"]["zoom_meeting_id"] == remade.json()["zoom_meeting_id"] != session["meeting"]["zoom_meeting_id"]
     finally:
         server.shutdown()
 
