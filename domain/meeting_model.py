@@ -55,6 +55,8 @@ class Meeting(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     #: The remote session (the host product's id) this meeting is for, if any (R16).
     session_id: str | None = None
+    #: Zoom's `settings.alternative_hosts`: the co-hosts' Zoom emails, `;`-separated, as Roomlink set them.
+    alternative_hosts: str = ""
 
     @property
     def marker(self) -> str:
@@ -83,6 +85,7 @@ class ZoomMeetingRequest(msgspec.Struct, frozen=True, kw_only=True):
     #: The member's agenda with the intent's marker.
     agenda: str
     passcode: str | None = None
+    alternative_hosts: str = ""
 
 
 class ZoomMeeting(msgspec.Struct, frozen=True, kw_only=True):

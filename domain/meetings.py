@@ -509,6 +509,7 @@ def zoom_request(meeting: Meeting) -> ZoomMeetingRequest:
         timezone=meeting.timezone,
         agenda=with_marker(meeting.agenda, meeting.marker),
         passcode=meeting.passcode,
+        alternative_hosts=meeting.alternative_hosts,
     )
 
 

@@ -46,6 +46,9 @@ class RemoteSession(msgspec.Struct, frozen=True, kw_only=True):
     cancelled_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    #: Members Zoom should take as alternative hosts, where it allows it: seated in the Zoom account the
+    #: meeting is made in (the organization's). Elsewhere they are listed and left out of Zoom.
+    co_host_user_ids: list[str] = msgspec.field(default_factory=list)
 
     @property
     def ends_at(self) -> datetime:
@@ -72,6 +75,13 @@ class SessionFacts(msgspec.Struct, frozen=True, kw_only=True):
     bookings: int
     #: The session's latest meeting, if any (a cancelled one counts as none).
     meeting: Meeting | None
+    #: The co-hosts Zoom can take as alternative hosts, by user id: their Zoom user's email.
+    co_host_emails: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @property
+    def alternative_hosts(self) -> str:
+        """Zoom's `settings.alternative_hosts` for the session's meeting."""
+        return ";".join(sorted(self.co_host_emails.values()))
 
 
 def wants_meeting(session: RemoteSession, bookings: int, now: datetime) -> bool:
@@ -125,13 +135,15 @@ class Step(enum.Enum):
     CLOSE_HERE = "close_here"
 
 
-def meeting_changes(session: RemoteSession, meeting: Meeting) -> dict[str, object]:
+def meeting_changes(facts: SessionFacts, meeting: Meeting) -> dict[str, object]:
     """What the meeting must change to match the session; only what differs (R20)."""
+    session = facts.session
     wanted = {
         "topic": session.title,
         "start_time": session.start_time,
         "duration_minutes": session.duration_minutes,
         "timezone": session.timezone,
+        "alternative_hosts": facts.alternative_hosts,
     }
     return {name: value for name, value in wanted.items() if getattr(meeting, name) != value}
 
@@ -151,7 +163,7 @@ def next_step(facts: SessionFacts, connection_exists: bool, now: datetime) -> St
     if meeting.status is MeetingStatus.PENDING:
         waiting = meeting.not_before is not None and meeting.not_before > now
         return Step.NOTHING if waiting else Step.MAKE
-    if meeting.status is MeetingStatus.SCHEDULED and meeting_changes(session, meeting):
+    if meeting.status is MeetingStatus.SCHEDULED and meeting_changes(facts, meeting):
         return Step.UPDATE
     return Step.NOTHING
 
@@ -182,6 +194,12 @@ class RemoteSessionRepository(Protocol):
 
     async def mark_notified(self, org_id: str, session_id: str, booking_ids: list[str], generation: int) -> None: ...
 
+    async def claim_email(self, org_id: str, session_id: str, booking_id: str, generation: int) -> int | None:
+        """Claims the participant's link email of this time for sending; None when it is claimed already."""
+
+    async def release_email(self, org_id: str, session_id: str, booking_id: str, generation: int, before: int) -> None:
+        """Sending failed: the claim goes back to what it was."""
+
     async def hosted_by(self, org_id: str, host_user_id: str, start_from: datetime, start_to: datetime) -> list[RemoteSession]:
         """The host's sessions starting in [start_from, start_to), by start time."""
 
@@ -210,6 +228,12 @@ class SessionMeetingView(msgspec.Struct, frozen=True, kw_only=True):
     in_personal_room: bool
 
 
+class CoHostView(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    #: Zoom has them as an alternative host of the meeting (they are seated in the host's Zoom account).
+    alternative_host: bool
+
+
 class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     """A session as the host product sees it, in answers and in events."""
 
@@ -225,6 +249,7 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     status: SessionStatus
     status_reason: str | None
     meeting: SessionMeetingView | None
+    co_hosts: list[CoHostView]
 
 
 def session_view(facts: SessionFacts) -> SessionView:
@@ -251,4 +276,12 @@ def session_view(facts: SessionFacts) -> SessionView:
         )
         if shown is not None and shown.join_url is not None
         else None,
+        co_hosts=[
+            CoHostView(
+                user_id=user_id,
+                alternative_host=shown is not None and user_id in facts.co_host_emails
+                and facts.co_host_emails[user_id] in shown.alternative_hosts.split(";"),
+            )
+            for user_id in session.co_host_user_ids
+        ],
     )

@@ -62,7 +62,7 @@ from domain.meetings import (
     parse_start_time,
     save_meeting,
 )
-from domain.model import Role
+from domain.model import ConnectionType, Role
 from domain.session_model import (
     Booking,
     RemoteSession,
@@ -82,6 +82,7 @@ RECONCILE_SESSION = "reconcile_session"
 REVIEW_HOST_SESSIONS = "review_host_sessions"
 
 CAPACITY_MAX = 10_000
+CO_HOSTS_MAX = 20
 #: More steps than any session needs (cancel an old host's meeting, create, make, update).
 MAX_STEPS = 6
 
@@ -102,6 +103,7 @@ class PutSession(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str | None = None
     remote: bool
     capacity: int | None = None
+    co_host_user_ids: list[str] = msgspec.field(default_factory=list)
 
 
 class PutBooking(msgspec.Struct, frozen=True, kw_only=True):
@@ -148,6 +150,9 @@ def _checked_session(cmd: PutSession, existing: RemoteSession | None, now: datet
     check_duration(cmd.duration_minutes, errors)
     if cmd.capacity is not None and not 1 <= cmd.capacity <= CAPACITY_MAX:
         errors["capacity"] = f"must be between 1 and {CAPACITY_MAX:,} seats, or left out for no limit"
+    co_hosts = [user_id for user_id in dict.fromkeys(cmd.co_host_user_ids) if user_id != cmd.host_user_id]
+    if len(co_hosts) > CO_HOSTS_MAX:
+        errors["co_host_user_ids"] = f"at most {CO_HOSTS_MAX} co-hosts"
     if errors or start is None:
         raise InvalidInput("The session is invalid; nothing was changed and Zoom was not called.", errors=errors)
     return {
@@ -158,6 +163,7 @@ def _checked_session(cmd: PutSession, existing: RemoteSession | None, now: datet
         "timezone": timezone,
         "remote": cmd.remote,
         "capacity": cmd.capacity,
+        "co_host_user_ids": co_hosts,
     }
 
 
@@ -173,7 +179,9 @@ def _same_past_start(value: str, timezone: str, existing: RemoteSession) -> date
 
 def _needs_reconcile(before: RemoteSession, after: RemoteSession) -> bool:
     """Changes that alter what the session needs from Zoom (a new capacity alone does not)."""
-    fields = ("host_user_id", "title", "start_time", "duration_minutes", "timezone", "remote", "cancelled_at")
+    fields = (
+        "host_user_id", "title", "start_time", "duration_minutes", "timezone", "remote", "cancelled_at", "co_host_user_ids"
+    )
     return any(getattr(before, name) != getattr(after, name) for name in fields)
 
 
@@ -192,6 +200,12 @@ async def put_session(uow: UnitOfWorkFactory, cmd: PutSession, now: datetime) ->
             raise UnknownHost(
                 f"The host {cmd.host_user_id!r} is not a member of this organization; nothing was changed.",
                 errors={"host_user_id": "is not a member of this organization"},
+            )
+        strangers = [u for u in fields["co_host_user_ids"] if await tx.members.get(cmd.org_id, u) is None]  # type: ignore[union-attr]
+        if strangers:
+            raise UnknownHost(
+                f"Co-hosts must be members of this organization; {', '.join(strangers)} are not. Nothing was changed.",
+                errors={"co_host_user_ids": f"not members of this organization: {', '.join(strangers)}"},
             )
         if existing is None:
             session = RemoteSession(
@@ -388,13 +402,13 @@ async def reconcile_session(
     for _ in range(MAX_STEPS):
         now = clock.now()
         async with uow() as tx:
-            step, meeting, session = await _decide(tx, org_id, session_id, now)
+            step, meeting, facts = await _decide(tx, org_id, session_id, now)
             await tx.commit()
-        if step is Step.NOTHING or meeting is None or session is None:
+        if step is Step.NOTHING or meeting is None or facts is None:
             return
         try:
             if step is Step.UPDATE:
-                await change_meeting(uow, zoom, clock, org_id, meeting.id, meeting_changes(session, meeting))
+                await change_meeting(uow, zoom, clock, org_id, meeting.id, meeting_changes(facts, meeting))
             elif step is Step.CANCEL:
                 await end_meeting(uow, zoom, clock, org_id, meeting.id)
             else:
@@ -415,7 +429,7 @@ async def reconcile_session(
 
 async def _decide(
     tx: MeetingsUnitOfWork, org_id: str, session_id: str, now: datetime
-) -> tuple[Step, Meeting | None, RemoteSession | None]:
+) -> tuple[Step, Meeting | None, SessionFacts | None]:
     """The next step that calls Zoom, with the session locked; what needs no Zoom is done here and now."""
     session = await tx.remote_sessions.locked(org_id, session_id)
     if session is None:
@@ -426,17 +440,39 @@ async def _decide(
         meeting = await tx.remote_sessions.current_meeting(org_id, session_id)
         live = live_meeting(meeting)
         exists = live is None or await tx.connections.by_id(org_id, live.connection_id) is not None
-        step = next_step(SessionFacts(session=session, bookings=bookings, meeting=meeting), exists, now)
+        facts = SessionFacts(
+            session=session, bookings=bookings, meeting=meeting,
+            co_host_emails=await _co_host_emails(tx, session, live.connection_type if live else None),
+        )
+        step = next_step(facts, exists, now)
         if step is not Step.CLOSE_HERE or live is None:
             break
         await _close_here(tx, live, CLOSED_CONNECTION_GONE, now)
     if step is Step.CREATE:
         if session.host_problem is None:
-            live = await tx.meetings.add(_intent(session, await effective_host(tx, _acting_as_host(session)), now))
+            host = await effective_host(tx, _acting_as_host(session))
+            facts = msgspec.structs.replace(facts, co_host_emails=await _co_host_emails(tx, session, host.connection.type))
+            live = await tx.meetings.add(_intent(session, host, facts.alternative_hosts, now))
         else:
             step = Step.NOTHING
     await refresh_session(tx, session, now)
-    return step, live, session
+    return step, live, facts
+
+
+async def _co_host_emails(
+    tx: MeetingsUnitOfWork, session: RemoteSession, connection_type: ConnectionType | None
+) -> dict[str, str]:
+    """Co-hosts Zoom takes as alternative hosts: users of the same Zoom account as the host's meeting, so only
+    through the organization's connection, and only those seated in it (R5). Others are left out of Zoom."""
+    if connection_type is not ConnectionType.ORGANIZATION:
+        return {}
+    emails = {}
+    for user_id in session.co_host_user_ids:
+        member = await tx.members.get(session.org_id, user_id)
+        seat = await tx.connections.seat(session.org_id, member.email) if member else None
+        if seat is not None:
+            emails[user_id] = seat.zoom_email
+    return emails
 
 
 async def _close_here(tx: MeetingsUnitOfWork, meeting: Meeting, reason: str, now: datetime) -> None:
@@ -449,7 +485,7 @@ async def _close_here(tx: MeetingsUnitOfWork, meeting: Meeting, reason: str, now
     )
 
 
-def _intent(session: RemoteSession, host: MeetingHost, now: datetime) -> Meeting:
+def _intent(session: RemoteSession, host: MeetingHost, alternative_hosts: str, now: datetime) -> Meeting:
     meeting_id = str(uuid.uuid4())
     return Meeting(
         id=meeting_id,
@@ -479,6 +515,7 @@ def _intent(session: RemoteSession, host: MeetingHost, now: datetime) -> Meeting
         created_at=now,
         updated_at=now,
         session_id=session.id,
+        alternative_hosts=alternative_hosts,
     )
 
 
@@ -527,9 +564,12 @@ async def _session(tx: MeetingsUnitOfWork, org_id: str, session_id: str, *, lock
 
 
 async def _facts(tx: MeetingsUnitOfWork, session: RemoteSession) -> SessionFacts:
+    meeting = await tx.remote_sessions.current_meeting(session.org_id, session.id)
+    live = live_meeting(meeting)
     return SessionFacts(
         session=session,
         bookings=await tx.remote_sessions.count_bookings(session.org_id, session.id),
-        meeting=await tx.remote_sessions.current_meeting(session.org_id, session.id),
+        meeting=meeting,
+        co_host_emails=await _co_host_emails(tx, session, live.connection_type if live else None) if session.co_host_user_ids else {},
     )
 

@@ -14,9 +14,9 @@ _COLUMNS = (
     "id, org_id, user_id, connection_id, connection_type, zoom_user_id, zoom_user_email, topic, start_time, "
     "duration_minutes, timezone, agenda, passcode, zoom_meeting_id, join_url, status, status_reason, "
     "in_personal_room, idempotency_key, request_hash, attempts, lease_until, not_before, created_at, updated_at, "
-    "session_id"
+    "session_id, alternative_hosts"
 )
-_PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, 27))
+_PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, 28))
 
 
 class PostgresMeetings:
@@ -167,6 +167,7 @@ def _values(meeting: Meeting) -> tuple:
         meeting.created_at,
         meeting.updated_at,
         meeting.session_id,
+        meeting.alternative_hosts,
     )
 
 
@@ -198,4 +199,5 @@ def meeting_of(record: asyncpg.Record) -> Meeting:
         created_at=record["created_at"],
         updated_at=record["updated_at"],
         session_id=record["session_id"],
+        alternative_hosts=record["alternative_hosts"],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import asyncpg
@@ -12,7 +13,7 @@ from persistence.meetings import meeting_of
 
 _SESSION_COLUMNS = (
     "org_id, session_id, host_user_id, title, start_time, duration_minutes, timezone, remote, capacity, status, "
-    "status_reason, host_problem, link_generation, cancelled_at, created_at, updated_at"
+    "status_reason, host_problem, link_generation, cancelled_at, created_at, updated_at, co_host_user_ids"
 )
 
 
@@ -36,7 +37,7 @@ class PostgresRemoteSessions:
 
     async def add(self, session: RemoteSession) -> bool:
         """The unique key decides between racing PUTs of one id: the second waits, then finds it taken."""
-        placeholders = ", ".join(f"${n}" for n in range(1, 17))
+        placeholders = ", ".join(f"${n}" for n in range(1, 17)) + ", $17::jsonb"
         added = await self._connection.fetchval(
             f"""
             INSERT INTO remote_sessions ({_SESSION_COLUMNS}) VALUES ({placeholders})
@@ -48,7 +49,9 @@ class PostgresRemoteSessions:
 
     async def save(self, session: RemoteSession) -> None:
         names = _SESSION_COLUMNS.split(", ")
-        assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, start=1) if n > 2)
+        assignments = ", ".join(
+            f"{name} = ${n}" + ("::jsonb" if name == "co_host_user_ids" else "") for n, name in enumerate(names, start=1) if n > 2
+        )
         await self._connection.execute(
             f"UPDATE remote_sessions SET {assignments} WHERE org_id = $1 AND session_id = $2", *_values(session)
         )
@@ -126,6 +129,36 @@ class PostgresRemoteSessions:
                 booking_ids,
                 generation,
             )
+
+    async def claim_email(self, org_id: str, session_id: str, booking_id: str, generation: int) -> int | None:
+        """The participant's link email of this time, claimed for sending: the generation claimed before, or
+        None when it is claimed already (sent, or being sent)."""
+        return await self._connection.fetchval(
+            """
+            UPDATE session_bookings b SET emailed_generation = $4
+            FROM (SELECT id, emailed_generation FROM session_bookings
+                  WHERE org_id = $1 AND session_id = $2 AND booking_id = $3 FOR UPDATE) AS old
+            WHERE b.id = old.id AND old.emailed_generation < $4
+            RETURNING old.emailed_generation
+            """,
+            org_id,
+            session_id,
+            booking_id,
+            generation,
+        )
+
+    async def release_email(self, org_id: str, session_id: str, booking_id: str, generation: int, before: int) -> None:
+        await self._connection.execute(
+            """
+            UPDATE session_bookings SET emailed_generation = $5
+            WHERE org_id = $1 AND session_id = $2 AND booking_id = $3 AND emailed_generation = $4
+            """,
+            org_id,
+            session_id,
+            booking_id,
+            generation,
+            before,
+        )
 
     async def hosted_by(
         self, org_id: str, host_user_id: str, start_from: datetime, start_to: datetime
@@ -225,6 +258,7 @@ def _values(session: RemoteSession) -> tuple:
         session.cancelled_at,
         session.created_at,
         session.updated_at,
+        json.dumps(session.co_host_user_ids),
     )
 
 
@@ -246,6 +280,7 @@ def _session(record: asyncpg.Record) -> RemoteSession:
         cancelled_at=record["cancelled_at"],
         created_at=record["created_at"],
         updated_at=record["updated_at"],
+        co_host_user_ids=json.loads(record["co_host_user_ids"]),
     )
 
 

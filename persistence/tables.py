@@ -363,6 +363,8 @@ class MeetingTable(Table, tablename="meetings"):
     updated_at = Timestamptz()
     #: R16: the remote session (the host product's id) the meeting is for; its latest meeting is its current one.
     session_id = Varchar(length=128, null=True, default=None)
+    #: Zoom's settings.alternative_hosts as Roomlink set them (a session's co-hosts).
+    alternative_hosts = Text(default="")
 
     one_meeting_per_key = Unique([org_id, user_id, idempotency_key])
     known_status = Check(f"status IN {MEETING_STATUSES}")
@@ -408,6 +410,8 @@ class RemoteSessionTable(Table, tablename="remote_sessions"):
     host_problem = Text(null=True, default=None)
     #: The times the session became ready; each participant is emailed once per time.
     link_generation = Integer(default=0)
+    #: Members to make Zoom alternative hosts where Zoom allows it (seated in the host's Zoom account).
+    co_host_user_ids = JSONB(default="[]")
     cancelled_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -428,8 +432,10 @@ class SessionBookingTable(Table, tablename="session_bookings"):
     name = Varchar(length=200)
     email = Varchar(length=320)
     user_id = Varchar(length=128, null=True, default=None)
-    #: The session's link_generation this participant was emailed the link for (0: not yet).
+    #: The session's link_generation this participant's link email was queued for (0: not yet).
     notified_generation = Integer(default=0)
+    #: The link_generation whose email was claimed for sending: never sent twice.
+    emailed_generation = Integer(default=0)
     created_at = Timestamptz()
 
     one_booking_per_id = Unique([org_id, session_id, booking_id])

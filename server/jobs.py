@@ -68,6 +68,8 @@ SEND_EMAIL = "send_email"
 PURGE_EXPIRED = "purge_expired"
 #: Jobs a dead worker held are picked again after this long without a heartbeat.
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+#: Jobs taken from the queue at a time.
+JOB_BATCH = 10
 
 
 class Worker:
@@ -177,22 +179,39 @@ class Worker:
         await sessions.review_host_sessions(unit_of_work, payload["org_id"], payload["user_id"], utcnow())
 
     async def email_session_link(self, job: Job) -> None:
-        """One participant, one time the session became ready: the link as it is now (a later one supersedes)."""
-        payload = json.loads(job.payload)
-        async with unit_of_work(read_only=True) as uow:
-            session = await uow.remote_sessions.get(payload["org_id"], payload["session_id"])
-            booking = await uow.remote_sessions.booking(payload["org_id"], payload["session_id"], payload["booking_id"])
-            meeting = await uow.remote_sessions.current_meeting(payload["org_id"], payload["session_id"])
-            organization = await uow.organizations.get(payload["org_id"])
-        if (
-            session is None or booking is None or meeting is None or organization is None or meeting.join_url is None
-            or session.link_generation != payload["generation"] or session.status is not SessionStatus.READY
-        ):
-            return  # cancelled, or the link changed since: the newer time has its own email
+        """One participant, one time the session became ready: the link as it is now (a later time has its own).
+
+        Never twice (R16): the email is claimed in the database before it is sent, and released only if sending
+        failed, so a job run again — after a retry, or by a second worker — finds it sent and does nothing.
+        """
         if self.mailer is None:
             log.warning("a session link email was due but SMTP_URL is not set; it is dropped")
             return
-        await self.mailer.send(session_link_email(booking, session, meeting, organization))
+        payload = json.loads(job.payload)
+        org_id, session_id, booking_id, generation = (
+            payload["org_id"], payload["session_id"], payload["booking_id"], payload["generation"]
+        )
+        async with unit_of_work() as uow:
+            session = await uow.remote_sessions.get(org_id, session_id)
+            booking = await uow.remote_sessions.booking(org_id, session_id, booking_id)
+            meeting = await uow.remote_sessions.current_meeting(org_id, session_id)
+            organization = await uow.organizations.get(org_id)
+            if (
+                session is None or booking is None or meeting is None or organization is None or meeting.join_url is None
+                or session.link_generation != generation or session.status is not SessionStatus.READY
+            ):
+                return  # cancelled, or the link changed since: the newer time has its own email
+            before = await uow.remote_sessions.claim_email(org_id, session_id, booking_id, generation)
+            if before is None:
+                return
+            await uow.commit()
+        try:
+            await self.mailer.send(session_link_email(booking, session, meeting, organization))
+        except Exception:
+            async with unit_of_work() as uow:
+                await uow.remote_sessions.release_email(org_id, session_id, booking_id, generation, before)
+                await uow.commit()
+            raise
 
     async def send_email(self, job: Job) -> None:
         if self.mailer is None:
@@ -328,7 +347,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
             stopper = asyncio.create_task(_stop_when(stop, manager))
             delivery = asyncio.create_task(deliver_events(settings, stop))
             try:
-                await manager.run(dequeue_timeout=timedelta(seconds=2), heartbeat_timeout=HEARTBEAT_TIMEOUT)
+                await manager.run(
+                    dequeue_timeout=timedelta(seconds=2),
+                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                    batch_size=JOB_BATCH,
+                    # Each job holds a database connection only for its short transactions (never while it waits on
+                    # Zoom or SMTP); twice the pool keeps them from queueing for one until the acquire timeout.
+                    max_concurrent_tasks=max(2 * JOB_BATCH, 2 * settings.db_pool_size),
+                )
             finally:
                 if ticker is not None:
                     ticker.cancel()

@@ -146,6 +146,8 @@ class ZoomMeetings:
             # R17: a meeting of its own, every time.
             "settings": {"use_pmi": False},
         }
+        if request.alternative_hosts:
+            body["settings"] = {"use_pmi": False, "alternative_hosts": request.alternative_hosts}
         if request.passcode:
             body["password"] = request.passcode
         response = await self._call(host, "POST", f"/users/{host.user_ref}/meetings", json=body)
@@ -175,6 +177,8 @@ class ZoomMeetings:
                 body["start_time"] = zoom_time(value)
             elif name == "duration_minutes":
                 body["duration"] = value
+            elif name == "alternative_hosts":
+                body["settings"] = {"alternative_hosts": value}
             else:
                 body[name] = value
         await self._call(host, "PATCH", f"/meetings/{zoom_meeting_id}", json=body)

@@ -1,5 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import (
+    JSONB,
     BigSerial,
     Boolean,
     Integer,
@@ -34,6 +35,7 @@ SESSION_COLUMNS = [
     ("status_reason", Text, {"default": None, "null": True}),
     ("host_problem", Text, {"default": None, "null": True}),
     ("link_generation", Integer, {"default": 0}),
+    ("co_host_user_ids", JSONB, {"default": "[]"}),
     ("cancelled_at", Timestamptz, {"default": None, "null": True}),
     ("created_at", Timestamptz, {"default": TimestamptzNow()}),
     ("updated_at", Timestamptz, {"default": TimestamptzNow()}),
@@ -48,6 +50,7 @@ BOOKING_COLUMNS = [
     ("email", Varchar, {"length": 320, "default": ""}),
     ("user_id", Varchar, {"length": 128, "default": None, "null": True}),
     ("notified_generation", Integer, {"default": 0}),
+    ("emailed_generation", Integer, {"default": 0}),
     ("created_at", Timestamptz, {"default": TimestamptzNow()}),
 ]
 
@@ -107,6 +110,7 @@ async def add_keys_piccolo_cannot_declare():
 async def forwards():
     manager = _KeysAfterTables(migration_id=ID, app_name="persistence", description=DESCRIPTION)
     _column(manager, "MeetingTable", "meetings", "session_id", Varchar, {"length": 128, "default": None, "null": True})
+    _column(manager, "MeetingTable", "meetings", "alternative_hosts", Text, {"default": ""})
     for class_name, tablename, columns in (
         ("RemoteSessionTable", "remote_sessions", SESSION_COLUMNS),
         ("SessionBookingTable", "session_bookings", BOOKING_COLUMNS),

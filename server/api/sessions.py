@@ -66,6 +66,8 @@ class SessionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     remote: bool
     #: Seats; left out for no limit. A session of one seat is an appointment: one meeting per booking.
     capacity: int | None = None
+    #: Members Zoom takes as alternative hosts where it allows it (seated in the organization's Zoom account).
+    co_host_user_ids: list[Identifier] = msgspec.field(default_factory=list)
 
 
 class BookingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -138,6 +140,7 @@ class SessionProvisioningController(Controller):
             timezone=data.timezone,
             remote=data.remote,
             capacity=data.capacity,
+            co_host_user_ids=list(data.co_host_user_ids),
         )
         facts, created = await sessions.put_session(unit_of_work, cmd, utcnow())
         return Response(session_view(facts), status_code=201 if created else 200)

@@ -151,6 +151,7 @@ class SandboxMeeting(msgspec.Struct, kw_only=True):
     password: str
     in_personal_room: bool
     created_at: datetime
+    alternative_hosts: str = ""
 
 
 class BatchCreated(msgspec.Struct, kw_only=True, frozen=True):
@@ -212,6 +213,7 @@ def sandbox_meeting(meeting: Meeting, host: ZoomUser) -> SandboxMeeting:
         password=meeting.password,
         in_personal_room=in_personal_room(meeting, host),
         created_at=meeting.created_at,
+        alternative_hosts=meeting.settings.alternative_hosts,
     )
 
 

@@ -120,6 +120,7 @@ class MeetingSettings(msgspec.Struct, kw_only=True):
     approval_type: int = 2
     audio: str = "voip"
     auto_recording: str = "none"
+    alternative_hosts: str = ""
 
 
 class Meeting(msgspec.Struct, kw_only=True):

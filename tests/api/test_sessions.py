@@ -437,3 +437,34 @@ async def test_r19_a_sessions_meeting_is_changed_through_its_session_not_the_mee
         assert refused.status_code == 409 and refused.json()["code"] == "meeting_not_changeable"
         assert "owned-1" in refused.json()["detail"]
     assert (await session_of(api, org, "owned-1"))["status"] == "ready"
+
+
+async def test_co_hosts_seated_in_the_hosts_zoom_account_become_its_alternative_hosts(
+    api, org, sandbox, seated, zoom_account
+):
+    """The admin is seated in the organization's Zoom account, the owner is not: only the admin can be one."""
+    answer = await put_session(api, org, "cohost-1", co_host_user_ids=[org["admin"], org["owner"]])
+    assert answer.status_code == 201, answer.text
+    await book(api, org, "cohost-1", 1)
+    session = await eventually(lambda: ready(api, org, "cohost-1"))
+
+    assert session["co_hosts"] == [
+        {"user_id": org["admin"], "alternative_host": True},
+        {"user_id": org["owner"], "alternative_host": False},
+    ]
+    [in_zoom] = await held(sandbox, seated["id"])
+    assert in_zoom["alternative_hosts"] == zoom_account["seat_admin"]["email"]
+
+    await put_session(api, org, "cohost-1", co_host_user_ids=[])
+
+    async def cleared():
+        return [m for m in await held(sandbox, seated["id"]) if m["alternative_hosts"] == ""]
+
+    assert await eventually(cleared)
+    await settled(org["org_id"])
+    assert await changes(sandbox, "PATCH", in_zoom["id"]) == 1
+    assert (await session_of(api, org, "cohost-1"))["co_hosts"] == []
+
+    stranger = await put_session(api, org, "cohost-2", co_host_user_ids=["nobody-here"])
+    assert stranger.status_code == 400 and stranger.json()["code"] == "unknown_host"
+    assert "nobody-here" in stranger.json()["errors"]["co_host_user_ids"]

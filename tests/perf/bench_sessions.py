@@ -136,7 +136,10 @@ async def round_of(
         if waiting:
             await asyncio.sleep(0.5)
     linked_in = time.perf_counter() - began
-    say(f"   every session ready {linked_in:.1f} s after the first booking")
+    made = await _link_times(label)
+    say(f"   every session ready (polled) {linked_in:.1f} s after the first booking; from the database: the last link "
+        f"recorded {made['last_s']:.1f} s after the first booking, median {made['median_s']:.2f} s from a session's "
+        f"first booking to its link")
     expected = len(order)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -146,6 +149,32 @@ async def round_of(
         await asyncio.sleep(0.5)
     emailed = [m.to for m in outbox.messages() if m.to.startswith(f"{label}-")]
     say(f"   {len(emailed)} link emails ({len(set(emailed))} people) {time.perf_counter() - began:.1f} s after the first booking")
+
+
+async def _link_times(label: str) -> dict[str, float]:
+    """When each session's meeting was recorded in Zoom's answer, against its first booking (the database's clock)."""
+    from persistence import database
+
+    db = await database.engine().get_new_connection()
+    try:
+        rows = await db.fetch(
+            """
+            SELECT s.session_id, min(b.created_at) AS first_booking, max(m.updated_at) AS linked,
+                   (SELECT min(created_at) FROM session_bookings WHERE session_id LIKE $1) AS start
+            FROM remote_sessions s
+            JOIN session_bookings b ON b.org_id = s.org_id AND b.session_id = s.session_id
+            JOIN meetings m ON m.org_id = s.org_id AND m.session_id = s.session_id AND m.status = 'scheduled'
+            WHERE s.session_id LIKE $1 GROUP BY s.session_id
+            """,
+            f"{label}-%",
+        )
+    finally:
+        await db.close()
+    waits = [(row["linked"] - row["first_booking"]).total_seconds() for row in rows]
+    return {
+        "last_s": max((row["linked"] - row["start"]).total_seconds() for row in rows),
+        "median_s": statistics.median(waits),
+    }
 
 
 async def _run(args: argparse.Namespace) -> None:
