@@ -104,14 +104,53 @@ async def member_figures(db: asyncpg.Connection) -> dict[tuple[str, bool, str], 
         )
     }
     figures: Counter[tuple[str, bool, str]] = Counter()
+    # The per-state counts the triggers keep (at most 16 rows per organization), not a scan of the members.
     for r in await db.fetch(
-        """
-        SELECT org_id, personal_status, seated, organization_removed, count(*) AS members
-        FROM members GROUP BY org_id, personal_status, seated, organization_removed
-        """
+        "SELECT org_id, personal_status, seated, organization_removed, members FROM member_state_counts WHERE members > 0"
     ):
         organization = organizations.get(r["org_id"]) or _UNCONNECTED
         effective = organization.decide(MemberState(r["personal_status"], r["seated"], r["organization_removed"]))
         type_ = effective.type.value if effective.type is not None else "none"
         figures[(type_, effective.connected, effective.reason.value if effective.reason else "")] += r["members"]
     return dict(figures)
+
+
+#: Hosts by how much of today's Zoom budget (100 creates and updates, R20) they have spent.
+BUDGET_BUCKETS = (("0-49", 0, 49), ("50-89", 50, 89), ("90-99", 90, 99), ("100", 100, 100))
+
+
+class MeetingFigures(msgspec.Struct, frozen=True):
+    #: Meetings by status, over every organization.
+    meetings: dict[str, int]
+    #: Pending meetings waiting for 00:00 UTC (their host's budget is spent).
+    waiting_for_budget: int
+    #: Zoom users (hosts) by the bucket of today's budget they spent.
+    hosts_by_budget: dict[str, int]
+    #: Remote sessions not over, by status (R16, R21).
+    sessions: dict[str, int]
+
+
+async def meeting_figures(db: asyncpg.Connection, now: datetime) -> MeetingFigures:
+    meetings = {
+        r["status"]: r["meetings"]
+        for r in await db.fetch(
+            "SELECT status, count(*) AS meetings FROM meetings WHERE status IN ('pending', 'needs_attention', 'scheduled') "
+            "GROUP BY status"
+        )
+    }
+    waiting = await db.fetchval(
+        "SELECT count(*) FROM meetings WHERE status = 'pending' AND not_before IS NOT NULL AND not_before > $1", now
+    )
+    spent = await db.fetch("SELECT used FROM meeting_budget WHERE day = $1", now.date())
+    hosts = {name: sum(1 for r in spent if low <= r["used"] <= high) for name, low, high in BUDGET_BUCKETS}
+    sessions = {
+        r["status"]: r["sessions"]
+        for r in await db.fetch(
+            """
+            SELECT status, count(*) AS sessions FROM remote_sessions
+            WHERE start_time + make_interval(mins => duration_minutes) > $1 GROUP BY status
+            """,
+            now,
+        )
+    }
+    return MeetingFigures(meetings=meetings, waiting_for_budget=waiting, hosts_by_budget=hosts, sessions=sessions)

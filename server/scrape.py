@@ -23,15 +23,23 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from persistence import database
-from persistence.figures import connection_figures, delivery_figures, job_figures, member_figures
+from persistence.figures import (
+    MeetingFigures,
+    connection_figures,
+    delivery_figures,
+    job_figures,
+    meeting_figures,
+    member_figures,
+)
 from server.clock import utcnow
 from server.problems import Problem
 
 
 class _DatabaseFigures(Collector):
-    def __init__(self, jobs, connections, members, deliveries=()) -> None:
+    def __init__(self, jobs, connections, members, deliveries=(), meetings: MeetingFigures | None = None) -> None:
         self._jobs, self._connections, self._members = jobs, connections, members
         self._deliveries = deliveries
+        self._meetings = meetings
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         queued = GaugeMetricFamily(
@@ -72,6 +80,33 @@ class _DatabaseFigures(Collector):
             if figure.status == "pending":
                 late.add_metric([], figure.oldest_due_age_s)
         yield from (queued, oldest, connections, members, deliveries, late)
+        if self._meetings is not None:
+            yield from _meeting_families(self._meetings)
+
+
+def _meeting_families(figures: MeetingFigures) -> Iterator[GaugeMetricFamily]:
+    meetings = GaugeMetricFamily(
+        "roomlink_meetings", "Meetings by status: scheduled, pending (not in Zoom yet), needs_attention.", labels=["status"]
+    )
+    for status in ("scheduled", "pending", "needs_attention"):
+        meetings.add_metric([status], figures.meetings.get(status, 0))
+    waiting = GaugeMetricFamily(
+        "roomlink_meetings_waiting_for_budget", "Pending meetings held until 00:00 UTC: their host spent Zoom's daily 100 (R20)."
+    )
+    waiting.add_metric([], figures.waiting_for_budget)
+    hosts = GaugeMetricFamily(
+        "roomlink_meeting_budget_hosts",
+        "Zoom users by how much of today's 100 meeting creates and updates they have spent (R20).",
+        labels=["spent"],
+    )
+    for bucket, count in figures.hosts_by_budget.items():
+        hosts.add_metric([bucket], count)
+    sessions = GaugeMetricFamily(
+        "roomlink_sessions", "Remote sessions not over, by status (R16, R21).", labels=["status"]
+    )
+    for status in ("no_bookings", "link_pending", "ready", "needs_attention", "cancelled"):
+        sessions.add_metric([status], figures.sessions.get(status, 0))
+    yield from (meetings, waiting, hosts, sessions)
 
 
 def _process_metrics() -> bytes:
@@ -88,8 +123,9 @@ async def exposition() -> bytes:
         connections = await connection_figures(db)
         members = await member_figures(db)
         deliveries = await delivery_figures(db, utcnow())
+        meetings = await meeting_figures(db, utcnow())
     figures = CollectorRegistry(auto_describe=False)
-    figures.register(_DatabaseFigures(jobs, connections, members, deliveries))
+    figures.register(_DatabaseFigures(jobs, connections, members, deliveries, meetings))
     return _process_metrics() + generate_latest(figures)
 
 

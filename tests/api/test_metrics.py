@@ -150,6 +150,7 @@ async def _check_scrape(base_url: str, org, members_page: str) -> None:
     }
     assert exported == expected
     assert exported[("organization", "false", "organization_admin_lost")] >= 2
+    await _check_meeting_figures(samples)
 
 
 async def test_metrics_answer_404_without_a_token_configured_and_401_to_a_wrong_bearer(stack, roomlink):
@@ -158,3 +159,21 @@ async def test_metrics_answer_404_without_a_token_configured_and_401_to_a_wrong_
         wrong = await client.get(f"{stack[0]}/metrics", headers={"Authorization": "Bearer not-the-token"})
         assert (wrong.status_code, wrong.json()["code"]) == (401, "metrics_token_invalid")
         assert (await client.get(f"{stack[0]}/metrics")).status_code == 401
+
+
+async def _check_meeting_figures(samples) -> None:
+    """Meetings pending and the daily budget per host bucket (R20), sessions by status (R16): as the database has them."""
+    async with unit_of_work(read_only=True) as uow:
+        meetings = dict(await uow._db.fetch("SELECT status, count(*) FROM meetings GROUP BY status"))
+        sessions = dict(await uow._db.fetch(
+            "SELECT status, count(*) FROM remote_sessions WHERE start_time + make_interval(mins => duration_minutes) > now() "
+            "GROUP BY status"
+        ))
+        used = [r["used"] for r in await uow._db.fetch("SELECT used FROM meeting_budget WHERE day = (now() AT TIME ZONE 'UTC')::date")]
+    for status in ("scheduled", "pending", "needs_attention"):
+        assert value(samples, "roomlink_meetings", status=status) == meetings.get(status, 0)
+    for status in ("no_bookings", "link_pending", "ready", "needs_attention", "cancelled"):
+        assert value(samples, "roomlink_sessions", status=status) == sessions.get(status, 0)
+    assert value(samples, "roomlink_meeting_budget_hosts", spent="100") == sum(1 for u in used if u == 100)
+    assert value(samples, "roomlink_meeting_budget_hosts", spent="0-49") == sum(1 for u in used if u < 50)
+    assert ("roomlink_meetings_waiting_for_budget", frozenset()) in samples
