@@ -39,7 +39,7 @@ class _DatabaseFigures(Collector):
     def __init__(self, jobs, connections, members, deliveries=(), meetings: MeetingFigures | None = None) -> None:
         self._jobs, self._connections, self._members = jobs, connections, members
         self._deliveries = deliveries
-        self._meetings = meetings
+        self._meetings = meetings or MeetingFigures(meetings={}, waiting_for_budget=0, hosts_by_budget={}, sessions={})
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         queued = GaugeMetricFamily(
@@ -80,8 +80,7 @@ class _DatabaseFigures(Collector):
             if figure.status == "pending":
                 late.add_metric([], figure.oldest_due_age_s)
         yield from (queued, oldest, connections, members, deliveries, late)
-        if self._meetings is not None:
-            yield from _meeting_families(self._meetings)
+        yield from _meeting_families(self._meetings)
 
 
 def _meeting_families(figures: MeetingFigures) -> Iterator[GaugeMetricFamily]:
