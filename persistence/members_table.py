@@ -4,6 +4,8 @@ A member's own facts (personal status, seat, removal) live on their row, kept by
 organization's facts (its connection's status, the policy) are read once. Which member states a
 filter selects is decided by domain.precedence itself, and the page is read as one ordered
 index range per selected state, merged: the cost follows the page size, not the organization's.
+A search reads the name index in order while its words are common and the trigram index of the
+members' folded names and emails when they are rare (PostgresMembersTable._searched).
 """
 
 from __future__ import annotations
@@ -63,47 +65,82 @@ class PostgresMembersTable:
         states = [state for state in ALL_STATES if _selected(organization.decide(state), query)]
         if not states:
             return MembersPage(items=[], next_after=None, total=0 if query.q is None else None)
-        args: list[object] = [query.org_id, query.limit + 1]
-        source, matched = "members", ""
-        if query.q is not None:
+        state_counts = await self._state_counts(query.org_id)
+        selected = sum(members for state, members in state_counts if state in states)
+        if query.q is None:
+            records = await self._listed(query, states)
+        else:
             words = search_words(query.q)
             if not words:
                 return MembersPage(items=[], next_after=None)
-            args.append(" & ".join(f"{word}:*" for word in words))
-            # The search index finds the matches first; its estimates for prefixes are too rough to
-            # let the planner walk the name index instead, which costs a full scan when matches are rare.
-            source = "matched"
-            matched = (
-                f"WITH matched AS MATERIALIZED (SELECT {_COLUMNS} FROM members"
-                f" WHERE org_id = $1 AND search @@ to_tsquery('simple', ${len(args)})) "
-            )
-        after = ""
-        if query.after is not None:
-            args.extend(query.after)
-            after = f" AND (name, user_id) > (${len(args) - 1}, ${len(args)})"
-        branches = []
-        for state in [None] if len(states) == len(ALL_STATES) else states:
-            condition = ""
-            if state is not None:
-                args.extend([state.personal_status, state.seated, state.organization_removed])
-                condition = (
-                    f" AND personal_status = ${len(args) - 2} AND seated = ${len(args) - 1}"
-                    f" AND organization_removed = ${len(args)}"
-                )
-            branches.append(
-                f"(SELECT {_COLUMNS} FROM {source} WHERE org_id = $1{condition}{after}"
-                " ORDER BY name, user_id LIMIT $2)"
-            )
-        sql = f"{matched}SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY name, user_id LIMIT $2"
-        records = (await self._connection.fetch(sql, *args))[: query.limit + 1]
+            records = await self._searched(query, states, words, selected)
         more = len(records) > query.limit
         records = records[: query.limit]
         own_zoom = await self._personal_zoom_emails(query.org_id, records)
         items = [_member_row(record, organization, own_zoom.get(record["user_id"])) for record in records]
-        total = None
-        if query.q is None:
-            total = sum(members for state, members in await self._state_counts(query.org_id) if state in states)
-        return MembersPage(items=items, next_after=(items[-1].name, items[-1].user_id) if more else None, total=total)
+        return MembersPage(
+            items=items,
+            next_after=(items[-1].name, items[-1].user_id) if more else None,
+            total=selected if query.q is None else None,
+        )
+
+    async def _listed(self, query: MembersQuery, states: list[MemberState]) -> list[asyncpg.Record]:
+        """One ordered index range per selected state (members_by_state), merged."""
+        sql = _Sql(query)
+        branches = [
+            f"(SELECT {_COLUMNS} FROM members WHERE org_id = $1{sql.state(state)}{sql.after()}"
+            " ORDER BY name, user_id LIMIT $2)"
+            for state in _branches(states)
+        ]
+        return await self._fetch_page(sql, f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
+
+    async def _searched(
+        self, query: MembersQuery, states: list[MemberState], words: list[str], selected: int
+    ) -> list[asyncpg.Record]:
+        """The cheapest of three readings, each exact, by how many members it may have to read.
+
+        A search for a word most members share is answered by reading members in name order until a
+        page is full; a rare one by the trigram index, which finds its few matches directly. Which is
+        which is learnt by trying the first: at most WALK_ROWS rows of the name index.
+        """
+        sql = _Sql(query)
+        match = sql.match(words)
+        if selected <= SMALL_SELECTION:
+            # Few enough members in these states to read them all in order, whatever the words.
+            branches = [
+                f"(SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, search_text FROM members"
+                f" WHERE org_id = $1{sql.state(state)}{sql.after()} ORDER BY name, user_id OFFSET 0) AS walked"
+                f" WHERE {match} LIMIT $2)"
+                for state in _branches(states)
+            ]
+            return await self._fetch_page(sql, f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
+        # The name index in order, WALK_ROWS rows at most; the limit keeps the words from being pushed
+        # into that read (and the trigram index from being used for it).
+        walk_rows = sql.add(WALK_ROWS)
+        in_states = "" if len(states) == len(ALL_STATES) else " AND (" + " OR ".join(
+            sql.state(state).removeprefix(" AND ") for state in states
+        ) + ")"
+        walked = await self._connection.fetch(
+            f"SELECT * FROM (SELECT {_COLUMNS}, search_text, count(*) OVER () AS walked FROM"
+            f" (SELECT {_COLUMNS}, search_text FROM members WHERE org_id = $1{sql.after()}"
+            f" ORDER BY name, user_id LIMIT {walk_rows}) AS stretch) AS read"
+            f" WHERE {match}{in_states} ORDER BY name, user_id LIMIT $2",
+            *sql.args,
+        )
+        if len(walked) > query.limit or (walked and walked[0]["walked"] < WALK_ROWS):
+            return walked
+        # Rare in this stretch of names: the trigram index finds the matches first.
+        sql = _Sql(query)
+        match = sql.match(words)
+        matched = f"WITH matched AS MATERIALIZED (SELECT {_COLUMNS} FROM members WHERE org_id = $1 AND {match}) "
+        branches = [
+            f"(SELECT {_COLUMNS} FROM matched WHERE true{sql.state(state)}{sql.after()} ORDER BY name, user_id LIMIT $2)"
+            for state in _branches(states)
+        ]
+        return await self._fetch_page(sql, f"{matched}SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
+
+    async def _fetch_page(self, sql: _Sql, union: str) -> list[asyncpg.Record]:
+        return await self._connection.fetch(f"{union} ORDER BY name, user_id LIMIT $2", *sql.args)
 
     async def _personal_zoom_emails(self, org_id: str, records: list[asyncpg.Record]) -> dict[str, str]:
         """The Zoom user of each personal connection on this page: one lookup for the page, not per row."""
@@ -169,6 +206,53 @@ class PostgresMembersTable:
         )
 
 
+#: Words this long match anywhere in a name or email; shorter ones match the start of a word (a
+#: trigram index cannot find fragments under three characters, and "zed 0" means "Zed 07", not "Zed 10").
+SUBSTRING_FROM = 3
+#: Rows of the name index a search reads, in order, before it asks the trigram index instead.
+WALK_ROWS = 5_000
+#: Members in the selected states few enough for a search to read them all, in order.
+SMALL_SELECTION = 10_000
+
+
+class _Sql:
+    """Numbered parameters of one query: $1 the organization, $2 the rows wanted (a page and one more)."""
+
+    def __init__(self, query: MembersQuery) -> None:
+        self.args: list[object] = [query.org_id, query.limit + 1]
+        self._after = query.after
+
+    def add(self, *values: object) -> str:
+        self.args.extend(values)
+        return f"${len(self.args)}"
+
+    def after(self) -> str:
+        if self._after is None:
+            return ""
+        return f" AND (name, user_id) > ({self.add(self._after[0])}, {self.add(self._after[1])})"
+
+    def state(self, state: MemberState | None) -> str:
+        if state is None:
+            return ""
+        return (
+            f" AND personal_status = {self.add(state.personal_status)} AND seated = {self.add(state.seated)}"
+            f" AND organization_removed = {self.add(state.organization_removed)}"
+        )
+
+    def match(self, words: list[str]) -> str:
+        """Every word, folded as the members' search_text is (migration m0012), in search_text."""
+        return " AND ".join(
+            f"search_text LIKE '%{'' if len(word) >= SUBSTRING_FROM else ' '}' || btrim(public.roomlink_fold("
+            f"{self.add(word)})) || '%'"
+            for word in words
+        )
+
+
+def _branches(states: list[MemberState]) -> list[MemberState | None]:
+    """Every state selected: one range of the name index; otherwise one range per state."""
+    return [None] if len(states) == len(ALL_STATES) else list(states)
+
+
 def _selected(effective: EffectiveConnection, query: MembersQuery) -> bool:
     if query.connected is not None and effective.connected != query.connected:
         return False
@@ -205,5 +289,5 @@ def _member_row(record: asyncpg.Record, organization: OrganizationState, own_zoo
 
 
 def search_words(q: str) -> list[str]:
-    """Letters and digits only, so the words cannot carry tsquery syntax."""
-    return re.findall(r"[^\W_]+", q.lower())[:8]
+    """Runs of letters and digits, at most eight; PostgreSQL folds them (accents, case) as it folds members."""
+    return re.findall(r"[^\W_]+", q)[:8]

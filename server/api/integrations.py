@@ -62,7 +62,12 @@ MemberTypeFilter = Annotated[
 ConnectedFilter = Annotated[bool | None, QueryParameter(description="Only members connected (or not).")]
 SearchFilter = Annotated[
     str | None,
-    QueryParameter(max_length=200, pattern=TEXT_PATTERN, description="Start of any word of a name or email."),
+    QueryParameter(
+        max_length=200,
+        pattern=TEXT_PATTERN,
+        description="Words in a name or email, accents and case aside: three letters or more anywhere,"
+        " shorter ones at the start of a word.",
+    ),
 ]
 #: Rows read per page of a CSV export.
 EXPORT_PAGE_SIZE = 1000

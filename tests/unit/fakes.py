@@ -14,6 +14,7 @@ import copy
 import hashlib
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -702,11 +703,16 @@ def _selected(row: MemberRow, query: MembersQuery, words: list[str] | None) -> b
     if words is None:
         return True
     own_words = _search_words(f"{row.name} {row.email}")
-    return bool(words) and all(any(own.startswith(word) for own in own_words) for word in words)
+    # As PostgresMembersTable: three letters or more anywhere, shorter at the start of a word.
+    return bool(words) and all(
+        any((word in own) if len(word) >= 3 else own.startswith(word) for own in own_words) for word in words
+    )
 
 
 def _search_words(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+", text.lower())
+    """Accents and case aside, as migration m0012 folds members."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", folded.lower())
 
 
 def _pending(link: ActivationLink, now: datetime) -> bool:
