@@ -203,7 +203,9 @@ def _invalid(errors: dict[str, str]) -> InvalidInput:
     return InvalidInput("The meeting is invalid; nothing was changed and Zoom was not called.", errors=errors)
 
 
-class _Checked(msgspec.Struct, frozen=True, kw_only=True):
+class MeetingRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What a meeting is asked to be, checked."""
+
     topic: str
     start_time: datetime
     duration_minutes: int
@@ -212,7 +214,7 @@ class _Checked(msgspec.Struct, frozen=True, kw_only=True):
     passcode: str | None
 
 
-def checked(cmd: CreateMeeting, now: datetime) -> _Checked:
+def checked(cmd: CreateMeeting, now: datetime) -> MeetingRequest:
     errors: dict[str, str] = {}
     timezone = check_timezone(cmd.timezone or "UTC", errors)
     topic = check_topic(cmd.topic, errors)
@@ -225,12 +227,12 @@ def checked(cmd: CreateMeeting, now: datetime) -> _Checked:
         errors["Idempotency-Key"] = "must be 1–255 characters"
     if errors or start_time is None:
         raise _invalid(errors)
-    return _Checked(
+    return MeetingRequest(
         topic=topic, start_time=start_time, duration_minutes=duration, timezone=timezone, agenda=agenda, passcode=cmd.passcode
     )
 
 
-def request_hash(request: _Checked) -> str:
+def request_hash(request: MeetingRequest) -> str:
     """What an Idempotency-Key promises: the same key comes with the same request."""
     text = "\x1f".join(
         [request.topic, request.start_time.isoformat(), str(request.duration_minutes), request.timezone, request.agenda,
@@ -254,7 +256,7 @@ async def create_meeting(
 
 
 async def plan_meeting(
-    tx: MeetingsUnitOfWork, cmd: CreateMeeting, request: _Checked, now: datetime
+    tx: MeetingsUnitOfWork, cmd: CreateMeeting, request: MeetingRequest, now: datetime
 ) -> tuple[Meeting, bool]:
     """The intent, recorded; or the meeting its Idempotency-Key already names (False)."""
     digest = request_hash(request)
@@ -263,11 +265,33 @@ async def plan_meeting(
         earlier = await tx.meetings.by_idempotency_key(principal.org_id, principal.user_id, cmd.idempotency_key)
         if earlier is not None:
             return _same_request(earlier, digest), False
-    host = await effective_host(tx, principal)
-    intent = Meeting(
+    intent = new_intent(
+        principal.org_id, principal.user_id, await effective_host(tx, principal), request, now,
+        idempotency_key=cmd.idempotency_key, request_hash=digest,
+    )
+    stored = await tx.meetings.add(intent)
+    if stored.id == intent.id:
+        return stored, True
+    return _same_request(stored, digest), False
+
+
+def new_intent(
+    org_id: str,
+    user_id: str,
+    host: MeetingHost,
+    request: MeetingRequest,
+    now: datetime,
+    *,
+    idempotency_key: str | None,
+    request_hash: str,
+    session_id: str | None = None,
+    alternative_hosts: str = "",
+) -> Meeting:
+    """A meeting asked for and not in Zoom yet: recorded before Zoom is called (R23)."""
+    return Meeting(
         id=str(uuid.uuid4()),
-        org_id=principal.org_id,
-        user_id=principal.user_id,
+        org_id=org_id,
+        user_id=user_id,
         connection_id=host.connection.id,
         connection_type=host.connection.type,
         zoom_user_id=host.zoom_user_id,
@@ -283,18 +307,16 @@ async def plan_meeting(
         status=MeetingStatus.PENDING,
         status_reason=BEING_CREATED,
         in_personal_room=False,
-        idempotency_key=cmd.idempotency_key,
-        request_hash=digest,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
         attempts=0,
         lease_until=None,
         not_before=None,
         created_at=now,
         updated_at=now,
+        session_id=session_id,
+        alternative_hosts=alternative_hosts,
     )
-    stored = await tx.meetings.add(intent)
-    if stored.id == intent.id:
-        return stored, True
-    return _same_request(stored, digest), False
 
 
 def _same_request(earlier: Meeting, digest: str) -> Meeting:

@@ -50,8 +50,8 @@ from domain.meeting_ports import (
     UnitOfWorkFactory,
 )
 from domain.meetings import (
-    BEING_CREATED,
     DEFAULT_LEASE,
+    MeetingRequest,
     bring_to_zoom,
     change_meeting,
     check_duration,
@@ -59,6 +59,7 @@ from domain.meetings import (
     check_topic,
     effective_host,
     end_meeting,
+    new_intent,
     parse_start_time,
     save_meeting,
 )
@@ -486,34 +487,15 @@ async def _close_here(tx: MeetingsUnitOfWork, meeting: Meeting, reason: str, now
 
 
 def _intent(session: RemoteSession, host: MeetingHost, alternative_hosts: str, now: datetime) -> Meeting:
-    meeting_id = str(uuid.uuid4())
-    return Meeting(
-        id=meeting_id,
-        org_id=session.org_id,
-        user_id=session.host_user_id,
-        connection_id=host.connection.id,
-        connection_type=host.connection.type,
-        zoom_user_id=host.zoom_user_id,
-        zoom_user_email=host.zoom_user_email,
-        topic=session.title,
-        start_time=session.start_time,
-        duration_minutes=session.duration_minutes,
-        timezone=session.timezone,
-        agenda="",
-        passcode=None,
-        zoom_meeting_id=None,
-        join_url=None,
-        status=MeetingStatus.PENDING,
-        status_reason=BEING_CREATED,
-        in_personal_room=False,
-        # Unique per host: the session's row lock already makes one intent at a time.
-        idempotency_key=f"session:{session.id}:{meeting_id}",
+    request = MeetingRequest(
+        topic=session.title, start_time=session.start_time, duration_minutes=session.duration_minutes,
+        timezone=session.timezone, agenda="", passcode=None,
+    )
+    return new_intent(
+        session.org_id, session.host_user_id, host, request, now,
+        # Unique per host; the session's row lock already makes one intent at a time.
+        idempotency_key=f"session:{session.id}:{uuid.uuid4()}",
         request_hash=hashlib.sha256(f"session:{session.id}".encode()).hexdigest(),
-        attempts=0,
-        lease_until=None,
-        not_before=None,
-        created_at=now,
-        updated_at=now,
         session_id=session.id,
         alternative_hosts=alternative_hosts,
     )

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Literal
 
 import msgspec
-
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -22,8 +18,8 @@ from litestar.response import Stream
 
 from domain import activation_links, connecting, integration
 from domain.access import Principal, require_manager
-from domain.errors import InvalidCursor, InvalidInput
-from domain.identifiers import TEXT_PATTERN, check_identifier, has_control_characters
+from domain.errors import InvalidInput
+from domain.identifiers import TEXT_PATTERN, check_identifier
 from domain.model import MemberRow, Policy
 from domain.ports import MembersQuery
 from persistence.database import unit_of_work
@@ -37,7 +33,14 @@ from server.api.bodies import (
     PendingActivationLinksOut,
     PolicyIn,
 )
-from server.api.openapi import ACTING_USER, MEMBER_SECURITY, ActivationLinkId, OrgId, answers
+from server.api.cursors import decode_cursor, encode_cursor
+from server.api.openapi import (
+    ACTING_USER,
+    MEMBER_SECURITY,
+    ActivationLinkId,
+    OrgId,
+    answers,
+)
 from server.auth import (
     OAUTH_START_PATH,
     member_guard,
@@ -431,18 +434,3 @@ def check_uuid(value: str, field: str) -> None:
         uuid.UUID(value)
     except ValueError:
         raise InvalidInput(f"`{field}` is not an identifier this API gave out.", errors={field: "not a valid id"}) from None
-
-
-def encode_cursor(after: tuple[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(after)).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        name, user_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if isinstance(name, str) and isinstance(user_id, str) and not has_control_characters(name + user_id):
-            return name, user_id
-    except (ValueError, TypeError, binascii.Error):
-        pass
-    raise InvalidCursor("`cursor` is not one this API gave out.", errors={"cursor": "not a cursor this API gave out"})

@@ -6,9 +6,6 @@ transactions (the use case decides them) and holds no database connection while 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -23,6 +20,7 @@ from domain import meetings
 from domain.access import Principal
 from domain.errors import InvalidCursor, MeetingNotFound
 from persistence.database import unit_of_work
+from server.api.cursors import decode_time_cursor, encode_cursor
 from server.api.meeting_bodies import (
     MeetingIn,
     MeetingOut,
@@ -98,7 +96,7 @@ class MyMeetingsController(Controller):
             principal,
             start_from=start_from,
             start_to=start_to,
-            after=decode_cursor(cursor) if cursor else None,
+            after=_meeting_cursor(cursor) if cursor else None,
             limit=limit,
         )
         return MeetingsPageOut(
@@ -201,16 +199,9 @@ def meeting_uuid(value: str) -> str:
         raise MeetingNotFound(f"Meeting {value!r} was not found.") from None
 
 
-def encode_cursor(after: tuple[datetime, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([after[0].isoformat(), after[1]]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _meeting_cursor(cursor: str) -> tuple[datetime, str]:
+    start, meeting_id = decode_time_cursor(cursor)
     try:
-        start, meeting_id = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-        return datetime.fromisoformat(start), str(uuid.UUID(meeting_id))
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidCursor("The cursor is not one this API gave out.", errors={"cursor": "not a valid cursor"}) from None
-
-
-
+        return start, str(uuid.UUID(meeting_id))
+    except ValueError:
+        raise InvalidCursor("`cursor` is not one this API gave out.", errors={"cursor": "not a cursor this API gave out"}) from None

@@ -6,9 +6,6 @@ admins) and the host's day. No handler here calls Zoom: the job does (domain.ses
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -21,12 +18,13 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from domain import sessions
 from domain.access import Principal, require_manager
-from domain.errors import InvalidCursor, InvalidInput
+from domain.errors import InvalidInput
 from domain.identifiers import check_identifier
 from domain.meetings import check_timezone
 from domain.session_model import SessionFacts, SessionStatus, SessionView, session_view
 from persistence.database import unit_of_work
 from server.api.bodies import Email, Identifier, Name
+from server.api.cursors import decode_time_cursor, encode_cursor
 from server.api.openapi import (
     ACTING_USER,
     MEMBER_SECURITY,
@@ -232,11 +230,11 @@ class OrganizationSessionsController(Controller):
         require_manager(principal, org_id)
         items, next_after = await sessions.list_sessions(
             unit_of_work, org_id, status=status, start_from=start_from, start_to=start_to,
-            after=_decode_cursor(cursor) if cursor else None, limit=limit,
+            after=decode_time_cursor(cursor) if cursor else None, limit=limit,
         )
         return SessionsPageOut(
             items=[session_view(facts) for facts in items],
-            next_cursor=_encode_cursor(next_after) if next_after else None,
+            next_cursor=encode_cursor(next_after) if next_after else None,
         )
 
 
@@ -281,18 +279,3 @@ def _hosted_out(facts: SessionFacts, hosted: sessions.HostedSession) -> HostedSe
 def _check_ids(org_id: str, session_id: str) -> None:
     check_identifier(org_id, "org_id")
     check_identifier(session_id, "session_id")
-
-
-def _encode_cursor(after: tuple[datetime, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([after[0].isoformat(), after[1]]).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        start, session_id = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-        return datetime.fromisoformat(start), str(session_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidCursor("The cursor is not one this API gave out.", errors={"cursor": "not a valid cursor"}) from None
-
-
-

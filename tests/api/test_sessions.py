@@ -327,19 +327,35 @@ async def test_r20_a_session_over_the_hosts_daily_budget_waits_for_midnight_then
         session = await session_of(api, org, "late-1")
         return session if "00:00 UTC" in (session["status_reason"] or "") else None
 
-    session = await eventually(waiting, timeout=20)
+    session = await eventually(waiting, timeout=30)
     assert session["status"] == "link_pending" and await held(sandbox, seated["id"]) == []
 
-    # Midnight: the ledger starts a new day, and the meeting's own job (queued for 00:00 UTC) runs.
+    async with unit_of_work(read_only=True) as uow:
+        meeting_id = str(await uow._db.fetchval(
+            "SELECT id FROM meetings WHERE org_id = $1 AND session_id = 'late-1'", org["org_id"]
+        ))
+
+    async def held_for_midnight() -> bool:
+        async with unit_of_work(read_only=True) as uow:
+            return bool(await uow._db.fetchval(
+                """
+                SELECT count(*) FROM pgqueuer WHERE entrypoint = 'make_meeting' AND status = 'queued'
+                  AND execute_after > now() + interval '1 minute' AND convert_from(payload, 'UTF8') LIKE '%' || $1 || '%'
+                """,
+                meeting_id,
+            ))
+
+    assert await eventually(held_for_midnight, timeout=30), "the meeting's own job waits for 00:00 UTC"
+    # Midnight: the ledger starts a new day, and the meeting's own job runs.
     async with unit_of_work() as uow:
+        await uow._db.execute("UPDATE meeting_budget SET day = day - 1 WHERE org_id = $1", org["org_id"])
+        await uow._db.execute("UPDATE meetings SET not_before = now() WHERE id = $1::uuid", meeting_id)
         await uow._db.execute(
-            "UPDATE meeting_budget SET day = day - 1 WHERE org_id = $1", org["org_id"]
-        )
-        await uow._db.execute(
-            "UPDATE meetings SET not_before = now() WHERE org_id = $1 AND session_id = 'late-1'", org["org_id"]
-        )
-        await uow._db.execute(
-            "UPDATE pgqueuer SET execute_after = now() WHERE entrypoint = 'make_meeting' AND status = 'queued'"
+            """
+            UPDATE pgqueuer SET execute_after = now() WHERE entrypoint = 'make_meeting' AND status = 'queued'
+              AND convert_from(payload, 'UTF8') LIKE '%' || $1 || '%'
+            """,
+            meeting_id,
         )
         await uow.commit()
 
