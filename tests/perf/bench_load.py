@@ -1,0 +1,123 @@
+"""Benchmark under load: the members page and the owner's page against /healthz, in the same run (issue 12).
+
+    .venv/bin/python -m tests.perf.bench_load [--members 20000] [--connections 32] [--seconds 8]
+
+Needs `wrk` (`apt-get install wrk`). Finds PostgreSQL like the tests do, works in a scratch database,
+provisions --members members through the batch API (80 % seated in the organization's Zoom, 10 %
+personal, a third of those broken, 3 % removed: tests/perf/bench_members.py), runs **two** Roomlink
+server processes, and drives each URL with two `wrk` processes at once (one per server, --connections
+split between them) for --seconds: requests per second summed over both servers, and the worse of the
+two p99 latencies. The goal is each page at ≥ 50 % of /healthz's throughput with p99 ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import httpx
+
+from persistence.token_cipher import KeyRing, TokenCipher
+from tests.perf.bench_members import ORG, provision, seed_connections
+from tests.support.database import (
+    create_scratch_database,
+    drop_scratch_database,
+    server_url,
+)
+
+OWNER = "u000000"
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def wrk(url: str, headers: dict[str, str], connections: int, seconds: int) -> subprocess.Popen:
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    return subprocess.Popen([*command, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parsed(output: str) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, non-2xx answers) from wrk's --latency report."""
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return rate, p50, p99, int(bad.group(1)) if bad else 0
+
+
+def load(bases: list[str], path: str, headers: dict[str, str], connections: int, seconds: int) -> tuple[float, float, float, int]:
+    runs = [wrk(base + path, headers, max(1, connections // len(bases)), seconds) for base in bases]
+    results = [parsed(run.communicate()[0]) for run in runs]
+    return (
+        sum(r[0] for r in results),
+        max(r[1] for r in results),
+        max(r[2] for r in results),
+        sum(r[3] for r in results),
+    )
+
+
+async def _run(args: argparse.Namespace) -> None:
+    from persistence import database
+    from tests.support.servers import API_KEY_SECRET, free_port, running
+
+    database.use_cipher(TokenCipher(KeyRing.from_config(os.environ["ROOMLINK_TOKEN_KEYS"])))
+    await database.migrate()
+    await database.open_pool()
+    key = {"Authorization": f"Bearer {API_KEY_SECRET}"}
+    owner = {**key, "X-Roomlink-User": OWNER}
+    with running("server.app:create_app", port=free_port()) as one, running("server.app:create_app", port=free_port()) as two:
+        with httpx.Client(base_url=one, timeout=120) as client:
+            seconds = await asyncio.to_thread(provision, client, key, args.members)
+            say(f"provisioned {args.members:,} members in {seconds:.1f} s")
+            await seed_connections(args.members)
+            page = f"/api/v1/orgs/{ORG}/integrations/zoom/members?limit=50"
+            counts = f"/api/v1/orgs/{ORG}/integrations/zoom"
+            for path in (page, counts):
+                assert client.get(path, headers=owner).status_code == 200
+        await database.close_pool()
+        rows = {
+            "/healthz": load([one, two], "/healthz", {}, args.connections, args.seconds),
+            "members page (limit 50)": load([one, two], page, owner, args.connections, args.seconds),
+            "owner's page counts (GET …/integrations/zoom)": load([one, two], counts, owner, args.connections, args.seconds),
+        }
+    health = rows["/healthz"][0]
+    say(f"\n{'URL':<48} {'req/s':>9} {'of /healthz':>12} {'p50':>9} {'p99':>9} {'non-2xx':>8}")
+    for label, (rate, p50, p99, bad) in rows.items():
+        say(f"{label:<48} {rate:>9.0f} {rate / health:>11.0%} {p50:>7.1f}ms {p99:>7.1f}ms {bad:>8}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=8)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    say("$ " + shlex.join([".venv/bin/python", "-m", "tests.perf.bench_load", *sys.argv[1:]]))
+    server = server_url()
+    scratch = create_scratch_database(server)
+    os.environ["DATABASE_URL"] = scratch
+    os.environ.setdefault("ROOMLINK_TOKEN_KEYS", f"bench:{KeyRing.generate_key()}")
+    try:
+        asyncio.run(_run(args))
+    finally:
+        drop_scratch_database(server, scratch)
+
+
+if __name__ == "__main__":
+    main()
