@@ -40,10 +40,12 @@ def outbox_port() -> int:
     return free_port()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo_server(db, outbox_port) -> Iterator[str]:
-    # Its in-process worker looks for due event deliveries once an hour: the integration tests that
-    # come after lease deliveries by hand (tests/integration/test_events_outbox.py).
+    # Demo mode runs a worker in the server's process, on the database every test shares: it takes any
+    # queued job (an organization event's fan-out among them) and leases due event deliveries. So it
+    # lives only while the browser tests run, not on into the suites after them that fan out and lease
+    # by hand (tests/integration/test_events_outbox.py); while it runs it looks for deliveries once an hour.
     with running(
         "tests.browser.app_with_ui:create_demo",
         {"ROOMLINK_DEMO": "1", OUTBOX_PORT_ENV: str(outbox_port), "ROOMLINK_EVENTS_POLL_S": "3600"},
