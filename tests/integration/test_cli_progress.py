@@ -85,9 +85,10 @@ async def test_an_import_shows_a_bar_with_counts_and_rate_in_a_terminal(db, tmp_
 
     assert status == 0, output
     frames = [frame for frame in output.replace("\r\n", "\n").split("\r") if frame.strip()]
-    assert len(frames) >= 3, output
-    # Redraws are throttled: on a fast machine the bar may go from the start to the end; each frame counts and rates.
-    assert re.search(r"\[#+\.*\] [\d,]+/2,500 members\s+\d+%, [\d,]+ members/s", output), output
+    # Redraws are throttled (tests/unit/test_progress.py): a fast machine may draw only the start and the end.
+    assert len(frames) >= 2, output
+    assert all(re.search(r"\[[#.]{28}\] [\d,]+/2,500 members\s+\d+%, [\d,]+ members/s", frame) for frame in frames), output
+    assert "[" + "." * 28 + "] 0/2,500 members   0%" in frames[0]
     assert "[" + "#" * 28 + "] 2,500/2,500 members 100%" in frames[-1]
     assert "2,500 created, 0 updated" in frames[-1]
     assert await members_of(org_id) == 2500
