@@ -18,6 +18,8 @@ SECRET_PREFIX = "whsec_"
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=7)
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
+#: Delivery ids are 64-bit: a larger number names no delivery (and no page of them).
+MAX_DELIVERY_ID = 2**63 - 1
 
 
 class RegisteredEndpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,13 +67,15 @@ async def delete_endpoint(uow: UnitOfWork, endpoint_id: str) -> None:
     await uow.commit()
 
 
-async def rotate_secret(uow: UnitOfWork, endpoint_id: str, grace: timedelta, now: datetime) -> RotatedSecret:
-    """A new secret signs at once; the old one signs too until the grace period ends, so receivers switch at leisure."""
-    if not timedelta(0) <= grace <= MAX_GRACE:
+async def rotate_secret(uow: UnitOfWork, endpoint_id: str, grace_s: int, now: datetime) -> RotatedSecret:
+    """A new secret signs at once; the old one signs too for `grace_s` seconds, so receivers switch at leisure."""
+    # Checked as a number, before it becomes a timedelta (which holds no more than 999,999,999 days).
+    if not 0 <= grace_s <= MAX_GRACE.total_seconds():
         raise InvalidInput(
             "The grace period must be between 0 and 7 days.",
             errors={"grace_period_s": f"0 to {int(MAX_GRACE.total_seconds())} seconds"},
         )
+    grace = timedelta(seconds=grace_s)
     secret = new_secret()
     if not await uow.event_endpoints.rotate_secret(endpoint_id, secret, now + grace, now):
         raise EventEndpointNotFound(f"There is no event endpoint {endpoint_id!r}.")
@@ -97,6 +101,6 @@ async def redeliver(uow: UnitOfWork, endpoint_id: str, delivery_id: int) -> None
         raise EndpointDisabled(
             "This endpoint was disabled (it answered 410 Gone); register it again with PUT to enable it."
         )
-    if not await uow.deliveries.redeliver(endpoint_id, delivery_id):
+    if not (0 < delivery_id <= MAX_DELIVERY_ID and await uow.deliveries.redeliver(endpoint_id, delivery_id)):
         raise DeliveryNotFound(f"Endpoint {endpoint_id!r} has no delivery {delivery_id}.")
     await uow.commit()

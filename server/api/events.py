@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post, put
@@ -12,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from domain import event_endpoints
 from domain.errors import InvalidCursor
+from domain.event_endpoints import MAX_DELIVERY_ID
 from domain.ports import EventEndpoint
 from persistence.database import unit_of_work
 from server.api.bodies import (
@@ -69,9 +69,8 @@ class EventEndpointController(Controller):
     async def rotate_secret(
         self, endpoint_id: FromPath[str], data: JSONBody[RotateSecretIn]
     ) -> RotatedSecretOut:
-        grace = timedelta(seconds=data.grace_period_s)
         async with unit_of_work() as uow:
-            rotated = await event_endpoints.rotate_secret(uow, endpoint_id, grace, utcnow())
+            rotated = await event_endpoints.rotate_secret(uow, endpoint_id, data.grace_period_s, utcnow())
         return RotatedSecretOut(
             id=endpoint_id, secret=rotated.secret, previous_secret_expires_at=rotated.previous_secret_expires_at
         )
@@ -129,7 +128,8 @@ class EventEndpointController(Controller):
 def _before(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isdigit():
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and no more than a delivery id can be.
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_DELIVERY_ID:
         raise InvalidCursor("The cursor is not one this API handed out.", errors={"cursor": "invalid"})
     return int(cursor)
 

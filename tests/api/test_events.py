@@ -210,6 +210,18 @@ async def test_r24_unknown_event_types_are_refused_and_nothing_is_stored(api):
     assert (await api.get(f"/api/v1/event-endpoints/{endpoint_id}", headers=KEY)).status_code == 404
 
 
+async def test_r24_a_cursor_or_delivery_id_past_64_bits_is_refused_not_a_server_error(api, org):
+    registered = await register(api, org["org_id"], "http://127.0.0.1:9/hook")
+    path = f"/api/v1/event-endpoints/{registered['id']}"
+    for cursor in (str(2**63), "9" * 30, "\u00b2"):  # "²" is a digit to str.isdigit
+        page = await api.get(f"{path}/deliveries", params={"cursor": cursor}, headers=KEY)
+        assert (page.status_code, page.json()["code"]) == (400, "invalid_cursor"), cursor
+    for delivery_id in (2**63, 10**30):
+        again = await api.post(f"{path}/deliveries/{delivery_id}/redeliver", headers=KEY)
+        assert (again.status_code, again.json()["code"]) == (404, "delivery_not_found"), delivery_id
+    assert (await api.get(f"{path}/deliveries", params={"cursor": str(2**63 - 1)}, headers=KEY)).status_code == 200
+
+
 async def test_r24_endpoints_need_the_api_key(api):
     response = await api.put("/api/v1/event-endpoints/x", json={"url": "http://127.0.0.1:9/"})
     assert response.status_code == 401
@@ -221,6 +233,12 @@ async def test_r24_rotation_grace_is_bounded_and_needs_a_known_endpoint(api, org
     path = f"/api/v1/event-endpoints/{registered['id']}/rotate-secret"
     too_long = await api.post(path, json={"grace_period_s": 8 * 86400}, headers=KEY)
     assert (too_long.status_code, too_long.json()["code"]) == (400, "validation_failed")
+    # Past what a timedelta holds, either way (schemathesis found a 500 here).
+    for beyond in (2**63 + 1, -(2**63) - 1):
+        refused = await api.post(path, json={"grace_period_s": beyond}, headers=KEY)
+        assert (refused.status_code, refused.json()["code"], list(refused.json()["errors"])) == (
+            400, "validation_failed", ["grace_period_s"]
+        )
     assert (await api.post(path, json={}, headers=KEY)).status_code == 200
     unknown = await api.post("/api/v1/event-endpoints/nobody/rotate-secret", json={}, headers=KEY)
     assert (unknown.status_code, unknown.json()["code"]) == (404, "event_endpoint_not_found")
