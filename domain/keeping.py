@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from domain.audit import connection_event
-from domain.errors import ZoomRefused, ZoomScopesMissing, ZoomUserNotFound
-from domain.model import Connection, ConnectionStatus, ConnectionType, ZoomUser
+from domain.errors import (
+    ConnectionBroken,
+    NotConnected,
+    ZoomRefused,
+    ZoomScopesMissing,
+    ZoomUserNotFound,
+)
+from domain.model import Connection, ConnectionStatus, ConnectionType, Member, ZoomUser
 from domain.ports import UnitOfWork
-from domain.zoom import ZoomApp, ZoomEvent, ZoomProfile
+from domain.zoom import ConnectedZoom, ZoomApp, ZoomEvent, ZoomProfile
 
 #: The job that tells the people concerned, once per incident.
 NOTIFY_INCIDENT = "notify_incident"
@@ -68,6 +76,47 @@ async def handle_zoom_event(uow: UnitOfWork, event: ZoomEvent, now: datetime) ->
         if connection is not None:
             await _user_changed(uow, connection, event, now)
     await uow.commit()
+
+
+async def verify_organization(
+    uow: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
+    zoom: ConnectedZoom,
+    org_id: str,
+    now: Callable[[], datetime],
+    on_page: Callable[[int, int], None] | None = None,
+) -> None:
+    """R11 without waiting for webhooks: is the activating admin still an admin? Then the seats are resynced.
+
+    The flow's shape (STYLE.md): the connection is read, Zoom is asked outside any transaction, and what
+    Zoom said is applied in a second one. A grant Zoom refuses has already broken the connection (the token
+    keeper); Zoom unreachable changes nothing; a refusal that says what is wrong is applied (apply_refusal).
+    """
+    async with uow() as tx:
+        connection = await tx.connections.organization(org_id)
+    if connection is None or connection.status not in (ConnectionStatus.ACTIVE, ConnectionStatus.ADMIN_LOST):
+        return
+    try:
+        admin = await zoom.me(connection)
+        users = await zoom.account_users(connection, on_page) if admin.is_account_admin else None
+    except (ConnectionBroken, NotConnected):
+        return
+    except ZoomRefused as refused:
+        async with uow() as tx:
+            if await apply_refusal(tx, connection, refused, now()):
+                return
+        raise
+    async with uow() as tx:
+        await apply_verification(tx, connection, admin, users, now())
+
+
+async def incident_recipients(uow: UnitOfWork, connection: Connection) -> list[Member]:
+    """Who is told of an incident (R11, R12): the member, for their own connection; owners and admins, for the
+    organization's."""
+    if connection.type is ConnectionType.PERSONAL:
+        assert connection.user_id is not None
+        member = await uow.members.get(connection.org_id, connection.user_id)
+        return [member] if member is not None else []
+    return list(await uow.members.managers(connection.org_id))
 
 
 async def apply_verification(

@@ -200,6 +200,9 @@ class MemberRepository(Protocol):
 
     async def delete(self, org_id: str, user_id: str) -> bool: ...
 
+    async def managers(self, org_id: str) -> list[Member]:
+        """Owners and admins, by name: who hears about the organization connection's incidents."""
+
     async def set_organization_removed(
         self, org_id: str, user_id: str, removed: bool, now: datetime
     ) -> None: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -99,4 +100,7 @@ class ConnectedZoom(Protocol):
 
     async def me(self, connection: Connection) -> ZoomProfile: ...
 
-    async def account_users(self, connection: Connection) -> list[ZoomUser]: ...
+    async def account_users(
+        self, connection: Connection, on_page: Callable[[int, int], None] | None = None
+    ) -> list[ZoomUser]:
+        """Every user of the account, page by page; `on_page(listed so far, total or None)` after each."""

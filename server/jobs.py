@@ -25,23 +25,19 @@ from pgqueuer.executors import (
 from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
-from domain import meetings, sessions
+from domain import keeping, meetings, sessions
 from domain.errors import (
     ConnectionBroken,
     DailyBudgetSpent,
     MeetingBeingCreated,
     NotConnected,
-    ZoomRefused,
 )
 from domain.events import FAN_OUT, fan_out_batch
 from domain.keeping import (
     NOTIFY_INCIDENT,
     VERIFY_ORGANIZATION,
-    apply_refusal,
-    apply_verification,
     handle_zoom_event,
 )
-from domain.model import ConnectionType
 from domain.session_model import SessionStatus
 from domain.session_refresh import EMAIL_SESSION_LINK
 from domain.zoom import ZoomApp, ZoomEvent
@@ -126,11 +122,7 @@ class Worker:
             organization = await uow.organizations.get(payload["org_id"])
             if connection is None or organization is None or connection.status.value != payload["status"]:
                 return
-            if connection.type is ConnectionType.PERSONAL:
-                recipients = [await uow.members.get(connection.org_id, connection.user_id)]
-            else:
-                recipients = await uow.members.managers(connection.org_id)
-            for person in filter(None, recipients):
+            for person in await keeping.incident_recipients(uow, connection):
                 email = incident_email(person, organization, connection, payload["reason"], self.settings.base_url)
                 await uow.jobs.enqueue(SEND_EMAIL, msgspec.structs.asdict(email), dedupe_key=f"{job.id}:{person.user_id}")
             await uow.commit()
@@ -221,28 +213,9 @@ class Worker:
 
 
 async def verify_organization(keeper: TokenKeeper | None, org_id: str, on_page: PageListener | None = None) -> None:
-    """R11 without waiting for webhooks: is the activating admin still an admin? Then resync seats.
-
-    A grant Zoom refuses breaks the connection (TokenKeeper); Zoom unreachable changes nothing.
-    """
-    if keeper is None:
-        return
-    async with unit_of_work(read_only=True) as uow:
-        connection = await uow.connections.organization(org_id)
-    if connection is None or connection.status.value not in ("active", "admin_lost"):
-        return
-    try:
-        admin = await keeper.me(connection)
-        users = await keeper.account_users(connection, on_page) if admin.is_account_admin else None
-    except (ConnectionBroken, NotConnected):
-        return
-    except ZoomRefused as refused:
-        async with unit_of_work() as uow:
-            if await apply_refusal(uow, connection, refused, utcnow()):
-                return
-        raise
-    async with unit_of_work() as uow:
-        await apply_verification(uow, connection, admin, users, utcnow())
+    """domain.keeping.verify_organization through this process's token keeper (none without Zoom configured)."""
+    if keeper is not None:
+        await keeping.verify_organization(unit_of_work, keeper, org_id, utcnow, on_page)
 
 
 async def _handle_event(app: ZoomApp, body: dict) -> None:

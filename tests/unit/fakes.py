@@ -125,6 +125,12 @@ class FakeUnitOfWork:
         self._store.tables = copy.deepcopy(self._tables)
         self.commits += 1
 
+    async def __aenter__(self) -> FakeUnitOfWork:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Leaving without commit() keeps nothing, as a rolled-back transaction."""
+
 
 class FakeOrganizations:
     def __init__(self, tables: Tables) -> None:
@@ -157,6 +163,12 @@ class FakeMembers:
 
     async def find(self, user_id: str) -> Member | None:
         return next((m for m in self._t.members.values() if m.user_id == user_id), None)
+
+    async def managers(self, org_id: str) -> list[Member]:
+        return sorted(
+            (m for m in self._t.members.values() if m.org_id == org_id and m.role.manages_organization),
+            key=lambda m: m.name,
+        )
 
     async def save_many(self, org_id: str, members: list[MemberInput], now: datetime) -> tuple[int, int]:
         taken = sorted(

@@ -493,3 +493,80 @@ async def test_other_refusals_change_nothing(store):
     assert not await keeping.apply_refusal(store.uow(), connection, ZoomRefused("odd", zoom_code=300), LATER)
 
     assert await organization(store) == connection
+
+
+# R11 by periodic verification, the whole flow (domain.keeping.verify_organization)
+
+
+class ConnectedAcme:
+    """Zoom as the organization's connection reaches it: who its token belongs to, and the account's users."""
+
+    def __init__(self, admin=ADMIN_PROFILE, users=ACME_ACCOUNT, refusal: Exception | None = None) -> None:
+        self.admin, self.users, self.refusal = admin, list(users), refusal
+        self.listed = 0
+
+    async def me(self, connection):
+        if self.refusal is not None:
+            raise self.refusal
+        return self.admin
+
+    async def account_users(self, connection, on_page=None):
+        self.listed += 1
+        if on_page is not None:
+            on_page(len(self.users), len(self.users))
+        return self.users
+
+
+async def test_r11_verifying_finds_the_admin_demoted_and_lists_no_seats(store):
+    zoom = ConnectedAcme(admin=profile_of(zoom_user("zu-admin", "it@acme.example", role_id="2"), "acct-acme"))
+
+    await keeping.verify_organization(store.uow, zoom, "acme", lambda: LATER)
+
+    after = await organization(store)
+    assert (after.status, after.last_verified_at) == (ConnectionStatus.ADMIN_LOST, LATER)
+    assert zoom.listed == 0, "an admin no more: the account's users are not read with their token"
+    assert incidents(store) == [("admin_lost", "system:verification")]
+
+
+async def test_r5_verifying_resyncs_the_seats_and_reports_its_pages(store):
+    pages: list[tuple[int, int]] = []
+    zoom = ConnectedAcme(users=[u for u in ACME_ACCOUNT if u.zoom_user_id != "zu-bob"])
+
+    await keeping.verify_organization(store.uow, zoom, "acme", lambda: LATER, lambda listed, total: pages.append((listed, total)))
+
+    assert await seated(store, ADA) and not await seated(store, BOB)
+    assert pages == [(3, 3)] and (await organization(store)).last_verified_at == LATER
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status"),
+    [
+        (ZoomUserNotFound("User does not exist", zoom_code=1001), ConnectionStatus.ADMIN_LOST),
+        (ZoomScopesMissing("Zoom refused: the grant lacks user:read:admin", zoom_code=4711), ConnectionStatus.NEEDS_RECONNECT),
+    ],
+)
+async def test_r11_a_refusal_that_says_what_is_wrong_breaks_the_connection_with_it(store, refusal, status):
+    await keeping.verify_organization(store.uow, ConnectedAcme(refusal=refusal), "acme", lambda: LATER)
+
+    assert (await organization(store)).status is status
+
+
+async def test_a_refusal_that_is_not_the_connections_fault_changes_nothing_and_is_raised_for_a_retry(store):
+    with pytest.raises(ZoomRefused):
+        await keeping.verify_organization(store.uow, ConnectedAcme(refusal=ZoomRefused("Internal error", zoom_code=5000)), "acme", lambda: LATER)
+
+    after = await organization(store)
+    assert after.status is ConnectionStatus.ACTIVE and after.last_verified_at != LATER
+    assert incidents(store) == []
+
+
+async def test_who_is_told_of_an_incident_the_member_for_their_own_the_managers_for_the_organizations(store):
+    organization_connection = await organization(store)
+    cy_connection = await personal(store, CY)
+
+    async with store.uow() as tx:
+        managers = await keeping.incident_recipients(tx, organization_connection)
+        cy = await keeping.incident_recipients(tx, cy_connection)
+
+    assert [m.user_id for m in managers] == ["olga"]
+    assert [m.user_id for m in cy] == ["cy"]
