@@ -60,10 +60,26 @@ PEOPLE = (
 
 
 def run_demo(port: int, data_dir: str) -> None:
-    from server.embedded_postgres import start_embedded_postgres
+    """Until Ctrl+C or SIGTERM; then the server stops within GRACEFUL_SHUTDOWN_S and the embedded
+    PostgreSQL with it, whatever the demo was doing."""
+    import signal
 
+    from server.embedded_postgres import start_embedded_postgres, stop_embedded_postgres
+
+    # SIGTERM as Ctrl+C: unwinds through the `finally` below. (Python's default ends the process on
+    # the spot, and uvicorn raises the signal again once it has shut down.)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     data = Path(data_dir).resolve()
-    database_url = start_embedded_postgres(data / "pgdata")
+    try:
+        database_url = start_embedded_postgres(data / "pgdata")
+        _run_with(database_url, port, data)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_embedded_postgres(data / "pgdata")
+
+
+def _run_with(database_url: str, port: int, data: Path) -> None:
     base_url = f"http://127.0.0.1:{port}"
     os.environ.update(
         DATABASE_URL=database_url,
@@ -83,6 +99,7 @@ def run_demo(port: int, data_dir: str) -> None:
     import uvicorn
 
     from server.app import create_app
+    from server.cli import GRACEFUL_SHUTDOWN_S
     from server.outbox import LocalSmtpServer
     from server.zoom_sandbox import create_sandbox_app, mount_sandbox
 
@@ -96,7 +113,9 @@ def run_demo(port: int, data_dir: str) -> None:
     _print_welcome(base_url)
     try:
         app = create_app(outbox=outbox, extra_routes=[mount_sandbox(sandbox_app)])
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
+        )
     finally:
         outbox.stop()
 
