@@ -114,20 +114,28 @@ class PostgresMembersTable:
                 for state in _branches(states)
             ]
             return await self._fetch_page(sql, f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
-        # The name index in order, WALK_ROWS rows at most; the limit keeps the words from being pushed
-        # into that read (and the trigram index from being used for it).
+        # The name index in order, WALK_ROWS rows at most, stopping when the page is full; the limit
+        # keeps the words out of that read (and so the trigram index from being used for it).
         walk_rows = sql.add(WALK_ROWS)
         in_states = "" if len(states) == len(ALL_STATES) else " AND (" + " OR ".join(
             sql.state(state).removeprefix(" AND ") for state in states
         ) + ")"
+        stretch = f"SELECT {_COLUMNS}, search_text FROM members WHERE org_id = $1{sql.after()} ORDER BY name, user_id"
         walked = await self._connection.fetch(
-            f"SELECT * FROM (SELECT {_COLUMNS}, search_text, count(*) OVER () AS walked FROM"
-            f" (SELECT {_COLUMNS}, search_text FROM members WHERE org_id = $1{sql.after()}"
-            f" ORDER BY name, user_id LIMIT {walk_rows}) AS stretch) AS read"
-            f" WHERE {match}{in_states} ORDER BY name, user_id LIMIT $2",
+            f"SELECT * FROM ({stretch} LIMIT {walk_rows}) AS stretch WHERE {match}{in_states}"
+            " ORDER BY name, user_id LIMIT $2",
             *sql.args,
         )
-        if len(walked) > query.limit or (walked and walked[0]["walked"] < WALK_ROWS):
+        if len(walked) > query.limit:
+            return walked
+        # Fewer than a page: final if the stretch held every member after the cursor (the name index alone).
+        counted = _Sql(query, page=False)
+        rest = await self._connection.fetchval(
+            f"SELECT count(*) FROM (SELECT 1 FROM members WHERE org_id = $1{counted.after()}"
+            f" ORDER BY name, user_id LIMIT {counted.add(WALK_ROWS)}) AS rest",
+            *counted.args,
+        )
+        if rest < WALK_ROWS:
             return walked
         # Rare in this stretch of names: the trigram index finds the matches first.
         sql = _Sql(query)
@@ -216,10 +224,11 @@ SMALL_SELECTION = 10_000
 
 
 class _Sql:
-    """Numbered parameters of one query: $1 the organization, $2 the rows wanted (a page and one more)."""
+    """Numbered parameters of one query: $1 the organization, $2 the rows wanted (a page and one more)
+    unless it reads no page."""
 
-    def __init__(self, query: MembersQuery) -> None:
-        self.args: list[object] = [query.org_id, query.limit + 1]
+    def __init__(self, query: MembersQuery, page: bool = True) -> None:
+        self.args: list[object] = [query.org_id, query.limit + 1] if page else [query.org_id]
         self._after = query.after
 
     def add(self, *values: object) -> str:
