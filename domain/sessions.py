@@ -63,7 +63,7 @@ from domain.meetings import (
     parse_start_time,
     save_meeting,
 )
-from domain.model import ConnectionType, Role
+from domain.model import ConnectionType, Reason, Role
 from domain.session_model import (
     Booking,
     RemoteSession,
@@ -86,6 +86,20 @@ CAPACITY_MAX = 10_000
 CO_HOSTS_MAX = 20
 #: More steps than any session needs (cancel an old host's meeting, create, make, update).
 MAX_STEPS = 6
+
+#: Why a host cannot have their session's meeting made, for whoever reads the session (R21): the owner, the
+#: host product. Keyed by domain.model.Reason values.
+HOST_NOT_CONNECTED: dict[str, str] = {
+    Reason.PERSONAL_NEEDS_RECONNECT: "The host has no Zoom: their personal Zoom connection needs reconnecting.",
+    Reason.ORGANIZATION_NOT_CONNECTED: "The host has no Zoom: neither they nor the organization has connected Zoom.",
+    Reason.ORGANIZATION_REMOVED: "The host has no Zoom: they removed the organization's Zoom for themselves.",
+    Reason.NO_SEAT: "The host has no Zoom: the organization's Zoom account has no active user with the host's email.",
+    Reason.ORGANIZATION_ADMIN_LOST: (
+        "The host has no Zoom: the organization's Zoom connection needs a new activation, its Zoom admin lost the role."
+    ),
+    Reason.ORGANIZATION_NEEDS_RECONNECT: "The host has no Zoom: the organization's Zoom connection needs reconnecting.",
+    Reason.ORGANIZATION_DEAUTHORIZED: "The host has no Zoom: Roomlink's app was removed from the organization's Zoom.",
+}
 
 CLOSED_CONNECTION_GONE = (
     "Closed in Roomlink: the Zoom connection that made it is gone, so Zoom cannot be asked to cancel it. "
@@ -518,7 +532,7 @@ async def _with_host_problem(tx: MeetingsUnitOfWork, session: RemoteSession, now
         try:
             await effective_host(tx, _acting_as_host(session))
         except MemberNotConnected as not_connected:
-            problem = f"The host has no Zoom: {not_connected.detail}"
+            problem = HOST_NOT_CONNECTED.get(not_connected.reason, "The host has no Zoom connection that can make the meeting.")
     if problem == session.host_problem:
         return session
     updated = msgspec.structs.replace(session, host_problem=problem, updated_at=now)

@@ -141,6 +141,8 @@ def plain_words(message: str) -> tuple[str, str]:
         return path, "must be " + (" or ".join(choices) if len(choices) < 3 else ", ".join(choices[:-1]) + " or " + choices[-1])
     if match := _BOUND.match(text):
         key = ("int" if match.group("type") == "float" else match.group("type"), match.group("op"))
+        if key == ("str", ">=") and match.group("bound") == "1":
+            return path, "must not be empty"
         if key in _BOUND_WORDS:
             return path, _BOUND_WORDS[key].format(match.group("bound"))
     if match := _PATTERN.match(text):

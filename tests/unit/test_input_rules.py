@@ -71,7 +71,7 @@ def test_control_characters_are_c0_del_and_c1():
 MESSAGES = {
     "Expected `bool`, got `int` - at `$.allow_members_to_remove`": ("allow_members_to_remove", "must be true or false"),
     "Expected `bool | null`, got `str` - at `$.x`": ("x", "must be true or false or null"),
-    "Expected `str` of length >= 1 - at `$.members[0].name`": ("members[0].name", "must be at least 1 characters"),
+    "Expected `str` of length >= 1 - at `$.members[0].name`": ("members[0].name", "must not be empty"),
     "Expected `str` of length <= 200 - at `$.name`": ("name", "must be at most 200 characters"),
     "Expected `array` of length <= 1000 - at `$.members`": ("members", "must hold at most 1000 items"),
     "Expected `int` >= 1": ("", "must be at least 1"),

@@ -109,3 +109,11 @@ def test_the_view_never_shows_a_meeting_nobody_should_join():
     for gone in (session(remote=False), session(cancelled_at=NOW), session(host_user_id="new-host")):
         assert session_view(facts(gone, m=meeting())).meeting is None
     assert "start_url" not in msgspec.json.encode(session_view(facts(m=meeting()))).decode()
+
+
+def test_every_reason_a_host_can_lack_zoom_has_words_for_the_owner():
+    from domain.model import Reason
+    from domain.sessions import HOST_NOT_CONNECTED
+
+    assert set(HOST_NOT_CONNECTED) == set(Reason)
+    assert all(words.startswith("The host has no Zoom") and " you" not in words for words in HOST_NOT_CONNECTED.values())
