@@ -341,6 +341,9 @@ class Outbox(Protocol):
 
     async def advance(self, fan_out: FanOut, cursor: str | None, done: bool) -> None: ...
 
+    async def refresh_statistics(self) -> None:
+        """After a large fan-out: the planner learns the outbox grew (claiming due deliveries depends on it)."""
+
 
 class EventEndpointRepository(Protocol):
     async def get(self, endpoint_id: str) -> EventEndpoint | None: ...

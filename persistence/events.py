@@ -220,6 +220,12 @@ class PostgresOutbox:
             "done" if done else "running",
         )
 
+    async def refresh_statistics(self) -> None:
+        """A fan-out writes tens of thousands of deliveries in minutes, faster than autovacuum re-reads the tables;
+        with the old statistics the claim of due deliveries scanned every pending one (424 ms a round at 75,000,
+        25 ms after ANALYZE, measured by tests.perf.bench_events)."""
+        await self._connection.execute("ANALYZE event_deliveries, events")
+
     async def unfinished_fan_outs(self, older_than_s: float = 30) -> list[str]:
         records = await self._connection.fetch(
             """

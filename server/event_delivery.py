@@ -143,7 +143,12 @@ class EventSender:
             extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {},
         )
         try:
-            response = await self._http.send(request, stream=True)
+            try:
+                response = await self._http.send(request, stream=True)
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+                # A kept-alive connection the endpoint had just closed: once more, on a new connection. At least
+                # once already allows a second copy (receivers deduplicate on webhook-id).
+                response = await self._http.send(request, stream=True)
             await response.aclose()
         except httpx.TimeoutException:
             return Outcome(status_code=None, error="timed out")

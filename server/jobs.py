@@ -66,6 +66,8 @@ PURGE_EXPIRED = "purge_expired"
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 #: Jobs taken from the queue at a time.
 JOB_BATCH = 10
+#: A fan-out of this many batches (of domain.events.FAN_OUT_BATCH members) refreshes the outbox's statistics.
+ANALYZE_AFTER_BATCHES = 5
 
 
 class Worker:
@@ -130,10 +132,15 @@ class Worker:
     async def fan_out_event(self, job: Job) -> None:
         """R24: an organization event becomes its members' events, one committed batch at a time."""
         event_id = json.loads(job.payload)["event_id"]
-        more = True
+        more, batches = True, 0
         while more:
             async with unit_of_work() as uow:
                 more = await fan_out_batch(uow, event_id)
+            batches += 1
+        if batches >= ANALYZE_AFTER_BATCHES:
+            async with unit_of_work() as uow:
+                await uow.outbox.refresh_statistics()
+                await uow.commit()
 
     async def make_meeting(self, job: Job) -> None:
         """A pending meeting made in Zoom (R16, R20, R23): after Zoom was unreachable, or after 00:00 UTC."""

@@ -91,6 +91,9 @@ class FakeOutbox:
         self.pending = copy.deepcopy(committed.written)
         self._t = tables
 
+    async def refresh_statistics(self) -> None:
+        """Nothing to plan in memory."""
+
     async def add(self, event: OutboxEvent) -> None:
         self._append([event], None)
 
