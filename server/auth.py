@@ -19,6 +19,8 @@ from server.problems import Problem
 SESSION_COOKIE = "roomlink_session"
 CSRF_COOKIE = "roomlink_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+#: Pages' forms work without script, so they carry the CSRF token as a field instead of the header.
+CSRF_FIELD = "csrf_token"
 ACTING_USER_HEADER = "X-Roomlink-User"
 #: Holds the secret an OAuth state is bound to, in the browser Roomlink sent to Zoom (issue 7 §3).
 OAUTH_BROWSER_COOKIE = "roomlink_oauth_browser"
@@ -76,6 +78,23 @@ async def member_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     connection.state.principal = await _authenticate_member(connection, connection.app.state.settings)
 
 
+async def page_form_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """A page's form, posted by a browser signed in with the session cookie: its `csrf_token` field must be
+    the session's, as the header is for the API. Pages act for the person in the browser, never an API key."""
+    token = connection.cookies.get(SESSION_COOKIE)
+    if not token or _bearer(connection):
+        raise Problem(401, "authentication_required", "Sign in through your product.")
+    form = await connection.form()  # type: ignore[attr-defined]  # a Request: guards of HTTP routes get one
+    async with unit_of_work(read_only=True) as uow:
+        session = await uow.sessions.session(hash_secret(token), utcnow())
+        if session is None:
+            raise Problem(401, "session_expired", "Your session has ended; open Roomlink again from your product.")
+        if not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), session.csrf_token):
+            raise Problem(403, "csrf_failed", "This form is out of date: reload the page and try again.")
+        connection.state.principal = await _member_principal(uow, session.user_id, f"user:{session.user_id}")
+    connection.state.csrf_token = session.csrf_token
+
+
 def provide_api_key(request: Request) -> ApiKey:
     return request.state.api_key
 
@@ -105,6 +124,7 @@ async def _authenticate_member(connection: ASGIConnection, settings: Settings) -
             connection.headers.get(CSRF_HEADER, ""), session.csrf_token
         ):
             raise Problem(403, "csrf_failed", f"Changes from a browser need the {CSRF_HEADER} header.")
+        connection.state.csrf_token = session.csrf_token
         return await _member_principal(uow, session.user_id, f"user:{session.user_id}")
 
 

@@ -13,6 +13,8 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from domain.access import Principal
+
 STATIC_PATH = "/ui/static"
 STATIC_DIRECTORY = Path(__file__).parent / "static"
 TEMPLATES_DIRECTORY = Path(__file__).parent / "templates"
@@ -47,7 +49,7 @@ def render(template: str, title: str, *, status_code: int = 200, **context: Any)
     """One page: its template under server/ui/templates/ and what it shows."""
     return Template(
         template_name=template,
-        context={"title": title, "main_attributes": None, **context},
+        context={"title": title, "main_attributes": None, "nav": None, **context},
         status_code=status_code,
     )
 
@@ -58,3 +60,22 @@ def message_page(
     """`next_step`: (label, href) of the one thing to do next, so no page is a dead end."""
     step = {"label": next_step[0], "href": next_step[1]} if next_step else None
     return render("message.html", title, status_code=status_code, message=message, next_step=step)
+
+
+#: The signed-in person's pages, in the header of each: (path, label, for owners and admins only).
+MEMBER_PAGES = (
+    ("/integrations/zoom", "Zoom", False),
+    ("/meetings", "My meetings", False),
+    ("/sessions", "My day", False),
+    ("/organization/sessions", "Sessions needing attention", True),
+)
+
+
+def member_nav(principal: Principal, current: str) -> list[dict[str, object]]:
+    """The header's links for this person; `current` is the path of the page they are on."""
+    manages = principal.role.manages_organization
+    return [
+        {"href": path, "label": label, "current": path == current}
+        for path, label, managers_only in MEMBER_PAGES
+        if manages or not managers_only
+    ]

@@ -5,10 +5,25 @@ from __future__ import annotations
 from server.ui.connect_pages import activation_page, send_to_zoom, start_activation, zoom_callback
 from server.ui.demo_pages import demo_outbox, demo_sign_in, demo_sign_in_page
 from server.ui.layout import static_files
+from server.ui.meetings_page import meeting_cancel, meeting_cancel_page, meeting_recreate, meetings_page
+from server.ui.sessions_pages import organization_sessions_page, sessions_day_page
 from server.ui.zoom_page import zoom_page
 
 #: For every deployment: add to create_app's route_handlers.
-UI_ROUTES = [zoom_page, static_files, activation_page, start_activation, send_to_zoom, zoom_callback]
+UI_ROUTES = [
+    zoom_page,
+    meetings_page,
+    meeting_cancel_page,
+    meeting_cancel,
+    meeting_recreate,
+    sessions_day_page,
+    organization_sessions_page,
+    static_files,
+    activation_page,
+    start_activation,
+    send_to_zoom,
+    zoom_callback,
+]
 
 #: Only when settings.demo is True (the handlers also refuse otherwise).
 DEMO_ROUTES = [demo_sign_in_page, demo_sign_in, demo_outbox]

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.attention import Fix
 from domain.integration import OrganizationStatus
+from domain.meeting_model import MeetingStatus
+from domain.meetings import CONNECTION_GONE, GONE_FROM_ZOOM, HOST_GONE, NOT_THE_HOST
 from domain.model import Reason
+from domain.session_model import SessionStatus
 
 #: Told to the member about their own Zoom: why it does not work and what to do.
 REASON_ADVICE: dict[Reason, str] = {
@@ -123,3 +130,79 @@ def page_words(*, manages: bool) -> dict[str, object]:
             for status, (headline, advice) in ORGANIZATION_STATUS.items()
         },
     }
+
+
+#: A meeting's status, as its host reads it on their meetings page.
+MEETING_STATUS: dict[MeetingStatus, str] = {
+    MeetingStatus.SCHEDULED: "Scheduled",
+    MeetingStatus.PENDING: "Link pending",
+    MeetingStatus.CANCELLED: "Cancelled",
+    MeetingStatus.NEEDS_ATTENTION: "Needs attention",
+}
+
+#: A remote session's status, as its host and the organization's owners and admins read it.
+SESSION_STATUS: dict[SessionStatus, str] = {
+    SessionStatus.NO_BOOKINGS: "No bookings yet",
+    SessionStatus.LINK_PENDING: "Link pending",
+    SessionStatus.READY: "Ready",
+    SessionStatus.NEEDS_ATTENTION: "Needs attention",
+    SessionStatus.CANCELLED: "Cancelled",
+}
+
+#: What an owner or admin does about a session needing attention (domain.attention): a sentence about the
+#: host (`{host}` is their name), and whether the fix is theirs on the Zoom page.
+SESSION_FIX: dict[Fix, str] = {
+    Fix.CONNECT_ORGANIZATION: (
+        "Reconnect the organization's Zoom: on the Zoom page, create a new activation link and have a Zoom "
+        "administrator approve it. {host}'s sessions then get their links again."
+    ),
+    Fix.HOST_RECONNECTS_PERSONAL: (
+        "{host}'s own Zoom stopped working: ask them to reconnect it on their Zoom page, or to disconnect it "
+        "so the organization's Zoom serves them."
+    ),
+    Fix.HOST_NEEDS_SEAT: (
+        "The organization's Zoom account has no user with {host}'s email: ask your Zoom administrator to add "
+        "one, or ask {host} to connect their own Zoom."
+    ),
+    Fix.HOST_RESTORES_ORGANIZATION: (
+        "{host} stopped using the organization's Zoom: ask them to use it again on their Zoom page, or to "
+        "connect their own Zoom."
+    ),
+    Fix.HOST_RECREATES: (
+        "{host} has Zoom, but this session's meeting must be made again: ask them to press "
+        "“Recreate through my current Zoom” on their day of sessions."
+    ),
+    Fix.NEW_HOST: "{host} is no longer a member: give the session another host in your product.",
+}
+
+
+#: Why a session's meeting needs attention while its host has Zoom, for the host and for owners and admins
+#: alike (the meeting's own reasons are written for its host on their meetings page).
+SESSION_MEETING_REASON: dict[str, str] = {
+    GONE_FROM_ZOOM: "Its Zoom meeting was deleted in Zoom.",
+    CONNECTION_GONE: "Its Zoom meeting was made through a Zoom connection that is gone.",
+    HOST_GONE: "The Zoom user that hosts its meeting is no longer in the Zoom account.",
+    NOT_THE_HOST: "Zoom says the Zoom user that made its meeting is no longer its host.",
+}
+
+
+def session_reason(reason: str | None) -> str | None:
+    return SESSION_MEETING_REASON.get(reason, reason) if reason else None
+
+
+def readable_time(moment: datetime, zone: str) -> str:
+    """"Wednesday 2 December 2026, 15:00 (Europe/Paris)": a person's words, with the time zone named."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({zone})"
+
+
+def readable_span(start: datetime, minutes: int, zone: str) -> str:
+    """"Wednesday 2 December 2026, 15:00–15:45 (Europe/Paris)"."""
+    local = start.astimezone(ZoneInfo(zone))
+    end = (start + timedelta(minutes=minutes)).astimezone(ZoneInfo(zone))
+    until = f"{end:%H:%M}" if end.date() == local.date() else f"{end:%A} {end.day} {end:%B, %H:%M}"
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M}–{until} ({zone})"
+
+
+def readable_day(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"

@@ -10,7 +10,7 @@ from litestar.response import Template
 from domain.access import Principal
 from server.auth import member_guard, provide_principal
 from server.problems import Problem
-from server.ui.layout import message_page, render
+from server.ui.layout import member_nav, message_page, render
 from server.ui.words import POLICY_HINT, page_words
 
 ZOOM_PAGE_PATH = "/integrations/zoom"
@@ -41,6 +41,7 @@ async def zoom_page(principal: NamedDependency[Principal]) -> Template:
     return render(
         "zoom.html",
         "Zoom",
+        nav=member_nav(principal, ZOOM_PAGE_PATH),
         manages=manages,
         org_id=principal.org_id,
         words=page_words(manages=manages),

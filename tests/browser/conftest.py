@@ -13,7 +13,7 @@ from domain.model import Role
 from tests.browser.app_with_ui import OUTBOX_PORT_ENV
 from tests.support.builders import create_organization, member, unique
 from tests.support.servers import free_port, running
-from tests.support.zoom import KEY, Sandbox
+from tests.support.zoom import KEY, Sandbox, activate, create_activation_link
 
 VIEWPORT = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -133,3 +133,15 @@ async def provisioned_org(pages_server) -> dict:
             assert response.status_code == 201, response.text
             ids[key] = person
     return ids
+
+
+@pytest.fixture
+async def seated(pages_server, sandbox, provisioned_org) -> dict:
+    """The organization's Zoom connected through the sandbox; its member holds a seat (R5)."""
+    account = await sandbox.account("Acme Clinics Zoom")
+    admin = await sandbox.user(account, f"zoe.admin.{provisioned_org['org_id']}@zoom.example", "admin")
+    seat = await sandbox.user(account, provisioned_org["member"]["email"], "member")
+    async with httpx.AsyncClient(base_url=pages_server, timeout=30) as api:
+        link = await create_activation_link(api, provisioned_org["org_id"], provisioned_org["owner"]["user_id"])
+        assert (await activate(api, link["url"], admin["email"])).status_code == 200
+    return {**provisioned_org, "seat": seat}

@@ -127,3 +127,19 @@ async def connect_organization_in_browser(page: Page, base_url: str, org: dict, 
     await expect(page.locator("#activation-details")).to_contain_text("Not emailed")
     await activate_as(page, link, zoom_admin)
     await expect(heading(page)).to_have_text(f"Zoom is connected for {org['name']}")
+
+
+async def open_signed_in(page: Page, base_url: str, org_id: str, user_id: str, path: str) -> None:
+    """Signs in through a launch link that lands on `path`, as the host product would send a member there."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        response = await client.post(
+            f"/api/v1/orgs/{org_id}/members/{user_id}/launch", params={"next": path}, headers=API_KEY_HEADERS
+        )
+    assert response.status_code == 201, response.text
+    await page.goto(response.json()["url"])
+
+
+def card(scope, topic: str):
+    """The item titled `topic`, in a page or a part of one."""
+    page = scope if isinstance(scope, Page) else scope.page
+    return scope.locator("li.item").filter(has=page.get_by_role("heading", name=topic, exact=True))
