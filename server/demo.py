@@ -103,16 +103,18 @@ def _run_with(database_url: str, port: int, data: Path) -> None:
     from server.outbox import LocalSmtpServer
     from server.zoom_sandbox import create_sandbox_app, mount_sandbox
 
-    for chatty in ("mail.log", "piccolo"):
+    for chatty in ("mail.log", "piccolo", "httpx"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     sandbox_app = create_sandbox_app()
-    asyncio.run(_prepare(seed_sandbox(sandbox_app.state.sandbox)))
+    sandbox_seed = seed_sandbox(sandbox_app.state.sandbox)
+    asyncio.run(_prepare(sandbox_seed))
     outbox = LocalSmtpServer()
     outbox.start()
     os.environ["SMTP_URL"] = f"{outbox.url}?from=roomlink@demo.example"
     _print_welcome(base_url)
     try:
         app = create_app(outbox=outbox, extra_routes=[mount_sandbox(sandbox_app)])
+        app.on_startup.append(lambda: _in_background(seed_meetings_and_sessions(base_url, sandbox_seed)))
         uvicorn.run(
             app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
         )
@@ -232,6 +234,100 @@ async def seed(sandbox: SandboxSeed) -> None:
                     await uow.connections.store_tokens(personal, sandbox.tokens[email])
         await uow.commit()
 
+
+
+#: Who the demo's meetings and remote sessions are for, so each page has something to show.
+SESSIONS_HOST = "li"
+_background: set[asyncio.Task] = set()
+
+
+def _in_background(work) -> None:
+    task = asyncio.get_running_loop().create_task(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_SANDBOX_CONTROL = "/zoom-sandbox/sandbox"
+#: (user, topic, hours from now, time zone)
+DEMO_MEETINGS = (
+    ("olivia", "Board review", 26, "Europe/London"),
+    ("olivia", "Budget check-in", 50, "Europe/London"),
+    ("arjun", "Team stand-up", 27, "Europe/Berlin"),
+    ("maria", "Client intake", 28, "America/New_York"),
+)
+#: (session id, host, title, hours from now, seats, who is booked)
+DEMO_SESSIONS = (
+    ("physio", SESSIONS_HOST, "Morning physio group", 1, 8, ("Ada Lovelace", "Grace Hopper", "Alan Turing")),
+    ("follow-up", SESSIONS_HOST, "Follow-up appointment", 2, 1, ("Katherine Johnson",)),
+    ("yoga", SESSIONS_HOST, "Evening yoga", 25, 12, ("Edsger Dijkstra", "Barbara Liskov")),
+    ("pilates", "noah", "Intro to pilates", 3, 10, ("Margaret Hamilton",)),
+)
+
+
+async def seed_meetings_and_sessions(base_url: str, sandbox: SandboxSeed) -> None:
+    """Once the demo answers: meetings and remote sessions made as a host product makes them, over the API,
+    so Zoom (the sandbox) holds them and each page shows a state. Olivia has a meeting deleted in Zoom
+    (needs attention); Arjun's Zoom admin locked "Use PMI" on (the warning); Maria has one through her own
+    Zoom; Li hosts today's sessions with bookings (the worker makes their meetings); Noah, without a seat,
+    hosts one that needs attention on the owners' page."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=_demo_key()) as api:
+            await _until_ready(api)
+            await _seed_meetings(api, sandbox)
+            await _seed_sessions(api)
+    except httpx.HTTPError as error:
+        print(f"The demo's meetings and sessions could not be seeded: {error}", flush=True)
+
+
+def _demo_key() -> dict[str, str]:
+    return {"Authorization": f"Bearer {DEMO_API_KEY.split(':', 1)[1]}"}
+
+
+def _hours_from_now(hours: int) -> str:
+    from datetime import UTC, datetime
+
+    # On the hour, and at least an hour away, so a session seeded at 11:59 still takes bookings.
+    moment = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=hours + 1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def _until_ready(api) -> None:
+    import httpx
+
+    for _ in range(200):
+        try:
+            if (await api.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+
+
+async def _seed_meetings(api, sandbox: SandboxSeed) -> None:
+    arjun = sandbox.zoom_ids["arjun@northwind.example"]
+    pmi_locked_on = {"use_pmi_for_scheduled_meetings": True, "pmi_setting_locked": True}
+    await api.patch(f"{_SANDBOX_CONTROL}/users/{arjun}", json=pmi_locked_on)
+    made = {}
+    for user_id, topic, hours, zone in DEMO_MEETINGS:
+        body = {"topic": topic, "start_time": _hours_from_now(hours), "duration_minutes": 45, "timezone": zone}
+        made[topic] = (await api.post("/api/v1/me/meetings", json=body, headers={"X-Roomlink-User": user_id})).json()
+    deleted = made["Budget check-in"]
+    await api.delete(f"{_SANDBOX_CONTROL}/meetings/{deleted['zoom_meeting_id']}")
+    # A fresh read records the deletion at once, whether or not Zoom's webhook came first (R21).
+    await api.get(f"/api/v1/me/meetings/{deleted['id']}", headers={"X-Roomlink-User": "olivia"})
+
+
+async def _seed_sessions(api) -> None:
+    for session_id, host, title, hours, seats, people in DEMO_SESSIONS:
+        path = f"/api/v1/orgs/{DEMO_ORG}/sessions/{session_id}"
+        body = {"host_user_id": host, "title": title, "start_time": _hours_from_now(hours), "duration_minutes": 45,
+                "remote": True, "capacity": seats}
+        await api.put(path, json=body)
+        for n, name in enumerate(people, start=1):
+            booking = {"name": name, "email": f"{name.split()[0].lower()}@people.example"}
+            await api.put(f"{path}/bookings/{session_id}-{n}", json=booking)
 
 
 def _connection(type_, status, user_id, zoom_account_id, zoom_user_id, zoom_email, now):

@@ -33,6 +33,18 @@ _LINK = re.compile(r"https?://[^\s<>\"']*[^\s<>\"'.,;:!?)]")
 
 class SignInForm(msgspec.Struct, kw_only=True):
     user_id: str
+    #: Which of the person's pages to land on (one of PAGES_TO_OPEN); their Zoom page when left out.
+    next: str = ZOOM_PAGE_PATH
+
+
+#: Shortcuts on the demo's sign-in page to the seeded meetings and sessions: (who, page, what it shows).
+SHORTCUTS = (
+    ("olivia", "/meetings", "Olivia's meetings: one was deleted in Zoom and needs attention"),
+    ("arjun", "/meetings", "Arjun's meetings: his Zoom admin locked “Use PMI” on, so Roomlink warns him"),
+    ("li", "/sessions", "Li's day: the remote sessions Li hosts, who is booked, and the start link"),
+    ("olivia", "/organization/sessions", "The sessions needing attention, as the owner sees them"),
+)
+PAGES_TO_OPEN = {ZOOM_PAGE_PATH, *(path for _, path, _ in SHORTCUTS)}
 
 
 def demo_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -55,6 +67,9 @@ async def demo_sign_in_page(state: State) -> Template:
         "Demo sign-in",
         organization_name=organization.name,
         people=[_person(person, rows[person.user_id]) for person in PEOPLE if person.user_id in rows],
+        shortcuts=[
+            {"user_id": user_id, "next": path, "label": label} for user_id, path, label in SHORTCUTS if user_id in rows
+        ],
         sandbox_path=SANDBOX_PATH,
         outbox_path=OUTBOX_PATH if state.get("outbox") is not None else None,
     )
@@ -65,10 +80,10 @@ async def demo_sign_in(
     data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     state: State,
 ) -> Response:
-    if data.user_id not in {person.user_id for person in PEOPLE}:
+    if data.user_id not in {person.user_id for person in PEOPLE} or data.next not in PAGES_TO_OPEN:
         return message_page("Nobody by that name", "Pick a person from the demo sign-in page.", status_code=400)
     async with unit_of_work() as uow:
-        link = await issue_launch_link(uow, state.settings, DEMO_ORG, data.user_id, ZOOM_PAGE_PATH)
+        link = await issue_launch_link(uow, state.settings, DEMO_ORG, data.user_id, data.next)
     return Redirect(link.url, status_code=303)
 
 

@@ -1,5 +1,8 @@
 """axe-core on every page at 1280 and 390 px: no serious or critical violation. Focus rings stand out (≥ 3:1).
 
+The meetings and sessions pages are checked here empty, and full (with meetings, sessions, warnings and
+forms) where their own tests fill them (test_meetings_page.py, test_sessions_pages.py).
+
 axe's script comes from a PyPI package (axe-playwright-python ships axe-core), never a CDN; it is
 evaluated in the page through Playwright, which Roomlink's strict CSP does not govern.
 """
@@ -16,7 +19,7 @@ from playwright.async_api import Browser, Page, expect
 from server.demo import seed, seed_sandbox
 from server.zoom_sandbox import create_sandbox_app
 from tests.browser.conftest import PHONE, VIEWPORT
-from tests.browser.steps import artifact, give_organization_seats, open_zoom_page
+from tests.browser.steps import artifact, give_organization_seats, open_signed_in, open_zoom_page
 from tests.support.zoom import KEY, create_activation_link
 
 AXE = importlib.resources.files("axe_playwright_python").joinpath("axe.min.js").read_text()
@@ -67,6 +70,12 @@ async def test_every_page_has_no_serious_or_critical_axe_violation(
     async def member_page(page: Page) -> None:
         await open_zoom_page(page, pages_server, org["org_id"], org["member"].user_id)
 
+    def signed_in(user_id: str, path: str) -> Callable[[Page], Awaitable[None]]:
+        async def go(page: Page) -> None:
+            await open_signed_in(page, pages_server, org["org_id"], user_id, path)
+
+        return go
+
     async def visit(url: str) -> Callable[[Page], Awaitable[None]]:
         async def go(page: Page) -> None:
             await page.goto(url)
@@ -76,6 +85,10 @@ async def test_every_page_has_no_serious_or_critical_axe_violation(
     pages = {
         "owner-zoom-page": owner_page,
         "member-zoom-page": member_page,
+        "empty-meetings-page": signed_in(org["owner"].user_id, "/meetings"),
+        "empty-day-page": signed_in(org["owner"].user_id, "/sessions"),
+        "empty-organization-sessions": signed_in(org["owner"].user_id, "/organization/sessions"),
+        "organization-sessions-refused": signed_in(org["member"].user_id, "/organization/sessions"),
         "activation-page": await visit(link["url"]),
         "expired-launch-link": await visit(f"{pages_server}/launch/not-a-real-link"),
         "demo-sign-in": await visit(f"{demo_server}/demo"),

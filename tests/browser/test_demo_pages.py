@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 from email.message import EmailMessage
 
@@ -59,3 +60,25 @@ async def test_demo_pages_do_not_exist_outside_demo_mode(pages_server):
         outbox = await client.get("/demo/outbox")
     assert [sign_in_page.status_code, sign_in.status_code, outbox.status_code] == [404, 404, 404]
     assert "roomlink_session" not in sign_in.cookies
+
+
+async def test_demo_shortcuts_open_the_seeded_meetings_and_sessions_signed_in_as_their_person(
+    page: Page, demo_server, db
+):
+    await seed(seed_sandbox(create_sandbox_app().state.sandbox))
+    await page.goto(f"{demo_server}/demo")
+
+    await page.get_by_role("button", name=re.compile(r"^Li's day")).click()
+
+    await expect(page).to_have_url(f"{demo_server}/sessions")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("My day")
+    await page.goto(f"{demo_server}/demo")
+    await page.get_by_role("button", name=re.compile(r"^The sessions needing attention")).click()
+    await expect(page).to_have_url(f"{demo_server}/organization/sessions")
+    await expect(page.get_by_role("link", name="Sessions needing attention")).to_have_attribute("aria-current", "page")
+
+
+async def test_demo_sign_in_opens_only_the_persons_own_pages(demo_server, db):
+    async with httpx.AsyncClient(base_url=demo_server, timeout=10) as client:
+        elsewhere = await client.post("/demo/sign-in", data={"user_id": "li", "next": "https://elsewhere.example/"})
+    assert elsewhere.status_code == 400 and "roomlink_session" not in elsewhere.cookies
