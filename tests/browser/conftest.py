@@ -41,14 +41,19 @@ def outbox_port() -> int:
 
 
 @pytest.fixture(scope="package")
-def demo_server(db, outbox_port) -> Iterator[str]:
+def demo_server(db, roomlink_env, outbox_port) -> Iterator[str]:
     # Demo mode runs a worker in the server's process, on the database every test shares: it takes any
-    # queued job (an organization event's fan-out among them) and leases due event deliveries. So it
-    # lives only while the browser tests run, not on into the suites after them that fan out and lease
-    # by hand (tests/integration/test_events_outbox.py); while it runs it looks for deliveries once an hour.
+    # queued job (an organization event's fan-out, a session's meeting among them) and leases due event
+    # deliveries. So it talks to the same Zoom sandbox and mail server as the stack's workers (a session's
+    # meeting it makes is made right, not left pending), and it lives only while the browser tests run,
+    # not on into the suites after them that fan out and lease by hand
+    # (tests/integration/test_events_outbox.py); while it runs it looks for deliveries once an hour and
+    # schedules no verification of its own (the stack's workers verify).
+    stack = {name: value for name, value in roomlink_env.items() if name != "ROOMLINK_BASE_URL"}
     with running(
         "tests.browser.app_with_ui:create_demo",
-        {"ROOMLINK_DEMO": "1", OUTBOX_PORT_ENV: str(outbox_port), "ROOMLINK_EVENTS_POLL_S": "3600"},
+        {**stack, "ROOMLINK_DEMO": "1", OUTBOX_PORT_ENV: str(outbox_port), "ROOMLINK_EVENTS_POLL_S": "3600",
+         "ROOMLINK_VERIFY_INTERVAL_S": "0"},
     ) as base_url:
         yield base_url
 
