@@ -358,6 +358,9 @@ class EventEndpointRepository(Protocol):
     async def rotate_secret(self, endpoint_id: str, secret: str, previous_until: datetime, now: datetime) -> bool:
         """`secret` signs from now on; the one it replaces also signs until `previous_until`."""
 
+    async def signing_secrets(self, endpoint_id: str, now: datetime) -> SigningSecrets | None:
+        """The secrets that sign the endpoint's deliveries now (None: no such endpoint)."""
+
 
 class DeliveryLog(Protocol):
     async def page(

@@ -358,6 +358,12 @@ class PostgresEventEndpoints:
             reason,
         )
 
+    async def signing_secrets(self, endpoint_id: str, now: datetime) -> SigningSecrets | None:
+        record = await self._connection.fetchrow(
+            "SELECT secret, previous_secret, previous_secret_expires_at FROM event_endpoints WHERE id = $1", endpoint_id
+        )
+        return self.secrets(endpoint_id, record, now) if record else None
+
     def secrets(self, endpoint_id: str, record: asyncpg.Record, now: datetime) -> SigningSecrets:
         previous = record["previous_secret"]
         in_grace = previous is not None and record["previous_secret_expires_at"] > now

@@ -275,10 +275,25 @@ async def seed_meetings_and_sessions(base_url: str, sandbox: SandboxSeed) -> Non
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=_demo_key()) as api:
             await _until_ready(api)
+            await _register_receiver(api, base_url)
             await _seed_meetings(api, sandbox)
             await _seed_sessions(api)
     except httpx.HTTPError as error:
         print(f"The demo's meetings and sessions could not be seeded: {error}", flush=True)
+
+
+#: The demo's own event endpoint: the host product's receiver, as a page (server/ui/demo_receiver.py).
+DEMO_ENDPOINT = "demo-receiver"
+
+
+async def _register_receiver(api, base_url: str) -> None:
+    """Registered first, so that the events of everything seeded after it are heard too."""
+    from server.ui.demo_receiver import RECEIVER_PATH
+
+    answer = await api.put(
+        f"/api/v1/event-endpoints/{DEMO_ENDPOINT}", json={"url": f"{base_url}{RECEIVER_PATH}/{DEMO_ENDPOINT}"}
+    )
+    answer.raise_for_status()
 
 
 def _demo_key() -> dict[str, str]:

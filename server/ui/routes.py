@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from server.ui.connect_pages import activation_page, send_to_zoom, start_activation, zoom_callback
+from server.ui.connect_pages import (
+    activation_page,
+    send_to_zoom,
+    start_activation,
+    zoom_callback,
+)
 from server.ui.demo_pages import demo_outbox, demo_sign_in, demo_sign_in_page
+from server.ui.demo_receiver import demo_events, demo_receiver
 from server.ui.layout import static_files
-from server.ui.meetings_page import meeting_cancel, meeting_cancel_page, meeting_recreate, meetings_page
+from server.ui.meetings_page import (
+    meeting_cancel,
+    meeting_cancel_page,
+    meeting_recreate,
+    meetings_page,
+)
 from server.ui.sessions_pages import organization_sessions_page, sessions_day_page
 from server.ui.zoom_page import zoom_page
 
@@ -26,6 +37,6 @@ UI_ROUTES = [
 ]
 
 #: Only when settings.demo is True (the handlers also refuse otherwise).
-DEMO_ROUTES = [demo_sign_in_page, demo_sign_in, demo_outbox]
+DEMO_ROUTES = [demo_sign_in_page, demo_sign_in, demo_outbox, demo_receiver, demo_events]
 
 __all__ = ["DEMO_ROUTES", "UI_ROUTES"]

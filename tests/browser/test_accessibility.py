@@ -93,6 +93,7 @@ async def test_every_page_has_no_serious_or_critical_axe_violation(
         "expired-launch-link": await visit(f"{pages_server}/launch/not-a-real-link"),
         "demo-sign-in": await visit(f"{demo_server}/demo"),
         "demo-outbox": await visit(f"{demo_server}/demo/outbox"),
+        "demo-events": await visit(f"{demo_server}/demo/events"),
         "zoom-sandbox": await visit(f"{zoom_sandbox}/"),
     }
     for name, open_page in pages.items():
