@@ -25,21 +25,16 @@ import hashlib
 import hmac
 import json
 import os
-import shlex
 import statistics
-import sys
 import time
 import uuid
 
 import httpx
 
-from tests.support.database import create_scratch_database, drop_scratch_database, server_url
+from tests.perf.common import in_scratch_database, say, say_command
 
 ORG = "bench-events"
 
-
-def say(text: str = "") -> None:
-    print(text, flush=True)
 
 
 def rss_mb(pid: int) -> float:
@@ -150,7 +145,7 @@ async def bench_delivery(api: httpx.AsyncClient, env: dict[str, str], connection
 
     receiver, server = start_receiver()
     key = {"Authorization": f"Bearer {API_KEY_SECRET}"}
-    registered = await api.put(f"/api/v1/event-endpoints/bench", json={"url": receiver.url, "org_id": ORG}, headers=key)
+    registered = await api.put("/api/v1/event-endpoints/bench", json={"url": receiver.url, "org_id": ORG}, headers=key)
     assert registered.status_code == 201, registered.text
     peaks: dict[int, float] = {}
     from contextlib import ExitStack
@@ -205,17 +200,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="timed breaks in part 1")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    say("$ " + shlex.join([".venv/bin/python", "-m", "tests.perf.bench_events", *sys.argv[1:]]))
-    server = server_url()
-    scratch = create_scratch_database(server)
-    os.environ["DATABASE_URL"] = scratch
-    try:
-        asyncio.run(_run(args))
-    finally:
-        if args.keep:
-            say(f"kept {scratch}")
-        else:
-            drop_scratch_database(server, scratch)
+    say_command("tests.perf.bench_events")
+    in_scratch_database(_run, args)
 
 
 async def _run(args: argparse.Namespace) -> None:
@@ -257,7 +243,7 @@ async def _run(args: argparse.Namespace) -> None:
 
 def report(args, cost: dict, d: dict) -> None:
     say()
-    say(f"| what | figure |\n|---|---|")
+    say("| what | figure |\n|---|---|")
     writes = ", ".join(f"{table} {ins}/{upd}/{dele}" for table, (ins, upd, dele) in sorted(cost["writes"].items()))
     say(f"| break (`mark_broken` + outbox + commit), median of {args.runs}, {args.members:,} members | {cost['median_ms']:.2f} ms |")
     say(f"| rows written by the break (insert/update/delete) | {writes} |")

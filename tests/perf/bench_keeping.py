@@ -34,20 +34,14 @@ import argparse
 import asyncio
 import os
 import resource
-import shlex
 import statistics
-import sys
 import time
 import tracemalloc
 import uuid
 
 import httpx
 
-from tests.support.database import (
-    create_scratch_database,
-    drop_scratch_database,
-    server_url,
-)
+from tests.perf.common import in_scratch_database, percentile, say, say_command
 
 BREAK_REASON = "the Zoom admin who connected it (benchmark) is no longer an owner or admin of the Zoom account"
 RESYNC_ORG = "keep-resync"
@@ -56,13 +50,6 @@ LAST_NAMES = ["Okafor", "Novak", "Silva", "Tanaka", "Weber", "Moreau", "Kowalski
 GOAL_SECONDS, GOAL_MB = 60.0, 300.0
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def max_rss_mb() -> float:
@@ -588,21 +575,12 @@ def main() -> None:
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     if args.changes is None:
         args.changes = max(1, args.members // 100)
-    say("$ " + shlex.join([".venv/bin/python", "-m", "tests.perf.bench_keeping", *sys.argv[1:]]))
+    say_command("tests.perf.bench_keeping")
     say(f"  (resolved: --members {args.members} --sizes {','.join(map(str, args.sizes))} --runs {args.runs}"
         f" --changes {args.changes} --zoom-latency-ms {args.zoom_latency_ms:g};"
         f" {os.cpu_count()} CPUs)")
 
-    server = server_url()
-    scratch = create_scratch_database(server)
-    os.environ["DATABASE_URL"] = scratch
-    try:
-        asyncio.run(_run(args))
-    finally:
-        if args.keep:
-            say(f"kept {scratch}")
-        else:
-            drop_scratch_database(server, scratch)
+    in_scratch_database(_run, args)
 
 
 async def _run(args: argparse.Namespace) -> None:

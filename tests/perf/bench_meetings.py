@@ -23,30 +23,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shlex
-import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.support.database import create_scratch_database, drop_scratch_database, server_url
+from tests.perf.common import in_scratch_database, ms, say, say_command
 
 ORG = "bench-meetings"
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
 
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-def ms(samples: list[float]) -> str:
-    return f"median {statistics.median(samples) * 1000:.1f} ms, p99 {percentile(samples, 0.99) * 1000:.1f} ms"
 
 
 def as_member(user_id: str) -> dict[str, str]:
@@ -216,17 +203,8 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=200)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    say("$ " + shlex.join([".venv/bin/python", "-m", "tests.perf.bench_meetings", *sys.argv[1:]]))
-    server = server_url()
-    scratch = create_scratch_database(server)
-    os.environ["DATABASE_URL"] = scratch
-    try:
-        asyncio.run(_run(args))
-    finally:
-        if args.keep:
-            say(f"kept {scratch}")
-        else:
-            drop_scratch_database(server, scratch)
+    say_command("tests.perf.bench_meetings")
+    in_scratch_database(_run, args)
 
 
 if __name__ == "__main__":
