@@ -439,7 +439,11 @@ async def change_meeting(
 @delete("/meetings/{meeting_id:int}")
 async def remove_meeting(sandbox: NamedDependency[Sandbox], meeting_id: FromPath[int]) -> None:
     """The host deletes the meeting in Zoom (it can be recovered): Zoom sends meeting.deleted."""
-    meeting = existing_meeting(sandbox, meeting_id)
+    await delete_in_zoom(sandbox, existing_meeting(sandbox, meeting_id))
+
+
+async def delete_in_zoom(sandbox: Sandbox, meeting: Meeting) -> None:
+    """As a host deleting it in Zoom's own pages: gone, recoverable, and Zoom sends meeting.deleted."""
     host = sandbox.users[meeting.host_id]
     if in_personal_room(meeting, host):
         raise conflict("Zoom does not delete a Personal Meeting ID room")

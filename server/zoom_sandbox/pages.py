@@ -26,7 +26,9 @@ from server.zoom_sandbox.control import (
     UserPatch,
     apply_patch,
     check_patch,
+    delete_in_zoom,
     delete_user,
+    existing_meeting,
     existing_user,
 )
 from server.zoom_sandbox.meetings import start_key_works
@@ -237,6 +239,8 @@ def _account_view(sandbox: Sandbox, account: Account) -> dict[str, object]:
 
 
 def _done_message(done: str | None, who: str | None, app: str | None) -> str | None:
+    if done == "meeting_deleted":
+        return f"Meeting {who or ''} is deleted in Zoom; Zoom sent meeting.deleted to the apps of its account."
     if done == "deauthorized":
         return DEAUTHORIZED.format(client_id=app or "", email=who or "")
     if done in SCENARIOS:
@@ -301,6 +305,13 @@ async def change_user_on_page(
     return _back_to_page(request, done=data.change, who=email)
 
 
+@post("/sandbox/page/meetings/{meeting_id:int}/delete", include_in_schema=False)
+async def delete_meeting_on_page(request: Request, sandbox: NamedDependency[Sandbox], meeting_id: FromPath[int]) -> Redirect:
+    """The same as the control API's DELETE of the meeting: as if its host deleted it in Zoom."""
+    await delete_in_zoom(sandbox, existing_meeting(sandbox, meeting_id))
+    return _back_to_page(request, done="meeting_deleted", who=str(meeting_id))
+
+
 @post("/sandbox/page/deauthorize", include_in_schema=False)
 async def deauthorize_on_page(
     request: Request,
@@ -319,4 +330,4 @@ async def deauthorize_on_page(
 
 
 #: For create_sandbox_app's route handlers.
-PAGE_HANDLERS = [sandbox_page, change_user_on_page, deauthorize_on_page]
+PAGE_HANDLERS = [sandbox_page, change_user_on_page, deauthorize_on_page, delete_meeting_on_page]

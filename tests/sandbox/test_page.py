@@ -96,3 +96,29 @@ def test_values_on_the_page_are_escaped(mounted):
     add_account(mounted, "<script>alert(1)</script>", "evil", prefix=PREFIX)
     page = mounted.get(f"{PREFIX}/")
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_deleting_a_meeting_on_the_page_sends_meeting_deleted_like_the_control_api(mounted, acme, receiver, sandbox_app):
+    from tests.sandbox.flows import bearer
+
+    pkce = Pkce.new()
+    code = approve(mounted, ADMIN_APP, acme["admin"], pkce, prefix=PREFIX)
+    token = exchange(mounted, ADMIN_APP, code, pkce.verifier, prefix=PREFIX).json()["access_token"]
+    made = mounted.post(
+        f"{PREFIX}/v2/users/{acme['member']['id']}/meetings",
+        json={"topic": "Weekly 1:1", "type": 2, "start_time": "2030-01-07T10:00:00Z", "duration": 30},
+        headers=bearer(token),
+    )
+    assert made.status_code == 201, made.text
+    meeting_id = made.json()["id"]
+    receiver.received.clear()
+    page = mounted.get(f"{PREFIX}/")
+    assert f"Delete in Zoom: Weekly 1:1 ({meeting_id})" in page.text
+
+    answer = mounted.post(f"{PREFIX}/sandbox/page/meetings/{meeting_id}/delete", follow_redirects=False)
+
+    assert answer.status_code == 303
+    assert meeting_id not in sandbox_app.state.sandbox.meetings
+    assert [json.loads(delivery.body)["event"] for delivery in receiver.received] == ["meeting.deleted"]
+    assert f"Meeting {meeting_id} is deleted in Zoom" in mounted.get(answer.headers["location"]).text
+    assert mounted.post(f"{PREFIX}/sandbox/page/meetings/{meeting_id}/delete", follow_redirects=False).status_code == 404
