@@ -80,6 +80,10 @@ async def open_pool(limits: PoolLimits | None = None) -> None:
         server_settings={
             "statement_timeout": str(int(_limits.statement_timeout_s * 1000)),
             "idle_in_transaction_session_timeout": str(int(_limits.idle_in_transaction_timeout_s * 1000)),
+            # Roomlink's statements are short; JIT compiling costs 20-100 ms each time a plan's estimate
+            # passes jit_above_cost, which the triggers' cached plans did for good after one 80,000-row
+            # resync (every later member change then compiled its trigger queries again).
+            "jit": "off",
         },
     )
 

@@ -16,6 +16,13 @@ async def test_pooled_connections_carry_statement_and_idle_in_transaction_timeou
         assert await connection.fetchval("SHOW idle_in_transaction_session_timeout") == "1min"
 
 
+async def test_pooled_connections_never_jit_compile(db):
+    """A trigger's plan cached after a large resync would otherwise be compiled again on every later
+    member change, 20-100 ms each (the members benchmark's seeding stalled on it at 1,000,000)."""
+    async with database.connection() as connection:
+        assert await connection.fetchval("SHOW jit") == "off"
+
+
 async def test_a_statement_past_the_timeout_is_cancelled_by_postgresql(db):
     import asyncpg
 
