@@ -73,7 +73,8 @@ class PostgresMembersTable:
             words = search_words(query.q)
             if not words:
                 return MembersPage(items=[], next_after=None)
-            records = await self._searched(query, states, words, selected)
+            members = sum(members for _, members in state_counts)
+            records = await self._searched(query, states, words, selected, members)
         more = len(records) > query.limit
         records = records[: query.limit]
         own_zoom = await self._personal_zoom_emails(query.org_id, records)
@@ -95,28 +96,23 @@ class PostgresMembersTable:
         return await self._fetch_page(sql, f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
 
     async def _searched(
-        self, query: MembersQuery, states: list[MemberState], words: list[str], selected: int
+        self, query: MembersQuery, states: list[MemberState], words: list[str], selected: int, members: int
     ) -> list[asyncpg.Record]:
-        """The cheapest of three readings, each exact, by how many members it may have to read.
+        """The cheapest of three readings, each exact, by how many rows it may have to read.
 
         A search for a word most members share is answered by reading members in name order until a
-        page is full; a rare one by the trigram index, which finds its few matches directly. Which is
-        which is learnt by trying the first: at most WALK_ROWS rows of the name index.
+        page is full; a rare one by the trigram index, which finds its few matches directly; a common
+        word in rare states by reading those states' members in order. Which is which is learnt by
+        trying the first: at most WALK_ROWS rows of the name index.
         """
+        if selected <= SMALL_SELECTION:
+            return await self._walk_states(query, states, words)
         sql = _Sql(query)
         match = sql.match(words)
-        if selected <= SMALL_SELECTION:
-            # Few enough members in these states to read them all in order, whatever the words.
-            branches = [
-                f"(SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, search_text FROM members"
-                f" WHERE org_id = $1{sql.state(state)}{sql.after()} ORDER BY name, user_id OFFSET 0) AS walked"
-                f" WHERE {match} LIMIT $2)"
-                for state in _branches(states)
-            ]
-            return await self._fetch_page(sql, f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
         # The name index in order, WALK_ROWS rows at most, stopping when the page is full; the limit
-        # keeps the words out of that read (and so the trigram index from being used for it).
-        walk_rows = sql.add(WALK_ROWS)
+        # keeps the words out of that read (and so the trigram index from being used for it). A literal,
+        # not a parameter: a generic plan would guess the limit and sort the whole organization.
+        walk_rows = int(WALK_ROWS)
         in_states = "" if len(states) == len(ALL_STATES) else " AND (" + " OR ".join(
             sql.state(state).removeprefix(" AND ") for state in states
         ) + ")"
@@ -128,16 +124,20 @@ class PostgresMembersTable:
         )
         if len(walked) > query.limit:
             return walked
-        # Fewer than a page: final if the stretch held every member after the cursor (the name index alone).
+        # Fewer than a page: final if the stretch held every member after the cursor; otherwise how
+        # often the words occur in it, whatever the state, tells how many the trigram index would find.
         counted = _Sql(query, page=False)
-        rest = await self._connection.fetchval(
-            f"SELECT count(*) FROM (SELECT 1 FROM members WHERE org_id = $1{counted.after()}"
-            f" ORDER BY name, user_id LIMIT {counted.add(WALK_ROWS)}) AS rest",
+        rows, hits = await self._connection.fetchrow(
+            f"SELECT count(*), count(*) FILTER (WHERE {counted.match(words)}) FROM"
+            f" (SELECT search_text FROM members WHERE org_id = $1{counted.after()}"
+            f" ORDER BY name, user_id LIMIT {walk_rows}) AS stretch",
             *counted.args,
         )
-        if rest < WALK_ROWS:
+        if rows < WALK_ROWS:
             return walked
-        # Rare in this stretch of names: the trigram index finds the matches first.
+        if selected <= hits * members / rows:
+            return await self._walk_states(query, states, words)
+        # Rare: the trigram index finds the matches first.
         sql = _Sql(query)
         match = sql.match(words)
         matched = f"WITH matched AS MATERIALIZED (SELECT {_COLUMNS} FROM members WHERE org_id = $1 AND {match}) "
@@ -146,6 +146,21 @@ class PostgresMembersTable:
             for state in _branches(states)
         ]
         return await self._fetch_page(sql, f"{matched}SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
+
+    async def _walk_states(
+        self, query: MembersQuery, states: list[MemberState], words: list[str]
+    ) -> list[asyncpg.Record]:
+        """Each selected state's members in name order (members_by_state) until a page matches: at most
+        every member of those states."""
+        sql = _Sql(query)
+        match = sql.match(words)
+        branches = [
+            f"(SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, search_text FROM members"
+            f" WHERE org_id = $1{sql.state(state)}{sql.after()} ORDER BY name, user_id OFFSET 0) AS walked"
+            f" WHERE {match} LIMIT $2)"
+            for state in _branches(states)
+        ]
+        return await self._fetch_page(sql, f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
 
     async def _fetch_page(self, sql: _Sql, union: str) -> list[asyncpg.Record]:
         return await self._connection.fetch(f"{union} ORDER BY name, user_id LIMIT $2", *sql.args)
@@ -220,7 +235,7 @@ SUBSTRING_FROM = 3
 #: Rows of the name index a search reads, in order, before it asks the trigram index instead.
 WALK_ROWS = 5_000
 #: Members in the selected states few enough for a search to read them all, in order.
-SMALL_SELECTION = 10_000
+SMALL_SELECTION = 2_000
 
 
 class _Sql:
