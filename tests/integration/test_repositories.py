@@ -221,6 +221,27 @@ async def test_r5_seat_resync_is_a_diff(org):
     assert await seated_members(org) == {f"{org}-a"}
 
 
+async def test_r5_a_resync_larger_than_one_statement_writes_every_slice(org, monkeypatch):
+    """A large account is written in statements of SYNC_ROWS (the statement timeout); here, of two."""
+    from persistence import repositories
+
+    monkeypatch.setattr(repositories, "SYNC_ROWS", 2)
+    people = [member(f"{org}-s{i}") for i in range(7)]
+    async with unit_of_work() as uow:
+        await uow.members.save_many(org, people, utcnow())
+        await uow.commit()
+    live = connection(org, ConnectionType.ORGANIZATION)
+    await add_connection(live, [ZoomUser(zoom_user_id=f"z-s{i}", email=people[i].email) for i in range(5)])
+    assert await seated_members(org) >= {p.user_id for p in people[:5]}
+    async with unit_of_work() as uow:
+        changed = await uow.connections.sync_zoom_users(
+            live, [ZoomUser(zoom_user_id=f"z-s{i}", email=people[i].email) for i in range(2, 7)]
+        )
+        await uow.commit()
+    assert changed == 4  # z-s0 and z-s1 gone, z-s5 and z-s6 new
+    assert {m for m in await seated_members(org) if "-s" in m} == {p.user_id for p in people[2:]}
+
+
 async def test_r5_resync_survives_two_zoom_users_swapping_emails(org):
     live = connection(org, ConnectionType.ORGANIZATION)
     a, b = f"{org}-a@example.test", f"{org}-b@example.test"
