@@ -170,8 +170,14 @@ class PostgresMembersTable:
         with_personal = [record["user_id"] for record in records if record["personal_status"] != "none"]
         if not with_personal:
             return {}
+        # One index lookup per row of the page (a member has one personal connection): as `user_id = ANY`,
+        # a generic plan read every personal connection of the organization and filtered (70 ms at 100,000).
         found = await self._connection.fetch(
-            "SELECT user_id, zoom_email FROM connections WHERE org_id = $1 AND type = 'personal' AND user_id = ANY($2::text[])",
+            """
+            SELECT c.user_id, c.zoom_email FROM unnest($2::text[]) AS wanted (user_id)
+            CROSS JOIN LATERAL (SELECT user_id, zoom_email FROM connections
+                                WHERE org_id = $1 AND type = 'personal' AND user_id = wanted.user_id LIMIT 1) AS c
+            """,
             org_id,
             with_personal,
         )
