@@ -1,11 +1,12 @@
-"""Benchmark: provision 100,000 members through the batch API, then time the members table.
+"""Benchmark: provision 100,000 (or 1,000,000) members through the batch API, then time the members table.
 
     .venv/bin/python -m tests.perf.bench_members [--members 100000] [--requests 200]
 
 Finds PostgreSQL like the tests do (TEST_DATABASE_URL, 127.0.0.1:5432, else embedded), works in a
-scratch database, runs Roomlink as a real server process, and reports for each members-page
-query (limit 50) the median and p99 latency through HTTP, the same query's time run directly
-on the database, and their ratio; then the same for the counts.
+scratch database, runs Roomlink as a real server process, and reports how long provisioning and each
+step of seeding took, then for each members-page query (limit 50: pages, filters, searches rare and
+common) the median and p99 latency through HTTP and the same page read directly on the database
+(PostgresMembersTable, the SQL without HTTP), and their ratio; then the same for the counts.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from tests.support.database import (
 )
 
 ORG = "bench-org"
-FIRST_NAMES = ["Ada", "Bela", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana", "Ivo", "Jude", "Kai", "Lena"]
-LAST_NAMES = ["Okafor", "Novak", "Silva", "Tanaka", "Weber", "Moreau", "Kowalski", "Haddad", "Lindqvist", "Rossi"]
+FIRST_NAMES = ["Ada", "Bela", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana", "Ivo", "Jude", "Kai", "Óliver"]
+LAST_NAMES = ["Okafor", "Novák", "Silva", "Tanaka", "Weber", "Moreau", "Kowalski", "Haddad", "Lindqvist", "Rossi"]
+#: Rows of connections, seats and personal connections written per transaction while seeding.
+SEED_CHUNK = 1000
 
 
 def person(i: int) -> dict[str, str]:
@@ -56,7 +59,11 @@ def provision(client: httpx.Client, key: dict[str, str], members: int) -> float:
 
 
 async def seed_connections(members: int) -> None:
-    """80% seated in the organization's Zoom, 10% personal (a third of those broken), 3% removed."""
+    """80% seated in the organization's Zoom, 10% personal (a third of those broken), 3% removed.
+
+    Through the repositories, as Roomlink itself writes them (triggers keep the member states, their
+    counts and the event notes); personal connections a thousand per transaction.
+    """
     import uuid
 
     from domain.model import (
@@ -78,31 +85,49 @@ async def seed_connections(members: int) -> None:
             status_reason=None, status_changed_at=now, connected_at=now,
         )
 
+    started = time.perf_counter()
     async with unit_of_work() as uow:
         await uow.organizations.set_policy(ORG, Policy(allow_members_to_remove=True), now)
         organization = connection(ConnectionType.ORGANIZATION, ConnectionStatus.ACTIVE, None, "admin")
         await uow.connections.add(organization)
         seated = [ZoomUser(zoom_user_id=f"z{i}", email=person(i)["email"]) for i in range(members) if i % 10 < 8]
         await uow.connections.sync_zoom_users(organization, seated)
-        for i in range(members):
-            if i % 10 == 9:
+        await uow.commit()
+    print(f"  organization connection and {len(seated):,} seats (one resync) in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    started = time.perf_counter()
+    personal = [i for i in range(members) if i % 10 == 9]
+    for chunk in range(0, len(personal), SEED_CHUNK):
+        async with unit_of_work() as uow:
+            for i in personal[chunk : chunk + SEED_CHUNK]:
                 status = ConnectionStatus.NEEDS_RECONNECT if i % 30 == 9 else ConnectionStatus.ACTIVE
                 await uow.connections.add(connection(ConnectionType.PERSONAL, status, person(i)["user_id"], f"p{i}"))
-        await uow.commit()
+            await uow.commit()
+        if chunk % (10 * SEED_CHUNK) == 0:
+            print(f"    {chunk + SEED_CHUNK:,} personal connections after {time.perf_counter() - started:.1f} s", flush=True)
+    print(f"  {len(personal):,} personal connections in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    async with unit_of_work() as uow:
         await uow._db.execute(
             "UPDATE members SET organization_removed = true WHERE org_id = $1 AND id % 33 = 0", ORG
         )
+        await uow.commit()
+    async with unit_of_work(read_only=True) as uow:
         await uow._db.execute("VACUUM ANALYZE members")
+    print(f"  3% removed, then VACUUM ANALYZE, in {time.perf_counter() - started:.1f} s")
+
+
+#: Rows the last direct read of each page returned, printed beside its times (a fast page must not be an empty one).
+ROWS: dict[str, int] = {}
 
 
 async def time_direct(queries: dict[str, dict], requests: int) -> dict[str, list[float]]:
     from domain.ports import MembersQuery
     from persistence import database
+    from persistence.members_table import PostgresMembersTable
 
     timings: dict[str, list[float]] = {}
     async with database.connection() as db:
-        from persistence.members_table import PostgresMembersTable
-
         table = PostgresMembersTable(db)
         for label, params in queries.items():
             samples = []
@@ -111,19 +136,29 @@ async def time_direct(queries: dict[str, dict], requests: int) -> dict[str, list
                 if label == "counts":
                     await table.counts(ORG)
                 else:
-                    await table.page(MembersQuery(org_id=ORG, limit=50, **params))
+                    ROWS[label] = len((await table.page(MembersQuery(org_id=ORG, limit=50, **params))).items)
                 samples.append((time.perf_counter() - started) * 1000)
             timings[label] = samples
     return timings
+
+
+def http_params(params: dict) -> dict:
+    from server.api.cursors import encode_cursor
+
+    query: dict[str, object] = {"limit": 50}
+    for name, value in params.items():
+        if name == "after":
+            query["cursor"] = encode_cursor(value)
+        else:
+            query[name] = str(value).lower() if isinstance(value, bool) else value
+    return query
 
 
 def time_http(client: httpx.Client, headers: dict[str, str], queries: dict[str, dict], requests: int) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {}
     for label, params in queries.items():
         path = f"/api/v1/orgs/{ORG}/integrations/zoom" + ("" if label == "counts" else "/members")
-        query = {"limit": 50, **{k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()}}
-        if label == "counts":
-            query = {}
+        query = {} if label == "counts" else http_params(params)
         for _ in range(5):
             client.get(path, params=query, headers=headers).raise_for_status()
         samples = []
@@ -133,6 +168,36 @@ def time_http(client: httpx.Client, headers: dict[str, str], queries: dict[str, 
             samples.append((time.perf_counter() - started) * 1000)
         timings[label] = samples
     return timings
+
+
+def bench_queries(members: int) -> dict[str, dict]:
+    """Every kind of page, filter and search, each named by what it asks."""
+    ordered = sorted((person(i)["name"], person(i)["user_id"]) for i in range(members))
+    middle, near_end = ordered[len(ordered) // 2], ordered[-30]
+    # One member's number; a personal one (i % 10 == 9) whose connection works (i % 3 != 0).
+    one = f"{next(i for i in range(members * 3 // 7, members) if i % 10 == 9 and i % 3):06d}"
+    return {
+        "first page": {},
+        "middle page": {"after": middle},
+        "last page": {"after": near_end},
+        "type=organization": {"type": "organization"},
+        "type=personal": {"type": "personal"},
+        "type=none": {"type": "none"},
+        "connected=true": {"connected": True},
+        "connected=false": {"connected": False},
+        "type=personal, middle page": {"type": "personal", "after": middle},
+        "q=bench (every member)": {"q": "bench"},
+        "q=bench, middle page": {"q": "bench", "after": middle},
+        "q=bench, connected=false": {"q": "bench", "connected": False},
+        "q=tanaka (10%)": {"q": "tanaka"},
+        "q=naka (inside words)": {"q": "naka"},
+        "q=Óli (accents, 8%, last in order)": {"q": "Óli"},
+        "q=novak, type=personal": {"q": "novak", "type": "personal"},  # Novák: accents aside
+        f"q={one} (1 member)": {"q": one},
+        f"q={one}, type=personal": {"q": one, "type": "personal"},
+        "q=ada tanaka 4 (words)": {"q": "ada tanaka 4"},
+        "counts": {},
+    }
 
 
 def main() -> None:
@@ -163,27 +228,22 @@ async def _run(args: argparse.Namespace) -> None:
     await database.migrate()
     await database.open_pool()
     key = {"Authorization": f"Bearer {API_KEY_SECRET}"}
-    queries = {
-        "unfiltered": {},
-        "type=personal": {"type": "personal"},
-        "connected=false": {"connected": False},
-        "q=surname": {"q": "tanaka"},
-        "q=name fragment": {"q": "ada tanaka 0004"},
-        "counts": {},
-    }
+    queries = bench_queries(args.members)
     with running("server.app:create_app") as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
         seconds = await asyncio.to_thread(provision, client, key, args.members)
-        print(f"provisioned {args.members:,} members through the batch API in {seconds:.1f} s")
+        print(f"provisioned {args.members:,} members through the batch API in {seconds:.1f} s"
+              f" ({args.members / seconds:,.0f} members/s)", flush=True)
         await seed_connections(args.members)
         http = await asyncio.to_thread(time_http, client, {**key, "X-Roomlink-User": "u000000"}, queries, args.requests)
     direct = await time_direct(queries, args.requests)
     await database.close_pool()
-    print(f"\n{'query (limit 50)':<18} {'HTTP median':>12} {'HTTP p99':>10} {'direct median':>14} {'ratio':>6}")
+    print(f"\n{args.members:,} members, {args.requests} requests each")
+    print(f"{'query (limit 50)':<28} {'HTTP median':>12} {'HTTP p99':>10} {'direct median':>14} {'direct p99':>11} {'ratio':>6} {'rows':>5}")
     for label in queries:
         http_median, direct_median = statistics.median(http[label]), statistics.median(direct[label])
         print(
-            f"{label:<18} {http_median:>10.2f}ms {percentile(http[label], 0.99):>8.2f}ms"
-            f" {direct_median:>12.2f}ms {http_median / direct_median:>6.2f}"
+            f"{label:<28} {http_median:>10.2f}ms {percentile(http[label], 0.99):>8.2f}ms"
+            f" {direct_median:>12.2f}ms {percentile(direct[label], 0.99):>9.2f}ms {http_median / direct_median:>6.2f} {ROWS.get(label, ''):>5}"
         )
 
 
