@@ -152,7 +152,11 @@ class FreshMeeting(msgspec.Struct, frozen=True, kw_only=True):
 # Input
 
 
-def parse_start_time(value: str, timezone: str, now: datetime, errors: dict[str, str]) -> datetime | None:
+def parse_start_time(
+    value: str, timezone: str, now: datetime, errors: dict[str, str], *, unchanged: datetime | None = None
+) -> datetime | None:
+    """UTC; a time without an offset is read in `timezone`. A past time is refused, except `unchanged` (what is
+    stored already, sent again)."""
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -164,7 +168,7 @@ def parse_start_time(value: str, timezone: str, now: datetime, errors: dict[str,
         except (ZoneInfoNotFoundError, ValueError):
             return None
     moment = moment.astimezone(UTC)
-    if moment <= now:
+    if moment <= now and moment != unchanged:
         errors["start_time"] = "is in the past"
         return None
     return moment

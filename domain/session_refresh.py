@@ -17,6 +17,7 @@ from domain.meeting_model import Meeting
 from domain.meeting_ports import MeetingsUnitOfWork
 from domain.ports import OutboxEvent
 from domain.session_model import (
+    Booking,
     RemoteSession,
     SessionFacts,
     SessionStatus,
@@ -33,15 +34,15 @@ EMAIL_SESSION_LINK = "email_session_link"
 
 async def refresh_session(
     tx: MeetingsUnitOfWork, session: RemoteSession, now: datetime, *, meeting: Meeting | None = None
-) -> RemoteSession:
+) -> SessionFacts:
     """`session` must be locked by the caller's transaction; `meeting`, when given, is the session's current one
-    as the caller just wrote it."""
+    as the caller just wrote it. Returns the facts it decided from, with the session as it is now."""
     sessions = tx.remote_sessions
     current = meeting if meeting is not None else await sessions.current_meeting(session.org_id, session.id)
     facts = SessionFacts(session=session, bookings=await sessions.count_bookings(session.org_id, session.id), meeting=current)
     status, reason = session_state(facts)
     if (status, reason) == (session.status, session.status_reason):
-        return session
+        return facts
     became_ready = status is SessionStatus.READY and session.status is not SessionStatus.READY and session.remote
     updated = msgspec.structs.replace(
         session,
@@ -53,20 +54,16 @@ async def refresh_session(
     await sessions.save(updated)
     facts = msgspec.structs.replace(facts, session=updated)
     if became_ready:
-        await email_link(tx, updated, None)
+        await email_link(tx, updated, await sessions.bookings(session.org_id, session.id))
         await tx.outbox.add(session_event(SESSION_LINK_READY, facts, now))
     elif status is SessionStatus.NEEDS_ATTENTION and session.status is not SessionStatus.NEEDS_ATTENTION:
         await tx.outbox.add(session_event(SESSION_NEEDS_ATTENTION, facts, now))
-    return updated
+    return facts
 
 
-async def email_link(tx: MeetingsUnitOfWork, session: RemoteSession, booking_id: str | None) -> None:
-    """Participants not yet emailed for this time the session became ready: one email each, never twice."""
-    due = [
-        booking.id
-        for booking in await tx.remote_sessions.bookings(session.org_id, session.id)
-        if booking.notified_generation < session.link_generation and booking_id in (None, booking.id)
-    ]
+async def email_link(tx: MeetingsUnitOfWork, session: RemoteSession, bookings: list[Booking]) -> None:
+    """Those of `bookings` not yet emailed for this time the session became ready: one email each, never twice."""
+    due = [booking.id for booking in bookings if booking.notified_generation < session.link_generation]
     for each in due:
         await tx.jobs.enqueue(
             EMAIL_SESSION_LINK,

@@ -155,13 +155,8 @@ def _checked_session(cmd: PutSession, existing: RemoteSession | None, now: datet
     title = check_topic(cmd.title, title_errors)
     if title_errors:
         errors["title"] = title_errors["topic"]
-    start_errors: dict[str, str] = {}
-    start = parse_start_time(cmd.start_time, timezone, now, start_errors)
-    if start is None and existing is not None and "timezone" not in errors:
-        # An unchanged start time that has passed is the same request again, not a new past time.
-        start = _same_past_start(cmd.start_time, timezone, existing)
-    if start is None:
-        errors.update(start_errors or ({} if "timezone" in errors else {"start_time": "is in the past"}))
+    # An unchanged start time that has passed is the same request again, not a new past time.
+    start = parse_start_time(cmd.start_time, timezone, now, errors, unchanged=existing.start_time if existing else None)
     check_duration(cmd.duration_minutes, errors)
     if cmd.capacity is not None and not 1 <= cmd.capacity <= CAPACITY_MAX:
         errors["capacity"] = f"must be between 1 and {CAPACITY_MAX:,} seats, or left out for no limit"
@@ -180,16 +175,6 @@ def _checked_session(cmd: PutSession, existing: RemoteSession | None, now: datet
         "capacity": cmd.capacity,
         "co_host_user_ids": co_hosts,
     }
-
-
-def _same_past_start(value: str, timezone: str, existing: RemoteSession) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return existing.start_time if moment.astimezone(UTC) == existing.start_time else None
 
 
 def _needs_reconcile(before: RemoteSession, after: RemoteSession) -> bool:
@@ -249,7 +234,7 @@ async def put_session(uow: UnitOfWorkFactory, cmd: PutSession, now: datetime) ->
             await tx.remote_sessions.save(session)
             created = False
         session = await _with_host_problem(tx, session, now)
-        session = await refresh_session(tx, session, now)
+        session = (await refresh_session(tx, session, now)).session
         if existing is not None and _needs_reconcile(existing, session):
             await _reconcile_later(tx, session)
         facts = await _facts(tx, session)
@@ -298,10 +283,6 @@ async def list_sessions(
 # Bookings
 
 
-def booking_digest(cmd: PutBooking) -> str:
-    return hashlib.sha256("\x1f".join([cmd.name, cmd.email.lower(), cmd.user_id or ""]).encode()).hexdigest()
-
-
 async def put_booking(uow: UnitOfWorkFactory, cmd: PutBooking, now: datetime) -> BookingAnswer:
     """Never calls Zoom (R16). The first booking of a session asks the job for its meeting; later ones get
     the link already made, or `pending` until it is."""
@@ -315,7 +296,7 @@ async def put_booking(uow: UnitOfWorkFactory, cmd: PutBooking, now: datetime) ->
                     "A booking id names one booking.",
                     errors={"booking_id": "already used for another booking"},
                 )
-            return await _answer(tx, session, earlier, new=False)
+            return _answer(await _facts(tx, session), earlier, new=False)
         if session.cancelled_at is not None:
             raise SessionCancelled(f"Session {session.id!r} was cancelled; it takes no bookings.")
         if not session.remote:
@@ -342,10 +323,11 @@ async def put_booking(uow: UnitOfWorkFactory, cmd: PutBooking, now: datetime) ->
         if booked == 0:
             session = await _with_host_problem(tx, session, now)
             await _reconcile_later(tx, session)
-        session = await refresh_session(tx, session, now)
-        if session.status is SessionStatus.READY:
-            await email_link(tx, session, booking.id)
-        answer = await _answer(tx, session, booking, new=True)
+        facts = await refresh_session(tx, session, now)
+        if session.status is SessionStatus.READY and facts.session.status is SessionStatus.READY:
+            # Already ready: only this participant is new to the link (becoming ready emails everyone).
+            await email_link(tx, facts.session, [booking])
+        answer = _answer(facts, booking, new=True)
         await tx.commit()
     return answer
 
@@ -362,9 +344,9 @@ async def cancel_booking(uow: UnitOfWorkFactory, org_id: str, session_id: str, b
         await tx.commit()
 
 
-async def _answer(tx: MeetingsUnitOfWork, session: RemoteSession, booking: Booking, *, new: bool) -> BookingAnswer:
-    meeting = hosts_meeting(session, await tx.remote_sessions.current_meeting(session.org_id, session.id))
-    ready = session.status is SessionStatus.READY and meeting is not None and meeting.join_url is not None
+def _answer(facts: SessionFacts, booking: Booking, *, new: bool) -> BookingAnswer:
+    meeting = hosts_meeting(facts.session, facts.meeting)
+    ready = facts.session.status is SessionStatus.READY and meeting is not None and meeting.join_url is not None
     return BookingAnswer(
         booking=booking, join_url=meeting.join_url if ready and meeting else None,
         link_status="ready" if ready else "pending", new=new,
@@ -385,11 +367,8 @@ async def hosted_on(
         hosted = []
         for session in await tx.remote_sessions.hosted_by(principal.org_id, principal.user_id, start, end):
             facts = await _facts(tx, session)
-            meeting = live_meeting(facts.meeting)
-            startable = (
-                meeting is not None and meeting.user_id == principal.user_id and meeting.zoom_meeting_id is not None
-                and session.cancelled_at is None
-            )
+            meeting = hosts_meeting(session, facts.meeting)
+            startable = meeting is not None and meeting.zoom_meeting_id is not None and session.cancelled_at is None
             hosted.append(
                 HostedSession(
                     facts=facts,

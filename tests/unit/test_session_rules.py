@@ -117,3 +117,16 @@ def test_every_reason_a_host_can_lack_zoom_has_words_for_the_owner():
 
     assert set(HOST_NOT_CONNECTED) == set(Reason)
     assert all(words.startswith("The host has no Zoom") and " you" not in words for words in HOST_NOT_CONNECTED.values())
+
+
+def test_a_past_start_is_refused_unless_it_is_the_one_stored_sent_again():
+    from domain.meetings import parse_start_time
+
+    past = NOW - timedelta(hours=1)
+    refused: dict[str, str] = {}
+    assert parse_start_time(past.isoformat(), "UTC", NOW, refused) is None
+    assert refused == {"start_time": "is in the past"}
+    again: dict[str, str] = {}
+    assert parse_start_time(past.isoformat(), "UTC", NOW, again, unchanged=past) == past and again == {}
+    moved: dict[str, str] = {}
+    assert parse_start_time((past - timedelta(minutes=5)).isoformat(), "UTC", NOW, moved, unchanged=past) is None
