@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -388,3 +389,10 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryLog
 
     async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Begins a transaction: what a use case takes, so that it owns its sequence and its transactions
+    (`async with uow() as tx: ...; await tx.commit()`), and nothing else opens one."""
+
+    def __call__(self, read_only: bool = False) -> AbstractAsyncContextManager[UnitOfWork]: ...

@@ -94,7 +94,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.tables = Tables()
 
-    def uow(self) -> FakeUnitOfWork:
+    def uow(self, read_only: bool = False) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
 
     @property

@@ -34,7 +34,7 @@ class MeetingStore(FakeStore):
         self.tables.budget = {}  # type: ignore[attr-defined]
         self.tables.events = []  # type: ignore[attr-defined]
 
-    def uow(self) -> MeetingUnitOfWork:
+    def uow(self, read_only: bool = False) -> MeetingUnitOfWork:
         return MeetingUnitOfWork(self)
 
     @property
