@@ -362,6 +362,9 @@ class EventEndpointRepository(Protocol):
     async def signing_secrets(self, endpoint_id: str, now: datetime) -> SigningSecrets | None:
         """The secrets that sign the endpoint's deliveries now (None: no such endpoint)."""
 
+    async def hearing(self, org_id: str) -> list[EventEndpoint]:
+        """The endpoints this organization's events go to: registered for it or for every organization, by id."""
+
 
 class DeliveryLog(Protocol):
     async def page(
@@ -370,6 +373,13 @@ class DeliveryLog(Protocol):
         """Newest first, and the id to continue before when more follow."""
 
     async def redeliver(self, endpoint_id: str, delivery_id: int) -> bool: ...
+
+    async def organization_page(
+        self, org_id: str, status: str | None, before_id: int | None, limit: int
+    ) -> tuple[list[Delivery], int | None]:
+        """Deliveries of the organization's events to any endpoint, newest first, and the id to continue before."""
+
+    async def of_organization(self, org_id: str, delivery_id: int) -> Delivery | None: ...
 
 
 class UnitOfWork(Protocol):

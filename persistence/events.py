@@ -364,6 +364,12 @@ class PostgresEventEndpoints:
         )
         return self.secrets(endpoint_id, record, now) if record else None
 
+    async def hearing(self, org_id: str) -> list[EventEndpoint]:
+        records = await self._connection.fetch(
+            "SELECT * FROM event_endpoints WHERE org_id IS NULL OR org_id = $1 ORDER BY id", org_id
+        )
+        return [_endpoint(record) for record in records]
+
     def secrets(self, endpoint_id: str, record: asyncpg.Record, now: datetime) -> SigningSecrets:
         previous = record["previous_secret"]
         in_grace = previous is not None and record["previous_secret_expires_at"] > now
@@ -490,6 +496,36 @@ class PostgresDeliveries:
             delivery_id,
         )
         return result != "UPDATE 0"
+
+
+    async def organization_page(
+        self, org_id: str, status: str | None, before_id: int | None, limit: int
+    ) -> tuple[list[Delivery], int | None]:
+        """Newest first, read backwards along deliveries_of_organization (m0014)."""
+        records = await self._connection.fetch(
+            """
+            SELECT d.*, v.id AS event_id, v.type FROM event_deliveries d JOIN events v ON v.position = d.event_position
+            WHERE d.org_id = $1 AND ($2::text IS NULL OR d.status = $2) AND ($3::bigint IS NULL OR d.id < $3)
+            ORDER BY d.id DESC LIMIT $4
+            """,
+            org_id,
+            status,
+            before_id,
+            limit + 1,
+        )
+        items = [_delivery(record) for record in records[:limit]]
+        return items, items[-1].id if len(records) > limit else None
+
+    async def of_organization(self, org_id: str, delivery_id: int) -> Delivery | None:
+        record = await self._connection.fetchrow(
+            """
+            SELECT d.*, v.id AS event_id, v.type FROM event_deliveries d JOIN events v ON v.position = d.event_position
+            WHERE d.id = $2 AND d.org_id = $1
+            """,
+            org_id,
+            delivery_id,
+        )
+        return _delivery(record) if record else None
 
 
 def _body(record: asyncpg.Record) -> str:

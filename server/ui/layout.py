@@ -68,6 +68,7 @@ MEMBER_PAGES = (
     ("/meetings", "My meetings", False),
     ("/sessions", "My day", False),
     ("/organization/sessions", "Sessions needing attention", True),
+    ("/organization/events", "Events", True),
 )
 
 

@@ -10,6 +10,7 @@ from server.ui.connect_pages import (
 )
 from server.ui.demo_pages import demo_outbox, demo_sign_in, demo_sign_in_page
 from server.ui.demo_receiver import demo_events, demo_receiver
+from server.ui.events_page import organization_event_redeliver, organization_events_page
 from server.ui.layout import static_files
 from server.ui.meetings_page import (
     meeting_cancel,
@@ -29,6 +30,8 @@ UI_ROUTES = [
     meeting_recreate,
     sessions_day_page,
     organization_sessions_page,
+    organization_events_page,
+    organization_event_redeliver,
     static_files,
     activation_page,
     start_activation,

@@ -89,6 +89,7 @@ async def test_every_page_has_no_serious_or_critical_axe_violation(
         "empty-day-page": signed_in(org["owner"].user_id, "/sessions"),
         "empty-organization-sessions": signed_in(org["owner"].user_id, "/organization/sessions"),
         "organization-sessions-refused": signed_in(org["member"].user_id, "/organization/sessions"),
+        "empty-organization-events": signed_in(org["owner"].user_id, "/organization/events"),
         "activation-page": await visit(link["url"]),
         "expired-launch-link": await visit(f"{pages_server}/launch/not-a-real-link"),
         "demo-sign-in": await visit(f"{demo_server}/demo"),
