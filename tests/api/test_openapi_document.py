@@ -20,9 +20,10 @@ from tests.support.servers import API_KEY_SECRET, free_port, log_file, running
 KEY = {"Authorization": f"Bearer {API_KEY_SECRET}"}
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 #: The whole schemathesis step must stay within 90 s on the 2-core machine, however loaded: each of the two
-#: runs stops at its share (schemathesis' own time budget), fewer requests rather than a longer run.
+#: runs stops at its share (schemathesis' own time budget), fewer requests rather than a longer run; a run ends up to
+#: about 12 s past its share on a machine at load 15 (the request under way, the process ending), hence 2 × 30 s.
 TIME_BUDGET_S = 90
-RUN_BUDGET_S = 35
+RUN_BUDGET_S = 30
 
 
 @pytest.fixture(scope="module")
