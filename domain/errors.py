@@ -220,6 +220,13 @@ class MeetingBeingCreated(Conflict):
     code = "meeting_being_created"
 
 
+class MeetingBeingChanged(MeetingBeingCreated):
+    """Another request or job is sending this meeting's changes to Zoom right now; handled wherever a meeting
+    busy in Zoom is (jobs retry, callers get 409), hence a kind of MeetingBeingCreated."""
+
+    code = "meeting_being_changed"
+
+
 class MeetingConnectionGone(Conflict):
     """R19: the connection that created the meeting is gone; nothing switches accounts silently."""
 

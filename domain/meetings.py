@@ -28,6 +28,7 @@ from domain.errors import (
     DailyBudgetSpent,
     IdempotencyKeyReused,
     InvalidInput,
+    MeetingBeingChanged,
     MeetingBeingCreated,
     MeetingConnectionGone,
     MeetingNotChangeable,
@@ -792,9 +793,14 @@ async def change_meeting(
             return await _change_intent(tx, meeting, changes, now)
         if meeting.status is not MeetingStatus.SCHEDULED or meeting.zoom_meeting_id is None:
             raise MeetingNotChangeable(f"A {meeting.status.value} meeting cannot be changed; {meeting.status_reason or ''}".strip())
+        if meeting.lease_until is not None and meeting.lease_until > now:
+            # Two callers at once would each send the same change: one Zoom update, the other looks again later.
+            raise MeetingBeingChanged("The meeting is being changed in Zoom; try again in a moment.")
         host = await host_of(tx, meeting, now)
         if not await tx.meeting_budget.spend(meeting.org_id, meeting.zoom_user_id, budget_day(now)):
             raise DailyBudgetSpent(over_budget_reason(now).replace("it will be made", "it can be changed"), retry_at=next_reset(now))
+        meeting = msgspec.structs.replace(meeting, lease_until=now + CHANGE_LEASE)
+        await save_meeting(tx, meeting, meeting, now)
         await tx.commit()
     sent = {**changes, "agenda": with_marker(changes["agenda"], meeting.marker)} if "agenda" in changes else changes
     try:
@@ -802,6 +808,7 @@ async def change_meeting(
     except ZoomDayLimitReached as limited:
         async with uow() as tx:
             await tx.meeting_budget.close_day(meeting.org_id, meeting.zoom_user_id, budget_day(now))
+            await _end_change_lease(tx, meeting, clock.now())
             await tx.commit()
         raise DailyBudgetSpent(over_budget_reason(now), retry_at=limited.retry_at or next_reset(now)) from None
     except (ZoomMeetingGone, ZoomHostGone, ZoomNotTheHost) as gone:
@@ -810,14 +817,31 @@ async def change_meeting(
             await _mark(tx, meeting, MeetingStatus.NEEDS_ATTENTION, str(error), clock.now())
             await tx.commit()
         raise error from None
-    except (ZoomMeetingError, ConnectionBroken) as refused:
-        raise _zoom_error_for(refused, host) from None
+    except BaseException as failed:
+        # Not sent, or not known to be (a timeout): the next caller may send it again at once.
+        async with uow() as tx:
+            await _end_change_lease(tx, meeting, clock.now())
+            await tx.commit()
+        if isinstance(failed, ZoomMeetingError | ConnectionBroken):
+            raise _zoom_error_for(failed, host) from None
+        raise
     async with uow() as tx:
         current = await tx.meetings.locked(meeting.org_id, meeting.id) or meeting
-        updated = msgspec.structs.replace(current, **changes, updated_at=clock.now())
+        ours = current.lease_until == meeting.lease_until
+        updated = msgspec.structs.replace(
+            current, **changes, lease_until=None if ours else current.lease_until, updated_at=clock.now()
+        )
         await save_meeting(tx, current, updated, clock.now())
         await tx.commit()
     return updated
+
+
+async def _end_change_lease(tx: MeetingsUnitOfWork, leased: Meeting, now: datetime) -> None:
+    """The lease change_meeting took, given back unless someone else's replaced it since (a cancellation's)."""
+    current = await tx.meetings.locked(leased.org_id, leased.id)
+    if current is not None and current.lease_until == leased.lease_until:
+        released = msgspec.structs.replace(current, lease_until=None)
+        await save_meeting(tx, released, released, now)
 
 
 async def _change_intent(tx: MeetingsUnitOfWork, meeting: Meeting, changes: dict[str, object], now: datetime) -> Meeting:
@@ -832,6 +856,8 @@ async def _change_intent(tx: MeetingsUnitOfWork, meeting: Meeting, changes: dict
 
 #: How long a cancellation's Zoom call may take before a meeting.deleted from Zoom is read as someone else's.
 CANCEL_LEASE = timedelta(minutes=2)
+#: How long one change of a meeting may be under way in Zoom before another caller may send it again.
+CHANGE_LEASE = timedelta(minutes=2)
 
 
 async def cancel_meeting(

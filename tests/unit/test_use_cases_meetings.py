@@ -253,6 +253,42 @@ async def test_r20_patch_sends_only_what_changed_and_nothing_when_nothing_did(st
     assert store.budget_used("zu-bob", budget_day(NOW)) == spent + 1
 
 
+async def test_r20_two_changes_at_once_make_one_zoom_update_and_the_other_looks_again_later(store, meetings_zoom, clock):
+    import asyncio
+
+    from domain.errors import MeetingBeingChanged
+
+    meeting = (await create(store, meetings_zoom, clock)).meeting
+    in_zoom, answer = asyncio.Event(), asyncio.Event()
+    update = meetings_zoom.update
+
+    async def slow_update(host, zoom_meeting_id, changes):
+        in_zoom.set()
+        await answer.wait()
+        await update(host, zoom_meeting_id, changes)
+
+    meetings_zoom.update = slow_update
+    longer = ChangeMeeting(topic="Weekly 1:1", duration_minutes=45)
+    first = asyncio.ensure_future(meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer))
+    await in_zoom.wait()
+    with pytest.raises(MeetingBeingChanged):  # at once: without the lease it would wait in Zoom too, and time out
+        await asyncio.wait_for(meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer), 5)
+    answer.set()
+    assert (await first).duration_minutes == 45
+    again = await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer)
+    assert again.duration_minutes == 45 and again.lease_until is None
+    assert meetings_zoom.made("update") == 1
+
+
+async def test_r20_a_change_zoom_did_not_take_can_be_sent_again_at_once(store, meetings_zoom, clock):
+    meeting = (await create(store, meetings_zoom, clock)).meeting
+    meetings_zoom.failures["update"] = ZoomNotReached("timed out")
+    longer = ChangeMeeting(topic="Weekly 1:1", duration_minutes=45)
+    with pytest.raises(ZoomNotReached):
+        await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer)
+    assert (await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer)).duration_minutes == 45
+
+
 # R17: PMI
 
 
