@@ -14,6 +14,7 @@ import asyncpg
 import msgspec
 
 from domain.model import ConnectionStatus
+from persistence import database
 from persistence.members_table import MemberState, OrganizationState
 
 #: pgqueuer's statuses a job is still in: waiting, being worked on, failed for good (held).
@@ -154,3 +155,23 @@ async def meeting_figures(db: asyncpg.Connection, now: datetime) -> MeetingFigur
         )
     }
     return MeetingFigures(meetings=meetings, waiting_for_budget=waiting, hosts_by_budget=hosts, sessions=sessions)
+
+
+class Figures(msgspec.Struct, frozen=True, kw_only=True):
+    jobs: list[JobFigure]
+    connections: dict[tuple[str, str], int]
+    members: dict[tuple[str, bool, str], int]
+    deliveries: list[DeliveryFigure]
+    meetings: MeetingFigures
+
+
+async def read_figures(now: datetime) -> Figures:
+    """Every figure of a scrape, on one pooled connection, without a transaction (each query is one statement)."""
+    async with database.connection() as db:
+        return Figures(
+            jobs=await job_figures(db, now),
+            connections=await connection_figures(db),
+            members=await member_figures(db),
+            deliveries=await delivery_figures(db, now),
+            meetings=await meeting_figures(db, now),
+        )

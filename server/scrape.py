@@ -22,15 +22,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from persistence import database
-from persistence.figures import (
-    MeetingFigures,
-    connection_figures,
-    delivery_figures,
-    job_figures,
-    meeting_figures,
-    member_figures,
-)
+from persistence.figures import MeetingFigures, read_figures
 from server.clock import utcnow
 from server.problems import Problem
 
@@ -117,14 +109,9 @@ def _process_metrics() -> bytes:
 
 
 async def exposition() -> bytes:
-    async with database.connection() as db:
-        jobs = await job_figures(db, utcnow())
-        connections = await connection_figures(db)
-        members = await member_figures(db)
-        deliveries = await delivery_figures(db, utcnow())
-        meetings = await meeting_figures(db, utcnow())
+    read = await read_figures(utcnow())
     figures = CollectorRegistry(auto_describe=False)
-    figures.register(_DatabaseFigures(jobs, connections, members, deliveries, meetings))
+    figures.register(_DatabaseFigures(read.jobs, read.connections, read.members, read.deliveries, read.meetings))
     return _process_metrics() + generate_latest(figures)
 
 
