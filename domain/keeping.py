@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from typing import Protocol
+
+import msgspec
 
 from domain.audit import connection_event
 from domain.errors import (
@@ -14,14 +17,29 @@ from domain.errors import (
     ZoomScopesMissing,
     ZoomUserNotFound,
 )
-from domain.model import Connection, ConnectionStatus, ConnectionType, Member, ZoomUser
-from domain.ports import UnitOfWork
+from domain.model import (
+    Connection,
+    ConnectionStatus,
+    ConnectionType,
+    Member,
+    Organization,
+    ZoomUser,
+)
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.zoom import ConnectedZoom, ZoomApp, ZoomEvent, ZoomProfile
 
 #: The job that tells the people concerned, once per incident.
 NOTIFY_INCIDENT = "notify_incident"
 #: The job that checks an organization's Zoom admin and resyncs its seats through Zoom's API.
 VERIFY_ORGANIZATION = "verify_organization"
+#: The periodic job that asks for every organization's verification, the tokens' keep-alive and the purge.
+VERIFY_ALL = "verify_all"
+#: The job that refreshes tokens before Zoom lets them die unused (domain.token_refresh.keep_all_alive).
+KEEP_TOKENS_ALIVE = "keep_tokens_alive"
+#: The job that deletes what has expired (OAuth states, launch links, old webhook records...).
+PURGE_EXPIRED = "purge_expired"
+#: The job that sends one email.
+SEND_EMAIL = "send_email"
 
 _ADMIN_GONE = {
     "user.deactivated": "the Zoom admin who connected it was deactivated in Zoom",
@@ -215,3 +233,82 @@ def _role_reason(admin: ZoomProfile) -> str:
         return f"the Zoom admin who connected it ({admin.email}) is {admin.status} in Zoom"
     return f"the Zoom admin who connected it ({admin.email}) is no longer an owner or admin of the Zoom account"
 
+
+
+# The worker's use cases: each job's whole sequence, its transactions included.
+
+
+class IncidentNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """A NOTIFY_INCIDENT job: one incident of one connection (domain.keeping.mark_broken queued it)."""
+
+    #: The job's own id: each person is emailed once per job, however often it runs.
+    job_id: str
+    org_id: str
+    connection_id: str
+    #: The status the incident put the connection in.
+    status: str
+    reason: str
+
+
+#: An incident's email to one person, as the SEND_EMAIL job's payload.
+IncidentEmail = Callable[[Member, Organization, Connection, str], dict[str, object]]
+
+
+class Housekeeping(Protocol):
+    async def purge_expired(self, now: datetime) -> dict[str, int]:
+        """Rows deleted per table."""
+
+
+class HousekeepingUnitOfWork(UnitOfWork, Protocol):
+    housekeeping: Housekeeping
+
+
+async def ask_for_verification(uow: UnitOfWorkFactory) -> None:
+    """The worker's timer: one VERIFY_ALL queued (once, however many workers tick)."""
+    async with uow() as tx:
+        await tx.jobs.enqueue(VERIFY_ALL, {}, dedupe_key=VERIFY_ALL)
+        await tx.commit()
+
+
+async def verify_all(uow: UnitOfWorkFactory) -> int:
+    """R11 without waiting for webhooks: every live organization connection's verification queued, with the
+    tokens' keep-alive and the purge of what expired. Returns how many verifications were asked for."""
+    async with uow() as tx:
+        connections = await tx.connections.live_organization_connections()
+        for connection in connections:
+            await tx.jobs.enqueue(
+                VERIFY_ORGANIZATION,
+                {"org_id": connection.org_id, "connection_id": connection.id},
+                dedupe_key=f"verify:{connection.id}",
+            )
+        await tx.jobs.enqueue(KEEP_TOKENS_ALIVE, {}, dedupe_key=KEEP_TOKENS_ALIVE)
+        await tx.jobs.enqueue(PURGE_EXPIRED, {}, dedupe_key=PURGE_EXPIRED)
+        await tx.commit()
+    return len(connections)
+
+
+async def purge_expired(uow: Callable[[], AbstractAsyncContextManager[HousekeepingUnitOfWork]], now: datetime) -> dict[str, int]:
+    """What has expired is deleted in one transaction; rows deleted per table."""
+    async with uow() as tx:
+        purged = await tx.housekeeping.purge_expired(now)
+        await tx.commit()
+    return purged
+
+
+async def tell_of_incident(uow: UnitOfWorkFactory, notice: IncidentNotice, email: IncidentEmail) -> int:
+    """R11, R12: the people concerned (incident_recipients) each get one email, queued, of an incident that is
+    still the connection's state; nothing when the connection ended or has moved on since. Returns how many."""
+    async with uow() as tx:
+        connection = await tx.connections.by_id(notice.org_id, notice.connection_id)
+        organization = await tx.organizations.get(notice.org_id)
+        if connection is None or organization is None or connection.status.value != notice.status:
+            return 0
+        recipients = await incident_recipients(tx, connection)
+        for person in recipients:
+            await tx.jobs.enqueue(
+                SEND_EMAIL,
+                email(person, organization, connection, notice.reason),
+                dedupe_key=f"{notice.job_id}:{person.user_id}",
+            )
+        await tx.commit()
+    return len(recipients)
