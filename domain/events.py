@@ -11,16 +11,31 @@ organization's before and after.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import msgspec
 
 from domain.errors import InvalidInput
 from domain.meeting_model import Meeting, MeetingStatus, view_of
 from domain.model import ConnectionStatus, EffectiveConnection
-from domain.ports import FanOut, MemberFacts, OrganizationFacts, OutboxEvent, UnitOfWork
+from domain.ports import (
+    DeliveryLog,
+    EventEndpointRepository,
+    FanOut,
+    MemberFacts,
+    OrganizationFacts,
+    Outbox,
+    OutboxEvent,
+    SigningSecrets,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from domain.precedence import effective_connection
 
 MEMBER_CONNECTION_CHANGED = "member.connection.changed"
@@ -47,6 +62,10 @@ FAN_OUT = "fan_out_event"
 
 #: Members read per transaction of a fan-out.
 FAN_OUT_BATCH = 1000
+#: A fan-out of this many batches refreshes the outbox's statistics.
+ANALYZE_AFTER_BATCHES = 5
+#: Deliveries leased and sent at once per round; at most one per (endpoint, subject), so order holds.
+DELIVERY_BATCH = 50
 
 
 class MemberChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -243,3 +262,142 @@ def facts_of(personal_status: str, seated: bool, organization_removed: bool) -> 
         has_seat=seated,
         removed_organization=organization_removed,
     )
+
+
+async def fan_out_event(uow: UnitOfWorkFactory, event_id: str, analyze_after: int = ANALYZE_AFTER_BATCHES) -> int:
+    """The FAN_OUT job: an organization event becomes its members' events, one committed batch at a time
+    (fan_out_batch); a large one then lets the planner know the outbox grew. Returns how many batches ran."""
+    more, batches = True, 0
+    while more:
+        async with uow() as tx:
+            more = await fan_out_batch(tx, event_id)
+        batches += 1
+    if batches >= analyze_after:
+        async with uow() as tx:
+            await tx.outbox.refresh_statistics()
+            await tx.commit()
+    return batches
+
+
+# Delivery to the host product's endpoints (server/event_delivery.py sends; the steps around it are here).
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    first_delay_s: float = 10.0
+    max_delay_s: float = 6 * 3600.0
+    #: Attempts go on until this long after the first one.
+    retry_for_s: float = 3 * 24 * 3600.0
+
+    def next_attempt(self, attempts: int, first_attempt_at: datetime, now: datetime) -> datetime | None:
+        """After `attempts` failed attempts: when to try again (full jitter over the upper half), or None to give up."""
+        if now - first_attempt_at >= timedelta(seconds=self.retry_for_s):
+            return None
+        ceiling = min(self.max_delay_s, self.first_delay_s * 2 ** max(0, attempts - 1))
+        return now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """What one attempt to deliver got: the endpoint's status code, or why there was none."""
+
+    status_code: int | None
+    error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class LeasedDelivery(Protocol):
+    """A delivery leased to this worker: what recording its outcome needs (the sender reads the rest)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def endpoint_id(self) -> str: ...
+
+    @property
+    def attempts(self) -> int: ...
+
+    @property
+    def first_attempt_at(self) -> datetime: ...
+
+
+class DeliveryQueue(DeliveryLog, Protocol):
+    async def claim(self, limit: int, lease_s: float) -> list:
+        """Due deliveries (LeasedDelivery), leased for `lease_s`: at most one per (endpoint, subject)."""
+
+    async def delivered(self, delivery_id: int, status_code: int) -> None: ...
+
+    async def failed(self, delivery_id: int, status_code: int | None, error: str, retry_at: datetime | None) -> None:
+        """`retry_at` None: failed for good (it stays in the log for redelivery)."""
+
+
+class DisablingEndpoints(EventEndpointRepository, Protocol):
+    async def disable(self, endpoint_id: str, reason: str, now: datetime) -> None: ...
+
+
+class SweepingOutbox(Outbox, Protocol):
+    async def unfinished_fan_outs(self) -> list[str]:
+        """Fan-outs left unfinished for a while (their job failed for good, or was lost)."""
+
+
+class DeliveryUnitOfWork(UnitOfWork, Protocol):
+    deliveries: DeliveryQueue
+    event_endpoints: DisablingEndpoints
+    outbox: SweepingOutbox
+
+
+DeliveryUnitOfWorkFactory = Callable[..., AbstractAsyncContextManager[DeliveryUnitOfWork]]
+
+
+async def deliver_once(
+    uow: DeliveryUnitOfWorkFactory,
+    send: Callable[[LeasedDelivery], Awaitable[Outcome]],
+    policy: RetryPolicy,
+    lease_s: float,
+    now: Callable[[], datetime],
+    batch: int = DELIVERY_BATCH,
+) -> int:
+    """One round: lease, send, record (R24). Returns how many were sent.
+
+    The lease is taken without holding a transaction, the deliveries are sent concurrently outside any, and
+    their outcomes are recorded in one: a 2xx is delivered; 410 Gone fails it and disables the endpoint; any
+    other answer is retried by `policy` until it gives up, and then the delivery fails for good.
+    """
+    async with uow(read_only=True) as tx:
+        claimed = await tx.deliveries.claim(batch, lease_s)
+    if not claimed:
+        return 0
+    outcomes = await asyncio.gather(*(send(delivery) for delivery in claimed))
+    at = now()
+    async with uow() as tx:
+        for delivery, outcome in zip(claimed, outcomes, strict=True):
+            if outcome.delivered:
+                await tx.deliveries.delivered(delivery.id, outcome.status_code)
+            elif outcome.status_code == 410:
+                await tx.deliveries.failed(delivery.id, 410, "410 Gone: the endpoint is disabled", None)
+                await tx.event_endpoints.disable(delivery.endpoint_id, "answered 410 Gone", at)
+            else:
+                retry_at = policy.next_attempt(delivery.attempts, delivery.first_attempt_at, at)
+                await tx.deliveries.failed(delivery.id, outcome.status_code, outcome.error or "failed", retry_at)
+        await tx.commit()
+    return len(claimed)
+
+
+async def requeue_fan_outs(uow: DeliveryUnitOfWorkFactory) -> int:
+    """A fan-out whose job was lost (failed for good, or dropped) would hold its members' events back: its job
+    is queued again. Returns how many were."""
+    async with uow() as tx:
+        unfinished = await tx.outbox.unfinished_fan_outs()
+        for event_id in unfinished:
+            await tx.jobs.enqueue(FAN_OUT, {"event_id": event_id}, dedupe_key=f"fan_out:{event_id}")
+        await tx.commit()
+    return len(unfinished)
+
+
+async def signing_secrets(uow: UnitOfWorkFactory, endpoint_id: str, now: datetime) -> SigningSecrets | None:
+    """The secrets an endpoint's deliveries are signed with now (None: no such endpoint), as its receiver
+    checks them."""
+    async with uow(read_only=True) as tx:
+        return await tx.event_endpoints.signing_secrets(endpoint_id, now)

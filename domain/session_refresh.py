@@ -9,12 +9,14 @@ emailed the join link once for that time (a later booking is emailed when it is 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import msgspec
 
 from domain.meeting_model import Meeting
-from domain.meeting_ports import MeetingsUnitOfWork
+from domain.meeting_ports import MeetingsUnitOfWork, UnitOfWorkFactory
+from domain.model import Organization
 from domain.ports import OutboxEvent
 from domain.session_model import (
     Booking,
@@ -93,3 +95,47 @@ async def follow_meeting(tx: MeetingsUnitOfWork, meeting: Meeting, now: datetime
     current = await tx.remote_sessions.current_meeting(meeting.org_id, meeting.session_id)
     if current is not None and current.id == meeting.id:
         await refresh_session(tx, session, now, meeting=meeting)
+
+
+class SessionLinkEmail(msgspec.Struct, frozen=True, kw_only=True):
+    """An EMAIL_SESSION_LINK job: one participant, one time the session became ready."""
+
+    org_id: str
+    session_id: str
+    booking_id: str
+    generation: int
+
+
+#: Sends the join link email to the booking's participant; raises when it could not be sent.
+SendSessionLink = Callable[[Booking, RemoteSession, Meeting, Organization], Awaitable[None]]
+
+
+async def email_session_link(uow: UnitOfWorkFactory, cmd: SessionLinkEmail, send: SendSessionLink) -> bool:
+    """The link as it is now (a later time the session becomes ready has its own email); True when sent.
+
+    Never twice (R16): the email is claimed in the database before it is sent (outside any transaction), and
+    released only if sending failed, so a job run again — after a retry, or by a second worker — finds it sent
+    and does nothing. Nothing is sent for a session cancelled, or whose link changed since.
+    """
+    async with uow() as tx:
+        session = await tx.remote_sessions.get(cmd.org_id, cmd.session_id)
+        booking = await tx.remote_sessions.booking(cmd.org_id, cmd.session_id, cmd.booking_id)
+        meeting = await tx.remote_sessions.current_meeting(cmd.org_id, cmd.session_id)
+        organization = await tx.organizations.get(cmd.org_id)
+        if (
+            session is None or booking is None or meeting is None or organization is None or meeting.join_url is None
+            or session.link_generation != cmd.generation or session.status is not SessionStatus.READY
+        ):
+            return False
+        before = await tx.remote_sessions.claim_email(cmd.org_id, cmd.session_id, cmd.booking_id, cmd.generation)
+        if before is None:
+            return False
+        await tx.commit()
+    try:
+        await send(booking, session, meeting, organization)
+    except Exception:
+        async with uow() as tx:
+            await tx.remote_sessions.release_email(cmd.org_id, cmd.session_id, cmd.booking_id, cmd.generation, before)
+            await tx.commit()
+        raise
+    return True

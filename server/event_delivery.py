@@ -17,50 +17,28 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import random
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
-import msgspec
 from standardwebhooks.webhooks import Webhook
 
+from domain import events
 from domain.errors import EndpointUrlNotAllowed
-from domain.events import FAN_OUT
+from domain.events import DELIVERY_BATCH, Outcome, RetryPolicy
 from persistence.database import unit_of_work
 from persistence.events import ClaimedDelivery
 from server.config import Settings
 
+__all__ = ["BATCH", "Outcome", "RetryPolicy", "deliver_events", "deliver_once", "requeue_fan_outs"]
+
 log = logging.getLogger("roomlink.events")
 
-#: Deliveries leased and sent at once per round; at most one per (endpoint, subject), so order holds.
-BATCH = 50
+#: Deliveries leased and sent at once per round (domain.events.DELIVERY_BATCH).
+BATCH = DELIVERY_BATCH
 #: How often stuck fan-outs (their job lost) are queued again.
 FAN_OUT_SWEEP_S = 30.0
-
-
-class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
-    first_delay_s: float = 10.0
-    max_delay_s: float = 6 * 3600.0
-    #: Attempts go on until this long after the first one.
-    retry_for_s: float = 3 * 24 * 3600.0
-
-    def next_attempt(self, attempts: int, first_attempt_at: datetime, now: datetime) -> datetime | None:
-        """After `attempts` failed attempts: when to try again (full jitter over the upper half), or None to give up."""
-        if now - first_attempt_at >= timedelta(seconds=self.retry_for_s):
-            return None
-        ceiling = min(self.max_delay_s, self.first_delay_s * 2 ** max(0, attempts - 1))
-        return now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
-
-
-class Outcome(msgspec.Struct, frozen=True, kw_only=True):
-    status_code: int | None
-    error: str | None = None
-
-    @property
-    def delivered(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 def allowed_address(address: str, allow_loopback: bool) -> bool:
@@ -186,30 +164,10 @@ async def deliver_events(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def deliver_once(sender: EventSender, policy: RetryPolicy, lease_s: float) -> int:
-    """One round: lease, send, record. Returns how many were sent."""
-    async with unit_of_work(read_only=True) as uow:
-        claimed = await uow.deliveries.claim(BATCH, lease_s)
-    if not claimed:
-        return 0
-    outcomes = await asyncio.gather(*(sender.send(delivery) for delivery in claimed))
-    now = datetime.now(UTC)
-    async with unit_of_work() as uow:
-        for delivery, outcome in zip(claimed, outcomes, strict=True):
-            if outcome.delivered:
-                await uow.deliveries.delivered(delivery.id, outcome.status_code)
-            elif outcome.status_code == 410:
-                await uow.deliveries.failed(delivery.id, 410, "410 Gone: the endpoint is disabled", None)
-                await uow.event_endpoints.disable(delivery.endpoint_id, "answered 410 Gone", now)
-            else:
-                retry_at = policy.next_attempt(delivery.attempts, delivery.first_attempt_at, now)
-                await uow.deliveries.failed(delivery.id, outcome.status_code, outcome.error or "failed", retry_at)
-        await uow.commit()
-    return len(claimed)
+    """One round: lease, send, record (domain.events.deliver_once). Returns how many were sent."""
+    return await events.deliver_once(unit_of_work, sender.send, policy, lease_s, lambda: datetime.now(UTC), BATCH)
 
 
 async def requeue_fan_outs() -> None:
     """A fan-out whose job was lost (failed for good, or dropped) would hold its members' events back."""
-    async with unit_of_work() as uow:
-        for event_id in await uow.outbox.unfinished_fan_outs():
-            await uow.jobs.enqueue(FAN_OUT, {"event_id": event_id}, dedupe_key=f"fan_out:{event_id}")
-        await uow.commit()
+    await events.requeue_fan_outs(unit_of_work)

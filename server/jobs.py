@@ -25,22 +25,24 @@ from pgqueuer.executors import (
 from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
-from domain import keeping, meetings, sessions
-from domain.errors import (
-    ConnectionBroken,
-    DailyBudgetSpent,
-    MeetingBeingCreated,
-    NotConnected,
-)
-from domain.events import FAN_OUT, fan_out_batch
+from domain import events, keeping, meetings, session_refresh, sessions
+from domain.errors import DailyBudgetSpent, MeetingBeingCreated
+from domain.events import ANALYZE_AFTER_BATCHES, FAN_OUT
 from domain.keeping import (
+    KEEP_TOKENS_ALIVE,
     NOTIFY_INCIDENT,
+    PURGE_EXPIRED,
+    SEND_EMAIL,
+    VERIFY_ALL,
     VERIFY_ORGANIZATION,
-    handle_zoom_event,
+    IncidentNotice,
 )
-from domain.session_model import SessionStatus
-from domain.session_refresh import EMAIL_SESSION_LINK
+from domain.meeting_model import Meeting
+from domain.model import Connection, Member, Organization
+from domain.session_model import Booking, RemoteSession
+from domain.session_refresh import EMAIL_SESSION_LINK, SessionLinkEmail
 from domain.zoom import ZoomApp, ZoomEvent
+from domain.zoom_events import take_zoom_event
 from persistence import database
 from persistence.correlation import REQUEST_ID_HEADER, TRACEPARENT_HEADER, request_id
 from persistence.database import unit_of_work
@@ -58,16 +60,26 @@ from server.zoom_meetings import ZoomMeetings
 log = logging.getLogger("roomlink.jobs")
 
 ZOOM_EVENT = "zoom_event"
-VERIFY_ALL = "verify_all"
-KEEP_TOKENS_ALIVE = "keep_tokens_alive"
-SEND_EMAIL = "send_email"
-PURGE_EXPIRED = "purge_expired"
+#: The other jobs' kinds are the domain's (domain.keeping, domain.events, domain.meetings, domain.sessions...).
+__all__ = [
+    "ANALYZE_AFTER_BATCHES",
+    "EMAIL_SESSION_LINK",
+    "FAN_OUT",
+    "KEEP_TOKENS_ALIVE",
+    "NOTIFY_INCIDENT",
+    "PURGE_EXPIRED",
+    "SEND_EMAIL",
+    "VERIFY_ALL",
+    "VERIFY_ORGANIZATION",
+    "ZOOM_EVENT",
+    "Worker",
+    "run_worker",
+    "verify_organization",
+]
 #: Jobs a dead worker held are picked again after this long without a heartbeat.
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 #: Jobs taken from the queue at a time.
 JOB_BATCH = 10
-#: A fan-out of this many batches (of domain.events.FAN_OUT_BATCH members) refreshes the outbox's statistics.
-ANALYZE_AFTER_BATCHES = 5
 
 
 class Worker:
@@ -80,25 +92,14 @@ class Worker:
     async def zoom_event(self, job: Job) -> None:
         payload = json.loads(job.payload)
         body = json.loads(payload["body"])
-        await _handle_event(ZoomApp(payload["app"]), body)
+        await take_zoom_event(unit_of_work, _zoom_event(ZoomApp(payload["app"]), body), utcnow())
         metrics.webhook_handled(str(body.get("event", "")), job.created.timestamp())
 
     async def verify_all(self, job: Job) -> None:
-        async with unit_of_work() as uow:
-            for connection in await uow.connections.live_organization_connections():
-                await uow.jobs.enqueue(
-                    VERIFY_ORGANIZATION,
-                    {"org_id": connection.org_id, "connection_id": connection.id},
-                    dedupe_key=f"verify:{connection.id}",
-                )
-            await uow.jobs.enqueue(KEEP_TOKENS_ALIVE, {}, dedupe_key="keep_tokens_alive")
-            await uow.jobs.enqueue(PURGE_EXPIRED, {}, dedupe_key=PURGE_EXPIRED)
-            await uow.commit()
+        await keeping.verify_all(unit_of_work)
 
     async def purge_expired(self, job: Job) -> None:
-        async with unit_of_work() as uow:
-            purged = await uow.housekeeping.purge_expired(utcnow())
-            await uow.commit()
+        purged = await keeping.purge_expired(unit_of_work, utcnow())
         if any(purged.values()):
             log.info("purged expired rows: %s", purged)
 
@@ -109,38 +110,26 @@ class Worker:
     async def keep_tokens_alive(self, job: Job) -> None:
         if self.keeper is None:
             return
-        async with unit_of_work(read_only=True) as uow:
-            connections = await uow.connections.all_with_tokens()
-        for connection in connections:
-            try:
-                await self.keeper.keep_alive(connection, timedelta(seconds=self.settings.keep_alive_within_s))
-            except (ConnectionBroken, NotConnected):
-                continue
+        await self.keeper.keep_all_alive(timedelta(seconds=self.settings.keep_alive_within_s))
 
     async def notify_incident(self, job: Job) -> None:
         payload = json.loads(job.payload)
-        async with unit_of_work() as uow:
-            connection = await uow.connections.by_id(payload["org_id"], payload["connection_id"])
-            organization = await uow.organizations.get(payload["org_id"])
-            if connection is None or organization is None or connection.status.value != payload["status"]:
-                return
-            for person in await keeping.incident_recipients(uow, connection):
-                email = incident_email(person, organization, connection, payload["reason"], self.settings.base_url)
-                await uow.jobs.enqueue(SEND_EMAIL, msgspec.structs.asdict(email), dedupe_key=f"{job.id}:{person.user_id}")
-            await uow.commit()
+        notice = IncidentNotice(
+            job_id=str(job.id),
+            org_id=payload["org_id"],
+            connection_id=payload["connection_id"],
+            status=payload["status"],
+            reason=payload["reason"],
+        )
+        await keeping.tell_of_incident(unit_of_work, notice, self._incident_email)
+
+    def _incident_email(self, person: Member, organization: Organization, connection: Connection, reason: str) -> dict:
+        email = incident_email(person, organization, connection, reason, self.settings.base_url)
+        return msgspec.structs.asdict(email)
 
     async def fan_out_event(self, job: Job) -> None:
         """R24: an organization event becomes its members' events, one committed batch at a time."""
-        event_id = json.loads(job.payload)["event_id"]
-        more, batches = True, 0
-        while more:
-            async with unit_of_work() as uow:
-                more = await fan_out_batch(uow, event_id)
-            batches += 1
-        if batches >= ANALYZE_AFTER_BATCHES:
-            async with unit_of_work() as uow:
-                await uow.outbox.refresh_statistics()
-                await uow.commit()
+        await events.fan_out_event(unit_of_work, json.loads(job.payload)["event_id"], ANALYZE_AFTER_BATCHES)
 
     async def make_meeting(self, job: Job) -> None:
         """A pending meeting made in Zoom (R16, R20, R23): after Zoom was unreachable, or after 00:00 UTC."""
@@ -187,30 +176,19 @@ class Worker:
             log.warning("a session link email was due but SMTP_URL is not set; it is dropped")
             return
         payload = json.loads(job.payload)
-        org_id, session_id, booking_id, generation = (
-            payload["org_id"], payload["session_id"], payload["booking_id"], payload["generation"]
+        cmd = SessionLinkEmail(
+            org_id=payload["org_id"],
+            session_id=payload["session_id"],
+            booking_id=payload["booking_id"],
+            generation=payload["generation"],
         )
-        async with unit_of_work() as uow:
-            session = await uow.remote_sessions.get(org_id, session_id)
-            booking = await uow.remote_sessions.booking(org_id, session_id, booking_id)
-            meeting = await uow.remote_sessions.current_meeting(org_id, session_id)
-            organization = await uow.organizations.get(org_id)
-            if (
-                session is None or booking is None or meeting is None or organization is None or meeting.join_url is None
-                or session.link_generation != generation or session.status is not SessionStatus.READY
-            ):
-                return  # cancelled, or the link changed since: the newer time has its own email
-            before = await uow.remote_sessions.claim_email(org_id, session_id, booking_id, generation)
-            if before is None:
-                return
-            await uow.commit()
-        try:
-            await self.mailer.send(session_link_email(booking, session, meeting, organization))
-        except Exception:
-            async with unit_of_work() as uow:
-                await uow.remote_sessions.release_email(org_id, session_id, booking_id, generation, before)
-                await uow.commit()
-            raise
+        await session_refresh.email_session_link(unit_of_work, cmd, self._send_session_link)
+
+    async def _send_session_link(
+        self, booking: Booking, session: RemoteSession, meeting: Meeting, organization: Organization
+    ) -> None:
+        assert self.mailer is not None
+        await self.mailer.send(session_link_email(booking, session, meeting, organization))
 
     async def send_email(self, job: Job) -> None:
         if self.mailer is None:
@@ -225,10 +203,10 @@ async def verify_organization(keeper: TokenKeeper | None, org_id: str, on_page: 
         await keeping.verify_organization(unit_of_work, keeper, org_id, utcnow, on_page)
 
 
-async def _handle_event(app: ZoomApp, body: dict) -> None:
+def _zoom_event(app: ZoomApp, body: dict) -> ZoomEvent:
     payload = body.get("payload", {})
     subject = payload.get("object") or {}
-    event = ZoomEvent(
+    return ZoomEvent(
         event=body.get("event", ""),
         app=app,
         account_id=str(payload.get("account_id", "")),
@@ -236,11 +214,6 @@ async def _handle_event(app: ZoomApp, body: dict) -> None:
         object=subject,
         old_object=payload.get("old_object") or {},
     )
-    async with unit_of_work() as uow:
-        if event.event.startswith("meeting."):
-            await meetings.handle_meeting_event(uow, event, utcnow())
-        else:
-            await handle_zoom_event(uow, event, utcnow())
 
 
 def _logged(name: str, handler):
@@ -352,9 +325,7 @@ async def _tick(interval_s: float, stop: asyncio.Event) -> None:
     """Periodic verification that does not depend on webhooks arriving."""
     while not stop.is_set():
         try:
-            async with unit_of_work() as uow:
-                await uow.jobs.enqueue(VERIFY_ALL, {}, dedupe_key=VERIFY_ALL)
-                await uow.commit()
+            await keeping.ask_for_verification(unit_of_work)
         except Exception:
             log.exception("could not schedule verification")
         try:
