@@ -194,46 +194,41 @@ async def _prepare(sandbox: SandboxSeed) -> None:
 
 
 async def seed(sandbox: SandboxSeed) -> None:
-    """A fresh Northwind on every start: the sandbox's Zoom lives in memory, so the data must match it."""
+    """A fresh Northwind on every start: the sandbox's Zoom lives in memory, so the data must match it
+    (persistence.demo_seed.replace_organization writes it, in one transaction)."""
     from domain.model import ConnectionStatus, ConnectionType, Policy, Role, ZoomUser
     from domain.ports import MemberInput
-    from persistence.database import unit_of_work
+    from persistence.demo_seed import DemoOrganization, replace_organization
     from server.clock import utcnow
 
     now = utcnow()
     zoom_ids = sandbox.zoom_ids
-    async with unit_of_work() as uow:
-        await uow.organizations.delete(DEMO_ORG)
-        await uow.organizations.save(DEMO_ORG, "Northwind Clinics", now)
-        await uow.organizations.set_policy(DEMO_ORG, Policy(allow_members_to_remove=True), now)
-        await uow.members.save_many(
-            DEMO_ORG,
-            [MemberInput(user_id=p.user_id, email=p.email, name=p.name, role=Role(p.role)) for p in PEOPLE],
-            now,
-        )
-        organization = _connection(ConnectionType.ORGANIZATION, ConnectionStatus.ACTIVE, None, DEMO_ZOOM_ACCOUNT,
-                                   zoom_ids[ZOOM_ADMIN_EMAIL], ZOOM_ADMIN_EMAIL, now)
-        await uow.connections.add(organization)
-        await uow.connections.store_tokens(organization, sandbox.tokens[ZOOM_ADMIN_EMAIL])
-        await uow.connections.sync_zoom_users(
-            organization,
-            [ZoomUser(zoom_user_id=zoom_ids[ZOOM_ADMIN_EMAIL], email=ZOOM_ADMIN_EMAIL, role_id="1")]
+    people = []
+    for person in PEOPLE:
+        personal = None
+        if person.state.startswith("personal"):
+            status = ConnectionStatus.ACTIVE if person.state == "personal" else ConnectionStatus.NEEDS_RECONNECT
+            email = person.personal_zoom_email
+            personal = _connection(
+                ConnectionType.PERSONAL, status, person.user_id, f"personal-{person.user_id}", zoom_ids[email], email, now
+            )
+        tokens = sandbox.tokens.get(person.personal_zoom_email) if personal is not None else None
+        people.append((person.user_id, person.state == "removed", personal, tokens))
+    await replace_organization(
+        DemoOrganization(
+            org_id=DEMO_ORG,
+            name="Northwind Clinics",
+            policy=Policy(allow_members_to_remove=True),
+            members=[MemberInput(user_id=p.user_id, email=p.email, name=p.name, role=Role(p.role)) for p in PEOPLE],
+            organization=_connection(ConnectionType.ORGANIZATION, ConnectionStatus.ACTIVE, None, DEMO_ZOOM_ACCOUNT,
+                                     zoom_ids[ZOOM_ADMIN_EMAIL], ZOOM_ADMIN_EMAIL, now),
+            organization_tokens=sandbox.tokens[ZOOM_ADMIN_EMAIL],
+            zoom_users=[ZoomUser(zoom_user_id=zoom_ids[ZOOM_ADMIN_EMAIL], email=ZOOM_ADMIN_EMAIL, role_id="1")]
             + [ZoomUser(zoom_user_id=zoom_ids[p.email], email=p.email) for p in PEOPLE if p.in_northwind_zoom],
-        )
-        for person in PEOPLE:
-            if person.state == "removed":
-                await uow.members.set_organization_removed(DEMO_ORG, person.user_id, True, now)
-            if person.state.startswith("personal"):
-                status = ConnectionStatus.ACTIVE if person.state == "personal" else ConnectionStatus.NEEDS_RECONNECT
-                email = person.personal_zoom_email
-                personal = _connection(
-                    ConnectionType.PERSONAL, status, person.user_id, f"personal-{person.user_id}", zoom_ids[email], email, now
-                )
-                await uow.connections.add(personal)
-                if email in sandbox.tokens:
-                    await uow.connections.store_tokens(personal, sandbox.tokens[email])
-        await uow.commit()
-
+            people=people,
+        ),
+        now,
+    )
 
 
 #: Who the demo's meetings and remote sessions are for, so each page has something to show.
@@ -357,21 +352,23 @@ def _connection(type_, status, user_id, zoom_account_id, zoom_user_id, zoom_emai
 
 
 async def _print_launch_links() -> None:
-    from persistence.database import unit_of_work
+    from persistence.demo_seed import add_launch_links
     from server.auth import hash_secret, new_secret
     from server.clock import utcnow
 
     base_url = os.environ["ROOMLINK_BASE_URL"]
+    tokens = {person.user_id: new_secret() for person in PEOPLE}
+    now = utcnow()
+    await add_launch_links(
+        DEMO_ORG,
+        [(user_id, hash_secret(token)) for user_id, token in tokens.items()],
+        "/integrations/zoom",
+        now,
+        now + timedelta(minutes=5),
+    )
     print("\nOne-time launch links (valid 5 minutes; later use the sign-in page):")
-    async with unit_of_work() as uow:
-        for person in PEOPLE:
-            token = new_secret()
-            now = utcnow()
-            await uow.sessions.add_launch_link(
-                DEMO_ORG, person.user_id, hash_secret(token), "/integrations/zoom", now, now + timedelta(minutes=5)
-            )
-            print(f"  {person.name:<18} ({person.role:<6}) {base_url}/launch/{token}")
-        await uow.commit()
+    for person in PEOPLE:
+        print(f"  {person.name:<18} ({person.role:<6}) {base_url}/launch/{tokens[person.user_id]}")
 
 
 def _print_welcome(base_url: str) -> None:

@@ -19,6 +19,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from domain import events
 from persistence.database import unit_of_work
 from server.ui.demo_pages import demo_only
 from server.ui.layout import render
@@ -60,8 +61,7 @@ RECEIVER = DemoReceiver()
 @post(f"{RECEIVER_PATH}/{{endpoint_id:str}}", name="demo_receiver", guards=[demo_only], include_in_schema=False, status_code=204)
 async def demo_receiver(request: Request, endpoint_id: FromPath[str]) -> Response[None]:
     body = await request.body()
-    async with unit_of_work(read_only=True) as uow:
-        secrets = await uow.event_endpoints.signing_secrets(endpoint_id, datetime.now(UTC))
+    secrets = await events.signing_secrets(unit_of_work, endpoint_id, datetime.now(UTC))
     if secrets is None:
         return Response(None, status_code=410)  # no such endpoint (any more): Roomlink stops sending here
     headers = {name.lower(): value for name, value in request.headers.items()}
