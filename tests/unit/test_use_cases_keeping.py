@@ -570,3 +570,30 @@ async def test_who_is_told_of_an_incident_the_member_for_their_own_the_managers_
 
     assert [m.user_id for m in managers] == ["olga"]
     assert [m.user_id for m in cy] == ["cy"]
+
+
+# The worker's periodic verification (domain.keeping.ask_for_verification, verify_all)
+
+
+async def test_each_tick_asks_for_one_verification_round_however_many_workers_tick(store):
+    await keeping.ask_for_verification(store.uow)
+    await keeping.ask_for_verification(store.uow)
+
+    assert [job.kind for job in store.jobs if job.kind == keeping.VERIFY_ALL] == [keeping.VERIFY_ALL]
+
+
+async def test_a_verification_round_verifies_each_live_organization_and_keeps_tokens_alive(store):
+    connection = await organization(store)
+
+    assert await keeping.verify_all(store.uow) == 1
+
+    queued = [(job.kind, job.payload) for job in store.jobs if job.kind != keeping.NOTIFY_INCIDENT]
+    assert (keeping.VERIFY_ORGANIZATION, {"org_id": "acme", "connection_id": connection.id}) in queued
+    assert (keeping.KEEP_TOKENS_ALIVE, {}) in queued and (keeping.PURGE_EXPIRED, {}) in queued
+
+
+async def test_a_verification_round_leaves_out_an_organization_whose_app_was_removed(store):
+    await handle(store, ZoomEvent(event="app_deauthorized", app=ZoomApp.ADMIN, account_id="acct-acme", zoom_user_id="zu-admin"))
+
+    assert await keeping.verify_all(store.uow) == 0
+    assert [job for job in store.jobs if job.kind == keeping.VERIFY_ORGANIZATION] == []
