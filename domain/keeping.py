@@ -12,6 +12,7 @@ import msgspec
 from domain.audit import connection_event
 from domain.errors import (
     ConnectionBroken,
+    DomainError,
     NotConnected,
     ZoomRefused,
     ZoomScopesMissing,
@@ -113,18 +114,34 @@ async def verify_organization(
         connection = await tx.connections.organization(org_id)
     if connection is None or connection.status not in (ConnectionStatus.ACTIVE, ConnectionStatus.ADMIN_LOST):
         return
+    admin: ZoomProfile | None = None
     try:
         admin = await zoom.me(connection)
         users = await zoom.account_users(connection, on_page) if admin.is_account_admin else None
     except (ConnectionBroken, NotConnected):
         return
     except ZoomRefused as refused:
+        if admin is not None and admin.is_account_admin and (demoted := await _demoted_since(zoom, connection)):
+            # Demoted between the two calls: Zoom refuses a member the user list, and that is not the
+            # connection's fault (needs_reconnect) but its admin's role (admin_lost).
+            async with uow() as tx:
+                await apply_verification(tx, connection, demoted, None, now())
+            return
         async with uow() as tx:
             if await apply_refusal(tx, connection, refused, now()):
                 return
         raise
     async with uow() as tx:
         await apply_verification(tx, connection, admin, users, now())
+
+
+async def _demoted_since(zoom: ConnectedZoom, connection: Connection) -> ZoomProfile | None:
+    """The activating admin as Zoom has them now, if no longer an admin; None when still one or unknown."""
+    try:
+        profile = await zoom.me(connection)
+    except DomainError:
+        return None
+    return None if profile.is_account_admin else profile
 
 
 async def incident_recipients(uow: UnitOfWork, connection: Connection) -> list[Member]:

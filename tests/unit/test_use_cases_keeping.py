@@ -597,3 +597,33 @@ async def test_a_verification_round_leaves_out_an_organization_whose_app_was_rem
 
     assert await keeping.verify_all(store.uow) == 0
     assert [job for job in store.jobs if job.kind == keeping.VERIFY_ORGANIZATION] == []
+
+
+class DemotedMidway(ConnectedAcme):
+    """The admin demoted between `me` and the user list: Zoom refuses a member the list (missing admin scopes)."""
+
+    def __init__(self, still_admin_when_asked_again: bool = False) -> None:
+        super().__init__()
+        self.answers = [ADMIN_PROFILE, ADMIN_PROFILE if still_admin_when_asked_again else profile_of(
+            zoom_user("zu-admin", "it@acme.example", role_id="2"), "acct-acme"
+        )]
+
+    async def me(self, connection):
+        return self.answers.pop(0)
+
+    async def account_users(self, connection, on_page=None):
+        raise ZoomScopesMissing("Zoom refused: the grant lacks user:read:admin", zoom_code=4711)
+
+
+async def test_r11_an_admin_demoted_between_the_two_calls_is_admin_lost_not_a_reconnect(store):
+    await keeping.verify_organization(store.uow, DemotedMidway(), "acme", lambda: LATER)
+
+    after = await organization(store)
+    assert after.status is ConnectionStatus.ADMIN_LOST
+    assert incidents(store) == [("admin_lost", "system:verification")]
+
+
+async def test_r11_scopes_missing_while_still_an_admin_is_a_reconnect(store):
+    await keeping.verify_organization(store.uow, DemotedMidway(still_admin_when_asked_again=True), "acme", lambda: LATER)
+
+    assert (await organization(store)).status is ConnectionStatus.NEEDS_RECONNECT
