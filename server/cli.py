@@ -176,24 +176,14 @@ async def _events(args: argparse.Namespace) -> None:
     try:
         redeliver = list(args.redeliver or [])
         if args.redeliver_failed:
-            before = None
-            while True:
-                async with database.unit_of_work(read_only=True) as uow:
-                    failed, before = await event_endpoints.deliveries(uow, args.endpoint_id, "failed", before, 200)
-                redeliver += [delivery.id for delivery in failed]
-                if before is None:
-                    break
+            redeliver += await event_endpoints.failed_deliveries(database.unit_of_work, args.endpoint_id)
         # Each redelivery commits alone: stopped half way, --redeliver-failed again picks up the rest.
         progress = Progress(f"redeliver to {args.endpoint_id}", len(redeliver), unit="deliveries") if redeliver else None
-        for delivery_id in redeliver:
-            async with database.unit_of_work() as uow:
-                await event_endpoints.redeliver(uow, args.endpoint_id, delivery_id)
-            progress.advance()
         if progress is not None:
+            await event_endpoints.redeliver_all(database.unit_of_work, args.endpoint_id, redeliver, progress.advance)
             progress.finish()
             print(f"queued again: {', '.join(map(str, redeliver))}")
-        async with database.unit_of_work(read_only=True) as uow:
-            items, _ = await event_endpoints.deliveries(uow, args.endpoint_id, args.status, None, args.limit)
+        items, _ = await event_endpoints.deliveries(database.unit_of_work, args.endpoint_id, args.status, None, args.limit)
         for d in items:
             when = f"next {d.next_attempt_at:%Y-%m-%d %H:%M:%S}" if d.next_attempt_at else ""
             print(

@@ -47,30 +47,26 @@ class EventEndpointController(Controller):
         self, endpoint_id: FromPath[str], data: JSONBody[EventEndpointIn], state: State
     ) -> Response[EventEndpointOut]:
         await checked_address(data.url, state.settings.events_allow_loopback)
-        async with unit_of_work() as uow:
-            registered = await event_endpoints.register_endpoint(
-                uow, endpoint_id, data.url, data.event_types, data.org_id, utcnow()
-            )
+        registered = await event_endpoints.register_endpoint(
+            unit_of_work, endpoint_id, data.url, data.event_types, data.org_id, utcnow()
+        )
         return Response(
             _endpoint_out(registered.endpoint, registered.secret), status_code=201 if registered.created else 200
         )
 
     @get("/", operation_id="GetEventEndpoint", responses=answers({404: ("event_endpoint_not_found",)}))
     async def get_endpoint(self, endpoint_id: FromPath[str]) -> EventEndpointOut:
-        async with unit_of_work(read_only=True) as uow:
-            return _endpoint_out(await event_endpoints.endpoint_of(uow, endpoint_id))
+        return _endpoint_out(await event_endpoints.endpoint_of(unit_of_work, endpoint_id))
 
     @delete("/", operation_id="DeleteEventEndpoint", status_code=204, responses=answers({404: ("event_endpoint_not_found",)}))
     async def delete_endpoint(self, endpoint_id: FromPath[str]) -> None:
-        async with unit_of_work() as uow:
-            await event_endpoints.delete_endpoint(uow, endpoint_id)
+        await event_endpoints.delete_endpoint(unit_of_work, endpoint_id)
 
     @post("/rotate-secret", operation_id="RotateEventEndpointSecret", status_code=200, responses=answers({404: ("event_endpoint_not_found",)}))
     async def rotate_secret(
         self, endpoint_id: FromPath[str], data: JSONBody[RotateSecretIn]
     ) -> RotatedSecretOut:
-        async with unit_of_work() as uow:
-            rotated = await event_endpoints.rotate_secret(uow, endpoint_id, data.grace_period_s, utcnow())
+        rotated = await event_endpoints.rotate_secret(unit_of_work, endpoint_id, data.grace_period_s, utcnow())
         return RotatedSecretOut(
             id=endpoint_id, secret=rotated.secret, previous_secret_expires_at=rotated.previous_secret_expires_at
         )
@@ -87,8 +83,7 @@ class EventEndpointController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> DeliveriesPageOut:
-        async with unit_of_work(read_only=True) as uow:
-            items, next_before = await event_endpoints.deliveries(uow, endpoint_id, status, _before(cursor), limit)
+        items, next_before = await event_endpoints.deliveries(unit_of_work, endpoint_id, status, _before(cursor), limit)
         return DeliveriesPageOut(
             items=[
                 DeliveryOut(
@@ -120,8 +115,7 @@ class EventEndpointController(Controller):
     async def redeliver(
         self, endpoint_id: FromPath[str], delivery_id: FromPath[int]
     ) -> RedeliveryOut:
-        async with unit_of_work() as uow:
-            await event_endpoints.redeliver(uow, endpoint_id, delivery_id)
+        await event_endpoints.redeliver(unit_of_work, endpoint_id, delivery_id)
         return RedeliveryOut(id=delivery_id, status="pending")
 
 
