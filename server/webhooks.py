@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.datastructures import State
 
+from domain import webhook_intake
 from domain.identifiers import NO_CONTROL_CHARACTERS
 from domain.zoom import ZoomApp
 from persistence.database import unit_of_work
@@ -140,9 +141,7 @@ async def zoom_webhook(request: Request, state: State) -> Response[Received | Ur
             raise Problem(400, "webhook_malformed", "`payload.plainToken` is required to validate the endpoint.")
         secret = (zoom.user_app if app is ZoomApp.USER else zoom.admin_app).webhook_secret
         return Response(UrlValidated(plainToken=plain, encryptedToken=sign(secret, plain)))
-    async with unit_of_work() as uow:
-        fresh = await uow.webhooks.accept(hashlib.sha256(body).hexdigest(), name, utcnow())
-        if fresh:
-            await uow.jobs.enqueue(ZOOM_EVENT, {"app": app.value, "body": body.decode()})
-        await uow.commit()
+    fresh = await webhook_intake.accept_notification(
+        unit_of_work, hashlib.sha256(body).hexdigest(), name, ZOOM_EVENT, {"app": app.value, "body": body.decode()}, utcnow()
+    )
     return Response(Received(status="accepted" if fresh else "already_received"))
