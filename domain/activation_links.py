@@ -8,21 +8,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.access import Principal, require_manager
-from domain.connecting import Invitations, create_activation_link
-from domain.errors import ActivationLinkNotFound, ActivationLinkNotEmailed
-from domain.ports import ActivationLink, AuditEvent, UnitOfWork
+from domain.connecting import Invitations, add_activation_link
+from domain.errors import ActivationLinkNotEmailed, ActivationLinkNotFound
+from domain.ports import ActivationLink, AuditEvent, UnitOfWorkFactory
 
 
 async def pending_activation_links(
-    uow: UnitOfWork, principal: Principal, org_id: str, now: datetime
+    uow: UnitOfWorkFactory, principal: Principal, org_id: str, now: datetime
 ) -> list[ActivationLink]:
     """Not used, not revoked, not expired; newest first."""
     require_manager(principal, org_id)
-    return await uow.activation_links.pending(org_id, now)
+    async with uow(read_only=True) as tx:
+        return await tx.activation_links.pending(org_id, now)
 
 
 async def resend_activation_link(
-    uow: UnitOfWork,
+    uow: UnitOfWorkFactory,
     invitations: Invitations | None,
     principal: Principal,
     org_id: str,
@@ -36,23 +37,24 @@ async def resend_activation_link(
     gets a fresh link, and the old one is revoked in the same transaction. A failed send keeps both as
     they were."""
     require_manager(principal, org_id)
-    old = await uow.activation_links.get(org_id, link_id)
-    if old is None or old.used_at is not None or old.revoked_at is not None or old.expires_at <= now:
-        raise ActivationLinkNotFound("There is no such pending activation link in this organization.")
-    if old.zoom_admin_email is None:
-        raise ActivationLinkNotEmailed(
-            "This link was not emailed to anyone. Copy a new link and send it yourself, or create one with an email."
+    async with uow() as tx:
+        old = await tx.activation_links.get(org_id, link_id)
+        if old is None or old.used_at is not None or old.revoked_at is not None or old.expires_at <= now:
+            raise ActivationLinkNotFound("There is no such pending activation link in this organization.")
+        if old.zoom_admin_email is None:
+            raise ActivationLinkNotEmailed(
+                "This link was not emailed to anyone. Copy a new link and send it yourself, or create one with an email."
+            )
+        await tx.activation_links.revoke(old, now)
+        await tx.audit.record(
+            AuditEvent(
+                org_id=org_id,
+                at=now,
+                actor=principal.actor,
+                action="activation_link_revoked",
+                details={"activation_link_id": old.id, "resent": True},
+            )
         )
-    await uow.activation_links.revoke(old, now)
-    await uow.audit.record(
-        AuditEvent(
-            org_id=org_id,
-            at=now,
-            actor=principal.actor,
-            action="activation_link_revoked",
-            details={"activation_link_id": old.id, "resent": True},
-        )
-    )
-    return await create_activation_link(
-        uow, invitations, principal, org_id, token, url, old.zoom_admin_email, now, ttl
-    )
+        link = await add_activation_link(tx, invitations, principal, org_id, token, url, old.zoom_admin_email, now, ttl)
+        await tx.commit()
+    return link

@@ -8,6 +8,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import msgspec
+
 from domain.access import Principal, require_manager
 from domain.audit import connection_event
 from domain.errors import (
@@ -23,8 +25,10 @@ from domain.errors import (
     OAuthStateInvalid,
     OAuthStateOfAnotherBrowser,
     ZoomAccountServesAnotherOrganization,
+    ZoomRefused,
     ZoomUserAlreadyConnected,
 )
+from domain.meeting_ports import Clock
 from domain.model import (
     Connection,
     ConnectionStatus,
@@ -32,7 +36,13 @@ from domain.model import (
     Member,
     Organization,
 )
-from domain.ports import ActivationLink, AuditEvent, OAuthState, UnitOfWork
+from domain.ports import (
+    ActivationLink,
+    AuditEvent,
+    OAuthState,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from domain.zoom import TokenSet, ZoomApp, ZoomGateway, ZoomGrant
 
 OAUTH_STATE_TTL = timedelta(minutes=10)
@@ -47,7 +57,7 @@ def secret_hash(secret: str) -> str:
 
 
 async def start_personal_connection(
-    uow: UnitOfWork, principal: Principal, state: str, code_verifier: str, session_token: str | None, now: datetime
+    uow: UnitOfWorkFactory, principal: Principal, state: str, code_verifier: str, session_token: str | None, now: datetime
 ) -> None:
     """The state is bound to this member and works once, for 10 minutes, in the one browser that opens
     Roomlink's link to Zoom first (`send_browser_to_zoom`); started from a session, only that session's
@@ -60,50 +70,51 @@ async def start_personal_connection(
         expires_at=now + OAUTH_STATE_TTL,
         session_hash=secret_hash(session_token) if session_token else None,
     )
-    await uow.oauth_states.add(secret_hash(state), pending)
-    await uow.commit()
+    async with uow() as tx:
+        await tx.oauth_states.add(secret_hash(state), pending)
+        await tx.commit()
 
 
 async def send_browser_to_zoom(
-    uow: UnitOfWork, zoom: ZoomGateway, state: str, browser_secret: str, session_token: str | None, now: datetime
+    uow: UnitOfWorkFactory, zoom: ZoomGateway, state: str, browser_secret: str, session_token: str | None, now: datetime
 ) -> str:
     """Binds the state to the browser holding `browser_secret` and returns Zoom's authorize URL for it."""
     state_hash = secret_hash(state)
-    pending = await uow.oauth_states.pending(state_hash, now)
-    if pending is not None and pending.session_hash is not None and not _same_hash(pending.session_hash, session_token):
-        raise OAuthStateOfAnotherBrowser(
-            "This link to Zoom belongs to another browser's Roomlink session, so it was not followed. "
-            "Connect Zoom from Roomlink in the browser you want to use."
-        )
-    bound = await uow.oauth_states.bind(state_hash, secret_hash(browser_secret), now) if pending else None
-    if bound is None:
-        raise OAuthStateInvalid(
-            "This link to Zoom works once, for 10 minutes, and was already opened or has expired. Start again from Roomlink."
-        )
-    await uow.commit()
+    async with uow() as tx:
+        pending = await tx.oauth_states.pending(state_hash, now)
+        if pending is not None and pending.session_hash is not None and not _same_hash(pending.session_hash, session_token):
+            raise OAuthStateOfAnotherBrowser(
+                "This link to Zoom belongs to another browser's Roomlink session, so it was not followed. "
+                "Connect Zoom from Roomlink in the browser you want to use."
+            )
+        bound = await tx.oauth_states.bind(state_hash, secret_hash(browser_secret), now) if pending else None
+        if bound is None:
+            raise OAuthStateInvalid(
+                "This link to Zoom works once, for 10 minutes, and was already opened or has expired. Start again from Roomlink."
+            )
+        await tx.commit()
     return zoom.authorize_url(_app_of(bound), state, bound.code_verifier)
 
 
-async def _send_to_zoom(uow: UnitOfWork, zoom: ZoomGateway, app: ZoomApp, state: str, pending: OAuthState) -> str:
-    """Only the state's hash is kept, with what the callback will need; the URL carries the state."""
-    await uow.oauth_states.add(secret_hash(state), pending)
-    await uow.commit()
-    return zoom.authorize_url(app, state, pending.code_verifier)
-
-
-async def take_oauth_state(uow: UnitOfWork, state: str, browser_secret: str | None, now: datetime) -> OAuthState:
+async def take_oauth_state(uow: UnitOfWorkFactory, state: str, browser_secret: str | None, now: datetime) -> OAuthState:
     """The pending state, once, and only in the browser it was bound to: a callback anywhere else
     changes nothing (the state stays for its own browser)."""
+    async with uow() as tx:
+        found = await _take_state(tx, state, browser_secret, now)
+        await tx.commit()
+    return found
+
+
+async def _take_state(tx: UnitOfWork, state: str, browser_secret: str | None, now: datetime) -> OAuthState:
     state_hash = secret_hash(state)
-    found = await uow.oauth_states.take(state_hash, secret_hash(browser_secret) if browser_secret else None, now)
-    if found is None and await uow.oauth_states.pending(state_hash, now) is not None:
+    found = await tx.oauth_states.take(state_hash, secret_hash(browser_secret) if browser_secret else None, now)
+    if found is None and await tx.oauth_states.pending(state_hash, now) is not None:
         raise OAuthStateOfAnotherBrowser(
             "This Zoom sign-in was started in another browser, so for your safety nothing was connected. "
             "Start again from Roomlink in this browser and approve in Zoom here."
         )
     if found is None:
         raise OAuthStateInvalid("This Zoom sign-in is unknown, was already used or took too long. Start again.")
-    await uow.commit()
     return found
 
 
@@ -125,54 +136,157 @@ async def collect_grant(zoom: ZoomGateway, pending: OAuthState, code: str) -> Zo
     return ZoomGrant(tokens=tokens, profile=profile, users=await zoom.account_users(tokens) if wants_users else None)
 
 
+# The OAuth callback: one use case for each purpose of a state
+
+
+class ZoomCallback(msgspec.Struct, frozen=True, kw_only=True):
+    """What Zoom's redirect brings back to `/oauth/zoom/callback`, and who the browser is."""
+
+    state: str
+    #: The secret the browser Roomlink sent to Zoom holds (issue 7 §3); None without the cookie.
+    browser_secret: str | None
+    #: None, or with `declined`, when the person did not approve in Zoom.
+    code: str | None
+    declined: bool = False
+    #: The Roomlink session cookie the browser sent, if any (a personal sign-in must be its member's).
+    session_token: str | None = None
+
+
+class CallbackDone(msgspec.Struct, frozen=True, kw_only=True):
+    """How a callback ended: declined in Zoom (nothing changed), or the connection made."""
+
+    purpose: str  # "personal" or "activation"
+    connection: Connection | None = None
+    #: The organization an activation connected (for the page that says so).
+    organization_name: str | None = None
+
+    @property
+    def declined(self) -> bool:
+        return self.connection is None
+
+
+class SignInOfAnotherMember(OAuthStateInvalid):
+    """A personal sign-in finished in the browser of another member's Roomlink session (login CSRF)."""
+
+
+class CallbackZoomFailed(Exception):
+    """Zoom refused or did not answer while a callback finished: `cause` is what the gateway raised."""
+
+    def __init__(self, purpose: str, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.purpose = purpose
+        self.cause = cause
+
+
+async def complete_zoom_callback(
+    cmd: ZoomCallback,
+    uow: UnitOfWorkFactory,
+    zoom: ZoomGateway,
+    clock: Clock,
+    zoom_failures: tuple[type[Exception], ...] = (ZoomRefused,),
+) -> CallbackDone:
+    """The OAuth callback of both Zoom apps, whole: the state says whether a member or an activation waits.
+
+    1. One transaction takes the state (once, in its own browser) and checks what it finishes: an
+       activation's link (R3), a personal sign-in's browser session (login CSRF). The state is used
+       up even when that check refuses.
+    2. Zoom, outside any transaction: the code exchanged, /users/me, the account's users.
+    3. One transaction records what Zoom said (finish_activation, finish_personal_connection);
+       the tokens it replaces are revoked at Zoom after it.
+
+    What the gateway raises when Zoom fails (`zoom_failures`) comes out as CallbackZoomFailed, which says
+    what the callback was for; refusals (R2, R3, R13) come out as themselves.
+    """
+    async with uow() as tx:
+        now = clock.now()
+        pending = await _take_state(tx, cmd.state, cmd.browser_secret, now)
+        refused = None if cmd.declined or not cmd.code else await _callback_refusal(tx, cmd, pending, now)
+        await tx.commit()
+    if refused is not None:
+        raise refused
+    if cmd.declined or not cmd.code:
+        return CallbackDone(purpose=pending.purpose)
+    try:
+        grant = await collect_grant(zoom, pending, cmd.code)
+        if pending.purpose == "personal":
+            connection = await finish_personal_connection(uow, zoom, pending, grant, clock.now())
+            return CallbackDone(purpose=pending.purpose, connection=connection)
+        connection, organization = await _finish_activation(uow, zoom, pending, grant, clock.now())
+    except zoom_failures as failed:
+        raise CallbackZoomFailed(pending.purpose, failed) from failed
+    return CallbackDone(purpose=pending.purpose, connection=connection, organization_name=organization.name)
+
+
+async def _callback_refusal(tx: UnitOfWork, cmd: ZoomCallback, pending: OAuthState, now: datetime) -> Exception | None:
+    """Why the callback must stop before Zoom is asked, if it must."""
+    if pending.purpose == "activation":
+        try:
+            await _link_of(tx, pending, now)
+        except ActivationLinkUnusable as refused:
+            return refused
+        return None
+    if cmd.session_token:
+        session = await tx.sessions.session(secret_hash(cmd.session_token), now)  # type: ignore[attr-defined]
+        if session is not None and session.user_id != pending.user_id:
+            return SignInOfAnotherMember(
+                "For your safety it was not finished. Open Roomlink from your product and connect again."
+            )
+    return None
+
+
 async def finish_personal_connection(
-    uow: UnitOfWork, zoom: ZoomGateway, pending: OAuthState, grant: ZoomGrant, now: datetime
+    uow: UnitOfWorkFactory, zoom: ZoomGateway, pending: OAuthState, grant: ZoomGrant, now: datetime
 ) -> Connection:
     """R13: a Zoom user already connected by someone else is refused; reconnecting replaces your own.
 
     Refused, the approval still ended the other person's tokens at Zoom (it honours only the newest
     grant of a Zoom user for an app), so their connection keeps the new tokens instead.
+    One transaction; the replaced connection's tokens are revoked at Zoom after it.
     """
     assert pending.purpose == "personal" and pending.user_id is not None
     tokens, profile = grant.tokens, grant.profile
     actor = f"user:{pending.user_id}"
-    holder = await uow.connections.claimed(f"user:{profile.zoom_user_id}")
-    if holder is not None and (holder.org_id, holder.user_id) != (pending.org_id, pending.user_id):
-        await keep_newest_grant(uow, holder, tokens, now, actor, "another person approved the same Zoom user")
-        raise ZoomUserAlreadyConnected(f"The Zoom user {profile.email} is already connected by another person.")
-    previous = await uow.connections.personal(pending.org_id, pending.user_id)
-    previous_tokens = await uow.connections.tokens(previous) if previous else None
-    if previous is not None:
-        await uow.connections.delete(previous)
-        await uow.audit.record(connection_event(previous, now, actor, "replaced", "reconnected"))
-    connection = new_connection(
-        pending.org_id, ConnectionType.PERSONAL, pending.user_id, profile.account_id, profile.zoom_user_id, profile.email, now
-    )
-    await uow.connections.add(connection)
-    await uow.connections.store_tokens(connection, tokens)
-    await uow.audit.record(connection_event(connection, now, actor, "connected", None))
-    await uow.commit()
+    async with uow() as tx:
+        holder = await tx.connections.claimed(f"user:{profile.zoom_user_id}")
+        if holder is not None and (holder.org_id, holder.user_id) != (pending.org_id, pending.user_id):
+            await keep_newest_grant(tx, holder, tokens, now, actor, "another person approved the same Zoom user")
+            raise ZoomUserAlreadyConnected(f"The Zoom user {profile.email} is already connected by another person.")
+        previous = await tx.connections.personal(pending.org_id, pending.user_id)
+        previous_tokens = await tx.connections.tokens(previous) if previous else None
+        if previous is not None:
+            await tx.connections.delete(previous)
+            await tx.audit.record(connection_event(previous, now, actor, "replaced", "reconnected"))
+        connection = new_connection(
+            pending.org_id, ConnectionType.PERSONAL, pending.user_id, profile.account_id, profile.zoom_user_id, profile.email, now
+        )
+        await tx.connections.add(connection)
+        await tx.connections.store_tokens(connection, tokens)
+        await tx.audit.record(connection_event(connection, now, actor, "connected", None))
+        await tx.commit()
     if previous_tokens is not None and previous is not None and previous.zoom_user_id != connection.zoom_user_id:
         await zoom.revoke(ZoomApp.USER, previous_tokens)
     return connection
 
 
 async def keep_newest_grant(
-    uow: UnitOfWork, holder: Connection, tokens: TokenSet, now: datetime, actor: str, reason: str
+    tx: UnitOfWork, holder: Connection, tokens: TokenSet, now: datetime, actor: str, reason: str
 ) -> None:
     """The Zoom user who holds `holder` approved our app again: Zoom now honours only these tokens, so
-    the connection keeps them (R18: recorded), whatever Roomlink decides about the new approval."""
-    await uow.connections.store_tokens(holder, tokens)
-    await uow.audit.record(connection_event(holder, now, actor, "reauthorized", reason))
-    await uow.commit()
+    the connection keeps them (R18: recorded), whatever Roomlink decides about the new approval.
+    A step of a use case's transaction: it commits it."""
+    await tx.connections.store_tokens(holder, tokens)
+    await tx.audit.record(connection_event(holder, now, actor, "reauthorized", reason))
+    await tx.commit()
 
 
-async def disconnect_personal(uow: UnitOfWork, zoom: ZoomGateway, principal: Principal, now: datetime) -> None:
+async def disconnect_personal(uow: UnitOfWorkFactory, zoom: ZoomGateway, principal: Principal, now: datetime) -> None:
     """R14: tokens revoked at Zoom and deleted; R7: the organization connection applies again at once."""
-    connection = await uow.connections.personal(principal.org_id, principal.user_id)
-    if connection is None:
-        raise NotConnected("You have no personal Zoom connection.")
-    await _end(uow, zoom, connection, now, principal.actor, "disconnected by the member")
+    async with uow() as tx:
+        connection = await tx.connections.personal(principal.org_id, principal.user_id)
+        if connection is None:
+            raise NotConnected("You have no personal Zoom connection.")
+        tokens = await _end(tx, connection, now, principal.actor, "disconnected by the member")
+    await _revoke_ended(zoom, connection, tokens)
 
 
 # The organization connection
@@ -185,7 +299,7 @@ class Invitations(Protocol):
 
 
 async def create_activation_link(
-    uow: UnitOfWork,
+    uow: UnitOfWorkFactory,
     invitations: Invitations | None,
     principal: Principal,
     org_id: str,
@@ -199,6 +313,25 @@ async def create_activation_link(
 
     With an email, the link exists only if the email went out: a failed send keeps nothing.
     """
+    async with uow() as tx:
+        link = await add_activation_link(tx, invitations, principal, org_id, token, url, zoom_admin_email, now, ttl)
+        await tx.commit()
+    return link
+
+
+async def add_activation_link(
+    tx: UnitOfWork,
+    invitations: Invitations | None,
+    principal: Principal,
+    org_id: str,
+    token: str,
+    url: str,
+    zoom_admin_email: str | None,
+    now: datetime,
+    ttl: timedelta,
+) -> ActivationLink:
+    """create_activation_link's step, in the caller's transaction (which it does not commit): the email is
+    sent inside it, so that a failed send keeps nothing."""
     require_manager(principal, org_id)
     if zoom_admin_email and invitations is None:
         raise EmailUnavailable(
@@ -213,8 +346,8 @@ async def create_activation_link(
         created_at=now,
         expires_at=now + ttl,
     )
-    await uow.activation_links.add(link, secret_hash(token))
-    await uow.audit.record(
+    await tx.activation_links.add(link, secret_hash(token))
+    await tx.audit.record(
         AuditEvent(
             org_id=org_id,
             at=now,
@@ -224,69 +357,103 @@ async def create_activation_link(
         )
     )
     if zoom_admin_email and invitations is not None:
-        organization = await uow.organizations.get(org_id)
-        requester = await uow.members.get(org_id, principal.user_id)
+        organization = await tx.organizations.get(org_id)
+        requester = await tx.members.get(org_id, principal.user_id)
         await invitations.send(zoom_admin_email, organization, requester, url, link)
-    await uow.commit()
     return link
 
 
 async def revoke_activation_link(
-    uow: UnitOfWork, principal: Principal, org_id: str, link_id: str, now: datetime
+    uow: UnitOfWorkFactory, principal: Principal, org_id: str, link_id: str, now: datetime
 ) -> None:
     require_manager(principal, org_id)
-    link = await uow.activation_links.get(org_id, link_id)
-    if link is None:
-        raise ActivationLinkNotFound("There is no such activation link in this organization.")
-    if link.revoked_at is None and link.used_at is None:
-        await uow.activation_links.revoke(link, now)
-        await uow.audit.record(
-            AuditEvent(
-                org_id=org_id,
-                at=now,
-                actor=principal.actor,
-                action="activation_link_revoked",
-                details={"activation_link_id": link.id},
+    async with uow() as tx:
+        link = await tx.activation_links.get(org_id, link_id)
+        if link is None:
+            raise ActivationLinkNotFound("There is no such activation link in this organization.")
+        if link.revoked_at is None and link.used_at is None:
+            await tx.activation_links.revoke(link, now)
+            await tx.audit.record(
+                AuditEvent(
+                    org_id=org_id,
+                    at=now,
+                    actor=principal.actor,
+                    action="activation_link_revoked",
+                    details={"activation_link_id": link.id},
+                )
             )
-        )
-    await uow.commit()
+        await tx.commit()
 
 
-async def usable_activation_link(uow: UnitOfWork, token: str, now: datetime) -> ActivationLink:
+async def usable_activation_link(uow: UnitOfWorkFactory, token: str, now: datetime) -> ActivationLink:
     """R3: unknown, expired, used and revoked links each say so."""
-    link = await uow.activation_links.find(secret_hash(token))
+    async with uow(read_only=True) as tx:
+        return await _usable_link(tx, token, now)
+
+
+async def _usable_link(tx: UnitOfWork, token: str, now: datetime) -> ActivationLink:
+    link = await tx.activation_links.find(secret_hash(token))
     if link is None:
         raise ActivationLinkUnknown("This activation link does not exist.")
     return _still_usable(link, now)
 
 
-async def start_activation(
-    uow: UnitOfWork, zoom: ZoomGateway, token: str, state: str, code_verifier: str, browser_secret: str, now: datetime
-) -> str:
-    """Zoom's authorize URL for the Zoom admin, the state bound at once to the browser that asked."""
-    link = await usable_activation_link(uow, token, now)
-    pending = OAuthState(
-        purpose="activation",
-        org_id=link.org_id,
-        activation_link_id=link.id,
-        code_verifier=code_verifier,
-        expires_at=now + OAUTH_STATE_TTL,
-        browser_hash=secret_hash(browser_secret),
+class ActivationInvitation(msgspec.Struct, frozen=True, kw_only=True):
+    """What the activation page tells the Zoom admin who opened a link."""
+
+    link: ActivationLink
+    organization_name: str
+    #: The name of the member who created the link, if they are still a member.
+    requested_by: str | None
+
+
+async def open_activation_link(uow: UnitOfWorkFactory, token: str, now: datetime) -> ActivationInvitation:
+    """The activation page: the link, if it still works (R3), the organization it connects and who asked."""
+    async with uow(read_only=True) as tx:
+        link = await _usable_link(tx, token, now)
+        organization = await tx.organizations.get(link.org_id)
+        requester = await tx.members.get(link.org_id, link.created_by)
+    return ActivationInvitation(
+        link=link, organization_name=organization.name, requested_by=requester.name if requester else None
     )
-    return await _send_to_zoom(uow, zoom, ZoomApp.ADMIN, state, pending)
 
 
-async def activation_link_of(uow: UnitOfWork, pending: OAuthState, now: datetime) -> ActivationLink:
+async def start_activation(
+    uow: UnitOfWorkFactory, zoom: ZoomGateway, token: str, state: str, code_verifier: str, browser_secret: str, now: datetime
+) -> str:
+    """Zoom's authorize URL for the Zoom admin, the state bound at once to the browser that asked.
+    Only the state's hash is kept, with what the callback will need; the URL carries the state."""
+    async with uow() as tx:
+        link = await _usable_link(tx, token, now)
+        pending = OAuthState(
+            purpose="activation",
+            org_id=link.org_id,
+            activation_link_id=link.id,
+            code_verifier=code_verifier,
+            expires_at=now + OAUTH_STATE_TTL,
+            browser_hash=secret_hash(browser_secret),
+        )
+        await tx.oauth_states.add(secret_hash(state), pending)
+        await tx.commit()
+    return zoom.authorize_url(ZoomApp.ADMIN, state, pending.code_verifier)
+
+
+async def activation_link_of(uow: UnitOfWorkFactory, pending: OAuthState, now: datetime) -> ActivationLink:
     """The link an activation callback finishes, if it still works (R3); checked before Zoom is asked."""
+    async with uow(read_only=True) as tx:
+        return await _link_of(tx, pending, now)
+
+
+async def _link_of(tx: UnitOfWork, pending: OAuthState, now: datetime) -> ActivationLink:
     assert pending.purpose == "activation" and pending.activation_link_id is not None
-    link = await uow.activation_links.get(pending.org_id, pending.activation_link_id)
+    link = await tx.activation_links.get(pending.org_id, pending.activation_link_id)
     if link is None:
         raise ActivationLinkUnknown("This activation link does not exist.")
     return _still_usable(link, now)
 
 
 async def finish_activation(
-    uow: UnitOfWork, zoom: ZoomGateway, pending: OAuthState, grant: ZoomGrant, now: datetime
+    uow: UnitOfWorkFactory, zoom: ZoomGateway, pending: OAuthState, grant: ZoomGrant, now: datetime
 ) -> Connection:
     """R2: only a Zoom Owner/Admin completes it; R4: it replaces the live connection; R6: personal untouched.
 
@@ -298,79 +465,106 @@ async def finish_activation(
     organization keeps the new ones. Another admin's approval of an account serving another
     organization is dropped, not revoked: whether Zoom counts an admin-managed app's authorization per
     account is not documented, and revoking could end the other organization's.
+
+    One transaction, which checks the link again: it may have been used (another tab) or revoked while
+    Zoom was asked. Revocations at Zoom come after it.
     """
-    profile = grant.profile
-    actor = f"zoom:{profile.zoom_user_id}"
-    holder = await uow.connections.claimed(f"account:{profile.account_id}")
-    try:
-        link = await activation_link_of(uow, pending, now)
-        if not profile.is_account_admin or grant.users is None:
-            raise NotAZoomAdmin(
-                f"{profile.email} is not an owner or admin of this Zoom account, so it cannot connect Zoom for the "
-                "organization. Ask your Zoom account's owner or an admin to open the same link; it still works."
-            )
-        if holder is not None and holder.org_id != link.org_id:
-            raise ZoomAccountServesAnotherOrganization("This Zoom account is already connected to another organization.")
-    except (ActivationLinkUnusable, NotAZoomAdmin, ZoomAccountServesAnotherOrganization) as refused:
-        if holder is not None and holder.zoom_user_id == profile.zoom_user_id:
-            await keep_newest_grant(uow, holder, grant.tokens, now, actor, f"{profile.email} approved the admin app again")
-        elif not isinstance(refused, ZoomAccountServesAnotherOrganization):
-            await zoom.revoke(ZoomApp.ADMIN, grant.tokens)
-        raise
-    previous = await uow.connections.organization(link.org_id)
-    previous_tokens = await uow.connections.tokens(previous) if previous else None
-    if previous is not None:
-        await uow.audit.record(connection_event(previous, now, actor, "replaced", f"new activation by {profile.email}"))
-    if previous is not None and previous.zoom_account_id == profile.account_id:
-        connection = await uow.connections.regrant(previous, profile.zoom_user_id, profile.email, now)
-    else:
-        if previous is not None:
-            await uow.connections.delete(previous)
-        connection = new_connection(
-            link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
-        )
-        await uow.connections.add(connection)
-    await uow.connections.store_tokens(connection, grant.tokens)
-    await uow.connections.sync_zoom_users(connection, grant.users)
-    await uow.activation_links.mark_used(link, now)
-    await uow.activation_links.revoke_pending(link.org_id, now)  # R3: one completed activation ends the others
-    await uow.audit.record(
-        connection_event(
-            connection, now, actor, "connected", None, {"activation_link_id": link.id, "zoom_users": len(grant.users)}
-        )
-    )
-    await uow.commit()
-    if previous_tokens is not None and previous is not None and previous.zoom_account_id != connection.zoom_account_id:
-        await zoom.revoke(ZoomApp.ADMIN, previous_tokens)
+    connection, _ = await _finish_activation(uow, zoom, pending, grant, now)
     return connection
 
 
+async def _finish_activation(
+    uow: UnitOfWorkFactory, zoom: ZoomGateway, pending: OAuthState, grant: ZoomGrant, now: datetime
+) -> tuple[Connection, Organization]:
+    profile = grant.profile
+    actor = f"zoom:{profile.zoom_user_id}"
+    revoke_grant = False
+    async with uow() as tx:
+        holder = await tx.connections.claimed(f"account:{profile.account_id}")
+        try:
+            link = await _link_of(tx, pending, now)
+            if not profile.is_account_admin or grant.users is None:
+                raise NotAZoomAdmin(
+                    f"{profile.email} is not an owner or admin of this Zoom account, so it cannot connect Zoom for the "
+                    "organization. Ask your Zoom account's owner or an admin to open the same link; it still works."
+                )
+            if holder is not None and holder.org_id != link.org_id:
+                raise ZoomAccountServesAnotherOrganization("This Zoom account is already connected to another organization.")
+        except (ActivationLinkUnusable, NotAZoomAdmin, ZoomAccountServesAnotherOrganization) as refused:
+            if holder is not None and holder.zoom_user_id == profile.zoom_user_id:
+                await keep_newest_grant(tx, holder, grant.tokens, now, actor, f"{profile.email} approved the admin app again")
+            elif not isinstance(refused, ZoomAccountServesAnotherOrganization):
+                revoke_grant = True
+            refusal = refused
+        else:
+            refusal = None
+            previous = await tx.connections.organization(link.org_id)
+            previous_tokens = await tx.connections.tokens(previous) if previous else None
+            if previous is not None:
+                await tx.audit.record(connection_event(previous, now, actor, "replaced", f"new activation by {profile.email}"))
+            if previous is not None and previous.zoom_account_id == profile.account_id:
+                connection = await tx.connections.regrant(previous, profile.zoom_user_id, profile.email, now)
+            else:
+                if previous is not None:
+                    await tx.connections.delete(previous)
+                connection = new_connection(
+                    link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
+                )
+                await tx.connections.add(connection)
+            await tx.connections.store_tokens(connection, grant.tokens)
+            await tx.connections.sync_zoom_users(connection, grant.users)
+            await tx.activation_links.mark_used(link, now)
+            await tx.activation_links.revoke_pending(link.org_id, now)  # R3: one completed activation ends the others
+            await tx.audit.record(
+                connection_event(
+                    connection, now, actor, "connected", None, {"activation_link_id": link.id, "zoom_users": len(grant.users)}
+                )
+            )
+            organization = await tx.organizations.get(connection.org_id)
+            await tx.commit()
+    if refusal is not None:
+        if revoke_grant:
+            await zoom.revoke(ZoomApp.ADMIN, grant.tokens)
+        raise refusal
+    if previous_tokens is not None and previous is not None and previous.zoom_account_id != connection.zoom_account_id:
+        await zoom.revoke(ZoomApp.ADMIN, previous_tokens)
+    return connection, organization
+
+
 async def disconnect_organization(
-    uow: UnitOfWork, zoom: ZoomGateway, principal: Principal, org_id: str, now: datetime
+    uow: UnitOfWorkFactory, zoom: ZoomGateway, principal: Principal, org_id: str, now: datetime
 ) -> int:
     """R1, R12, R14: returns how many members relied on it; personal connections stay."""
     require_manager(principal, org_id)
-    connection = await uow.connections.organization(org_id)
-    if connection is None:
-        raise NotConnected("This organization has no Zoom connection.")
-    affected = await uow.members_table.count_relying_on_organization(org_id)
-    await _end(uow, zoom, connection, now, principal.actor, "disconnected by an owner or admin", {"affected_members": affected})
+    async with uow() as tx:
+        connection = await tx.connections.organization(org_id)
+        if connection is None:
+            raise NotConnected("This organization has no Zoom connection.")
+        affected = await tx.members_table.count_relying_on_organization(org_id)
+        tokens = await _end(
+            tx, connection, now, principal.actor, "disconnected by an owner or admin", {"affected_members": affected}
+        )
+    await _revoke_ended(zoom, connection, tokens)
     return affected
 
 
 async def _end(
-    uow: UnitOfWork,
-    zoom: ZoomGateway,
+    tx: UnitOfWork,
     connection: Connection,
     now: datetime,
     actor: str,
     reason: str,
     details: dict[str, object] | None = None,
-) -> None:
-    tokens = await uow.connections.tokens(connection)
-    await uow.connections.delete(connection)
-    await uow.audit.record(connection_event(connection, now, actor, "disconnected", reason, details))
-    await uow.commit()
+) -> TokenSet | None:
+    """Ends the connection and commits; its tokens, for the caller to revoke at Zoom after the transaction."""
+    tokens = await tx.connections.tokens(connection)
+    await tx.connections.delete(connection)
+    await tx.audit.record(connection_event(connection, now, actor, "disconnected", reason, details))
+    await tx.commit()
+    return tokens
+
+
+async def _revoke_ended(zoom: ZoomGateway, connection: Connection, tokens: TokenSet | None) -> None:
     if tokens is not None:
         app = ZoomApp.USER if connection.type is ConnectionType.PERSONAL else ZoomApp.ADMIN
         await zoom.revoke(app, tokens)

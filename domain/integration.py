@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Literal
 
 import msgspec
 
 from domain.access import Principal, require_manager
-from domain.errors import MemberNotFound, OrganizationNotFound, RemovalNotAllowed
+from domain.errors import (
+    MemberNotFound,
+    NotConnected,
+    OrganizationNotFound,
+    RemovalNotAllowed,
+)
 from domain.model import (
     Connection,
     ConnectionCounts,
     ConnectionStatus,
     ConnectionType,
     Member,
+    MemberRow,
     Organization,
     Policy,
     Reason,
 )
-from domain.ports import AuditEvent, MembersPage, MembersQuery, UnitOfWork
+from domain.ports import (
+    AuditEvent,
+    MembersPage,
+    MembersQuery,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from domain.precedence import effective_connection
 
 OrganizationStatus = Literal["not_connected", "active", "admin_lost", "needs_reconnect", "deauthorized"]
@@ -64,12 +77,27 @@ class MyIntegration(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def organization_integration(
-    uow: UnitOfWork, principal: Principal, org_id: str
+    uow: UnitOfWorkFactory, principal: Principal, org_id: str
 ) -> OrganizationIntegration:
     require_manager(principal, org_id)
-    organization = await _organization(uow, org_id)
-    connection = await uow.connections.organization(org_id)
-    counts = await uow.members_table.counts(org_id)
+    async with uow(read_only=True) as tx:
+        return await _organization_integration(tx, org_id)
+
+
+async def verify_organization(
+    uow: UnitOfWorkFactory, principal: Principal, org_id: str, verify: Callable[[str], Awaitable[None]]
+) -> OrganizationIntegration:
+    """Owners and admins check the organization's Zoom now: `verify` (the periodic verification, which asks
+    Zoom outside any transaction of this use case), then the integration as it left it."""
+    require_manager(principal, org_id)
+    await verify(org_id)
+    return await organization_integration(uow, principal, org_id)
+
+
+async def _organization_integration(tx: UnitOfWork, org_id: str) -> OrganizationIntegration:
+    organization = await _organization(tx, org_id)
+    connection = await tx.connections.organization(org_id)
+    counts = await tx.members_table.counts(org_id)
     if connection is None:
         return OrganizationIntegration(
             status="not_connected",
@@ -95,37 +123,73 @@ async def organization_integration(
     )
 
 
-async def list_members(uow: UnitOfWork, principal: Principal, query: MembersQuery) -> MembersPage:
+async def list_members(uow: UnitOfWorkFactory, principal: Principal, query: MembersQuery) -> MembersPage:
     require_manager(principal, query.org_id)
-    return await uow.members_table.page(query)
+    async with uow(read_only=True) as tx:
+        return await tx.members_table.page(query)
+
+
+async def organization_and_members(
+    uow: UnitOfWorkFactory, org_id: str, limit: int
+) -> tuple[Organization | None, list[MemberRow]]:
+    """The organization and the first rows of its members table as its owners see it, in one read
+    (the demo's sign-in page); no organization, no rows."""
+    async with uow(read_only=True) as tx:
+        organization = await tx.organizations.get(org_id)
+        if organization is None:
+            return None, []
+        return organization, (await tx.members_table.page(MembersQuery(org_id=org_id, limit=limit))).items
+
+
+async def resync_organization(
+    uow: UnitOfWorkFactory, org_id: str, verify: Callable[[str], Awaitable[None]]
+) -> Connection | None:
+    """The operator's forced resync: the organization must have a connection; `verify` (the periodic
+    verification, Zoom outside any transaction of this use case) runs, then the connection as it left it."""
+    async with uow(read_only=True) as tx:
+        connection = await tx.connections.organization(org_id)
+    if connection is None:
+        raise NotConnected(f"organization {org_id!r} has no organization connection")
+    await verify(org_id)
+    async with uow(read_only=True) as tx:
+        return await tx.connections.organization(org_id)
+
+
+async def member_names(uow: UnitOfWorkFactory, org_id: str, user_ids: set[str]) -> dict[str, str]:
+    """The names of those of these users who are members of the organization."""
+    async with uow(read_only=True) as tx:
+        members = [await tx.members.get(org_id, user_id) for user_id in sorted(user_ids)]
+    return {member.user_id: member.name for member in members if member is not None}
 
 
 async def set_policy(
-    uow: UnitOfWork, principal: Principal, org_id: str, policy: Policy, now: datetime
+    uow: UnitOfWorkFactory, principal: Principal, org_id: str, policy: Policy, now: datetime
 ) -> Policy:
     require_manager(principal, org_id)
-    before = await _organization(uow, org_id)
-    organization = await uow.organizations.set_policy(org_id, policy, now)
-    if before.policy != policy:
-        await uow.audit.record(
-            AuditEvent(
-                org_id=org_id,
-                at=now,
-                actor=principal.actor,
-                action="policy_changed",
-                details={"allow_members_to_remove": policy.allow_members_to_remove},
+    async with uow() as tx:
+        before = await _organization(tx, org_id)
+        organization = await tx.organizations.set_policy(org_id, policy, now)
+        if before.policy != policy:
+            await tx.audit.record(
+                AuditEvent(
+                    org_id=org_id,
+                    at=now,
+                    actor=principal.actor,
+                    action="policy_changed",
+                    details={"allow_members_to_remove": policy.allow_members_to_remove},
+                )
             )
-        )
-    await uow.commit()
+        await tx.commit()
     return organization.policy
 
 
-async def my_integration(uow: UnitOfWork, principal: Principal) -> MyIntegration:
-    organization = await _organization(uow, principal.org_id)
-    member = await _member(uow, principal)
-    personal = await uow.connections.personal(member.org_id, member.user_id)
-    org_connection = await uow.connections.organization(member.org_id)
-    seat = await uow.connections.seat(member.org_id, member.email) if org_connection else None
+async def my_integration(uow: UnitOfWorkFactory, principal: Principal) -> MyIntegration:
+    async with uow(read_only=True) as tx:
+        organization = await _organization(tx, principal.org_id)
+        member = await _member(tx, principal)
+        personal = await tx.connections.personal(member.org_id, member.user_id)
+        org_connection = await tx.connections.organization(member.org_id)
+        seat = await tx.connections.seat(member.org_id, member.email) if org_connection else None
     effective = effective_connection(
         personal=personal.status if personal else None,
         organization=org_connection.status if org_connection else None,
@@ -153,25 +217,29 @@ async def my_integration(uow: UnitOfWork, principal: Principal) -> MyIntegration
     )
 
 
-async def remove_organization_for_me(uow: UnitOfWork, principal: Principal, now: datetime) -> None:
-    organization = await _organization(uow, principal.org_id)
-    if not organization.policy.allow_members_to_remove:
-        raise RemovalNotAllowed(
-            "Your organization does not allow members to remove its Zoom connection."
-        )
-    await _set_removed(uow, principal, True, now)
+async def remove_organization_for_me(uow: UnitOfWorkFactory, principal: Principal, now: datetime) -> None:
+    async with uow() as tx:
+        organization = await _organization(tx, principal.org_id)
+        if not organization.policy.allow_members_to_remove:
+            raise RemovalNotAllowed(
+                "Your organization does not allow members to remove its Zoom connection."
+            )
+        await _set_removed(tx, principal, True, now)
+        await tx.commit()
 
 
-async def restore_organization_for_me(uow: UnitOfWork, principal: Principal, now: datetime) -> None:
-    await _organization(uow, principal.org_id)
-    await _set_removed(uow, principal, False, now)
+async def restore_organization_for_me(uow: UnitOfWorkFactory, principal: Principal, now: datetime) -> None:
+    async with uow() as tx:
+        await _organization(tx, principal.org_id)
+        await _set_removed(tx, principal, False, now)
+        await tx.commit()
 
 
-async def _set_removed(uow: UnitOfWork, principal: Principal, removed: bool, now: datetime) -> None:
-    member = await _member(uow, principal)
+async def _set_removed(tx: UnitOfWork, principal: Principal, removed: bool, now: datetime) -> None:
+    member = await _member(tx, principal)
     if member.organization_removed != removed:
-        await uow.members.set_organization_removed(member.org_id, member.user_id, removed, now)
-        await uow.audit.record(
+        await tx.members.set_organization_removed(member.org_id, member.user_id, removed, now)
+        await tx.audit.record(
             AuditEvent(
                 org_id=member.org_id,
                 at=now,
@@ -181,7 +249,6 @@ async def _set_removed(uow: UnitOfWork, principal: Principal, removed: bool, now
                 user_id=member.user_id,
             )
         )
-    await uow.commit()
 
 
 def _personal_summary(connection: Connection) -> PersonalSummary:

@@ -15,7 +15,7 @@ from domain.errors import (
 )
 from domain.identifiers import check_identifier
 from domain.model import Member, Organization
-from domain.ports import MemberInput, UnitOfWork
+from domain.ports import MemberInput, UnitOfWork, UnitOfWorkFactory
 from domain.zoom import ZoomApp, ZoomGateway
 
 MAX_BATCH = 1000
@@ -27,28 +27,30 @@ class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def provision_organization(
-    uow: UnitOfWork, org_id: str, name: str, now: datetime
+    uow: UnitOfWorkFactory, org_id: str, name: str, now: datetime
 ) -> tuple[Organization, bool]:
     check_identifier(org_id, "org_id")
-    organization, created = await uow.organizations.save(org_id, name, now)
-    await uow.commit()
+    async with uow() as tx:
+        organization, created = await tx.organizations.save(org_id, name, now)
+        await tx.commit()
     return organization, created
 
 
 async def provision_member(
-    uow: UnitOfWork, org_id: str, member: MemberInput, now: datetime
+    uow: UnitOfWorkFactory, org_id: str, member: MemberInput, now: datetime
 ) -> tuple[Member, bool]:
     check_identifier(member.user_id, "user_id")
-    await _require_organization(uow, org_id)
-    created, _ = await uow.members.save_many(org_id, [member], now)
-    saved = await uow.members.get(org_id, member.user_id)
-    assert saved is not None
-    await uow.commit()
+    async with uow() as tx:
+        await _require_organization(tx, org_id)
+        created, _ = await tx.members.save_many(org_id, [member], now)
+        saved = await tx.members.get(org_id, member.user_id)
+        assert saved is not None
+        await tx.commit()
     return saved, created == 1
 
 
 async def provision_members(
-    uow: UnitOfWork, org_id: str, members: list[MemberInput], now: datetime
+    uow: UnitOfWorkFactory, org_id: str, members: list[MemberInput], now: datetime
 ) -> BatchResult:
     if len(members) > MAX_BATCH:
         raise BatchTooLarge(
@@ -59,26 +61,29 @@ async def provision_members(
     if errors:
         fields = ", ".join(f"`{field}`" for field in errors)
         raise InvalidInput(f"Some members in the batch are invalid ({fields}); nothing was saved.", errors=errors)
-    await _require_organization(uow, org_id)
-    created, updated = await uow.members.save_many(org_id, members, now)
-    await uow.commit()
+    async with uow() as tx:
+        await _require_organization(tx, org_id)
+        created, updated = await tx.members.save_many(org_id, members, now)
+        await tx.commit()
     return BatchResult(created=created, updated=updated)
 
 
 async def delete_member(
-    uow: UnitOfWork, zoom: ZoomGateway | None, org_id: str, user_id: str, actor: str, now: datetime
+    uow: UnitOfWorkFactory, zoom: ZoomGateway | None, org_id: str, user_id: str, actor: str, now: datetime
 ) -> None:
-    """The member leaves: their personal connection ends with them, its tokens revoked at Zoom (R14)."""
-    await _require_organization(uow, org_id)
-    if await uow.members.get(org_id, user_id) is None:
-        raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
-    personal = await uow.connections.personal(org_id, user_id)
-    tokens = await uow.connections.tokens(personal) if personal else None
-    if personal is not None:
-        await uow.connections.delete(personal)
-        await uow.audit.record(connection_event(personal, now, actor, "disconnected", "member deleted"))
-    await uow.members.delete(org_id, user_id)
-    await uow.commit()
+    """The member leaves: their personal connection ends with them, its tokens revoked at Zoom (R14)
+    after the transaction."""
+    async with uow() as tx:
+        await _require_organization(tx, org_id)
+        if await tx.members.get(org_id, user_id) is None:
+            raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
+        personal = await tx.connections.personal(org_id, user_id)
+        tokens = await tx.connections.tokens(personal) if personal else None
+        if personal is not None:
+            await tx.connections.delete(personal)
+            await tx.audit.record(connection_event(personal, now, actor, "disconnected", "member deleted"))
+        await tx.members.delete(org_id, user_id)
+        await tx.commit()
     if tokens is not None and zoom is not None:
         await zoom.revoke(ZoomApp.USER, tokens)
 

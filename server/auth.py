@@ -9,9 +9,10 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from domain import browser_sessions
 from domain.access import Principal
-from domain.connecting import secret_hash as hash_secret
-from persistence.database import PostgresUnitOfWork, unit_of_work
+from domain.connecting import secret_hash as hash_secret  # noqa: F401  (server.demo hashes its secrets with it)
+from persistence.database import unit_of_work
 from server.clock import utcnow
 from server.config import ApiKey, Settings
 from server.problems import Problem
@@ -85,13 +86,12 @@ async def page_form_guard(connection: ASGIConnection, _: BaseRouteHandler) -> No
     if not token or _bearer(connection):
         raise Problem(401, "authentication_required", "Sign in through your product.")
     form = await connection.form()  # type: ignore[attr-defined]  # a Request: guards of HTTP routes get one
-    async with unit_of_work(read_only=True) as uow:
-        session = await uow.sessions.session(hash_secret(token), utcnow())
-        if session is None:
-            raise Problem(401, "session_expired", "Your session has ended; open Roomlink again from your product.")
-        if not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), session.csrf_token):
-            raise Problem(403, "csrf_failed", "This form is out of date: reload the page and try again.")
-        connection.state.principal = await _member_principal(uow, session.user_id, f"user:{session.user_id}")
+    session = await browser_sessions.signed_in(unit_of_work, token, utcnow())
+    if session is None:
+        raise Problem(401, "session_expired", "Your session has ended; open Roomlink again from your product.")
+    if not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), session.csrf_token):
+        raise Problem(403, "csrf_failed", "This form is out of date: reload the page and try again.")
+    connection.state.principal = _known(session.principal)
     connection.state.csrf_token = session.csrf_token
 
 
@@ -111,25 +111,22 @@ async def _authenticate_member(connection: ASGIConnection, settings: Settings) -
             raise Problem(
                 400, "acting_user_required", f"Member calls with an API key need the {ACTING_USER_HEADER} header."
             )
-        async with unit_of_work(read_only=True) as uow:
-            return await _member_principal(uow, user_id, f"api_key:{key.label} as user:{user_id}")
+        return _known(await browser_sessions.acting_member(unit_of_work, user_id, f"api_key:{key.label} as user:{user_id}"))
     token = connection.cookies.get(SESSION_COOKIE)
     if not token:
         raise Problem(401, "authentication_required", "Sign in through your product, or use an API key.")
-    async with unit_of_work(read_only=True) as uow:
-        session = await uow.sessions.session(hash_secret(token), utcnow())
-        if session is None:
-            raise Problem(401, "session_expired", "Your session has ended; open Roomlink again from your product.")
-        if connection.scope["method"] not in _SAFE_METHODS and not hmac.compare_digest(
-            connection.headers.get(CSRF_HEADER, ""), session.csrf_token
-        ):
-            raise Problem(403, "csrf_failed", f"Changes from a browser need the {CSRF_HEADER} header.")
-        connection.state.csrf_token = session.csrf_token
-        return await _member_principal(uow, session.user_id, f"user:{session.user_id}")
+    session = await browser_sessions.signed_in(unit_of_work, token, utcnow())
+    if session is None:
+        raise Problem(401, "session_expired", "Your session has ended; open Roomlink again from your product.")
+    if connection.scope["method"] not in _SAFE_METHODS and not hmac.compare_digest(
+        connection.headers.get(CSRF_HEADER, ""), session.csrf_token
+    ):
+        raise Problem(403, "csrf_failed", f"Changes from a browser need the {CSRF_HEADER} header.")
+    connection.state.csrf_token = session.csrf_token
+    return _known(session.principal)
 
 
-async def _member_principal(uow: PostgresUnitOfWork, user_id: str, actor: str) -> Principal:
-    member = await uow.members.find(user_id)
-    if member is None:
+def _known(principal: Principal | None) -> Principal:
+    if principal is None:
         raise Problem(403, "unknown_member", "The acting user is not a member of any organization.")
-    return Principal(org_id=member.org_id, user_id=member.user_id, role=member.role, actor=actor)
+    return principal

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from domain import provisioning
-from domain.errors import DomainError
+from domain import integration, provisioning
+from domain.errors import DomainError, NotConnected
 from domain.ports import MemberInput
 from persistence import database
 from persistence.database import unit_of_work
@@ -65,8 +65,7 @@ async def import_members(org_id: str, path: Path) -> tuple[int, int]:
         try:
             for start in range(0, len(rows), BATCH):
                 members = _batch(rows, start)
-                async with unit_of_work() as uow:
-                    result = await provisioning.provision_members(uow, org_id, members, utcnow())
+                result = await provisioning.provision_members(unit_of_work, org_id, members, utcnow())
                 created, updated = created + result.created, updated + result.updated
                 progress.advance(len(members))
         except (asyncio.CancelledError, KeyboardInterrupt, ImportRefused, DomainError) as stopped:
@@ -128,24 +127,28 @@ async def resync(org_id: str) -> str:
     async with _database() as settings:
         if settings.zoom is None:
             raise ImportRefused("Zoom is not configured (ZOOM_* settings): there is nothing to resync with")
-        async with unit_of_work(read_only=True) as uow:
-            connection = await uow.connections.organization(org_id)
-        if connection is None:
-            raise ImportRefused(f"organization {org_id!r} has no organization connection")
-        progress = Progress(f"resync {org_id}: list Zoom users", None, unit="users")
+        progress = None
 
-        def listed(so_far: int, total: int) -> None:
-            progress.total = total
-            progress.advance(so_far - progress.done)
+        async def verify(org_id: str) -> None:
+            """Shows its progress from when Zoom is listed (not for an organization without a connection)."""
+            nonlocal progress
+            progress = shown = Progress(f"resync {org_id}: list Zoom users", None, unit="users")
+
+            def listed(so_far: int, total: int) -> None:
+                shown.total = total
+                shown.advance(so_far - shown.done)
+
+            try:
+                async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:
+                    await verify_organization(TokenKeeper(HttpZoom(settings.zoom, http)), org_id, listed)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                shown.stopped("interrupted", "nothing was written; run it again")
+                raise
 
         try:
-            async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:
-                await verify_organization(TokenKeeper(HttpZoom(settings.zoom, http)), org_id, listed)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            progress.stopped("interrupted", "nothing was written; run it again")
-            raise
-        async with unit_of_work(read_only=True) as uow:
-            after = await uow.connections.organization(org_id)
+            after = await integration.resync_organization(unit_of_work, org_id, verify)
+        except NotConnected as missing:
+            raise ImportRefused(missing.detail) from None
     status = after.status.value if after else "gone"
     progress.finish(f"seats synced; the organization connection is {status}")
     return status

@@ -11,24 +11,30 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from persistence.database import PostgresUnitOfWork, unit_of_work
+from domain import browser_sessions
+from persistence.database import unit_of_work
 from server.api.bodies import LaunchLinkOut
 from server.api.openapi import answers
-from server.auth import CSRF_COOKIE, SESSION_COOKIE, hash_secret, new_secret
+from server.auth import CSRF_COOKIE, SESSION_COOKIE, new_secret
 from server.clock import utcnow
 from server.config import Settings
 from server.ui.layout import message_page
 
 
 async def issue_launch_link(
-    uow: PostgresUnitOfWork, settings: Settings, org_id: str, user_id: str, next_path: str
+    settings: Settings, org_id: str, user_id: str, next_path: str, *, require_member: bool = True
 ) -> LaunchLinkOut:
-    """Stores only the token's hash and commits, so the link works as soon as it is handed out."""
+    """A new link for the member (domain.browser_sessions.issue_launch_link), as the API answers it."""
     token = new_secret()
-    now = utcnow()
-    expires_at = now + timedelta(seconds=settings.launch_link_ttl_s)
-    await uow.sessions.add_launch_link(org_id, user_id, hash_secret(token), next_path, now, expires_at)
-    await uow.commit()
+    cmd = browser_sessions.IssueLaunchLink(
+        org_id=org_id,
+        user_id=user_id,
+        next_path=next_path,
+        token=token,
+        ttl=timedelta(seconds=settings.launch_link_ttl_s),
+        require_member=require_member,
+    )
+    expires_at = await browser_sessions.issue_launch_link(cmd, unit_of_work, utcnow())
     return LaunchLinkOut(url=f"{settings.base_url}/launch/{token}", expires_at=expires_at)
 
 
@@ -45,29 +51,22 @@ async def issue_launch_link(
     },
 )
 async def launch(token: FromPath[str], state: State) -> Response:
-    async with unit_of_work() as uow:
-        return await _open_session(uow, token, state)
-
-
-async def _open_session(uow: PostgresUnitOfWork, token: str, state: State) -> Response:
-    now = utcnow()
-    link = await uow.sessions.consume_launch_link(hash_secret(token), now)
-    if link is None:
+    session_token = new_secret()
+    csrf_token = secrets.token_urlsafe(24)
+    ttl = state.settings.session_ttl_s
+    cmd = browser_sessions.OpenLaunchLink(
+        token=token, session_token=session_token, csrf_token=csrf_token, session_ttl=timedelta(seconds=ttl)
+    )
+    opened = await browser_sessions.open_launch_link(cmd, unit_of_work, utcnow())
+    if opened is None:
         return message_page(
             "This link no longer works",
             "Launch links work once and for a few minutes. Open Roomlink again from your product.",
             status_code=410,
         )
-    session_token = new_secret()
-    csrf_token = secrets.token_urlsafe(24)
-    ttl = state.settings.session_ttl_s
-    await uow.sessions.add_session(
-        link.org_id, link.user_id, hash_secret(session_token), csrf_token, now, now + timedelta(seconds=ttl)
-    )
-    await uow.commit()
     secure = state.settings.secure_cookies
     return Redirect(
-        link.next_path,
+        opened.next_path,
         status_code=303,
         cookies=[
             Cookie(key=SESSION_COOKIE, value=session_token, httponly=True, samesite="lax", secure=secure, max_age=ttl, path="/"),

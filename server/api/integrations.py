@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import uuid
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.response import Stream
 
 from domain import activation_links, connecting, integration
-from domain.access import Principal, require_manager
+from domain.access import Principal
 from domain.errors import InvalidInput
 from domain.identifiers import TEXT_PATTERN, check_identifier
 from domain.model import MemberRow, Policy
@@ -91,8 +92,7 @@ class OrganizationIntegrationController(Controller):
         """Its status (`not_connected`, `active`, `admin_lost`, `needs_reconnect`, `deauthorized`) and why, the
         Zoom account and admin, the policy, and how many members are connected through it, personally, or not."""
         check_identifier(org_id, "org_id")
-        async with unit_of_work(read_only=True) as uow:
-            return await integration.organization_integration(uow, principal, org_id)
+        return await integration.organization_integration(unit_of_work, principal, org_id)
 
     @get(
         "/members",
@@ -111,8 +111,7 @@ class OrganizationIntegrationController(Controller):
         q: SearchFilter = None,
     ) -> MembersPageOut:
         query = members_query(org_id, member_type, connected, q, limit=limit, cursor=cursor)
-        async with unit_of_work(read_only=True) as uow:
-            page = await integration.list_members(uow, principal, query)
+        page = await integration.list_members(unit_of_work, principal, query)
         return MembersPageOut(
             items=page.items, next_cursor=encode_cursor(page.next_after) if page.next_after else None, total=page.total
         )
@@ -134,8 +133,7 @@ class OrganizationIntegrationController(Controller):
         """The rows the same filters list, as CSV, streamed a page at a time: an organization of any
         size never sits in memory, and no database connection is held between pages."""
         query = members_query(org_id, member_type, connected, q, limit=EXPORT_PAGE_SIZE)
-        async with unit_of_work(read_only=True) as uow:
-            first = await integration.list_members(uow, principal, query)  # refusals answer before streaming
+        first = await integration.list_members(unit_of_work, principal, query)  # refusals answer before streaming
 
         async def pages() -> AsyncIterator[str]:
             page = first
@@ -144,8 +142,9 @@ class OrganizationIntegrationController(Controller):
                 yield members_csv(page.items)
                 if page.next_after is None:
                     return
-                async with unit_of_work(read_only=True) as uow:
-                    page = await integration.list_members(uow, principal, msgspec.structs.replace(query, after=page.next_after))
+                page = await integration.list_members(
+                    unit_of_work, principal, msgspec.structs.replace(query, after=page.next_after)
+                )
 
         return Stream(
             pages(),
@@ -173,26 +172,24 @@ class OrganizationIntegrationController(Controller):
         settings = state.settings
         token = new_secret()
         url = f"{settings.base_url}/activate/{token}"
-        async with unit_of_work() as uow:
-            link = await connecting.create_activation_link(
-                uow,
-                EmailInvitations(mailer) if mailer else None,
-                principal,
-                org_id,
-                token,
-                url,
-                data.zoom_admin_email,
-                utcnow(),
-                timedelta(seconds=settings.activation_link_ttl_s),
-            )
+        link = await connecting.create_activation_link(
+            unit_of_work,
+            EmailInvitations(mailer) if mailer else None,
+            principal,
+            org_id,
+            token,
+            url,
+            data.zoom_admin_email,
+            utcnow(),
+            timedelta(seconds=settings.activation_link_ttl_s),
+        )
         return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=data.zoom_admin_email)
 
     @get("/activation-links", operation_id="ListActivationLinks", summary="The organization's pending activation links")
     async def list_activation_links(self, org_id: OrgId, principal: NamedDependency[Principal]) -> PendingActivationLinksOut:
         """To whom, when and until when; never the URL (only its hash is kept)."""
         check_identifier(org_id, "org_id")
-        async with unit_of_work(read_only=True) as uow:
-            links = await activation_links.pending_activation_links(uow, principal, org_id, utcnow())
+        links = await activation_links.pending_activation_links(unit_of_work, principal, org_id, utcnow())
         return PendingActivationLinksOut(
             items=[
                 PendingActivationLinkOut(
@@ -227,18 +224,17 @@ class OrganizationIntegrationController(Controller):
         settings = state.settings
         token = new_secret()
         url = f"{settings.base_url}/activate/{token}"
-        async with unit_of_work() as uow:
-            link = await activation_links.resend_activation_link(
-                uow,
-                EmailInvitations(mailer) if mailer else None,
-                principal,
-                org_id,
-                link_id,
-                token,
-                url,
-                utcnow(),
-                timedelta(seconds=settings.activation_link_ttl_s),
-            )
+        link = await activation_links.resend_activation_link(
+            unit_of_work,
+            EmailInvitations(mailer) if mailer else None,
+            principal,
+            org_id,
+            link_id,
+            token,
+            url,
+            utcnow(),
+            timedelta(seconds=settings.activation_link_ttl_s),
+        )
         return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=link.zoom_admin_email)
 
     @delete("/activation-links/{link_id:str}", operation_id="RevokeActivationLink", status_code=204)
@@ -247,8 +243,7 @@ class OrganizationIntegrationController(Controller):
     ) -> None:
         check_identifier(org_id, "org_id")
         check_uuid(link_id, "id")
-        async with unit_of_work() as uow:
-            await connecting.revoke_activation_link(uow, principal, org_id, link_id, utcnow())
+        await connecting.revoke_activation_link(unit_of_work, principal, org_id, link_id, utcnow())
 
     @delete(
         "/",
@@ -263,8 +258,7 @@ class OrganizationIntegrationController(Controller):
         """Its tokens are revoked at Zoom and deleted; members who relied on it are then not connected
         (`affected_members`); personal connections are untouched."""
         check_identifier(org_id, "org_id")
-        async with unit_of_work() as uow:
-            affected = await connecting.disconnect_organization(uow, zoom, principal, org_id, utcnow())
+        affected = await connecting.disconnect_organization(unit_of_work, zoom, principal, org_id, utcnow())
         return DisconnectedOut(affected_members=affected)
 
     @post(
@@ -282,10 +276,9 @@ class OrganizationIntegrationController(Controller):
         Holds no database connection while it waits on Zoom.
         """
         check_identifier(org_id, "org_id")
-        require_manager(principal, org_id)
-        await verify_organization(keeper, org_id)
-        async with unit_of_work(read_only=True) as uow:
-            return await integration.organization_integration(uow, principal, org_id)
+        return await integration.verify_organization(
+            unit_of_work, principal, org_id, functools.partial(verify_organization, keeper)
+        )
 
     @patch("/policy", operation_id="SetZoomPolicy", summary="Whether members may remove the organization's Zoom for themselves")
     async def set_policy(
@@ -294,8 +287,7 @@ class OrganizationIntegrationController(Controller):
         """`allow_members_to_remove` takes JSON `true` or `false` only."""
         check_identifier(org_id, "org_id")
         policy = Policy(allow_members_to_remove=data.allow_members_to_remove)
-        async with unit_of_work() as uow:
-            return await integration.set_policy(uow, principal, org_id, policy, utcnow())
+        return await integration.set_policy(unit_of_work, principal, org_id, policy, utcnow())
 
 
 class MyIntegrationController(Controller):
@@ -310,8 +302,7 @@ class MyIntegrationController(Controller):
     async def get_mine(self, principal: NamedDependency[Principal]) -> integration.MyIntegration:
         """A personal connection always wins over the organization's: `organization` is null whenever
         `personal` is present."""
-        async with unit_of_work(read_only=True) as uow:
-            return await integration.my_integration(uow, principal)
+        return await integration.my_integration(unit_of_work, principal)
 
     @post(
         "/personal/authorize",
@@ -330,10 +321,9 @@ class MyIntegrationController(Controller):
     ) -> AuthorizeOut:
         """`zoom` is asked for so that an unconfigured Zoom answers 503 here rather than at the link."""
         oauth_state = new_secret()
-        async with unit_of_work() as uow:
-            await connecting.start_personal_connection(
-                uow, principal, oauth_state, new_code_verifier(), session_token(request), utcnow()
-            )
+        await connecting.start_personal_connection(
+            unit_of_work, principal, oauth_state, new_code_verifier(), session_token(request), utcnow()
+        )
         return AuthorizeOut(authorize_url=f"{state.settings.base_url}{OAUTH_START_PATH}/{oauth_state}")
 
     @delete(
@@ -345,8 +335,7 @@ class MyIntegrationController(Controller):
     )
     async def disconnect_personal(self, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]) -> None:
         """Its tokens are revoked at Zoom and deleted; the organization's connection serves the member again."""
-        async with unit_of_work() as uow:
-            await connecting.disconnect_personal(uow, zoom, principal, utcnow())
+        await connecting.disconnect_personal(unit_of_work, zoom, principal, utcnow())
 
     @delete(
         "/organization",
@@ -356,8 +345,7 @@ class MyIntegrationController(Controller):
         responses=answers({403: ("removal_not_allowed",), 404: ("organization_not_found", "member_not_found")}),
     )
     async def remove_organization(self, principal: NamedDependency[Principal]) -> None:
-        async with unit_of_work() as uow:
-            await integration.remove_organization_for_me(uow, principal, utcnow())
+        await integration.remove_organization_for_me(unit_of_work, principal, utcnow())
 
     @put(
         "/organization",
@@ -367,8 +355,7 @@ class MyIntegrationController(Controller):
         responses=answers({404: ("organization_not_found", "member_not_found")}),
     )
     async def restore_organization(self, principal: NamedDependency[Principal]) -> None:
-        async with unit_of_work() as uow:
-            await integration.restore_organization_for_me(uow, principal, utcnow())
+        await integration.restore_organization_for_me(unit_of_work, principal, utcnow())
 
 
 def members_query(

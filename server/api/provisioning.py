@@ -11,7 +11,6 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 
 from domain import provisioning
-from domain.errors import MemberNotFound
 from domain.identifiers import MAX_NEXT_PATH, check_identifier, has_control_characters
 from domain.model import Member, Organization
 from domain.ports import MemberInput
@@ -43,8 +42,7 @@ class ProvisioningController(Controller):
     )
     async def put_organization(self, org_id: OrgId, data: JSONBody[OrganizationIn]) -> Response[Organization]:
         """Idempotent: 201 when the organization is new, 200 when it existed (its name is updated)."""
-        async with unit_of_work() as uow:
-            organization, created = await provisioning.provision_organization(uow, org_id, data.name, utcnow())
+        organization, created = await provisioning.provision_organization(unit_of_work, org_id, data.name, utcnow())
         return Response(organization, status_code=201 if created else 200)
 
     @put(
@@ -63,8 +61,7 @@ class ProvisioningController(Controller):
         """Idempotent: 201 when the member is new, 200 when they existed. A user belongs to one organization."""
         check_identifier(org_id, "org_id")
         member_input = MemberInput(user_id=user_id, email=data.email, name=data.name, role=data.role)
-        async with unit_of_work() as uow:
-            member, created = await provisioning.provision_member(uow, org_id, member_input, utcnow())
+        member, created = await provisioning.provision_member(unit_of_work, org_id, member_input, utcnow())
         return Response(member, status_code=201 if created else 200)
 
     @post(
@@ -81,8 +78,7 @@ class ProvisioningController(Controller):
             MemberInput(user_id=item.user_id, email=item.email, name=item.name, role=item.role)
             for item in data.members
         ]
-        async with unit_of_work() as uow:
-            result = await provisioning.provision_members(uow, org_id, members, utcnow())
+        result = await provisioning.provision_members(unit_of_work, org_id, members, utcnow())
         return BatchOut(created=result.created, updated=result.updated)
 
     @delete(
@@ -98,8 +94,7 @@ class ProvisioningController(Controller):
         """Their personal Zoom connection ends with them: its tokens are revoked at Zoom and deleted."""
         check_identifier(org_id, "org_id")
         check_identifier(user_id, "user_id")
-        async with unit_of_work() as uow:
-            await provisioning.delete_member(uow, state.zoom, org_id, user_id, f"api_key:{api_key.label}", utcnow())
+        await provisioning.delete_member(unit_of_work, state.zoom, org_id, user_id, f"api_key:{api_key.label}", utcnow())
 
     @post(
         "/members/{user_id:str}/launch",
@@ -127,10 +122,7 @@ class ProvisioningController(Controller):
         check_identifier(org_id, "org_id")
         check_identifier(user_id, "user_id")
         _check_next_path(next_path)
-        async with unit_of_work() as uow:
-            if await uow.members.get(org_id, user_id) is None:
-                raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
-            return await issue_launch_link(uow, state.settings, org_id, user_id, next_path)
+        return await issue_launch_link(state.settings, org_id, user_id, next_path)
 
 
 def _check_next_path(next_path: str) -> None:

@@ -37,17 +37,17 @@ from server.auth import (
     OAUTH_BROWSER_COOKIE,
     OAUTH_START_PATH,
     SESSION_COOKIE,
-    hash_secret,
     new_code_verifier,
     new_secret,
 )
-from server.clock import utcnow
+from server.clock import SystemClock, utcnow
 from server.problems import problem_response
 from server.services import provide_zoom
 from server.ui.layout import message_page, render
 from server.zoom_client import HttpZoom, ZoomUnavailable
 
 MY_ZOOM_PAGE = "/integrations/zoom"
+CLOCK = SystemClock()
 #: What `new_secret` makes: 32 random bytes, URL-safe base64.
 _A_SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -63,20 +63,18 @@ _UNUSABLE_LINK = {
 @get("/activate/{token:str}", include_in_schema=False)
 async def activation_page(token: FromPath[str]) -> Response[str]:
     """No Roomlink session needed: the Zoom admin may have no account in the host product."""
-    async with unit_of_work(read_only=True) as uow:
-        try:
-            link = await connecting.usable_activation_link(uow, token, utcnow())
-        except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as error:
-            return _unusable_link_page(error)
-        organization = await uow.organizations.get(link.org_id)
-        requester = await uow.members.get(link.org_id, link.created_by)
+    try:
+        invitation = await connecting.open_activation_link(unit_of_work, token, utcnow())
+    except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as error:
+        return _unusable_link_page(error)
+    organization_name = invitation.organization_name
     return render(
         "activation.html",
-        f"Connect Zoom for {organization.name}",
-        organization_name=organization.name,
-        asked_by=requester.name if requester else f"Someone at {organization.name}",
+        f"Connect Zoom for {organization_name}",
+        organization_name=organization_name,
+        asked_by=invitation.requested_by if invitation.requested_by is not None else f"Someone at {organization_name}",
         token=token,
-        expires=f"{link.expires_at:%d %B %Y, %H:%M}",
+        expires=f"{invitation.link.expires_at:%d %B %Y, %H:%M}",
     )
 
 
@@ -84,11 +82,12 @@ async def activation_page(token: FromPath[str]) -> Response[str]:
 async def start_activation(token: FromPath[str], request: Request) -> Response:
     zoom = _zoom(request)
     browser = _browser_secret(request)
-    async with unit_of_work() as uow:
-        try:
-            url = await connecting.start_activation(uow, zoom, token, new_secret(), new_code_verifier(), browser, utcnow())
-        except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as error:
-            return _unusable_link_page(error)
+    try:
+        url = await connecting.start_activation(
+            unit_of_work, zoom, token, new_secret(), new_code_verifier(), browser, utcnow()
+        )
+    except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as error:
+        return _unusable_link_page(error)
     return Redirect(url, status_code=303, cookies=[_browser_cookie(request, browser)])
 
 
@@ -97,15 +96,14 @@ async def send_to_zoom(oauth_state: FromPath[str], request: Request) -> Response
     """A member's authorize URL: binds their Zoom sign-in to this browser, then goes to Zoom."""
     zoom = _zoom(request)
     browser = _browser_secret(request)
-    async with unit_of_work() as uow:
-        try:
-            url = await connecting.send_browser_to_zoom(
-                uow, zoom, oauth_state, browser, request.cookies.get(SESSION_COOKIE), utcnow()
-            )
-        except OAuthStateOfAnotherBrowser as problem:
-            return _refusal(request, 403, problem.code, "This link to Zoom is for another browser", problem.detail)
-        except OAuthStateInvalid as problem:
-            return _refusal(request, 410, problem.code, "This link to Zoom no longer works", problem.detail)
+    try:
+        url = await connecting.send_browser_to_zoom(
+            unit_of_work, zoom, oauth_state, browser, request.cookies.get(SESSION_COOKIE), utcnow()
+        )
+    except OAuthStateOfAnotherBrowser as problem:
+        return _refusal(request, 403, problem.code, "This link to Zoom is for another browser", problem.detail)
+    except OAuthStateInvalid as problem:
+        return _refusal(request, 410, problem.code, "This link to Zoom no longer works", problem.detail)
     return Redirect(url, status_code=303, cookies=[_browser_cookie(request, browser)])
 
 
@@ -116,39 +114,26 @@ async def zoom_callback(
     code: Annotated[str | None, QueryParameter()] = None,
     error: Annotated[str | None, QueryParameter()] = None,
 ) -> Response:
-    """The one redirect URI of both Zoom apps: the state says whether a member or an activation waits."""
+    """The one redirect URI of both Zoom apps: domain.connecting.complete_zoom_callback does the whole of it."""
     if not oauth_state:
         return _refusal(request, 400, "oauth_state_invalid", "This Zoom sign-in is incomplete", "Start again from Roomlink.")
-    async with unit_of_work() as uow:
-        try:
-            pending = await connecting.take_oauth_state(
-                uow, oauth_state, request.cookies.get(OAUTH_BROWSER_COOKIE), utcnow()
-            )
-        except OAuthStateOfAnotherBrowser as problem:
-            return _refusal(request, 403, problem.code, "This Zoom sign-in was started in another browser", problem.detail)
-        except OAuthStateInvalid as problem:
-            return _refusal(request, 400, problem.code, "This Zoom sign-in cannot be finished", problem.detail)
-    if error or not code:
-        return _declined_page(pending.purpose)
-    if pending.purpose == "personal":
-        return await _finish_personal(request, pending, code)
-    return await _finish_activation(request, pending, code)
-
-
-async def _finish_personal(request: Request, pending, code: str) -> Response:
-    if not await _session_matches(request, pending.user_id):
-        return _refusal(
-            request,
-            403,
-            "oauth_state_invalid",
-            "This Zoom sign-in was started by someone else",
-            "For your safety it was not finished. Open Roomlink from your product and connect again.",
-        )
+    cmd = connecting.ZoomCallback(
+        state=oauth_state,
+        browser_secret=request.cookies.get(OAUTH_BROWSER_COOKIE),
+        code=code,
+        declined=bool(error),
+        session_token=request.cookies.get(SESSION_COOKIE),
+    )
     try:
-        zoom = _zoom(request)
-        grant = await connecting.collect_grant(zoom, pending, code)
-        async with unit_of_work() as uow:
-            await connecting.finish_personal_connection(uow, zoom, pending, grant, utcnow())
+        done = await connecting.complete_zoom_callback(
+            cmd, unit_of_work, _ZoomWhenAsked(request), CLOCK, zoom_failures=(ZoomRefused, ZoomUnavailable)
+        )
+    except OAuthStateOfAnotherBrowser as problem:
+        return _refusal(request, 403, problem.code, "This Zoom sign-in was started in another browser", problem.detail)
+    except connecting.SignInOfAnotherMember as problem:
+        return _refusal(request, 403, problem.code, "This Zoom sign-in was started by someone else", problem.detail)
+    except OAuthStateInvalid as problem:
+        return _refusal(request, 400, problem.code, "This Zoom sign-in cannot be finished", problem.detail)
     except ZoomUserAlreadyConnected as problem:
         return _refusal(
             request,
@@ -159,23 +144,6 @@ async def _finish_personal(request: Request, pending, code: str) -> Response:
             "with your own user and connect again, or ask the other person to disconnect it.",
             next_step=("Back to my Zoom settings", MY_ZOOM_PAGE),
         )
-    except (ZoomRefused, ZoomUnavailable) as problem:
-        return _refusal(
-            request, 502, "zoom_refused", "Zoom did not complete the connection", str(problem),
-            next_step=("Back to my Zoom settings", MY_ZOOM_PAGE),
-        )
-    return Redirect(f"{MY_ZOOM_PAGE}?connected=personal", status_code=303)
-
-
-async def _finish_activation(request: Request, pending, code: str) -> Response:
-    try:
-        zoom = _zoom(request)
-        async with unit_of_work(read_only=True) as uow:
-            await connecting.activation_link_of(uow, pending, utcnow())
-        grant = await connecting.collect_grant(zoom, pending, code)
-        async with unit_of_work() as uow:
-            connection = await connecting.finish_activation(uow, zoom, pending, grant, utcnow())
-            organization = await uow.organizations.get(connection.org_id)
     except NotAZoomAdmin as problem:
         return _refusal(request, 403, problem.code, "You are not an admin of this Zoom account", problem.detail)
     except ZoomAccountServesAnotherOrganization as problem:
@@ -189,24 +157,19 @@ async def _finish_activation(request: Request, pending, code: str) -> Response:
         )
     except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as problem:
         return _unusable_link_page(problem)
-    except (ZoomRefused, ZoomUnavailable) as problem:
-        return _refusal(request, 502, "zoom_refused", "Zoom did not complete the connection", str(problem))
+    except connecting.CallbackZoomFailed as failed:
+        back = ("Back to my Zoom settings", MY_ZOOM_PAGE) if failed.purpose == "personal" else None
+        return _refusal(request, 502, "zoom_refused", "Zoom did not complete the connection", str(failed.cause), next_step=back)
+    if done.declined:
+        return _declined_page(done.purpose)
+    if done.purpose == "personal":
+        return Redirect(f"{MY_ZOOM_PAGE}?connected=personal", status_code=303)
     return message_page(
-        f"Zoom is connected for {organization.name}",
-        f"You connected your Zoom account as {connection.zoom_email}. Members of {organization.name} whose "
+        f"Zoom is connected for {done.organization_name}",
+        f"You connected your Zoom account as {done.connection.zoom_email}. Members of {done.organization_name} whose "
         "email matches a user of that Zoom account now have their meetings created through it; their owners "
         "and admins see it on their Zoom page. Nothing else is needed from you.",
     )
-
-
-async def _session_matches(request: Request, user_id: str | None) -> bool:
-    """A flow started by one member cannot be finished in another member's browser (login CSRF)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return True
-    async with unit_of_work(read_only=True) as uow:
-        session = await uow.sessions.session(hash_secret(token), utcnow())
-    return session is None or session.user_id == user_id
 
 
 def _refusal(
@@ -252,3 +215,14 @@ def _browser_cookie(request: Request, secret: str) -> Cookie:
 
 def _zoom(request: Request) -> HttpZoom:
     return provide_zoom(request.app.state)
+
+
+class _ZoomWhenAsked:
+    """The callback's Zoom, looked up when first called (an unconfigured Zoom answers 503 then): a sign-in
+    declined in Zoom, or refused before Zoom is asked, needs none."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(_zoom(self._request), name)

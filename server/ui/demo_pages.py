@@ -15,9 +15,9 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
+from domain import integration
 from domain.model import ConnectionType, MemberRow
-from domain.ports import MembersQuery
-from persistence.database import PostgresUnitOfWork, unit_of_work
+from persistence.database import unit_of_work
 from server.demo import DEMO_ORG, PEOPLE, DemoPerson
 from server.launch import issue_launch_link
 from server.outbox import LocalSmtpServer, ReceivedEmail
@@ -55,13 +55,13 @@ def demo_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 @get("/demo", name="demo_sign_in_page", guards=[demo_only], include_in_schema=False)
 async def demo_sign_in_page(state: State) -> Template:
-    async with unit_of_work(read_only=True) as uow:
-        organization = await uow.organizations.get(DEMO_ORG)
-        if organization is None:
-            return message_page(
-                "The demo is not seeded", "Restart `roomlink demo` to seed Northwind again.", status_code=503
-            )
-        rows = await _member_rows(uow)
+    # The members table's own query, so the demo shows what owners see.
+    organization, members = await integration.organization_and_members(unit_of_work, DEMO_ORG, 200)
+    if organization is None:
+        return message_page(
+            "The demo is not seeded", "Restart `roomlink demo` to seed Northwind again.", status_code=503
+        )
+    rows = {row.user_id: row for row in members}
     return render(
         "demo_sign_in.html",
         "Demo sign-in",
@@ -82,8 +82,7 @@ async def demo_sign_in(
 ) -> Response:
     if data.user_id not in {person.user_id for person in PEOPLE} or data.next not in PAGES_TO_OPEN:
         return message_page("Nobody by that name", "Pick a person from the demo sign-in page.", status_code=400)
-    async with unit_of_work() as uow:
-        link = await issue_launch_link(uow, state.settings, DEMO_ORG, data.user_id, data.next)
+    link = await issue_launch_link(state.settings, DEMO_ORG, data.user_id, data.next, require_member=False)
     return Redirect(link.url, status_code=303)
 
 
@@ -93,12 +92,6 @@ async def demo_outbox(state: State) -> Template:
     if outbox is None:
         raise NotFoundException()
     return render("demo_outbox.html", "Outbox", messages=[_email(message) for message in outbox.messages()[::-1]])
-
-
-async def _member_rows(uow: PostgresUnitOfWork) -> dict[str, MemberRow]:
-    # The members table's own query, so the demo shows what owners see.
-    members = await uow.members_table.page(MembersQuery(org_id=DEMO_ORG, limit=200))
-    return {row.user_id: row for row in members.items}
 
 
 def _person(person: DemoPerson, row: MemberRow) -> dict[str, object]:

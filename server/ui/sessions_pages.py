@@ -15,7 +15,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from domain import sessions
+from domain import integration, sessions
 from domain.access import Principal
 from domain.attention import Fix, HostFix, fixes_for_hosts
 from domain.meeting_model import MeetingStatus
@@ -118,7 +118,7 @@ async def organization_sessions_page(principal: NamedDependency[Principal]) -> T
     )
     hosts = {facts.session.host_user_id for facts in items}
     fixes = await fixes_for_hosts(unit_of_work, principal.org_id, hosts)
-    names = await _names(principal.org_id, hosts)
+    names = await integration.member_names(unit_of_work, principal.org_id, hosts)
     return render(
         "organization_sessions.html",
         "Sessions needing attention",
@@ -181,10 +181,3 @@ def _session_words(facts: SessionFacts, timezone: str) -> dict[str, object]:
         "capacity": session.capacity,
         "remote": session.remote,
     }
-
-
-async def _names(org_id: str, user_ids: set[str]) -> dict[str, str]:
-    async with unit_of_work(read_only=True) as uow:
-        members = [await uow.members.get(org_id, user_id) for user_id in sorted(user_ids)]
-    return {member.user_id: member.name for member in members if member is not None}
-

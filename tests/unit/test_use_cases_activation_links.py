@@ -54,20 +54,19 @@ def zoom() -> FakeZoom:
 
 
 async def emailed_link(store, invitations, token, now=NOW):
-    return await connecting.create_activation_link(
-        store.uow(), invitations, OWNER, "acme", token, activation_url(token), "it@acme.example", now, TTL
+    return await connecting.create_activation_link(store.uow, invitations, OWNER, "acme", token, activation_url(token), "it@acme.example", now, TTL
     )
 
 
 async def pending_ids(store, now=NOW):
-    return [link.id for link in await activation_links.pending_activation_links(store.uow(), ADMIN, "acme", now)]
+    return [link.id for link in await activation_links.pending_activation_links(store.uow, ADMIN, "acme", now)]
 
 
 async def test_r3_pending_links_are_listed_newest_first_without_used_revoked_or_expired_ones(store, zoom):
     older = await new_activation_link(store, OWNER, "t-older", now=NOW - timedelta(days=1))
     newer = await new_activation_link(store, OWNER, "t-newer")
     revoked = await new_activation_link(store, OWNER, "t-revoked")
-    await connecting.revoke_activation_link(store.uow(), OWNER, "acme", revoked.id, NOW)
+    await connecting.revoke_activation_link(store.uow, OWNER, "acme", revoked.id, NOW)
     await new_activation_link(store, OWNER, "t-expired", now=NOW - TTL - timedelta(days=1))
     await new_activation_link(store, GLOBEX_OWNER, "t-globex")
 
@@ -76,9 +75,9 @@ async def test_r3_pending_links_are_listed_newest_first_without_used_revoked_or_
 
 async def test_r1_members_cannot_list_activation_links(store):
     with pytest.raises(RoleRequired):
-        await activation_links.pending_activation_links(store.uow(), ADA, "acme", NOW)
+        await activation_links.pending_activation_links(store.uow, ADA, "acme", NOW)
     with pytest.raises(OrganizationNotFound):
-        await activation_links.pending_activation_links(store.uow(), GLOBEX_OWNER, "acme", NOW)
+        await activation_links.pending_activation_links(store.uow, GLOBEX_OWNER, "acme", NOW)
 
 
 async def test_r3_completing_an_activation_revokes_the_organizations_other_pending_links(store, zoom):
@@ -89,7 +88,7 @@ async def test_r3_completing_an_activation_revokes_the_organizations_other_pendi
 
     assert await pending_ids(store) == []
     with pytest.raises(ActivationLinkRevoked):
-        await connecting.usable_activation_link(store.uow(), "t-other", NOW)
+        await connecting.usable_activation_link(store.uow, "t-other", NOW)
     assert (await store.uow().activation_links.get("acme", other.id)).revoked_at == NOW
 
 
@@ -97,15 +96,14 @@ async def test_r3_resending_emails_a_fresh_link_and_revokes_the_old_one(store):
     invitations = FakeInvitations()
     old = await emailed_link(store, invitations, "t-old")
 
-    new = await activation_links.resend_activation_link(
-        store.uow(), invitations, ADMIN, "acme", old.id, "t-new", activation_url("t-new"), NOW, TTL
+    new = await activation_links.resend_activation_link(store.uow, invitations, ADMIN, "acme", old.id, "t-new", activation_url("t-new"), NOW, TTL
     )
 
     assert (new.zoom_admin_email, new.expires_at) == ("it@acme.example", NOW + TTL)
     assert [sent.url for sent in invitations.sent] == [activation_url("t-old"), activation_url("t-new")]
     assert await pending_ids(store) == [new.id]
     with pytest.raises(ActivationLinkRevoked):
-        await connecting.usable_activation_link(store.uow(), "t-old", NOW)
+        await connecting.usable_activation_link(store.uow, "t-old", NOW)
 
 
 async def test_a_resend_whose_email_did_not_go_out_keeps_the_old_link(store):
@@ -114,8 +112,7 @@ async def test_a_resend_whose_email_did_not_go_out_keeps_the_old_link(store):
     invitations.failing = True
 
     with pytest.raises(OSError):
-        await activation_links.resend_activation_link(
-            store.uow(), invitations, OWNER, "acme", old.id, "t-new", activation_url("t-new"), NOW, TTL
+        await activation_links.resend_activation_link(store.uow, invitations, OWNER, "acme", old.id, "t-new", activation_url("t-new"), NOW, TTL
         )
 
     assert await pending_ids(store) == [old.id]
@@ -125,17 +122,14 @@ async def test_only_an_emailed_pending_link_can_be_resent(store):
     invitations = FakeInvitations()
     copied = await new_activation_link(store, OWNER, "t-copied")
     with pytest.raises(ActivationLinkNotEmailed):
-        await activation_links.resend_activation_link(
-            store.uow(), invitations, OWNER, "acme", copied.id, "t-new", activation_url("t-new"), NOW, TTL
+        await activation_links.resend_activation_link(store.uow, invitations, OWNER, "acme", copied.id, "t-new", activation_url("t-new"), NOW, TTL
         )
     emailed = await emailed_link(store, invitations, "t-emailed")
-    await connecting.revoke_activation_link(store.uow(), OWNER, "acme", emailed.id, NOW)
+    await connecting.revoke_activation_link(store.uow, OWNER, "acme", emailed.id, NOW)
     with pytest.raises(ActivationLinkNotFound):
-        await activation_links.resend_activation_link(
-            store.uow(), invitations, OWNER, "acme", emailed.id, "t-new", activation_url("t-new"), NOW, TTL
+        await activation_links.resend_activation_link(store.uow, invitations, OWNER, "acme", emailed.id, "t-new", activation_url("t-new"), NOW, TTL
         )
     with pytest.raises(RoleRequired):
-        await activation_links.resend_activation_link(
-            store.uow(), invitations, ADA, "acme", copied.id, "t-new", activation_url("t-new"), NOW, TTL
+        await activation_links.resend_activation_link(store.uow, invitations, ADA, "acme", copied.id, "t-new", activation_url("t-new"), NOW, TTL
         )
     assert await pending_ids(store) == [copied.id]

@@ -94,16 +94,16 @@ async def stored_tokens(store: FakeStore, connection):
 
 
 async def start(store, who=ADA, state="state-1", session_token=None, now=NOW):
-    await connecting.start_personal_connection(store.uow(), who, state, "verifier-1", session_token, now)
+    await connecting.start_personal_connection(store.uow, who, state, "verifier-1", session_token, now)
 
 
 async def test_a_personal_connection_goes_to_zoom_from_the_browser_that_opens_its_link_first(store, zoom):
     await start(store)
 
-    url = await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
+    url = await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-1", None, NOW)
 
     assert url == zoom.authorize_url(ZoomApp.USER, "state-1", "verifier-1")
-    pending = await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)
+    pending = await connecting.take_oauth_state(store.uow, "state-1", "browser-1", NOW)
     assert (pending.purpose, pending.org_id, pending.user_id, pending.code_verifier) == (
         "personal",
         "acme",
@@ -115,7 +115,7 @@ async def test_a_personal_connection_goes_to_zoom_from_the_browser_that_opens_it
 
 async def test_an_oauth_state_and_its_bindings_are_kept_only_as_hashes(store, zoom):
     await start(store, state="state-secret", session_token="session-secret")
-    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-secret", "browser-secret", "session-secret", NOW)
+    await connecting.send_browser_to_zoom(store.uow, zoom, "state-secret", "browser-secret", "session-secret", NOW)
 
     assert list(store.tables.oauth_states) == [secret_hash("state-secret")]
     kept = store.tables.oauth_states[secret_hash("state-secret")]
@@ -124,10 +124,10 @@ async def test_an_oauth_state_and_its_bindings_are_kept_only_as_hashes(store, zo
 
 async def test_the_link_to_zoom_works_once(store, zoom):
     await start(store)
-    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
+    await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-1", None, NOW)
 
     with pytest.raises(OAuthStateInvalid) as again:
-        await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-2", None, NOW)
+        await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-2", None, NOW)
 
     assert type(again.value) is OAuthStateInvalid
     assert store.tables.oauth_states[secret_hash("state-1")].browser_hash == secret_hash("browser-1")
@@ -138,57 +138,57 @@ async def test_a_link_to_zoom_started_in_a_session_is_followed_only_in_that_sess
 
     for other in (None, "someone-elses-session"):
         with pytest.raises(OAuthStateOfAnotherBrowser):
-            await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-2", other, NOW)
-    url = await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", "adas-session", NOW)
+            await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-2", other, NOW)
+    url = await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-1", "adas-session", NOW)
 
     assert url == zoom.authorize_url(ZoomApp.USER, "state-1", "verifier-1")
 
 
 async def test_a_callback_in_another_browser_is_refused_and_changes_nothing(store, zoom):
     await start(store)
-    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
+    await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-1", None, NOW)
     before = dict(store.tables.oauth_states)
 
     for other in (None, "browser-2"):
         with pytest.raises(OAuthStateOfAnotherBrowser):
-            await connecting.take_oauth_state(store.uow(), "state-1", other, NOW)
+            await connecting.take_oauth_state(store.uow, "state-1", other, NOW)
 
     assert store.tables.oauth_states == before
-    assert (await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)).user_id == "ada"
+    assert (await connecting.take_oauth_state(store.uow, "state-1", "browser-1", NOW)).user_id == "ada"
 
 
 async def test_a_state_no_browser_was_sent_to_zoom_with_cannot_be_finished(store):
     await start(store)
 
     with pytest.raises(OAuthStateOfAnotherBrowser):
-        await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)
+        await connecting.take_oauth_state(store.uow, "state-1", "browser-1", NOW)
 
 
 async def test_an_oauth_state_works_once(store, zoom):
     await start(store)
-    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
-    await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)
+    await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-1", None, NOW)
+    await connecting.take_oauth_state(store.uow, "state-1", "browser-1", NOW)
 
     with pytest.raises(OAuthStateInvalid):
-        await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW)
+        await connecting.take_oauth_state(store.uow, "state-1", "browser-1", NOW)
 
 
 async def test_an_oauth_state_stops_working_after_ten_minutes(store, zoom):
     await start(store)
     with pytest.raises(OAuthStateInvalid):
-        await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW + timedelta(minutes=10))
-    await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "browser-1", None, NOW)
+        await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-1", None, NOW + timedelta(minutes=10))
+    await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-1", None, NOW)
 
     with pytest.raises(OAuthStateInvalid) as late:
-        await connecting.take_oauth_state(store.uow(), "state-1", "browser-1", NOW + timedelta(minutes=10))
+        await connecting.take_oauth_state(store.uow, "state-1", "browser-1", NOW + timedelta(minutes=10))
     assert type(late.value) is OAuthStateInvalid
 
 
 async def test_an_unknown_oauth_state_is_refused(store, zoom):
     with pytest.raises(OAuthStateInvalid):
-        await connecting.take_oauth_state(store.uow(), "never-issued", "browser-1", NOW)
+        await connecting.take_oauth_state(store.uow, "never-issued", "browser-1", NOW)
     with pytest.raises(OAuthStateInvalid):
-        await connecting.send_browser_to_zoom(store.uow(), zoom, "never-issued", "browser-1", None, NOW)
+        await connecting.send_browser_to_zoom(store.uow, zoom, "never-issued", "browser-1", None, NOW)
 
 
 async def test_finishing_a_personal_connection_stores_its_tokens_and_records_it(store, zoom):
@@ -307,7 +307,7 @@ async def test_r14_disconnecting_personal_zoom_revokes_and_forgets_its_tokens(st
     connection = await connect_personal(store, zoom, ADA, ADA_AT_HOME)
     tokens = await stored_tokens(store, connection)
 
-    await connecting.disconnect_personal(store.uow(), zoom, ADA, NOW)
+    await connecting.disconnect_personal(store.uow, zoom, ADA, NOW)
 
     assert await store.uow().connections.personal("acme", "ada") is None
     assert await stored_tokens(store, connection) is None
@@ -317,7 +317,7 @@ async def test_r14_disconnecting_personal_zoom_revokes_and_forgets_its_tokens(st
 
 async def test_disconnecting_personal_zoom_one_does_not_have_is_refused(store, zoom):
     with pytest.raises(NotConnected):
-        await connecting.disconnect_personal(store.uow(), zoom, ADA, NOW)
+        await connecting.disconnect_personal(store.uow, zoom, ADA, NOW)
 
 
 # Activation links
@@ -336,12 +336,11 @@ async def test_r3_only_the_hash_of_an_activation_token_is_kept(store):
     await new_activation_link(store, OWNER, TOKEN)
 
     assert TOKEN not in repr(store.tables)
-    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW)
+    assert await connecting.usable_activation_link(store.uow, TOKEN, NOW)
 
 
 async def create_link(store: FakeStore, by, invitations: FakeInvitations | None = None, email: str | None = None):
-    return await connecting.create_activation_link(
-        store.uow(), invitations, by, "acme", TOKEN, activation_url(TOKEN), email, NOW, timedelta(days=7)
+    return await connecting.create_activation_link(store.uow, invitations, by, "acme", TOKEN, activation_url(TOKEN), email, NOW, timedelta(days=7)
     )
 
 
@@ -392,18 +391,18 @@ async def test_r1_a_member_cannot_revoke_an_activation_link(store):
     link = await new_activation_link(store, OWNER, TOKEN)
 
     with pytest.raises(RoleRequired):
-        await connecting.revoke_activation_link(store.uow(), ADA, "acme", link.id, NOW)
+        await connecting.revoke_activation_link(store.uow, ADA, "acme", link.id, NOW)
 
-    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+    assert await connecting.usable_activation_link(store.uow, TOKEN, NOW) == link
 
 
 async def test_r3_a_revoked_activation_link_says_so(store):
     link = await new_activation_link(store, OWNER, TOKEN)
 
-    await connecting.revoke_activation_link(store.uow(), ADMIN, "acme", link.id, NOW)
+    await connecting.revoke_activation_link(store.uow, ADMIN, "acme", link.id, NOW)
 
     with pytest.raises(ActivationLinkRevoked):
-        await connecting.usable_activation_link(store.uow(), TOKEN, NOW)
+        await connecting.usable_activation_link(store.uow, TOKEN, NOW)
     assert actions(store)[-1] == "activation_link_revoked"
 
 
@@ -411,22 +410,22 @@ async def test_another_organizations_activation_link_cannot_be_revoked(store):
     link = await new_activation_link(store, OWNER, TOKEN)
 
     with pytest.raises(ActivationLinkNotFound):
-        await connecting.revoke_activation_link(store.uow(), GLOBEX_OWNER, "globex", link.id, NOW)
+        await connecting.revoke_activation_link(store.uow, GLOBEX_OWNER, "globex", link.id, NOW)
 
-    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+    assert await connecting.usable_activation_link(store.uow, TOKEN, NOW) == link
 
 
 async def test_r3_an_unknown_activation_link_says_so(store):
     with pytest.raises(ActivationLinkUnknown):
-        await connecting.usable_activation_link(store.uow(), "no-such-token", NOW)
+        await connecting.usable_activation_link(store.uow, "no-such-token", NOW)
 
 
 async def test_r3_an_expired_activation_link_says_so(store):
     await new_activation_link(store, OWNER, TOKEN, ttl=timedelta(days=7))
 
-    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW + timedelta(days=7) - timedelta(seconds=1))
+    assert await connecting.usable_activation_link(store.uow, TOKEN, NOW + timedelta(days=7) - timedelta(seconds=1))
     with pytest.raises(ActivationLinkExpired):
-        await connecting.usable_activation_link(store.uow(), TOKEN, NOW + timedelta(days=7))
+        await connecting.usable_activation_link(store.uow, TOKEN, NOW + timedelta(days=7))
 
 
 async def test_r3_a_used_activation_link_says_so(store, zoom):
@@ -434,7 +433,7 @@ async def test_r3_a_used_activation_link_says_so(store, zoom):
     await activate(store, zoom, TOKEN, ADMIN_PROFILE)
 
     with pytest.raises(ActivationLinkUsed):
-        await connecting.usable_activation_link(store.uow(), TOKEN, NOW)
+        await connecting.usable_activation_link(store.uow, TOKEN, NOW)
     with pytest.raises(ActivationLinkUsed):
         await pending_activation(store, zoom, TOKEN)
 
@@ -443,7 +442,7 @@ async def test_r3_an_expired_link_starts_no_activation(store, zoom):
     await new_activation_link(store, OWNER, TOKEN, ttl=timedelta(days=7))
 
     with pytest.raises(ActivationLinkExpired):
-        await connecting.start_activation(store.uow(), zoom, TOKEN, "state-1", "verifier", "browser-1", NOW + timedelta(days=8))
+        await connecting.start_activation(store.uow, zoom, TOKEN, "state-1", "verifier", "browser-1", NOW + timedelta(days=8))
 
     assert store.tables.oauth_states == {}
 
@@ -451,14 +450,14 @@ async def test_r3_an_expired_link_starts_no_activation(store, zoom):
 async def test_starting_an_activation_sends_the_zoom_admin_to_the_admin_app_bound_to_their_browser(store, zoom):
     link = await new_activation_link(store, OWNER, TOKEN)
 
-    url = await connecting.start_activation(store.uow(), zoom, TOKEN, "state-1", "verifier", "admins-browser", NOW)
+    url = await connecting.start_activation(store.uow, zoom, TOKEN, "state-1", "verifier", "admins-browser", NOW)
 
     assert url == zoom.authorize_url(ZoomApp.ADMIN, "state-1", "verifier")
     with pytest.raises(OAuthStateOfAnotherBrowser):
-        await connecting.take_oauth_state(store.uow(), "state-1", "another-browser", NOW)
+        await connecting.take_oauth_state(store.uow, "state-1", "another-browser", NOW)
     with pytest.raises(OAuthStateInvalid):  # already bound: no second browser can bind to it
-        await connecting.send_browser_to_zoom(store.uow(), zoom, "state-1", "another-browser", None, NOW)
-    pending = await connecting.take_oauth_state(store.uow(), "state-1", "admins-browser", NOW)
+        await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "another-browser", None, NOW)
+    pending = await connecting.take_oauth_state(store.uow, "state-1", "admins-browser", NOW)
     assert (pending.purpose, pending.org_id, pending.activation_link_id, pending.user_id) == (
         "activation",
         "acme",
@@ -515,7 +514,7 @@ async def test_r2_a_zoom_member_cannot_finish_an_activation_and_the_link_still_w
     assert "ada@acme.example" in refused.value.detail
     assert zoom.revoked == [(ZoomApp.ADMIN, zoom.issued[-1])]
     assert await store.uow().connections.organization("acme") is None
-    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+    assert await connecting.usable_activation_link(store.uow, TOKEN, NOW) == link
     assert "connected" not in actions(store)
 
     connection = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
@@ -536,7 +535,7 @@ async def test_r3_a_link_revoked_while_the_admin_was_at_zoom_connects_nothing(st
     link = await new_activation_link(store, OWNER, TOKEN)
     pending, url = await pending_activation(store, zoom, TOKEN)
     code = zoom.approve(ADMIN_PROFILE, url)
-    await connecting.revoke_activation_link(store.uow(), OWNER, "acme", link.id, NOW)
+    await connecting.revoke_activation_link(store.uow, OWNER, "acme", link.id, NOW)
 
     with pytest.raises(ActivationLinkRevoked):
         await finish(store, zoom, pending, code, NOW)
@@ -603,7 +602,7 @@ async def test_r6_connecting_and_reconnecting_the_organization_never_touches_per
     assert await store.uow().connections.personal("acme", "ada") == personal
     assert await stored_tokens(store, personal) == personal_tokens
     assert all(app is ZoomApp.ADMIN for app, _ in zoom.revoked)
-    mine = await integration.my_integration(store.uow(), ADA)
+    mine = await integration.my_integration(store.uow, ADA)
     assert (mine.connected, mine.type) == (True, ConnectionType.PERSONAL)
 
 
@@ -621,7 +620,7 @@ async def test_r13_a_zoom_account_serving_another_organization_is_refused(store,
     assert await uow.connections.organization("globex") == globex
     assert await uow.connections.tokens(globex) == globex_tokens
     assert zoom.revoked == []  # another admin's approval is dropped, not revoked: see finish_activation
-    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+    assert await connecting.usable_activation_link(store.uow, TOKEN, NOW) == link
 
 
 async def test_r13_the_admin_serving_another_organization_approving_again_keeps_that_organization_alive(store, zoom):
@@ -640,7 +639,7 @@ async def test_r13_the_admin_serving_another_organization_approving_again_keeps_
     assert zoom.revoked == []
     event = store.audit[-1]
     assert (event.org_id, event.action, event.connection_id, event.actor) == ("globex", "reauthorized", globex.id, "zoom:zu-admin")
-    assert await connecting.usable_activation_link(store.uow(), TOKEN, NOW) == link
+    assert await connecting.usable_activation_link(store.uow, TOKEN, NOW) == link
 
 
 async def test_r3_the_organizations_admin_approving_in_a_second_tab_after_the_first_used_the_link_keeps_the_new_tokens(
@@ -655,7 +654,7 @@ async def test_r3_the_organizations_admin_approving_in_a_second_tab_after_the_fi
     grant = await connecting.collect_grant(zoom, second, zoom.approve(ADMIN_PROFILE, second_url))
 
     with pytest.raises(ActivationLinkUsed):
-        await connecting.finish_activation(store.uow(), zoom, second, grant, NOW)
+        await connecting.finish_activation(store.uow, zoom, second, grant, NOW)
 
     assert await store.uow().connections.tokens(connection) == zoom.issued[-1]
     assert zoom.revoked == []
@@ -671,7 +670,7 @@ async def test_r12_r14_disconnecting_the_organization_counts_who_relied_on_it_an
     connection = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
     tokens = await stored_tokens(store, connection)
 
-    affected = await connecting.disconnect_organization(store.uow(), zoom, ADMIN, "acme", NOW)
+    affected = await connecting.disconnect_organization(store.uow, zoom, ADMIN, "acme", NOW)
 
     # bob is seated; ada is served personally; olga, adam and cy have no Zoom user in the account.
     assert affected == 1
@@ -695,7 +694,7 @@ async def test_r12_r14_disconnecting_the_organization_counts_who_relied_on_it_an
 async def test_r12_after_disconnecting_the_organization_its_account_can_be_connected_elsewhere(store, zoom):
     await new_activation_link(store, OWNER, TOKEN)
     await activate(store, zoom, TOKEN, ADMIN_PROFILE)
-    await connecting.disconnect_organization(store.uow(), zoom, OWNER, "acme", NOW)
+    await connecting.disconnect_organization(store.uow, zoom, OWNER, "acme", NOW)
     await new_activation_link(store, GLOBEX_OWNER, "g" * 43)
 
     connection = await activate(store, zoom, "g" * 43, ADMIN_PROFILE)
@@ -708,7 +707,7 @@ async def test_r1_a_member_cannot_disconnect_the_organization(store, zoom):
     connection = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
 
     with pytest.raises(RoleRequired):
-        await connecting.disconnect_organization(store.uow(), zoom, ADA, "acme", NOW)
+        await connecting.disconnect_organization(store.uow, zoom, ADA, "acme", NOW)
 
     assert await store.uow().connections.organization("acme") == connection
     assert zoom.revoked == []
@@ -719,11 +718,12 @@ async def test_r1_another_organizations_owner_cannot_disconnect_the_organization
     connection = await activate(store, zoom, TOKEN, ADMIN_PROFILE)
 
     with pytest.raises(OrganizationNotFound):
-        await connecting.disconnect_organization(store.uow(), zoom, GLOBEX_OWNER, "acme", NOW)
+        await connecting.disconnect_organization(store.uow, zoom, GLOBEX_OWNER, "acme", NOW)
 
     assert await store.uow().connections.organization("acme") == connection
 
 
 async def test_disconnecting_an_organization_without_zoom_is_refused(store, zoom):
     with pytest.raises(NotConnected):
-        await connecting.disconnect_organization(store.uow(), zoom, OWNER, "acme", NOW)
+        await connecting.disconnect_organization(store.uow, zoom, OWNER, "acme", NOW)
+

@@ -44,8 +44,8 @@ async def members_of(store: FakeStore, org_id: str, *user_ids: str) -> list[str]
 
 
 async def test_an_organization_is_created_then_renamed(store):
-    _, created = await provisioning.provision_organization(store.uow(), "acme", "Acme", NOW)
-    renamed, created_again = await provisioning.provision_organization(store.uow(), "acme", "Acme Inc", NOW)
+    _, created = await provisioning.provision_organization(store.uow, "acme", "Acme", NOW)
+    renamed, created_again = await provisioning.provision_organization(store.uow, "acme", "Acme Inc", NOW)
 
     assert (created, created_again) == (True, False)
     assert renamed.name == "Acme Inc"
@@ -54,7 +54,7 @@ async def test_an_organization_is_created_then_renamed(store):
 
 async def test_an_organization_id_outside_the_identifier_alphabet_is_refused(store):
     with pytest.raises(InvalidIdentifier):
-        await provisioning.provision_organization(store.uow(), "acme corp", "Acme", NOW)
+        await provisioning.provision_organization(store.uow, "acme corp", "Acme", NOW)
 
     assert await store.uow().organizations.get("acme corp") is None
 
@@ -62,9 +62,8 @@ async def test_an_organization_id_outside_the_identifier_alphabet_is_refused(sto
 async def test_a_member_is_created_then_updated(store):
     await organization_with(store, "acme")
 
-    _, created = await provisioning.provision_member(store.uow(), "acme", person("ada"), NOW)
-    updated, created_again = await provisioning.provision_member(
-        store.uow(), "acme", person("ada", Role.ADMIN, name="Ada L."), NOW
+    _, created = await provisioning.provision_member(store.uow, "acme", person("ada"), NOW)
+    updated, created_again = await provisioning.provision_member(store.uow, "acme", person("ada", Role.ADMIN, name="Ada L."), NOW
     )
 
     assert (created, created_again) == (True, False)
@@ -74,7 +73,7 @@ async def test_a_member_is_created_then_updated(store):
 async def test_a_batch_creates_and_updates_members(store):
     await organization_with(store, "acme", person("ada"))
 
-    result = await provisioning.provision_members(store.uow(), "acme", [person("ada"), person("bob"), person("cy")], NOW)
+    result = await provisioning.provision_members(store.uow, "acme", [person("ada"), person("bob"), person("cy")], NOW)
 
     assert (result.created, result.updated) == (2, 1)
     assert await members_of(store, "acme", "ada", "bob", "cy") == ["ada", "bob", "cy"]
@@ -85,7 +84,7 @@ async def test_a_batch_over_1000_members_is_refused_and_nothing_is_saved(store):
     batch = [person(f"user-{n}") for n in range(provisioning.MAX_BATCH + 1)]
 
     with pytest.raises(BatchTooLarge) as refused:
-        await provisioning.provision_members(store.uow(), "acme", batch, NOW)
+        await provisioning.provision_members(store.uow, "acme", batch, NOW)
 
     assert "members" in refused.value.errors
     assert await members_of(store, "acme", "user-0", "user-1000") == []
@@ -95,7 +94,7 @@ async def test_a_batch_of_exactly_1000_members_is_accepted(store):
     await organization_with(store, "acme")
     batch = [person(f"user-{n}") for n in range(provisioning.MAX_BATCH)]
 
-    result = await provisioning.provision_members(store.uow(), "acme", batch, NOW)
+    result = await provisioning.provision_members(store.uow, "acme", batch, NOW)
 
     assert result.created == provisioning.MAX_BATCH
 
@@ -104,7 +103,7 @@ async def test_a_batch_naming_a_member_twice_is_refused_and_nothing_is_saved(sto
     await organization_with(store, "acme")
 
     with pytest.raises(InvalidInput) as refused:
-        await provisioning.provision_members(store.uow(), "acme", [person("ada"), person("bob"), person("ada")], NOW)
+        await provisioning.provision_members(store.uow, "acme", [person("ada"), person("bob"), person("ada")], NOW)
 
     assert refused.value.errors == {"members[2].user_id": "appears more than once in the batch"}
     assert await members_of(store, "acme", "ada", "bob") == []
@@ -114,7 +113,7 @@ async def test_a_batch_with_an_invalid_user_id_names_it_and_saves_nothing(store)
     await organization_with(store, "acme")
 
     with pytest.raises(InvalidInput) as refused:
-        await provisioning.provision_members(store.uow(), "acme", [person("ada"), person("b o b")], NOW)
+        await provisioning.provision_members(store.uow, "acme", [person("ada"), person("b o b")], NOW)
 
     assert list(refused.value.errors) == ["members[1].user_id"]
     assert await members_of(store, "acme", "ada") == []
@@ -122,14 +121,14 @@ async def test_a_batch_with_an_invalid_user_id_names_it_and_saves_nothing(store)
 
 async def test_a_batch_for_an_unknown_organization_is_refused(store):
     with pytest.raises(OrganizationNotFound):
-        await provisioning.provision_members(store.uow(), "nowhere", [person("ada")], NOW)
+        await provisioning.provision_members(store.uow, "nowhere", [person("ada")], NOW)
 
     assert await store.uow().members.find("ada") is None
 
 
 async def test_a_single_member_for_an_unknown_organization_is_refused(store):
     with pytest.raises(OrganizationNotFound):
-        await provisioning.provision_member(store.uow(), "nowhere", person("ada"), NOW)
+        await provisioning.provision_member(store.uow, "nowhere", person("ada"), NOW)
 
 
 async def test_a_user_already_in_another_organization_fails_the_whole_batch(store):
@@ -137,7 +136,7 @@ async def test_a_user_already_in_another_organization_fails_the_whole_batch(stor
     await organization_with(store, "globex")
 
     with pytest.raises(MemberOfAnotherOrganization):
-        await provisioning.provision_members(store.uow(), "globex", [person("bob"), person("ada")], NOW)
+        await provisioning.provision_members(store.uow, "globex", [person("bob"), person("ada")], NOW)
 
     assert await members_of(store, "globex", "bob", "ada") == []
     assert await members_of(store, "acme", "ada") == ["ada"]
@@ -150,7 +149,7 @@ async def test_r14_deleting_a_member_ends_their_personal_connection_and_revokes_
     )
     tokens = await store.uow().connections.tokens(connection)
 
-    await provisioning.delete_member(store.uow(), zoom, "acme", "ada", "api_key:host", NOW)
+    await provisioning.delete_member(store.uow, zoom, "acme", "ada", "api_key:host", NOW)
 
     uow = store.uow()
     assert await uow.members.get("acme", "ada") is None
@@ -172,7 +171,7 @@ async def test_r13_a_deleted_members_zoom_user_can_be_connected_by_someone_else(
     shared = profile_of(zoom_user("zu-shared", "desk@acme.example"), "acct-desk")
     await connect_personal(store, zoom, principal("acme", "ada"), shared)
 
-    await provisioning.delete_member(store.uow(), zoom, "acme", "ada", "api_key:host", NOW)
+    await provisioning.delete_member(store.uow, zoom, "acme", "ada", "api_key:host", NOW)
     connection = await connect_personal(store, zoom, principal("acme", "bob"), shared)
 
     assert connection.user_id == "bob"
@@ -181,7 +180,7 @@ async def test_r13_a_deleted_members_zoom_user_can_be_connected_by_someone_else(
 async def test_deleting_a_member_without_personal_zoom_revokes_nothing(store, zoom):
     await organization_with(store, "acme", person("ada"))
 
-    await provisioning.delete_member(store.uow(), zoom, "acme", "ada", "api_key:host", NOW)
+    await provisioning.delete_member(store.uow, zoom, "acme", "ada", "api_key:host", NOW)
 
     assert await store.uow().members.get("acme", "ada") is None
     assert zoom.revoked == []
@@ -192,9 +191,9 @@ async def test_deleting_an_unknown_member_is_refused(store, zoom):
     await organization_with(store, "acme")
 
     with pytest.raises(MemberNotFound):
-        await provisioning.delete_member(store.uow(), zoom, "acme", "ghost", "api_key:host", NOW)
+        await provisioning.delete_member(store.uow, zoom, "acme", "ghost", "api_key:host", NOW)
 
 
 async def test_deleting_a_member_of_an_unknown_organization_is_refused(store, zoom):
     with pytest.raises(OrganizationNotFound):
-        await provisioning.delete_member(store.uow(), zoom, "nowhere", "ada", "api_key:host", NOW)
+        await provisioning.delete_member(store.uow, zoom, "nowhere", "ada", "api_key:host", NOW)
