@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -45,6 +46,7 @@ from tests.unit.fakes import (
     profile_of,
     zoom_user,
 )
+from tests.unit.meeting_fakes import FakeClock
 
 OWNER = principal("acme", "olga", Role.OWNER)
 ADMIN = principal("acme", "adam", Role.ADMIN)
@@ -727,3 +729,120 @@ async def test_disconnecting_an_organization_without_zoom_is_refused(store, zoom
     with pytest.raises(NotConnected):
         await connecting.disconnect_organization(store.uow, zoom, OWNER, "acme", NOW)
 
+
+# The OAuth callback as one use case (domain.connecting.complete_zoom_callback)
+
+
+class Transactions:
+    """store.uow, counting the transactions begun and how many are open when Zoom is called."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store, self.begun, self.open = store, 0, 0
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, read_only: bool = False):
+        self.begun += 1
+        self.open += 1
+        try:
+            async with self.store.uow(read_only) as tx:
+                yield tx
+        finally:
+            self.open -= 1
+
+
+class ZoomWatched:
+    """FakeZoom, noting for every call how many transactions were open."""
+
+    def __init__(self, zoom: FakeZoom, transactions: Transactions) -> None:
+        self.zoom, self.transactions, self.calls = zoom, transactions, []
+
+    def __getattr__(self, name):
+        method = getattr(self.zoom, name)
+
+        async def watched(*args):
+            self.calls.append((name, self.transactions.open))
+            return await method(*args)
+
+        return watched
+
+
+async def callback_of(store, zoom, token=TOKEN, browser="admin-browser"):
+    url = await connecting.start_activation(store.uow, zoom, token, "state-cb", "verifier-cb", browser, NOW)
+    return url
+
+
+async def test_the_activation_callback_takes_the_state_and_link_then_asks_zoom_outside_any_transaction_then_writes_once(
+    store, zoom
+):
+    link = await new_activation_link(store, OWNER, TOKEN)
+    code = zoom.approve(ADMIN_PROFILE, await callback_of(store, zoom))
+    transactions = Transactions(store)
+    watched = ZoomWatched(zoom, transactions)
+    cmd = connecting.ZoomCallback(state="state-cb", browser_secret="admin-browser", code=code)
+
+    done = await connecting.complete_zoom_callback(cmd, transactions, watched, FakeClock())
+
+    assert (done.purpose, done.declined, done.organization_name) == ("activation", False, "Acme")
+    assert done.connection == await store.uow().connections.organization("acme")
+    assert (await store.uow().activation_links.get("acme", link.id)).used_at == NOW
+    assert transactions.begun == 2
+    assert [name for name, _ in watched.calls] == ["exchange_code", "me", "account_users"]
+    assert all(open_ == 0 for _, open_ in watched.calls)
+    with pytest.raises(OAuthStateInvalid):  # the state worked once
+        await connecting.complete_zoom_callback(cmd, store.uow, zoom, FakeClock())
+
+
+async def test_an_activation_callback_for_a_link_revoked_meanwhile_asks_zoom_nothing_and_uses_the_state_up(store, zoom):
+    link = await new_activation_link(store, OWNER, TOKEN)
+    code = zoom.approve(ADMIN_PROFILE, await callback_of(store, zoom))
+    await connecting.revoke_activation_link(store.uow, OWNER, "acme", link.id, NOW)
+    cmd = connecting.ZoomCallback(state="state-cb", browser_secret="admin-browser", code=code)
+
+    with pytest.raises(ActivationLinkRevoked):
+        await connecting.complete_zoom_callback(cmd, store.uow, zoom, FakeClock())
+
+    assert zoom.issued == []
+    assert store.tables.oauth_states == {}
+
+
+async def test_a_callback_declined_in_zoom_asks_zoom_nothing_and_the_link_still_works(store, zoom):
+    link = await new_activation_link(store, OWNER, TOKEN)
+    await callback_of(store, zoom)
+    cmd = connecting.ZoomCallback(state="state-cb", browser_secret="admin-browser", code=None, declined=True)
+
+    done = await connecting.complete_zoom_callback(cmd, store.uow, zoom, FakeClock())
+
+    assert (done.purpose, done.declined) == ("activation", True)
+    assert zoom.issued == []
+    assert await connecting.usable_activation_link(store.uow, TOKEN, NOW) == link
+
+
+async def test_zoom_failing_a_callback_says_what_the_callback_was_for(store, zoom):
+    await new_activation_link(store, OWNER, TOKEN)
+    code = zoom.approve(ADMIN_PROFILE, await callback_of(store, zoom))
+    zoom.refusing = True
+    cmd = connecting.ZoomCallback(state="state-cb", browser_secret="admin-browser", code=code)
+
+    with pytest.raises(connecting.CallbackZoomFailed) as failed:
+        await connecting.complete_zoom_callback(cmd, store.uow, zoom, FakeClock())
+
+    assert failed.value.purpose == "activation" and isinstance(failed.value.cause, ZoomRefused)
+    assert await store.uow().connections.organization("acme") is None
+
+
+async def test_the_personal_callback_revokes_the_replaced_tokens_after_its_transaction(store, zoom):
+    first = await connect_personal(store, zoom, ADA, ADA_AT_HOME)
+    first_tokens = await stored_tokens(store, first)
+    await start(store, state="state-again")
+    url = await connecting.send_browser_to_zoom(store.uow, zoom, "state-again", "adas-browser", None, NOW)
+    transactions = Transactions(store)
+    watched = ZoomWatched(zoom, transactions)
+    cmd = connecting.ZoomCallback(state="state-again", browser_secret="adas-browser", code=zoom.approve(SHARED_DESK, url))
+
+    done = await connecting.complete_zoom_callback(cmd, transactions, watched, FakeClock())
+
+    assert (done.purpose, done.connection.zoom_user_id) == ("personal", "zu-desk")
+    assert zoom.revoked == [(ZoomApp.USER, first_tokens)]
+    assert [name for name, _ in watched.calls] == ["exchange_code", "me", "revoke"]
+    assert all(open_ == 0 for _, open_ in watched.calls)
+    assert transactions.begun == 2
