@@ -226,6 +226,7 @@ async def _callback_refusal(tx: UnitOfWork, cmd: ZoomCallback, pending: OAuthSta
             return refused
         return None
     if cmd.session_token:
+        # The unit of work's browser sessions (domain.browser_sessions.SessionsUnitOfWork).
         session = await tx.sessions.session(secret_hash(cmd.session_token), now)  # type: ignore[attr-defined]
         if session is not None and session.user_id != pending.user_id:
             return SignInOfAnotherMember(

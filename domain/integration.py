@@ -84,7 +84,7 @@ async def organization_integration(
         return await _organization_integration(tx, org_id)
 
 
-async def verify_organization(
+async def verify_organization_now(
     uow: UnitOfWorkFactory, principal: Principal, org_id: str, verify: Callable[[str], Awaitable[None]]
 ) -> OrganizationIntegration:
     """Owners and admins check the organization's Zoom now: `verify` (the periodic verification, which asks

@@ -276,7 +276,7 @@ class OrganizationIntegrationController(Controller):
         Holds no database connection while it waits on Zoom.
         """
         check_identifier(org_id, "org_id")
-        return await integration.verify_organization(
+        return await integration.verify_organization_now(
             unit_of_work, principal, org_id, functools.partial(verify_organization, keeper)
         )
 
