@@ -470,13 +470,19 @@ class PostgresDeliveries:
         self, endpoint_id: str, status: str | None, before_id: int | None, limit: int
     ) -> tuple[list[Delivery], int | None]:
         """Newest first; the id to continue before when more follow."""
+        return await self._newest_first("d.endpoint_id = $1", endpoint_id, status, before_id, limit)
+
+    async def _newest_first(
+        self, of: str, key: str, status: str | None, before_id: int | None, limit: int
+    ) -> tuple[list[Delivery], int | None]:
+        """One page of deliveries `of` an endpoint or an organization ($1 = `key`), read backwards along its index."""
         records = await self._connection.fetch(
-            """
+            f"""
             SELECT d.*, v.id AS event_id, v.type FROM event_deliveries d JOIN events v ON v.position = d.event_position
-            WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2) AND ($3::bigint IS NULL OR d.id < $3)
+            WHERE {of} AND ($2::text IS NULL OR d.status = $2) AND ($3::bigint IS NULL OR d.id < $3)
             ORDER BY d.id DESC LIMIT $4
             """,
-            endpoint_id,
+            key,
             status,
             before_id,
             limit + 1,
@@ -501,20 +507,8 @@ class PostgresDeliveries:
     async def organization_page(
         self, org_id: str, status: str | None, before_id: int | None, limit: int
     ) -> tuple[list[Delivery], int | None]:
-        """Newest first, read backwards along deliveries_of_organization (m0014)."""
-        records = await self._connection.fetch(
-            """
-            SELECT d.*, v.id AS event_id, v.type FROM event_deliveries d JOIN events v ON v.position = d.event_position
-            WHERE d.org_id = $1 AND ($2::text IS NULL OR d.status = $2) AND ($3::bigint IS NULL OR d.id < $3)
-            ORDER BY d.id DESC LIMIT $4
-            """,
-            org_id,
-            status,
-            before_id,
-            limit + 1,
-        )
-        items = [_delivery(record) for record in records[:limit]]
-        return items, items[-1].id if len(records) > limit else None
+        """Along deliveries_of_organization (m0014)."""
+        return await self._newest_first("d.org_id = $1", org_id, status, before_id, limit)
 
     async def of_organization(self, org_id: str, delivery_id: int) -> Delivery | None:
         record = await self._connection.fetchrow(
