@@ -76,6 +76,28 @@ class MemberStateCountTable(Table, tablename="member_state_counts"):
     one_row_per_state = Unique([org_id, personal_status, seated, organization_removed])
 
 
+class MemberWordTable(Table, tablename="member_words"):
+    """Kept by triggers (migration m0013): each member once under each word of their `search_text`
+    (folded name and email), indexed (org_id, word, name, user_id): a word's members in the members
+    table's order. A search merges a few words' ranges (persistence/members_table.py)."""
+
+    id = BigSerial(primary_key=True)
+    org_id = Varchar(length=128)
+    word = Text()
+    name = Varchar(length=200)
+    user_id = Varchar(length=128)
+
+
+class MemberSearchWordTable(Table, tablename="member_search_words"):
+    """Kept by triggers (migration m0013): each organization's distinct member words and how many members
+    have each; unique (org_id, word), trigram-indexed: the words a search word is part of."""
+
+    id = BigSerial(primary_key=True)
+    org_id = Varchar(length=128)
+    word = Text()
+    members = BigInt(default=0)
+
+
 class ConnectionTable(Table, tablename="connections"):
     """Live connections only: a connection that ends is deleted, its history is in the audit trail."""
 
