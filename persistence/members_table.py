@@ -98,24 +98,27 @@ class PostgresMembersTable:
     async def _searched(
         self, query: MembersQuery, states: list[MemberState], words: list[str], selected: int, members: int
     ) -> list[asyncpg.Record]:
-        """The cheapest of three readings, each exact, by how many rows it may have to read.
+        """The cheapest of four readings, each exact, by how many rows it may have to read.
 
-        A search for a word most members share is answered by reading members in name order until a
-        page is full; a rare one by the trigram index, which finds its few matches directly; a common
-        word in rare states by reading those states' members in order. Which is which is learnt by
-        trying the first: at most WALK_ROWS rows of the name index.
+        First the organization's words each search word is part of (_merged): when one search word
+        stands for a few of them, their members' ranges in name order, merged, hold the page. Otherwise
+        a word most members share is answered by reading members in name order until a page is full; a
+        rare one by the trigram index, which finds its few matches directly; a common word in rare
+        states by reading those states' members in order. Which is which is learnt by trying the first:
+        at most WALK_ROWS rows of the name index.
         """
         if selected <= SMALL_SELECTION:
             return await self._walk_states(query, states, words)
+        merged = await self._merged(query, states, words, selected, members)
+        if merged is not None:
+            return merged
         sql = _Sql(query)
         match = sql.match(words)
         # The name index in order, WALK_ROWS rows at most, stopping when the page is full; the limit
         # keeps the words out of that read (and so the trigram index from being used for it). A literal,
         # not a parameter: a generic plan would guess the limit and sort the whole organization.
         walk_rows = int(WALK_ROWS)
-        in_states = "" if len(states) == len(ALL_STATES) else " AND (" + " OR ".join(
-            sql.state(state).removeprefix(" AND ") for state in states
-        ) + ")"
+        in_states = sql.in_states(states)
         stretch = f"SELECT {_COLUMNS}, search_text FROM members WHERE org_id = $1{sql.after()} ORDER BY name, user_id"
         walked = await self._connection.fetch(
             f"SELECT * FROM ({stretch} LIMIT {walk_rows}) AS stretch WHERE {match}{in_states}"
@@ -146,6 +149,91 @@ class PostgresMembersTable:
             for state in _branches(states)
         ]
         return await self._fetch_page(sql, f"{matched}SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
+
+    async def _merged(
+        self, query: MembersQuery, states: list[MemberState], words: list[str], selected: int, members: int
+    ) -> list[asyncpg.Record] | None:
+        """The page from the ranges of member_words (migration m0013) of the words one search word stands
+        for, merged in name order; the other search words and the states checked on each member's row.
+
+        Read when the ranges hold MERGE_ROWS members or fewer (a rare word: its matches directly, not
+        after a walk), or when there is nothing to check (one search word, every state): a word shared by
+        a tenth of the members in runs of names takes a page of rows, not the 100,000 the trigram index
+        finds. None otherwise (no search word stands for MERGE_WORDS words or fewer; other words or
+        states to check on many rows, whose matches may lie anywhere in the ranges): another reading.
+        """
+        folded = await self._connection.fetchval(
+            "SELECT array_agg(btrim(public.roomlink_fold(word)) ORDER BY i)"
+            " FROM unnest($1::text[]) WITH ORDINALITY AS search (word, i)",
+            words,
+        )
+        # A word folded to nothing, or to several (unaccent writes "½" as " 1/2"), is not one word.
+        if any(not word or " " in word for word in folded):
+            return None
+        expansions = await self._expansions(query.org_id, words, folded)
+        if any(expansion == [] for expansion in expansions):
+            return []  # a word no member has
+        candidates = sorted(
+            (sum(members for _, members in expansion), i) for i, expansion in enumerate(expansions) if expansion
+        )
+        if not candidates:
+            return None
+        total, i = candidates[0]
+        if total <= MERGE_ROWS or (len(words) == 1 and len(states) == len(ALL_STATES)):
+            # At most MERGE_ROWS rows to check; or none to check: the first rows after the cursor are the page.
+            return await self._merge(query, states, words, i, expansions[i])
+        return None
+
+    async def _expansions(self, org_id: str, words: list[str], folded: list[str]) -> list[list[tuple[str, int]] | None]:
+        """For each search word, the organization's words it stands for (a longer one anywhere in them, a
+        shorter at their start) and how many members have each; None for more than MERGE_WORDS."""
+        args: list[object] = [org_id]
+
+        def add(value: object) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        branches = []
+        for i, (word, fold) in enumerate(zip(words, folded)):
+            if len(word) >= SUBSTRING_FROM:
+                pattern = fold.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                condition = f"word LIKE {add(f'%{pattern}%')}"
+            else:
+                # The words starting with it: a range of the byte-ordered key (no word has U+10FFFF), not the
+                # trigram index (a prefix of one or two characters has no trigram of its own).
+                condition = f"word ~>=~ {add(fold)} AND word ~<~ {add(fold + chr(0x10FFFF))} AND starts_with(word, {add(fold)})"
+            branches.append(
+                f"(SELECT {i} AS i, word, members FROM member_search_words WHERE org_id = $1 AND {condition}"
+                f" LIMIT {int(MERGE_WORDS) + 1})"
+            )
+        found: list[list[tuple[str, int]]] = [[] for _ in words]
+        for record in await self._connection.fetch(" UNION ALL ".join(branches), *args):
+            found[record["i"]].append((record["word"], record["members"]))
+        return [expansion if len(expansion) <= MERGE_WORDS else None for expansion in found]
+
+    async def _merge(
+        self,
+        query: MembersQuery,
+        states: list[MemberState],
+        words: list[str],
+        chosen: int,
+        expansion: list[tuple[str, int]],
+    ) -> list[asyncpg.Record]:
+        """The members under the expansion's words after the cursor, their ranges merged in name order,
+        kept when the other words and a selected state match their row, until the page is full."""
+        others = [word for i, word in enumerate(words) if i != chosen]
+        sql = _Sql(query)
+        stretch = _stretch(sql, expansion)
+        conditions = " AND ".join(filter(None, [sql.match(others), sql.in_states(states).removeprefix(" AND ")]))
+        columns = ", ".join(f"m.{column}" for column in _COLUMNS.split(", "))
+        # Ordered by the ranges' columns, so that the plan reads them lazily through the join.
+        return await self._connection.fetch(
+            f"SELECT {columns} FROM ({stretch}) AS stretch"
+            " JOIN members m ON m.org_id = $1 AND m.user_id = stretch.user_id"
+            f"{' WHERE ' + conditions if conditions else ''}"
+            " ORDER BY stretch.name, stretch.user_id LIMIT $2",
+            *sql.args,
+        )
 
     async def _walk_states(
         self, query: MembersQuery, states: list[MemberState], words: list[str]
@@ -242,6 +330,10 @@ SUBSTRING_FROM = 3
 WALK_ROWS = 5_000
 #: Members in the selected states few enough for a search to read them all, in order.
 SMALL_SELECTION = 2_000
+#: Words of the organization one search word may stand for and still be read as their ranges, merged.
+MERGE_WORDS = 64
+#: Members under those words few enough to check each one's row (other words, states) for a search.
+MERGE_ROWS = 2_000
 
 
 class _Sql:
@@ -269,6 +361,12 @@ class _Sql:
             f" AND organization_removed = {self.add(state.organization_removed)}"
         )
 
+    def in_states(self, states: list[MemberState]) -> str:
+        """One of the selected states; nothing when every state is selected."""
+        if len(states) == len(ALL_STATES):
+            return ""
+        return " AND (" + " OR ".join(self.state(state).removeprefix(" AND ") for state in states) + ")"
+
     def match(self, words: list[str]) -> str:
         """Every word, folded as the members' search_text is (migration m0012), in search_text."""
         return " AND ".join(
@@ -276,6 +374,21 @@ class _Sql:
             f"{self.add(word)})) || '%'"
             for word in words
         )
+
+
+def _stretch(sql: _Sql, expansion: list[tuple[str, int]]) -> str:
+    """The members after the cursor under any of these words, in name order: each word's range of
+    member_words_in_order, merged (a member under two of the words once)."""
+    after = sql.after()  # the same parameters in every range
+    ranges = [
+        f"SELECT name, user_id FROM member_words WHERE org_id = $1 AND word = {sql.add(word)}{after}"
+        " ORDER BY name, user_id"
+        for word, _ in expansion
+    ]
+    if len(ranges) == 1:
+        return ranges[0]
+    merged = " UNION ALL ".join(f"({single})" for single in ranges)
+    return f"SELECT DISTINCT name, user_id FROM ({merged}) AS ranges ORDER BY name, user_id"
 
 
 def _branches(states: list[MemberState]) -> list[MemberState | None]:

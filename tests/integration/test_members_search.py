@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+import unicodedata
+
 import pytest
 
 from domain.model import ConnectionStatus, ConnectionType, ZoomUser
 from domain.ports import MembersQuery
 from persistence import members_table
 from persistence.database import unit_of_work
-from tests.support.builders import add_connection, connection, create_organization, member, unique
+from server.clock import utcnow
+from tests.support.builders import (
+    add_connection,
+    connection,
+    create_organization,
+    member,
+    unique,
+)
 
 PEOPLE = [
     ("Hana Tanaka", "hana.tanaka@clinic.example"),
@@ -31,15 +42,17 @@ async def org(db) -> str:
     return org_id
 
 
-async def names(org_id: str, q: str, limit: int = 50, **filters) -> list[str]:
+async def names(org_id: str, q: str, limit: int = 50, pages: int | None = None, **filters) -> list[str]:
+    """The names a search finds, page after page by the cursor (the first `pages` of them, if given)."""
     found, after = [], None
-    while True:
+    for _ in itertools.count() if pages is None else range(pages):
         async with unit_of_work() as uow:
             page = await uow.members_table.page(MembersQuery(org_id=org_id, limit=limit, after=after, q=q, **filters))
         found += [row.name for row in page.items]
         if page.next_after is None:
             return found
         after = page.next_after
+    return found
 
 
 @pytest.mark.parametrize(
@@ -114,3 +127,153 @@ async def test_r9_search_agrees_with_listing_and_filters(crowd):
         listed = await uow.members_table.page(MembersQuery(org_id=crowd, limit=200))
     assert everyone == [row.name for row in listed.items] and len(everyone) == 120
     assert len(await names(crowd, "lab")) == len(range(0, 120, 7))
+
+
+FIRSTS = ["Ada", "Bruno", "Chen", "Óliver", "Zoë"]
+LASTS = ["Haddad", "Novák", "Tanaka", "Kowalski", "Müller"]
+
+
+@pytest.fixture(scope="module")
+async def town(db) -> str:
+    """Names like the benchmark's (first name, surname, number): a first name's members in one run of
+    names, a surname's in one run per first name; members in every state."""
+    org_id = unique("town")
+    people = [
+        member(f"{org_id}-{i:03d}", name=f"{FIRSTS[i % 5]} {LASTS[(i // 5) % 5]} {i:03d}",
+               email=f"{FIRSTS[i % 5]}.{LASTS[(i // 5) % 5]}.{i}@town.example".lower())
+        for i in range(300)
+    ]
+    await create_organization(org_id, people)
+    await add_connection(
+        connection(org_id, ConnectionType.ORGANIZATION),
+        [ZoomUser(zoom_user_id=f"z{i}", email=person.email) for i, person in enumerate(people) if i % 4]
+    )
+    for i in range(0, 300, 7):
+        status = ConnectionStatus.NEEDS_RECONNECT if i % 3 else ConnectionStatus.ACTIVE
+        await add_connection(connection(org_id, ConnectionType.PERSONAL, status, user_id=people[i].user_id))
+    async with unit_of_work() as uow:
+        for i in range(0, 300, 11):
+            await uow.members.set_organization_removed(org_id, people[i].user_id, True, utcnow())
+        await uow.commit()
+    return org_id
+
+
+def folded(text: str) -> str:
+    """roomlink_fold for the letters these tests use: accents off, lower case, other characters a space."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", " ", bare)
+
+
+def brute_force(rows: list[tuple[str, str]], q: str) -> list[str]:
+    """The names whose folded name and email hold every word: a longer word anywhere, a shorter at a word's start."""
+    words = [folded(word).strip() for word in members_table.search_words(q)]
+    texts = [(name, f" {folded(name + ' ' + email)} ") for name, email in rows]
+    return [
+        name for name, text in texts
+        if all((word if len(raw) >= members_table.SUBSTRING_FROM else f" {word}") in text
+               for raw, word in zip(members_table.search_words(q), words))
+    ]
+
+
+async def listed(org_id: str, **filters) -> list[tuple[str, str]]:
+    async with unit_of_work() as uow:
+        page = await uow.members_table.page(MembersQuery(org_id=org_id, limit=500, **filters))
+    assert page.next_after is None
+    return [(row.name, row.email) for row in page.items]
+
+
+TOWN_QUERIES = [
+    "tanaka",  # a surname: a fifth of the members, in a run per first name
+    "naka",  # inside a word
+    "Óli",  # typed with its accent, a first name's run at the end of the order
+    "novak",  # Novák, typed without
+    "mull",
+    "ada tanaka",
+    "zoe kowalski 2",
+    "ka",  # the start of a word only: Kowalski, not Tanaka
+    "1",
+    "town",  # every member
+    "123",  # one member's number, and every email's
+    "chen 04",
+    "nobody",
+]
+TOWN_FILTERS = [{}, {"type": "personal"}, {"connected": False}, {"type": "organization", "connected": True},
+                {"type": "none"}]
+#: Each way of reading a search, forced: the merged word ranges (all of a rare word's, or a common word's
+#: until the page is full), else the other readings; those readings alone (no word stands for few enough).
+WAYS = [
+    {},
+    {"MERGE_ROWS": 40},
+    {"MERGE_ROWS": 3, "WALK_ROWS": 20},
+    {"MERGE_WORDS": 1},
+    {"MERGE_WORDS": 0, "WALK_ROWS": 5},
+    {"MERGE_WORDS": 0, "WALK_ROWS": 1000},
+]
+
+
+@pytest.mark.parametrize("filters", TOWN_FILTERS)
+async def test_r9_search_lists_what_a_brute_force_filter_of_the_members_finds(town, filters, monkeypatch):
+    """The first three pages by the cursor (5 a page), every way of reading, against the listing filtered in Python."""
+    rows = await listed(town, **filters)
+    expected = {q: brute_force(rows, q) for q in TOWN_QUERIES}
+    assert expected["tanaka"] and expected["nobody"] == [] and expected["town"] == [n for n, _ in rows]
+    assert all(name.startswith("Óliver") for name in expected["Óli"]) and expected["Óli"]
+    monkeypatch.setattr(members_table, "SMALL_SELECTION", 0)
+    defaults = {name: getattr(members_table, name) for way in WAYS for name in way}
+    for way in WAYS:
+        for name, value in {**defaults, **way}.items():
+            monkeypatch.setattr(members_table, name, value)
+        for q in TOWN_QUERIES:
+            assert await names(town, q, limit=5, pages=3, **filters) == expected[q][:15], (q, way)
+
+
+async def test_r9_words_follow_renames_new_emails_and_removals(db, monkeypatch):
+    """The words tables (m0013) are the members' own words after every kind of change, and a search sees them."""
+    org_id = unique("words")
+    ada, bo, cy = (f"{org_id}-{i}" for i in range(3))
+    await create_organization(org_id, [
+        member(ada, name="Ada Tanaka", email="ada@tanaka.example"),
+        member(bo, name="Bo Tanaka", email="bo@clinic.example"),
+        member(cy, name="Cy Young", email="cy@clinic.example"),
+    ])
+
+    async def words() -> tuple[list[tuple], list[tuple]]:
+        async with unit_of_work() as uow:
+            listed = await uow._db.fetch(
+                "SELECT word, name, user_id FROM member_words WHERE org_id = $1 ORDER BY 1, 2, 3", org_id
+            )
+            own = await uow._db.fetch(
+                """SELECT DISTINCT w, name, user_id FROM members, unnest(string_to_array(btrim(search_text), ' ')) AS w
+                   WHERE org_id = $1 ORDER BY 1, 2, 3""", org_id
+            )
+            dictionary = await uow._db.fetch(
+                "SELECT word, members FROM member_search_words WHERE org_id = $1 ORDER BY 1", org_id
+            )
+        assert [tuple(r) for r in listed] == [tuple(r) for r in own]
+        counted = sorted({word: sum(1 for w, *_ in own if w == word) for word, *_ in own}.items())
+        assert [tuple(r) for r in dictionary] == counted  # no word without members
+        return [tuple(r) for r in listed], [tuple(r) for r in dictionary]
+
+    _, dictionary = await words()
+    assert ("tanaka", 2) in dictionary and ("clinic", 2) in dictionary
+    monkeypatch.setattr(members_table, "SMALL_SELECTION", 0)  # read by the merged word ranges
+    assert await names(org_id, "tanaka") == ["Ada Tanaka", "Bo Tanaka"]
+    async with unit_of_work() as uow:
+        # A rename and a new email through the batch upsert, a member deleted, a member's state changed.
+        await uow.members.save_many(org_id, [member(ada, name="Ada Lovelace", email="ada@engine.example"),
+                                             member(cy, name="Cy Young", email="cy@clinic.example")], utcnow())
+        await uow.members.delete(org_id, bo)
+        await uow.members.set_organization_removed(org_id, cy, True, utcnow())
+        await uow.commit()
+    _, dictionary = await words()
+    assert [word for word, _ in dictionary] == ["ada", "clinic", "cy", "engine", "example", "lovelace", "young"]
+    assert await names(org_id, "tanaka") == [] and await names(org_id, "love") == ["Ada Lovelace"]
+    assert await names(org_id, "engine") == ["Ada Lovelace"] and await names(org_id, "you") == ["Cy Young"]
+    async with unit_of_work() as uow:
+        await uow.organizations.delete(org_id)
+        await uow.commit()
+        left = await uow._db.fetchval(
+            "SELECT (SELECT count(*) FROM member_words WHERE org_id = $1)"
+            " + (SELECT count(*) FROM member_search_words WHERE org_id = $1)", org_id
+        )
+    assert left == 0
