@@ -182,7 +182,16 @@ class PostgresMembersTable:
         if total <= MERGE_ROWS or (len(words) == 1 and len(states) == len(ALL_STATES)):
             # At most MERGE_ROWS rows to check; or none to check: the first rows after the cursor are the page.
             return await self._merge(query, states, words, i, expansions[i])
-        return None
+        # Several ranges to intersect (words shared by fewer than half the members, the selected states):
+        # leapfrog them, each seek one index probe per range, rather than check each member's row.
+        # The other words are checked on the matches' rows: only words most members share, which seldom
+        # turn a match away (a word of unknown count, like "4" of "ada tanaka 4", may turn most away).
+        leaping = [i for total, i in candidates if total * 2 < members and len(expansions[i]) <= LEAP_RANGES]
+        common = [i for total, i in candidates if total * 2 >= members]
+        with_states = len(states) < len(ALL_STATES)
+        if len(leaping) + len(common) < len(words) or len(leaping) + with_states < 2 or len(states) > LEAP_RANGES:
+            return None
+        return await self._leap(query, states if with_states else [], words, {i: expansions[i] for i in leaping})
 
     async def _expansions(self, org_id: str, words: list[str], folded: list[str]) -> list[list[tuple[str, int]] | None]:
         """For each search word, the organization's words it stands for (a longer one anywhere in them, a
@@ -234,6 +243,68 @@ class PostgresMembersTable:
             " ORDER BY stretch.name, stretch.user_id LIMIT $2",
             *sql.args,
         )
+
+    async def _leap(
+        self,
+        query: MembersQuery,
+        states: list[MemberState],
+        words: list[str],
+        leaping: dict[int, list[tuple[str, int]]],
+    ) -> list[asyncpg.Record] | None:
+        """The members in every one of several ordered sets (the members under a search word's words,
+        member_words_in_order; the members in a selected state, members_by_state), found by leapfrog:
+        from a key, each set's least member at or after it, in turn, until all agree (a match) or the
+        last one's becomes the next key. A step is one probe per range, and steps skip whole runs of
+        names that one set lacks: a surname in the states its first names are never in reads a few
+        probes per first name, not every member between. The other words are checked on the matches'
+        rows. None after LEAP_STEPS steps without a full page: another reading is cheaper then.
+        """
+        sql = _Sql(query)
+        sides = [
+            [f"FROM member_words WHERE org_id = $1 AND word = {sql.add(word)}" for word, _ in expansion]
+            for expansion in leaping.values()
+        ]
+        if states:
+            sides.append([f"FROM members WHERE org_id = $1{sql.state(state)}" for state in states])
+        others = [word for i, word in enumerate(words) if i not in leaping]
+        start_name, start_user = (sql.add(value) for value in (query.after or ("", "")))
+        strict = "true" if query.after else "false"
+
+        def seek(side: list[str], key: str, strict: str | None) -> str:
+            after = f" AND (name, user_id) >= ({key}.name, {key}.user_id)"
+            if strict is not None:
+                after += f" AND (NOT {strict} OR (name, user_id) > ({key}.name, {key}.user_id))"
+            probes = [f"(SELECT name, user_id {table}{after} ORDER BY name, user_id LIMIT 1)" for table in side]
+            if len(probes) == 1:
+                return probes[0]
+            return f"(SELECT name, user_id FROM ({' UNION ALL '.join(probes)}) AS probes ORDER BY name, user_id LIMIT 1)"
+
+        seeks = [f"CROSS JOIN LATERAL {seek(sides[0], 'leap', 'leap.strict')} AS k0"] + [
+            f"CROSS JOIN LATERAL {seek(side, f'k{n - 1}', None)} AS k{n}" for n, side in enumerate(sides[1:], 1)
+        ]
+        last = f"k{len(sides) - 1}"
+        steps = int(LEAP_STEPS)
+        conditions = sql.match(others) or "true"
+        columns = ", ".join(f"m.{column}" for column in _COLUMNS.split(", "))
+        found = await self._connection.fetch(
+            f"""WITH RECURSIVE leap (name, user_id, strict, hit, step) AS (
+                SELECT {start_name}::text, {start_user}::text, {strict}, false, 0
+                UNION ALL
+                SELECT {last}.name, {last}.user_id, (k0.name, k0.user_id) = ({last}.name, {last}.user_id),
+                       (k0.name, k0.user_id) = ({last}.name, {last}.user_id), leap.step + 1
+                FROM leap {' '.join(seeks)} WHERE leap.step < {steps}
+            )
+            SELECT {columns}, leap.hit, leap.step FROM leap
+            JOIN members m ON m.org_id = $1 AND m.user_id = leap.user_id
+            WHERE (leap.hit AND {conditions}) OR leap.step = {steps}
+            LIMIT $2""",
+            *sql.args,
+        )
+        # The steps' keys only grow, so the matches come in name order; sorted by step all the same.
+        found = sorted(found, key=lambda record: record["step"])
+        if any(not record["hit"] or record["step"] == steps for record in found):
+            return None
+        return found
 
     async def _walk_states(
         self, query: MembersQuery, states: list[MemberState], words: list[str]
@@ -334,6 +405,9 @@ SMALL_SELECTION = 2_000
 MERGE_WORDS = 64
 #: Members under those words few enough to check each one's row (other words, states) for a search.
 MERGE_ROWS = 2_000
+#: Ranges one set of a leapfrog may have (a search word's words, the selected states), and its steps at most.
+LEAP_RANGES = 16
+LEAP_STEPS = 400
 
 
 class _Sql:

@@ -200,11 +200,13 @@ TOWN_QUERIES = [
 TOWN_FILTERS = [{}, {"type": "personal"}, {"connected": False}, {"type": "organization", "connected": True},
                 {"type": "none"}]
 #: Each way of reading a search, forced: the merged word ranges (all of a rare word's, or a common word's
-#: until the page is full), else the other readings; those readings alone (no word stands for few enough).
+#: until the page is full); the leapfrog of words' and states' ranges, and its giving up to the other
+#: readings; those readings alone (no word stands for few enough words).
 WAYS = [
     {},
     {"MERGE_ROWS": 40},
     {"MERGE_ROWS": 3, "WALK_ROWS": 20},
+    {"MERGE_ROWS": 3, "LEAP_STEPS": 4, "WALK_ROWS": 20},
     {"MERGE_WORDS": 1},
     {"MERGE_WORDS": 0, "WALK_ROWS": 5},
     {"MERGE_WORDS": 0, "WALK_ROWS": 1000},
