@@ -294,13 +294,15 @@ class PostgresMembersTable:
                        (k0.name, k0.user_id) = ({last}.name, {last}.user_id), leap.step + 1
                 FROM leap {' '.join(seeks)} WHERE leap.step < {steps}
             )
-            SELECT {columns}, leap.hit, leap.step FROM leap
-            JOIN members m ON m.org_id = $1 AND m.user_id = leap.user_id
-            WHERE (leap.hit AND {conditions}) OR leap.step = {steps}
+            SELECT m.*, leap.hit, leap.step FROM leap
+            CROSS JOIN LATERAL (SELECT {columns} FROM members m WHERE m.org_id = $1 AND m.user_id = leap.user_id
+                                AND ((leap.hit AND {conditions}) OR leap.step = {steps}) LIMIT 1) AS m
             LIMIT $2""",
             *sql.args,
         )
-        # The steps' keys only grow, so the matches come in name order; sorted by step all the same.
+        # The steps' keys only grow, so the steps come in name order, and the page is the first of them:
+        # the lookup is a lateral subquery (LIMIT 1 keeps it one), so the plan reads the steps in order
+        # and stops at a full page; a join could be hashed, and its limit take any of the matches.
         found = sorted(found, key=lambda record: record["step"])
         if any(not record["hit"] or record["step"] == steps for record in found):
             return None
