@@ -170,9 +170,14 @@ class PostgresMembersTable:
         # A word folded to nothing, or to several (unaccent writes "½" as " 1/2"), is not one word.
         if any(not word or " " in word for word in folded):
             return None
-        expansions = await self._expansions(query.org_id, words, folded)
+        expansions, everyone = await self._expansions(query.org_id, words, folded)
         if any(expansion == [] for expansion in expansions):
             return []  # a word no member has
+        # A word one of whose words every member has (bench, of name@bench.example) turns no member away.
+        kept = [i for i, expansion in enumerate(expansions) if not any(n == everyone for _, n in expansion or [])]
+        if not kept:
+            return await self._listed(query, states)
+        words, expansions = [words[i] for i in kept], [expansions[i] for i in kept]
         candidates = sorted(
             (sum(members for _, members in expansion), i) for i, expansion in enumerate(expansions) if expansion
         )
@@ -193,9 +198,12 @@ class PostgresMembersTable:
             return None
         return await self._leap(query, states if with_states else [], words, {i: expansions[i] for i in leaping})
 
-    async def _expansions(self, org_id: str, words: list[str], folded: list[str]) -> list[list[tuple[str, int]] | None]:
+    async def _expansions(
+        self, org_id: str, words: list[str], folded: list[str]
+    ) -> tuple[list[list[tuple[str, int]] | None], int]:
         """For each search word, the organization's words it stands for (a longer one anywhere in them, a
-        shorter at their start) and how many members have each; None for more than MERGE_WORDS."""
+        shorter at their start) and how many members have each, None for more than MERGE_WORDS; and how
+        many members the organization has, as the same statement sees them."""
         args: list[object] = [org_id]
 
         def add(value: object) -> str:
@@ -215,10 +223,15 @@ class PostgresMembersTable:
                 f"(SELECT {i} AS i, word, members FROM member_search_words WHERE org_id = $1 AND {condition}"
                 f" LIMIT {int(MERGE_WORDS) + 1})"
             )
+        branches.append("(SELECT -1, NULL, sum(members)::bigint FROM member_state_counts WHERE org_id = $1)")
         found: list[list[tuple[str, int]]] = [[] for _ in words]
+        everyone = 0
         for record in await self._connection.fetch(" UNION ALL ".join(branches), *args):
-            found[record["i"]].append((record["word"], record["members"]))
-        return [expansion if len(expansion) <= MERGE_WORDS else None for expansion in found]
+            if record["i"] < 0:
+                everyone = record["members"] or 0
+            else:
+                found[record["i"]].append((record["word"], record["members"]))
+        return [expansion if len(expansion) <= MERGE_WORDS else None for expansion in found], everyone
 
     async def _merge(
         self,
