@@ -26,7 +26,7 @@ from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
 from domain import events, keeping, meetings, session_refresh, sessions
-from domain.errors import DailyBudgetSpent, MeetingBeingCreated
+from domain.errors import DailyBudgetSpent, MeetingBeingChanged, MeetingBeingCreated
 from domain.events import ANALYZE_AFTER_BATCHES, FAN_OUT
 from domain.keeping import (
     KEEP_TOKENS_ALIVE,
@@ -80,6 +80,9 @@ __all__ = [
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 #: Jobs taken from the queue at a time.
 JOB_BATCH = 10
+#: A session's reconcile that found its meeting's change under way in Zoom looks again after this long
+#: (RetryRequested is not counted against the job's attempts: it waits as long as the change takes).
+CHANGE_RETRY = timedelta(seconds=2)
 
 
 class Worker:
@@ -159,6 +162,9 @@ class Worker:
             )
         except DailyBudgetSpent as limited:
             raise RetryRequested(delay=max(timedelta(seconds=1), limited.retry_at - utcnow()), reason=limited.detail) from None
+        except MeetingBeingChanged:
+            # One Zoom update is under way: look again in a moment, when there is most likely nothing left to send.
+            raise RetryRequested(delay=CHANGE_RETRY, reason="another caller is changing it in Zoom") from None
         except MeetingBeingCreated:
             raise RetryRequested(delay=self.settings.meeting_lease, reason="another caller is creating it") from None
 
