@@ -141,9 +141,6 @@ def _delivery(delivery: Delivery) -> dict[str, object]:
         "answered": answered or "—",
         "when": _moment(delivery.delivered_at or delivery.first_attempt_at) or "not sent yet",
         "next_attempt": _moment(delivery.next_attempt_at),
-        "event_id": delivery.event_id,
-        # Delivered ones too: a receiver that lost an event asks for it again (the same webhook-id).
-        "resendable": True,
     }
 
 
