@@ -20,10 +20,12 @@ from domain.errors import (
     ActivationLinkUnusable,
     ActivationLinkUsed,
     EmailUnavailable,
+    LinkToZoomSpent,
     NotAZoomAdmin,
     NotConnected,
     OAuthStateInvalid,
     OAuthStateOfAnotherBrowser,
+    SignInOfAnotherMember,
     ZoomAccountServesAnotherOrganization,
     ZoomRefused,
     ZoomUserAlreadyConnected,
@@ -89,7 +91,7 @@ async def send_browser_to_zoom(
             )
         bound = await tx.oauth_states.bind(state_hash, secret_hash(browser_secret), now) if pending else None
         if bound is None:
-            raise OAuthStateInvalid(
+            raise LinkToZoomSpent(
                 "This link to Zoom works once, for 10 minutes, and was already opened or has expired. Start again from Roomlink."
             )
         await tx.commit()
@@ -163,10 +165,6 @@ class CallbackDone(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def declined(self) -> bool:
         return self.connection is None
-
-
-class SignInOfAnotherMember(OAuthStateInvalid):
-    """A personal sign-in finished in the browser of another member's Roomlink session (login CSRF)."""
 
 
 class CallbackZoomFailed(Exception):

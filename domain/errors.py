@@ -117,6 +117,14 @@ class OAuthStateOfAnotherBrowser(OAuthStateInvalid):
     code = "oauth_state_of_another_browser"
 
 
+class LinkToZoomSpent(OAuthStateInvalid):
+    """Roomlink's one-time link to Zoom was already opened or has expired: it is gone, like a used launch link."""
+
+
+class SignInOfAnotherMember(OAuthStateInvalid):
+    """A personal sign-in finished in the browser of another member's Roomlink session (login CSRF)."""
+
+
 class ActivationLinkUnusable(DomainError):
     """R3: each way an activation link stops working has its own code and page."""
 

@@ -30,10 +30,18 @@ PROBLEM_JSON = "application/problem+json"
 _STATUS = {
     domain.NotFound: 404,
     domain.InvalidInput: 400,
+    #: A sign-in that is someone else's: refused as forbidden, not as a malformed request.
+    domain.OAuthStateOfAnotherBrowser: 403,
+    domain.SignInOfAnotherMember: 403,
+    domain.LinkToZoomSpent: 410,
     domain.BatchTooLarge: 413,
     domain.Forbidden: 403,
     domain.Conflict: 409,
+    #: Translated by the use cases into what it means for the call; 409 if one ever reaches the edge as is.
+    domain.ConnectionBroken: 409,
     domain.ZoomRefused: 502,
+    #: A link that never existed is Not Found; one that expired, was used or revoked is Gone (R3).
+    domain.ActivationLinkUnknown: 404,
     domain.ActivationLinkUnusable: 410,
     domain.Unavailable: 503,
     domain.IdempotencyKeyReused: 422,
@@ -59,7 +67,8 @@ def problem_response(status: int, code: str, detail: str, errors: dict[str, str]
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def _status_of(error: domain.DomainError) -> int:
+def status_of(error: domain.DomainError) -> int:
+    """The one mapping of domain errors to HTTP statuses, for the API's problem+json and for pages alike."""
     for cls in type(error).__mro__:
         if cls in _STATUS:
             return _STATUS[cls]
@@ -67,7 +76,7 @@ def _status_of(error: domain.DomainError) -> int:
 
 
 def on_domain_error(_: Request, error: domain.DomainError) -> Response:
-    response = problem_response(_status_of(error), error.code, error.detail, error.errors)
+    response = problem_response(status_of(error), error.code, error.detail, error.errors)
     for name, value in getattr(error, "extensions", {}).items():
         response.content[name] = value
     if isinstance(error, domain.DailyBudgetSpent):

@@ -28,6 +28,7 @@ from domain.errors import (
     NotAZoomAdmin,
     OAuthStateInvalid,
     OAuthStateOfAnotherBrowser,
+    SignInOfAnotherMember,
     ZoomAccountServesAnotherOrganization,
     ZoomRefused,
     ZoomUserAlreadyConnected,
@@ -41,7 +42,7 @@ from server.auth import (
     new_secret,
 )
 from server.clock import SystemClock, utcnow
-from server.problems import problem_response
+from server.problems import problem_response, status_of
 from server.services import provide_zoom
 from server.ui.layout import message_page, render
 from server.zoom_client import HttpZoom, ZoomUnavailable
@@ -53,10 +54,10 @@ _A_SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
 
 #: R3: each way a link stops working has its own page.
 _UNUSABLE_LINK = {
-    ActivationLinkUnknown: ("This activation link does not exist", "Check that you copied the whole link, or ask for a new one.", 404),
-    ActivationLinkExpired: ("This activation link has expired", "Activation links work for a limited time. Ask the person who sent it for a new one.", 410),
-    ActivationLinkUsed: ("This activation link was already used", "Zoom is already connected with it. If it needs connecting again, ask for a new link.", 410),
-    ActivationLinkRevoked: ("This activation link was revoked", "The organization withdrew it. Ask the person who sent it for a new one.", 410),
+    ActivationLinkUnknown: ("This activation link does not exist", "Check that you copied the whole link, or ask for a new one."),
+    ActivationLinkExpired: ("This activation link has expired", "Activation links work for a limited time. Ask the person who sent it for a new one."),
+    ActivationLinkUsed: ("This activation link was already used", "Zoom is already connected with it. If it needs connecting again, ask for a new link."),
+    ActivationLinkRevoked: ("This activation link was revoked", "The organization withdrew it. Ask the person who sent it for a new one."),
 }
 
 
@@ -101,9 +102,9 @@ async def send_to_zoom(oauth_state: FromPath[str], request: Request) -> Response
             unit_of_work, zoom, oauth_state, browser, request.cookies.get(SESSION_COOKIE), utcnow()
         )
     except OAuthStateOfAnotherBrowser as problem:
-        return _refusal(request, 403, problem.code, "This link to Zoom is for another browser", problem.detail)
+        return _refusal(request, problem, "This link to Zoom is for another browser")
     except OAuthStateInvalid as problem:
-        return _refusal(request, 410, problem.code, "This link to Zoom no longer works", problem.detail)
+        return _refusal(request, problem, "This link to Zoom no longer works")
     return Redirect(url, status_code=303, cookies=[_browser_cookie(request, browser)])
 
 
@@ -116,7 +117,7 @@ async def zoom_callback(
 ) -> Response:
     """The one redirect URI of both Zoom apps: domain.connecting.complete_zoom_callback does the whole of it."""
     if not oauth_state:
-        return _refusal(request, 400, "oauth_state_invalid", "This Zoom sign-in is incomplete", "Start again from Roomlink.")
+        return _refusal(request, OAuthStateInvalid("Start again from Roomlink."), "This Zoom sign-in is incomplete")
     cmd = connecting.ZoomCallback(
         state=oauth_state,
         browser_secret=request.cookies.get(OAUTH_BROWSER_COOKIE),
@@ -129,28 +130,26 @@ async def zoom_callback(
             cmd, unit_of_work, _ZoomWhenAsked(request), CLOCK, zoom_failures=(ZoomRefused, ZoomUnavailable)
         )
     except OAuthStateOfAnotherBrowser as problem:
-        return _refusal(request, 403, problem.code, "This Zoom sign-in was started in another browser", problem.detail)
-    except connecting.SignInOfAnotherMember as problem:
-        return _refusal(request, 403, problem.code, "This Zoom sign-in was started by someone else", problem.detail)
+        return _refusal(request, problem, "This Zoom sign-in was started in another browser")
+    except SignInOfAnotherMember as problem:
+        return _refusal(request, problem, "This Zoom sign-in was started by someone else")
     except OAuthStateInvalid as problem:
-        return _refusal(request, 400, problem.code, "This Zoom sign-in cannot be finished", problem.detail)
+        return _refusal(request, problem, "This Zoom sign-in cannot be finished")
     except ZoomUserAlreadyConnected as problem:
         return _refusal(
             request,
-            409,
-            problem.code,
+            problem,
             "This Zoom user is already connected by someone else",
             f"{problem.detail} A Zoom user can be the personal connection of one person only. Sign in to Zoom "
             "with your own user and connect again, or ask the other person to disconnect it.",
             next_step=("Back to my Zoom settings", MY_ZOOM_PAGE),
         )
     except NotAZoomAdmin as problem:
-        return _refusal(request, 403, problem.code, "You are not an admin of this Zoom account", problem.detail)
+        return _refusal(request, problem, "You are not an admin of this Zoom account")
     except ZoomAccountServesAnotherOrganization as problem:
         return _refusal(
             request,
-            409,
-            problem.code,
+            problem,
             "This Zoom account already serves another organization",
             "A Zoom account can be connected to one organization only. Use your organization's own Zoom "
             "account, or disconnect it from the other organization first.",
@@ -159,7 +158,7 @@ async def zoom_callback(
         return _unusable_link_page(problem)
     except connecting.CallbackZoomFailed as failed:
         back = ("Back to my Zoom settings", MY_ZOOM_PAGE) if failed.purpose == "personal" else None
-        return _refusal(request, 502, "zoom_refused", "Zoom did not complete the connection", str(failed.cause), next_step=back)
+        return _refusal(request, ZoomRefused(str(failed.cause)), "Zoom did not complete the connection", next_step=back)
     if done.declined:
         return _declined_page(done.purpose)
     if done.purpose == "personal":
@@ -173,12 +172,14 @@ async def zoom_callback(
 
 
 def _refusal(
-    request: Request, status: int, code: str, title: str, detail: str, next_step: tuple[str, str] | None = None
+    request: Request, error: DomainError, title: str, detail: str | None = None, next_step: tuple[str, str] | None = None
 ) -> Response:
-    """A page for people; problem+json for a script that asks for JSON."""
+    """A page for people (`detail` says more than the error's own words where a page can), problem+json for a
+    script that asks for JSON; the status is the API's, from the one mapping (server.problems.status_of)."""
+    status = status_of(error)
     if request.accept.best_match(["text/html", "application/json"], default="text/html") == "application/json":
-        return problem_response(status, code, detail)
-    return message_page(title, detail, status_code=status, next_step=next_step)
+        return problem_response(status, error.code, error.detail)
+    return message_page(title, detail or error.detail, status_code=status, next_step=next_step)
 
 
 def _declined_page(purpose: str) -> Response[str]:
@@ -190,8 +191,8 @@ def _declined_page(purpose: str) -> Response[str]:
 
 
 def _unusable_link_page(error: DomainError) -> Response[str]:
-    title, advice, status = _UNUSABLE_LINK[type(error)]
-    return message_page(title, advice, status_code=status)
+    title, advice = _UNUSABLE_LINK[type(error)]
+    return message_page(title, advice, status_code=status_of(error))
 
 
 def _browser_secret(request: Request) -> str:

@@ -18,11 +18,11 @@ from litestar.response import Redirect, Template
 
 from domain import event_log
 from domain.access import Principal
-from domain.errors import DomainError, InvalidInput, NotFound, RoleRequired
+from domain.errors import DomainError, RoleRequired
 from domain.ports import Delivery, EventEndpoint
 from persistence.database import unit_of_work
 from server.auth import member_guard, page_form_guard, provide_principal
-from server.problems import Problem
+from server.problems import Problem, status_of
 from server.ui.layout import member_nav, message_page, render
 from server.ui.zoom_page import problem_page
 
@@ -157,7 +157,6 @@ def _refused(error: DomainError) -> Template:
             status_code=403,
             next_step=("Back to Zoom", "/integrations/zoom"),
         )
-    status_code = 404 if isinstance(error, NotFound) else 400 if isinstance(error, InvalidInput) else 409
     return message_page(
-        "Roomlink could not do that", error.detail, status_code=status_code, next_step=("Back to events", EVENTS_PAGE_PATH)
+        "Roomlink could not do that", error.detail, status_code=status_of(error), next_step=("Back to events", EVENTS_PAGE_PATH)
     )

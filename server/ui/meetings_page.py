@@ -19,13 +19,13 @@ from litestar.response import Redirect, Template
 
 from domain import meetings
 from domain.access import Principal
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError
 from domain.meeting_model import Meeting, MeetingStatus
 from domain.model import ConnectionType
 from persistence.database import unit_of_work
 from server.api.meetings import CLOCK, meeting_uuid, provide_meetings_zoom
 from server.auth import member_guard, page_form_guard, provide_principal
-from server.problems import Problem
+from server.problems import Problem, status_of
 from server.ui.layout import member_nav, message_page, render
 from server.ui.words import MEETING_STATUS, readable_span, session_reason
 from server.ui.zoom_page import problem_page
@@ -191,7 +191,7 @@ def _refused(error: DomainError) -> Template:
     return message_page(
         "Roomlink could not do that",
         error.detail,
-        status_code=404 if isinstance(error, NotFound) else 409,
+        status_code=status_of(error),
         next_step=("Back to my meetings", MEETINGS_PAGE_PATH),
     )
 

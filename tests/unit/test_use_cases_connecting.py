@@ -16,6 +16,7 @@ from domain.errors import (
     ActivationLinkUnknown,
     ActivationLinkUsed,
     EmailUnavailable,
+    LinkToZoomSpent,
     NotAZoomAdmin,
     NotConnected,
     OAuthStateInvalid,
@@ -131,7 +132,7 @@ async def test_the_link_to_zoom_works_once(store, zoom):
     with pytest.raises(OAuthStateInvalid) as again:
         await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "browser-2", None, NOW)
 
-    assert type(again.value) is OAuthStateInvalid
+    assert type(again.value) is LinkToZoomSpent  # gone, not "of another browser"
     assert store.tables.oauth_states[secret_hash("state-1")].browser_hash == secret_hash("browser-1")
 
 
