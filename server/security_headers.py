@@ -42,7 +42,9 @@ def security_headers_hook(zoom_oauth_base_url: str | None):
     docs_policy = "; ".join([policy, *DOCS_ALLOWANCES])
 
     async def add_headers(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start" or scope["path"].startswith(SANDBOX_MOUNT):
+        # A mount strips its prefix from scope["path"] before this hook sees it; raw_path is the request's own.
+        requested = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        if message["type"] != "http.response.start" or requested.startswith(SANDBOX_MOUNT):
             return
         headers = MutableScopeHeaders.from_message(message)
         on_docs = scope["path"] in (DOCS_PAGE, f"{DOCS_PAGE}/redoc")

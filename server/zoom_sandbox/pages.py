@@ -77,7 +77,8 @@ def html_response(body: str, status_code: int = 200) -> Response[str]:
 
 def document(title: str, body: str) -> str:
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
         f"<style>{STYLE}</style></head><body>"
         f'<p class="sandbox">Zoom sandbox — nothing here talks to the real Zoom.</p>{body}</body></html>'
     )
