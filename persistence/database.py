@@ -41,10 +41,18 @@ MIGRATIONS_LOCK = 7_305_142_881  # advisory lock id: one migrator at a time acro
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
 
+_engine: PostgresEngine | None = None
+
+
 def engine() -> PostgresEngine:
-    found = engine_finder()
-    assert isinstance(found, PostgresEngine), "piccolo_conf.DB must be a PostgresEngine"
-    return found
+    """piccolo_conf's engine, found once: finding it imports piccolo_conf again each time, which every
+    pooled connection a request takes would pay."""
+    global _engine
+    if _engine is None:
+        found = engine_finder()
+        assert isinstance(found, PostgresEngine), "piccolo_conf.DB must be a PostgresEngine"
+        _engine = found
+    return _engine
 
 
 class PoolLimits(msgspec.Struct, frozen=True, kw_only=True):
