@@ -95,9 +95,11 @@ async def verify_organization_now(
 
 
 async def _organization_integration(tx: UnitOfWork, org_id: str) -> OrganizationIntegration:
-    organization = await _organization(tx, org_id)
-    connection = await tx.connections.organization(org_id)
-    counts = await tx.members_table.counts(org_id)
+    """The organization, its connection and the counts in one read (the owner's page under load)."""
+    overview = await tx.members_table.overview(org_id)
+    if overview is None:
+        raise OrganizationNotFound(f"Organization {org_id!r} was not found.")
+    organization, connection, counts = overview.organization, overview.connection, overview.counts
     if connection is None:
         return OrganizationIntegration(
             status="not_connected",

@@ -50,6 +50,13 @@ class MembersPage(msgspec.Struct, frozen=True, kw_only=True):
     total: int | None = None
 
 
+class OrganizationOverview(msgspec.Struct, frozen=True, kw_only=True):
+    organization: Organization
+    #: The organization's connection, if it has one.
+    connection: Connection | None
+    counts: ConnectionCounts
+
+
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
     org_id: str
     at: datetime
@@ -297,6 +304,10 @@ class MembersTable(Protocol):
     async def page(self, query: MembersQuery) -> MembersPage: ...
 
     async def counts(self, org_id: str) -> ConnectionCounts: ...
+
+    async def overview(self, org_id: str) -> OrganizationOverview | None:
+        """The organization, its connection and its members' counts, as one read sees them (the owner's
+        page); None when there is no such organization."""
 
     async def count_relying_on_organization(self, org_id: str) -> int: ...
 

@@ -10,6 +10,7 @@ members' folded names and emails when they are rare (PostgresMembersTable._searc
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -17,14 +18,17 @@ import asyncpg
 import msgspec
 
 from domain.model import (
+    Connection,
     ConnectionCounts,
     ConnectionStatus,
     ConnectionType,
     EffectiveConnection,
     MemberRow,
+    Organization,
+    Policy,
     Role,
 )
-from domain.ports import MembersPage, MembersQuery
+from domain.ports import MembersPage, MembersQuery, OrganizationOverview
 from domain.precedence import effective_connection
 
 _PERSONAL = ("none", *(status.value for status in ConnectionStatus if status is not ConnectionStatus.ADMIN_LOST))
@@ -44,13 +48,33 @@ class OrganizationState(msgspec.Struct, frozen=True):
     members_may_remove: bool
 
     def decide(self, member: MemberState) -> EffectiveConnection:
-        return effective_connection(
-            personal=None if member.personal_status == "none" else ConnectionStatus(member.personal_status),
-            organization=self.connection_status,
-            has_seat=member.seated,
-            removed_organization=member.organization_removed,
-            members_may_remove=self.members_may_remove,
+        return _decided(
+            self.connection_status, self.members_may_remove, member.personal_status, member.seated,
+            member.organization_removed,
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _decided(
+    connection_status: ConnectionStatus | None,
+    members_may_remove: bool,
+    personal_status: str,
+    seated: bool,
+    organization_removed: bool,
+) -> EffectiveConnection:
+    """domain.precedence for one organization state and one member state: a page decides its rows' few
+    states once each, not once a row (at most 5 × 2 × 16 of them; each answer is immutable)."""
+    return effective_connection(
+        personal=None if personal_status == "none" else ConnectionStatus(personal_status),
+        organization=connection_status,
+        has_seat=seated,
+        removed_organization=organization_removed,
+        members_may_remove=members_may_remove,
+    )
+
+
+_ROLES = {role.value: role for role in Role}
+_STATUSES = {status.value: status for status in ConnectionStatus}
 
 
 _COLUMNS = "org_id, user_id, name, email, email_normalized, role, personal_status, seated, organization_removed"
@@ -61,11 +85,10 @@ class PostgresMembersTable:
         self._connection = connection
 
     async def page(self, query: MembersQuery) -> MembersPage:
-        organization = await self._organization_state(query.org_id)
+        organization, state_counts = await self._organization_and_counts(query.org_id)
         states = [state for state in ALL_STATES if _selected(organization.decide(state), query)]
         if not states:
             return MembersPage(items=[], next_after=None, total=0 if query.q is None else None)
-        state_counts = await self._state_counts(query.org_id)
         selected = sum(members for state, members in state_counts if state in states)
         if query.q is None:
             records = await self._listed(query, states)
@@ -358,55 +381,106 @@ class PostgresMembersTable:
         return {record["user_id"]: record["zoom_email"] for record in found}
 
     async def counts(self, org_id: str) -> ConnectionCounts:
-        by_type = dict.fromkeys((*ConnectionType, None), 0)
-        organization = await self._organization_state(org_id)
-        for state, members in await self._state_counts(org_id):
-            by_type[organization.decide(state).serving_type] += members
-        return ConnectionCounts(
-            organization=by_type[ConnectionType.ORGANIZATION],
-            personal=by_type[ConnectionType.PERSONAL],
-            not_connected=by_type[None],
-            total=sum(by_type.values()),
-        )
+        return _counted(*await self._organization_and_counts(org_id))
 
-    async def count_relying_on_organization(self, org_id: str) -> int:
-        organization = await self._organization_state(org_id)
-        return sum(
-            members
-            for state, members in await self._state_counts(org_id)
-            if organization.decide(state).type is ConnectionType.ORGANIZATION
-        )
-
-    async def _state_counts(self, org_id: str) -> list[tuple[MemberState, int]]:
-        """At most 16 rows, kept by the members table's triggers (migration m0008)."""
+    async def overview(self, org_id: str) -> OrganizationOverview | None:
+        """The organization, its connection and its members' counts in one statement (the owner's page);
+        None when there is no such organization."""
         records = await self._connection.fetch(
-            """
-            SELECT personal_status, seated, organization_removed, members
-            FROM member_state_counts WHERE org_id = $1 AND members > 0
-            """,
-            org_id,
-        )
-        return [
-            (MemberState(r["personal_status"], r["seated"], r["organization_removed"]), r["members"]) for r in records
-        ]
-
-    async def _organization_state(self, org_id: str) -> OrganizationState:
-        record = await self._connection.fetchrow(
-            """
-            SELECT o.allow_members_to_remove, c.status
+            f"""
+            SELECT o.org_id, o.name, o.allow_members_to_remove, o.created_at, o.updated_at,
+                   {", ".join(f"c.{column} AS connection_{column}" for column in _CONNECTION_COLUMNS)},
+                   s.personal_status, s.seated, s.organization_removed, s.members
             FROM organizations o
             LEFT JOIN connections c ON c.org_id = o.org_id AND c.type = 'organization'
+            LEFT JOIN member_state_counts s ON s.org_id = o.org_id AND s.members > 0
             WHERE o.org_id = $1
             """,
             org_id,
         )
-        if record is None:
-            return OrganizationState(connection_status=None, members_may_remove=False)
-        status = record["status"]
-        return OrganizationState(
-            connection_status=ConnectionStatus(status) if status else None,
-            members_may_remove=record["allow_members_to_remove"],
+        if not records:
+            return None
+        first = records[0]
+        organization = Organization(
+            org_id=first["org_id"],
+            name=first["name"],
+            policy=Policy(allow_members_to_remove=first["allow_members_to_remove"]),
+            created_at=first["created_at"],
+            updated_at=first["updated_at"],
         )
+        connection = None
+        if first["connection_id"] is not None:
+            connection = Connection(
+                id=str(first["connection_id"]),
+                org_id=first["org_id"],
+                type=ConnectionType.ORGANIZATION,
+                status=_STATUSES[first["connection_status"]],
+                **{column: first[f"connection_{column}"] for column in _CONNECTION_COLUMNS[2:]},
+            )
+        state = OrganizationState(
+            connection_status=connection.status if connection else None,
+            members_may_remove=organization.policy.allow_members_to_remove,
+        )
+        return OrganizationOverview(
+            organization=organization, connection=connection, counts=_counted(state, _states_of(records))
+        )
+
+    async def count_relying_on_organization(self, org_id: str) -> int:
+        organization, state_counts = await self._organization_and_counts(org_id)
+        return sum(
+            members for state, members in state_counts if organization.decide(state).type is ConnectionType.ORGANIZATION
+        )
+
+    async def _organization_and_counts(self, org_id: str) -> tuple[OrganizationState, list[tuple[MemberState, int]]]:
+        """The organization's state (its connection's status, the policy) and its members' state counts
+        (at most 16 rows, kept by the members table's triggers, migration m0008), as one statement sees them."""
+        records = await self._connection.fetch(
+            """
+            SELECT o.allow_members_to_remove, c.status, s.personal_status, s.seated, s.organization_removed, s.members
+            FROM organizations o
+            LEFT JOIN connections c ON c.org_id = o.org_id AND c.type = 'organization'
+            LEFT JOIN member_state_counts s ON s.org_id = o.org_id AND s.members > 0
+            WHERE o.org_id = $1
+            """,
+            org_id,
+        )
+        if not records:
+            return OrganizationState(connection_status=None, members_may_remove=False), []
+        status = records[0]["status"]
+        organization = OrganizationState(
+            connection_status=_STATUSES[status] if status else None,
+            members_may_remove=records[0]["allow_members_to_remove"],
+        )
+        return organization, _states_of(records)
+
+
+#: The organization connection's columns the owner's page shows (overview), after its id and status.
+_CONNECTION_COLUMNS = (
+    "id", "status", "user_id", "zoom_account_id", "zoom_user_id", "zoom_email", "status_reason",
+    "status_changed_at", "connected_at", "last_verified_at",
+)
+
+
+def _states_of(records: list[asyncpg.Record]) -> list[tuple[MemberState, int]]:
+    """The member states and their counts among these rows (a row without a state: an organization
+    with no members, read through a LEFT JOIN)."""
+    return [
+        (MemberState(r["personal_status"], r["seated"], r["organization_removed"]), r["members"])
+        for r in records
+        if r["members"] is not None
+    ]
+
+
+def _counted(organization: OrganizationState, state_counts: list[tuple[MemberState, int]]) -> ConnectionCounts:
+    by_type = dict.fromkeys((*ConnectionType, None), 0)
+    for state, members in state_counts:
+        by_type[organization.decide(state).serving_type] += members
+    return ConnectionCounts(
+        organization=by_type[ConnectionType.ORGANIZATION],
+        personal=by_type[ConnectionType.PERSONAL],
+        not_connected=by_type[None],
+        total=sum(by_type.values()),
+    )
 
 
 #: Words this long match anywhere in a name or email; shorter ones match the start of a word (a
@@ -495,23 +569,26 @@ def _selected(effective: EffectiveConnection, query: MembersQuery) -> bool:
 
 
 def _member_row(record: asyncpg.Record, organization: OrganizationState, own_zoom: str | None) -> MemberRow:
-    state = MemberState(record["personal_status"], record["seated"], record["organization_removed"])
-    effective = organization.decide(state)
+    personal_status, seated = record["personal_status"], record["seated"]
+    effective = _decided(
+        organization.connection_status, organization.members_may_remove, personal_status, seated,
+        record["organization_removed"],
+    )
     zoom_user_email = None
     if effective.type is ConnectionType.PERSONAL:
-        status = ConnectionStatus(state.personal_status)
+        status = _STATUSES[personal_status]
         zoom_user_email = own_zoom
     elif effective.type is ConnectionType.ORGANIZATION:
         status = organization.connection_status
         # A seat is the Zoom user whose email is the member's (R5), so no lookup is needed.
-        zoom_user_email = record["email_normalized"] if state.seated else None
+        zoom_user_email = record["email_normalized"] if seated else None
     else:
         status = None
     return MemberRow(
         user_id=record["user_id"],
         name=record["name"],
         email=record["email"],
-        role=Role(record["role"]),
+        role=_ROLES[record["role"]],
         connected=effective.connected,
         type=effective.serving_type,
         status=status,

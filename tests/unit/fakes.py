@@ -52,6 +52,7 @@ from domain.ports import (
     MembersPage,
     MembersQuery,
     OAuthState,
+    OrganizationOverview,
 )
 from domain.precedence import effective_connection
 from domain.zoom import TokenSet, ZoomApp, ZoomProfile
@@ -364,6 +365,16 @@ class FakeMembersTable:
             personal=sum(1 for r in rows if r.type is ConnectionType.PERSONAL),
             not_connected=sum(1 for r in rows if not r.connected),
             total=len(rows),
+        )
+
+    async def overview(self, org_id: str) -> OrganizationOverview | None:
+        organization = self._t.organizations.get(org_id)
+        if organization is None:
+            return None
+        return OrganizationOverview(
+            organization=organization,
+            connection=_organization_connection(self._t, org_id),
+            counts=await self.counts(org_id),
         )
 
     async def count_relying_on_organization(self, org_id: str) -> int:
