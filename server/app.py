@@ -12,7 +12,7 @@ from litestar.response import Response
 from litestar.types import ControllerRouterHandler
 
 from persistence import database
-from server import logging_setup
+from server import heap, logging_setup
 from server.api.bodies import Health, check_request_body
 from server.api.diagnostics import DiagnosticsController
 from server.api.events import EventEndpointController
@@ -108,6 +108,7 @@ def create_app(
         middleware=[request_context(timed=settings.metrics_token is not None), failed_attempts_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[services],
+        on_startup=[heap.freeze_startup_objects],
         state=State(state),
         openapi_config=openapi_config(),
         template_config=TEMPLATE_CONFIG,
