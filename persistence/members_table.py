@@ -114,8 +114,7 @@ class PostgresMembersTable:
         """The page of these records (a page and one more, when more follow); `total`: a listing's count."""
         more = len(records) > query.limit
         records = records[: query.limit]
-        own_zoom = await self._personal_zoom_emails(query.org_id, records)
-        items = [_member_row(record, organization, own_zoom.get(record["user_id"])) for record in records]
+        items = _member_rows(records, organization, await self._personal_zoom_emails(query.org_id, records))
         return MembersPage(
             items=items, next_after=(items[-1].name, items[-1].user_id) if more else None, total=total
         )
@@ -621,33 +620,56 @@ def _selected(effective: EffectiveConnection, query: MembersQuery) -> bool:
     return effective.serving_type is wanted
 
 
-def _member_row(record: asyncpg.Record, organization: OrganizationState, own_zoom: str | None) -> MemberRow:
-    personal_status, seated = record["personal_status"], record["seated"]
+def _member_rows(
+    records: list[asyncpg.Record], organization: OrganizationState, own_zoom: dict[str, str]
+) -> list[MemberRow]:
+    """The members table's rows: what each member's state shows, decided once per state on the page."""
+    shapes: dict[tuple[str, bool, bool], tuple] = {}
+    rows = []
+    for record in records:
+        state = (record["personal_status"], record["seated"], record["organization_removed"])
+        shape = shapes.get(state)
+        if shape is None:
+            shape = shapes[state] = _shape(organization, *state)
+        connected, serving_type, status, reason, zoom = shape
+        user_id = record["user_id"]
+        rows.append(
+            MemberRow(
+                user_id=user_id,
+                name=record["name"],
+                email=record["email"],
+                role=_ROLES[record["role"]],
+                connected=connected,
+                type=serving_type,
+                status=status,
+                reason=reason,
+                zoom_user_email=(
+                    own_zoom.get(user_id) if zoom is _OWN else record["email_normalized"] if zoom is _SEAT else None
+                ),
+            )
+        )
+    return rows
+
+
+#: Whose Zoom user a row shows: the member's personal connection's, or their seat's (their own email, R5).
+_OWN, _SEAT = "own", "seat"
+
+
+def _shape(
+    organization: OrganizationState, personal_status: str, seated: bool, organization_removed: bool
+) -> tuple[bool, ConnectionType | None, ConnectionStatus | None, object, str | None]:
+    """(connected, type shown, status, reason, whose Zoom user) of a member in this state."""
     effective = _decided(
-        organization.connection_status, organization.members_may_remove, personal_status, seated,
-        record["organization_removed"],
+        organization.connection_status, organization.members_may_remove, personal_status, seated, organization_removed
     )
-    zoom_user_email = None
     if effective.type is ConnectionType.PERSONAL:
-        status = _STATUSES[personal_status]
-        zoom_user_email = own_zoom
+        status, zoom = _STATUSES[personal_status], _OWN
     elif effective.type is ConnectionType.ORGANIZATION:
-        status = organization.connection_status
         # A seat is the Zoom user whose email is the member's (R5), so no lookup is needed.
-        zoom_user_email = record["email_normalized"] if seated else None
+        status, zoom = organization.connection_status, _SEAT if seated else None
     else:
-        status = None
-    return MemberRow(
-        user_id=record["user_id"],
-        name=record["name"],
-        email=record["email"],
-        role=_ROLES[record["role"]],
-        connected=effective.connected,
-        type=effective.serving_type,
-        status=status,
-        reason=effective.reason,
-        zoom_user_email=zoom_user_email,
-    )
+        status, zoom = None, None
+    return effective.connected, effective.serving_type, status, effective.reason, zoom
 
 
 def search_words(q: str) -> list[str]:
