@@ -8,6 +8,10 @@ personal, a third of those broken, 3 % removed: tests/perf/bench_members.py), ru
 server processes, and drives each URL with two `wrk` processes at once (one per server, --connections
 split between them) for --seconds: requests per second summed over both servers, and the worse of the
 two p99 latencies. The goal is each page at ≥ 50 % of /healthz's throughput with p99 ≤ 50 ms.
+
+Beside them, the CPU time each request cost the two server processes and the scratch database's
+PostgreSQL backends (from /proc, over the same run): on a shared machine the rates move with what else
+runs (the load average is printed before and after), the CPU per request much less.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
+import msgspec
 
 from persistence.token_cipher import KeyRing, TokenCipher
 from tests.perf.bench_members import ORG, provision, seed_connections
@@ -59,14 +65,73 @@ def parsed(output: str) -> tuple[float, float, float, int]:
     return rate, p50, p99, int(bad.group(1)) if bad else 0
 
 
-def load(bases: list[str], path: str, headers: dict[str, str], connections: int, seconds: int) -> tuple[float, float, float, int]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far; 0 once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(bases: list[str]) -> list[int]:
+    """The uvicorn processes listening on these base URLs' ports (tests.support.servers.running)."""
+    wanted = {f"--port\0{base.rsplit(':', 1)[1]}\0" for base in bases}
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_text()
+            except OSError:
+                continue
+            if "uvicorn" in command and any(port in command for port in wanted):
+                pids.append(int(entry.name))
+    return pids
+
+
+async def backend_pids(database_url: str) -> set[int]:
+    """The scratch database's PostgreSQL backends, but the one asking."""
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        records = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return {record["pid"] for record in records}
+
+
+class Row(msgspec.Struct, frozen=True):
+    rate: float
+    p50: float
+    p99: float
+    bad: int
+    #: CPU µs per request: both server processes, and the database's backends.
+    server_us: float
+    postgres_us: float
+
+
+async def load(
+    bases: list[str], path: str, headers: dict[str, str], connections: int, seconds: int, database_url: str
+) -> Row:
+    servers = server_pids(bases)
+    backends = await backend_pids(database_url)
+    before = {pid: cpu_seconds(pid) for pid in [*servers, *backends]}
     runs = [wrk(base + path, headers, max(1, connections // len(bases)), seconds) for base in bases]
-    results = [parsed(run.communicate()[0]) for run in runs]
-    return (
-        sum(r[0] for r in results),
-        max(r[1] for r in results),
-        max(r[2] for r in results),
-        sum(r[3] for r in results),
+    outputs = await asyncio.gather(*(asyncio.to_thread(run.communicate) for run in runs))
+    results = [parsed(output) for output, _ in outputs]
+    backends |= await backend_pids(database_url)  # pools grow under load
+    spent = {pid: cpu_seconds(pid) - before.get(pid, 0.0) for pid in [*servers, *backends]}
+    requests = sum(int(re.search(r"(\d+) requests in", output).group(1)) for output, _ in outputs)
+    return Row(
+        rate=sum(r[0] for r in results),
+        p50=max(r[1] for r in results),
+        p99=max(r[2] for r in results),
+        bad=sum(r[3] for r in results),
+        server_us=1e6 * sum(spent[pid] for pid in servers) / requests,
+        postgres_us=1e6 * sum(spent[pid] for pid in backends) / requests,
     )
 
 
@@ -89,15 +154,26 @@ async def _run(args: argparse.Namespace) -> None:
             for path in (page, counts):
                 assert client.get(path, headers=owner).status_code == 200
         await database.close_pool()
+        scratch = os.environ["DATABASE_URL"]
+        say(f"load average before: {os.getloadavg()[0]:.1f}")
         rows = {
-            "/healthz": load([one, two], "/healthz", {}, args.connections, args.seconds),
-            "members page (limit 50)": load([one, two], page, owner, args.connections, args.seconds),
-            "owner's page counts (GET …/integrations/zoom)": load([one, two], counts, owner, args.connections, args.seconds),
+            "/healthz": await load([one, two], "/healthz", {}, args.connections, args.seconds, scratch),
+            "members page (limit 50)": await load([one, two], page, owner, args.connections, args.seconds, scratch),
+            "owner's page counts (GET …/integrations/zoom)": await load(
+                [one, two], counts, owner, args.connections, args.seconds, scratch
+            ),
         }
-    health = rows["/healthz"][0]
-    say(f"\n{'URL':<48} {'req/s':>9} {'of /healthz':>12} {'p50':>9} {'p99':>9} {'non-2xx':>8}")
-    for label, (rate, p50, p99, bad) in rows.items():
-        say(f"{label:<48} {rate:>9.0f} {rate / health:>11.0%} {p50:>7.1f}ms {p99:>7.1f}ms {bad:>8}")
+        say(f"load average after: {os.getloadavg()[0]:.1f}")
+    health = rows["/healthz"].rate
+    say(
+        f"\n{'URL':<48} {'req/s':>9} {'of /healthz':>12} {'p50':>9} {'p99':>9} {'non-2xx':>8}"
+        f" {'server CPU':>11} {'PostgreSQL CPU':>15}"
+    )
+    for label, row in rows.items():
+        say(
+            f"{label:<48} {row.rate:>9.0f} {row.rate / health:>11.0%} {row.p50:>7.1f}ms {row.p99:>7.1f}ms {row.bad:>8}"
+            f" {row.server_us:>7.0f} µs {row.postgres_us:>11.0f} µs"
+        )
 
 
 def main() -> None:
