@@ -78,10 +78,10 @@ _STATUSES = {status.value: status for status in ConnectionStatus}
 
 
 _COLUMNS = "org_id, user_id, name, email, email_normalized, role, personal_status, seated, organization_removed"
-#: The member's own columns of _COLUMNS (the state's are shared with the state counts' rows), and their types.
+#: The member's own columns a row of the table shows (the state's are shared with the state counts' rows),
+#: and their types.
 _MEMBER_COLUMN_TYPES = (
-    ("org_id", "text"), ("user_id", "text"), ("name", "text"), ("email", "text"), ("email_normalized", "text"),
-    ("role", "text"),
+    ("user_id", "text"), ("name", "text"), ("email", "text"), ("email_normalized", "text"), ("role", "text"),
 )
 
 
