@@ -11,9 +11,9 @@ import msgspec
 
 from domain.access import Principal
 from domain.errors import MemberNotConnected, MemberNotFound
-from domain.meeting_ports import UnitOfWorkFactory
 from domain.meetings import effective_host
 from domain.model import Reason, Role
+from domain.ports import UnitOfWorkFactory
 
 
 class Fix(enum.StrEnum):

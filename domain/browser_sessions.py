@@ -5,52 +5,14 @@ Only hashes of their secrets are stored (domain.connecting.secret_hash); the ser
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import msgspec
 
 from domain.access import Principal
 from domain.connecting import secret_hash
 from domain.errors import MemberNotFound
-from domain.ports import UnitOfWork
-
-
-class SessionRecord(Protocol):
-    org_id: str
-    user_id: str
-    csrf_token: str
-
-
-class LaunchRecord(Protocol):
-    org_id: str
-    user_id: str
-    next_path: str
-
-
-class BrowserSessions(Protocol):
-    async def add_launch_link(
-        self, org_id: str, user_id: str, token_hash: str, next_path: str, now: datetime, expires_at: datetime
-    ) -> None: ...
-
-    async def consume_launch_link(self, token_hash: str, now: datetime) -> LaunchRecord | None:
-        """Single use: a replay finds nothing."""
-
-    async def add_session(
-        self, org_id: str, user_id: str, token_hash: str, csrf_token: str, now: datetime, expires_at: datetime
-    ) -> None: ...
-
-    async def session(self, token_hash: str, now: datetime) -> SessionRecord | None:
-        """The session while it lasts."""
-
-
-class SessionsUnitOfWork(UnitOfWork, Protocol):
-    sessions: BrowserSessions
-
-
-SessionsUnitOfWorkFactory = Callable[..., AbstractAsyncContextManager[SessionsUnitOfWork]]
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 
 class IssueLaunchLink(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,7 +45,7 @@ class SignedIn(msgspec.Struct, frozen=True, kw_only=True):
     principal: Principal | None
 
 
-async def issue_launch_link(cmd: IssueLaunchLink, uow: SessionsUnitOfWorkFactory, now: datetime) -> datetime:
+async def issue_launch_link(cmd: IssueLaunchLink, uow: UnitOfWorkFactory, now: datetime) -> datetime:
     """Stores only the token's hash and commits, so the link works as soon as it is handed out; until when."""
     expires_at = now + cmd.ttl
     async with uow() as tx:
@@ -94,7 +56,7 @@ async def issue_launch_link(cmd: IssueLaunchLink, uow: SessionsUnitOfWorkFactory
     return expires_at
 
 
-async def open_launch_link(cmd: OpenLaunchLink, uow: SessionsUnitOfWorkFactory, now: datetime) -> OpenedSession | None:
+async def open_launch_link(cmd: OpenLaunchLink, uow: UnitOfWorkFactory, now: datetime) -> OpenedSession | None:
     """The link, once and in time, opens a session for its member; None when it no longer works."""
     async with uow() as tx:
         link = await tx.sessions.consume_launch_link(secret_hash(cmd.token), now)
@@ -107,7 +69,7 @@ async def open_launch_link(cmd: OpenLaunchLink, uow: SessionsUnitOfWorkFactory, 
     return OpenedSession(next_path=link.next_path)
 
 
-async def signed_in(uow: SessionsUnitOfWorkFactory, session_token: str, now: datetime) -> SignedIn | None:
+async def signed_in(uow: UnitOfWorkFactory, session_token: str, now: datetime) -> SignedIn | None:
     """The session this cookie holds, and its member; None when it has ended."""
     async with uow(read_only=True) as tx:
         session = await tx.sessions.session(secret_hash(session_token), now)
@@ -117,7 +79,7 @@ async def signed_in(uow: SessionsUnitOfWorkFactory, session_token: str, now: dat
     return SignedIn(csrf_token=session.csrf_token, principal=principal)
 
 
-async def acting_member(uow: SessionsUnitOfWorkFactory, user_id: str, actor: str) -> Principal | None:
+async def acting_member(uow: UnitOfWorkFactory, user_id: str, actor: str) -> Principal | None:
     """An API key acting as this user: the member they are, wherever they belong; None if nowhere."""
     async with uow(read_only=True) as tx:
         return await _principal(tx, user_id, actor)

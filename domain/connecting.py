@@ -224,8 +224,7 @@ async def _callback_refusal(tx: UnitOfWork, cmd: ZoomCallback, pending: OAuthSta
             return refused
         return None
     if cmd.session_token:
-        # The unit of work's browser sessions (domain.browser_sessions.SessionsUnitOfWork).
-        session = await tx.sessions.session(secret_hash(cmd.session_token), now)  # type: ignore[attr-defined]
+        session = await tx.sessions.session(secret_hash(cmd.session_token), now)
         if session is not None and session.user_id != pending.user_id:
             return SignInOfAnotherMember(
                 "For your safety it was not finished. Open Roomlink from your product and connect again."
@@ -251,7 +250,7 @@ async def finish_personal_connection(
             await keep_newest_grant(tx, holder, tokens, now, actor, "another person approved the same Zoom user")
             raise ZoomUserAlreadyConnected(f"The Zoom user {profile.email} is already connected by another person.")
         previous = await tx.connections.personal(pending.org_id, pending.user_id)
-        previous_tokens = await tx.connections.tokens(previous) if previous else None
+        previous_tokens = await tx.tokens.read(previous) if previous else None
         if previous is not None:
             await tx.connections.delete(previous)
             await tx.audit.record(connection_event(previous, now, actor, "replaced", "reconnected"))
@@ -259,7 +258,7 @@ async def finish_personal_connection(
             pending.org_id, ConnectionType.PERSONAL, pending.user_id, profile.account_id, profile.zoom_user_id, profile.email, now
         )
         await tx.connections.add(connection)
-        await tx.connections.store_tokens(connection, tokens)
+        await tx.tokens.store(connection, tokens)
         await tx.audit.record(connection_event(connection, now, actor, "connected", None))
         await tx.commit()
     if previous_tokens is not None and previous is not None and previous.zoom_user_id != connection.zoom_user_id:
@@ -273,7 +272,7 @@ async def keep_newest_grant(
     """The Zoom user who holds `holder` approved our app again: Zoom now honours only these tokens, so
     the connection keeps them (R18: recorded), whatever Roomlink decides about the new approval.
     A step of a use case's transaction: it commits it."""
-    await tx.connections.store_tokens(holder, tokens)
+    await tx.tokens.store(holder, tokens)
     await tx.audit.record(connection_event(holder, now, actor, "reauthorized", reason))
     await tx.commit()
 
@@ -498,7 +497,7 @@ async def _finish_activation(
         else:
             refusal = None
             previous = await tx.connections.organization(link.org_id)
-            previous_tokens = await tx.connections.tokens(previous) if previous else None
+            previous_tokens = await tx.tokens.read(previous) if previous else None
             if previous is not None:
                 await tx.audit.record(connection_event(previous, now, actor, "replaced", f"new activation by {profile.email}"))
             if previous is not None and previous.zoom_account_id == profile.account_id:
@@ -510,8 +509,8 @@ async def _finish_activation(
                     link.org_id, ConnectionType.ORGANIZATION, None, profile.account_id, profile.zoom_user_id, profile.email, now
                 )
                 await tx.connections.add(connection)
-            await tx.connections.store_tokens(connection, grant.tokens)
-            await tx.connections.sync_zoom_users(connection, grant.users)
+            await tx.tokens.store(connection, grant.tokens)
+            await tx.zoom_users.sync(connection, grant.users)
             await tx.activation_links.mark_used(link, now)
             await tx.activation_links.revoke_pending(link.org_id, now)  # R3: one completed activation ends the others
             await tx.audit.record(
@@ -556,7 +555,7 @@ async def _end(
     details: dict[str, object] | None = None,
 ) -> TokenSet | None:
     """Ends the connection and commits; its tokens, for the caller to revoke at Zoom after the transaction."""
-    tokens = await tx.connections.tokens(connection)
+    tokens = await tx.tokens.read(connection)
     await tx.connections.delete(connection)
     await tx.audit.record(connection_event(connection, now, actor, "disconnected", reason, details))
     await tx.commit()

@@ -11,12 +11,19 @@ import msgspec
 
 from domain.access import Principal, require_manager
 from domain.budget import DAILY_LIMIT, budget_day, next_reset
-from domain.errors import ConnectionBroken, MemberNotConnected, NotConnected, ZoomNotReached, ZoomRefused
+from domain.errors import (
+    ConnectionBroken,
+    MemberNotConnected,
+    NotConnected,
+    ZoomNotReached,
+    ZoomRefused,
+)
 from domain.meeting_model import MeetingHost
-from domain.meeting_ports import MeetingsZoom, UnitOfWorkFactory, ZoomMeetingError
+from domain.meeting_ports import MeetingsZoom, ZoomMeetingError
 from domain.meetings import effective_host
 from domain.model import Connection, ConnectionType
 from domain.pmi import PMI_PASSCODE_SETTING, PMI_SETTING
+from domain.ports import UnitOfWorkFactory
 from domain.zoom import ConnectedZoom
 
 #: What Roomlink's meeting features ask of each app's grant.
@@ -46,7 +53,7 @@ async def organization_diagnostics(
         connection = await tx.connections.organization(org_id)
         if connection is None:
             return Diagnostics(checks=[_not_connected_organization()])
-        tokens = await tx.connections.tokens(connection)
+        tokens = await tx.tokens.read(connection)
         counts = await tx.members_table.counts(org_id)
         used = await tx.meeting_budget.used(org_id, budget_day(now))
     checks = [_connection_check(connection), await _tokens_check(zoom, connection, want_admin=True)]
@@ -76,7 +83,7 @@ async def my_diagnostics(
             return Diagnostics(
                 checks=[Check(name="connected", ok=False, detail=refused.detail, fix=_reconnect_fix(refused.reason))]
             )
-        tokens = await tx.connections.tokens(host.connection)
+        tokens = await tx.tokens.read(host.connection)
         used = await tx.meeting_budget.used(principal.org_id, budget_day(now))
     checks = [
         Check(

@@ -15,9 +15,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import msgspec
 
@@ -25,12 +23,10 @@ from domain.errors import InvalidInput
 from domain.meeting_model import Meeting, MeetingStatus, view_of
 from domain.model import ConnectionStatus, EffectiveConnection
 from domain.ports import (
-    DeliveryLog,
-    EventEndpointRepository,
     FanOut,
+    LeasedDelivery,
     MemberFacts,
     OrganizationFacts,
-    Outbox,
     OutboxEvent,
     SigningSecrets,
     UnitOfWork,
@@ -307,52 +303,8 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class LeasedDelivery(Protocol):
-    """A delivery leased to this worker: what recording its outcome needs (the sender reads the rest)."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def endpoint_id(self) -> str: ...
-
-    @property
-    def attempts(self) -> int: ...
-
-    @property
-    def first_attempt_at(self) -> datetime: ...
-
-
-class DeliveryQueue(DeliveryLog, Protocol):
-    async def claim(self, limit: int, lease_s: float) -> list:
-        """Due deliveries (LeasedDelivery), leased for `lease_s`: at most one per (endpoint, subject)."""
-
-    async def delivered(self, delivery_id: int, status_code: int) -> None: ...
-
-    async def failed(self, delivery_id: int, status_code: int | None, error: str, retry_at: datetime | None) -> None:
-        """`retry_at` None: failed for good (it stays in the log for redelivery)."""
-
-
-class DisablingEndpoints(EventEndpointRepository, Protocol):
-    async def disable(self, endpoint_id: str, reason: str, now: datetime) -> None: ...
-
-
-class SweepingOutbox(Outbox, Protocol):
-    async def unfinished_fan_outs(self) -> list[str]:
-        """Fan-outs left unfinished for a while (their job failed for good, or was lost)."""
-
-
-class DeliveryUnitOfWork(UnitOfWork, Protocol):
-    deliveries: DeliveryQueue
-    event_endpoints: DisablingEndpoints
-    outbox: SweepingOutbox
-
-
-DeliveryUnitOfWorkFactory = Callable[..., AbstractAsyncContextManager[DeliveryUnitOfWork]]
-
-
 async def deliver_once(
-    uow: DeliveryUnitOfWorkFactory,
+    uow: UnitOfWorkFactory,
     send: Callable[[LeasedDelivery], Awaitable[Outcome]],
     policy: RetryPolicy,
     lease_s: float,
@@ -385,7 +337,7 @@ async def deliver_once(
     return len(claimed)
 
 
-async def requeue_fan_outs(uow: DeliveryUnitOfWorkFactory) -> int:
+async def requeue_fan_outs(uow: UnitOfWorkFactory) -> int:
     """A fan-out whose job was lost (failed for good, or dropped) would hold its members' events back: its job
     is queued again. Returns how many were."""
     async with uow() as tx:

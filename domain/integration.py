@@ -191,7 +191,7 @@ async def my_integration(uow: UnitOfWorkFactory, principal: Principal) -> MyInte
         member = await _member(tx, principal)
         personal = await tx.connections.personal(member.org_id, member.user_id)
         org_connection = await tx.connections.organization(member.org_id)
-        seat = await tx.connections.seat(member.org_id, member.email) if org_connection else None
+        seat = await tx.zoom_users.seat(member.org_id, member.email) if org_connection else None
     effective = effective_connection(
         personal=personal.status if personal else None,
         organization=org_connection.status if org_connection else None,

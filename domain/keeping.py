@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol
 
 import msgspec
 
@@ -64,11 +63,11 @@ async def mark_broken(
         return False
     if current.status is status or (current.status is not ConnectionStatus.ACTIVE and status is not ConnectionStatus.DEAUTHORIZED):
         if status in (ConnectionStatus.DEAUTHORIZED, ConnectionStatus.NEEDS_RECONNECT):
-            await uow.connections.forget_tokens(connection)
+            await uow.tokens.forget(connection)
         return False
     await uow.connections.set_status(connection, status, reason, now)
     if status in (ConnectionStatus.DEAUTHORIZED, ConnectionStatus.NEEDS_RECONNECT):
-        await uow.connections.forget_tokens(connection)
+        await uow.tokens.forget(connection)
     await uow.audit.record(connection_event(connection, now, actor, status.value, reason))
     await uow.jobs.enqueue(
         NOTIFY_INCIDENT,
@@ -170,7 +169,7 @@ async def apply_verification(
     elif current.status is ConnectionStatus.ADMIN_LOST:
         await recover(uow, current, "system:verification", f"{admin.email} is an admin of the Zoom account again", now)
     if users is not None:
-        await uow.connections.sync_zoom_users(connection, users)
+        await uow.zoom_users.sync(connection, users)
     await uow.connections.mark_verified(connection, now)
     await uow.commit()
 
@@ -229,20 +228,20 @@ async def _reseat(uow: UnitOfWork, connection: Connection, event: ZoomEvent) -> 
     """R5: the one Zoom user the event is about; everyone else's seat stays as it is."""
     email = event.object.get("email")
     if event.event in ("user.deleted", "user.disassociated"):
-        await uow.connections.delete_zoom_user(connection, event.zoom_user_id)
+        await uow.zoom_users.delete(connection, event.zoom_user_id)
     elif event.event == "user.created" and isinstance(email, str):
         # Invited by email ("create"), a user is pending until they accept: no seat yet.
         status = "pending" if event.object.get("creation_type") == "create" else "active"
         user = ZoomUser(zoom_user_id=event.zoom_user_id, email=email, status=status)
-        await uow.connections.upsert_zoom_user(connection, user)
+        await uow.zoom_users.upsert(connection, user)
     elif event.event == "user.invitation_accepted":
-        await uow.connections.update_zoom_user(connection, event.zoom_user_id, None, "active")
+        await uow.zoom_users.update(connection, event.zoom_user_id, None, "active")
     elif event.event == "user.deactivated":
-        await uow.connections.update_zoom_user(connection, event.zoom_user_id, None, "inactive")
+        await uow.zoom_users.update(connection, event.zoom_user_id, None, "inactive")
     elif event.event == "user.activated":
-        await uow.connections.update_zoom_user(connection, event.zoom_user_id, None, "active")
+        await uow.zoom_users.update(connection, event.zoom_user_id, None, "active")
     elif event.event == "user.updated" and isinstance(email, str):
-        await uow.connections.update_zoom_user(connection, event.zoom_user_id, email, None)
+        await uow.zoom_users.update(connection, event.zoom_user_id, email, None)
 
 
 def _role_reason(admin: ZoomProfile) -> str:
@@ -271,15 +270,6 @@ class IncidentNotice(msgspec.Struct, frozen=True, kw_only=True):
 IncidentEmail = Callable[[Member, Organization, Connection, str], dict[str, object]]
 
 
-class Housekeeping(Protocol):
-    async def purge_expired(self, now: datetime) -> dict[str, int]:
-        """Rows deleted per table."""
-
-
-class HousekeepingUnitOfWork(UnitOfWork, Protocol):
-    housekeeping: Housekeeping
-
-
 async def ask_for_verification(uow: UnitOfWorkFactory) -> None:
     """The worker's timer: one VERIFY_ALL queued (once, however many workers tick)."""
     async with uow() as tx:
@@ -304,7 +294,7 @@ async def verify_all(uow: UnitOfWorkFactory) -> int:
     return len(connections)
 
 
-async def purge_expired(uow: Callable[[], AbstractAsyncContextManager[HousekeepingUnitOfWork]], now: datetime) -> dict[str, int]:
+async def purge_expired(uow: UnitOfWorkFactory, now: datetime) -> dict[str, int]:
     """What has expired is deleted in one transaction; rows deleted per table."""
     async with uow() as tx:
         purged = await tx.housekeeping.purge_expired(now)

@@ -1,16 +1,13 @@
-"""What the meeting use cases need from storage and from Zoom; persistence/ and server/ implement them."""
+"""What the meeting use cases need from storage (in domain.ports.UnitOfWork) and from Zoom; persistence/ and
+server/ implement them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Protocol
 
 from domain.meeting_model import Meeting, MeetingHost, ZoomMeeting, ZoomMeetingRequest
 from domain.pmi import HostPmiSettings
-from domain.ports import UnitOfWork
-from domain.session_model import RemoteSessionRepository
 
 
 class MeetingRepository(Protocol):
@@ -52,15 +49,6 @@ class MeetingBudget(Protocol):
 
     async def used(self, org_id: str, day: date) -> dict[str, int]:
         """Spent today, per Zoom user of the organization."""
-
-
-class MeetingsUnitOfWork(UnitOfWork, Protocol):
-    meetings: MeetingRepository
-    meeting_budget: MeetingBudget
-    remote_sessions: RemoteSessionRepository
-
-
-UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[MeetingsUnitOfWork]]
 
 
 class Clock(Protocol):

@@ -52,9 +52,7 @@ from domain.meeting_model import (
 )
 from domain.meeting_ports import (
     Clock,
-    MeetingsUnitOfWork,
     MeetingsZoom,
-    UnitOfWorkFactory,
     ZoomDayLimitReached,
     ZoomHostGone,
     ZoomMeetingError,
@@ -70,6 +68,7 @@ from domain.pmi import (
     personal_room_fix,
     personal_room_signals,
 )
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.precedence import effective_connection
 from domain.session_refresh import follow_meeting
 from domain.zoom import ZoomEvent
@@ -261,7 +260,7 @@ async def create_meeting(
 
 
 async def plan_meeting(
-    tx: MeetingsUnitOfWork, cmd: CreateMeeting, request: MeetingRequest, now: datetime
+    tx: UnitOfWork, cmd: CreateMeeting, request: MeetingRequest, now: datetime
 ) -> tuple[Meeting, bool]:
     """The intent, recorded; or the meeting its Idempotency-Key already names (False)."""
     digest = request_hash(request)
@@ -333,7 +332,7 @@ def _same_request(earlier: Meeting, digest: str) -> Meeting:
     return earlier
 
 
-async def effective_host(tx: MeetingsUnitOfWork, principal: Principal) -> MeetingHost:
+async def effective_host(tx: UnitOfWork, principal: Principal) -> MeetingHost:
     """R7 and R5: which connection serves the member now, and as which Zoom user."""
     organization = await tx.organizations.get(principal.org_id)
     if organization is None:
@@ -343,7 +342,7 @@ async def effective_host(tx: MeetingsUnitOfWork, principal: Principal) -> Meetin
         raise MemberNotFound(f"Member {principal.user_id!r} was not found.")
     personal = await tx.connections.personal(member.org_id, member.user_id)
     organization_connection = await tx.connections.organization(member.org_id)
-    seat = await tx.connections.seat(member.org_id, member.email) if organization_connection else None
+    seat = await tx.zoom_users.seat(member.org_id, member.email) if organization_connection else None
     effective = effective_connection(
         personal=personal.status if personal else None,
         organization=organization_connection.status if organization_connection else None,
@@ -385,7 +384,7 @@ async def bring_to_zoom(
 
 
 async def _claim(
-    tx: MeetingsUnitOfWork, meeting: Meeting, now: datetime, lease: timedelta
+    tx: UnitOfWork, meeting: Meeting, now: datetime, lease: timedelta
 ) -> tuple[MeetingHost, bool]:
     if meeting.not_before is not None and meeting.not_before > now:
         raise DailyBudgetSpent(meeting.status_reason or over_budget_reason(now), retry_at=meeting.not_before)
@@ -400,7 +399,7 @@ async def _claim(
     return host, meeting.attempts > 0
 
 
-async def save_meeting(tx: MeetingsUnitOfWork, before: Meeting, after: Meeting, now: datetime) -> None:
+async def save_meeting(tx: UnitOfWork, before: Meeting, after: Meeting, now: datetime) -> None:
     """Every change of a meeting is stored here, and the host product hears what it can see of it (R24),
     in the same transaction."""
     await tx.meetings.save(after)
@@ -410,7 +409,7 @@ async def save_meeting(tx: MeetingsUnitOfWork, before: Meeting, after: Meeting, 
         await follow_meeting(tx, after, now)
 
 
-async def _wait_for_reset(tx: MeetingsUnitOfWork, meeting: Meeting, retry_at: datetime, now: datetime) -> None:
+async def _wait_for_reset(tx: UnitOfWork, meeting: Meeting, retry_at: datetime, now: datetime) -> None:
     await save_meeting(
         tx,
         meeting,
@@ -563,7 +562,7 @@ def recorded_in_zoom(meeting: Meeting, made: ZoomMeeting, pmi: HostPmiSettings, 
     )
 
 
-async def host_of(tx: MeetingsUnitOfWork, meeting: Meeting, now: datetime) -> MeetingHost:
+async def host_of(tx: UnitOfWork, meeting: Meeting, now: datetime) -> MeetingHost:
     """R19: the connection and Zoom user that made the meeting, or why they can no longer act."""
     connection = await tx.connections.by_id(meeting.org_id, meeting.connection_id)
     if connection is None:
@@ -633,7 +632,7 @@ async def recreate_meeting(
 # Read, update, cancel, start
 
 
-async def _own(tx: MeetingsUnitOfWork, principal: Principal, meeting_id: str, *, lock: bool = False) -> Meeting:
+async def _own(tx: UnitOfWork, principal: Principal, meeting_id: str, *, lock: bool = False) -> Meeting:
     """A member's meetings are theirs alone: anyone else's is not found."""
     read = tx.meetings.locked if lock else tx.meetings.get
     meeting = await read(principal.org_id, meeting_id)
@@ -653,7 +652,7 @@ async def _host_or_attention(uow: UnitOfWorkFactory, meeting: Meeting, now: date
             raise
 
 
-async def _mark(tx: MeetingsUnitOfWork, meeting: Meeting, status: MeetingStatus, reason: str | None, now: datetime) -> Meeting:
+async def _mark(tx: UnitOfWork, meeting: Meeting, status: MeetingStatus, reason: str | None, now: datetime) -> Meeting:
     current = await tx.meetings.locked(meeting.org_id, meeting.id) or meeting
     marked = msgspec.structs.replace(current, status=status, status_reason=reason, lease_until=None, updated_at=now)
     if marked != current:
@@ -836,7 +835,7 @@ async def change_meeting(
     return updated
 
 
-async def _end_change_lease(tx: MeetingsUnitOfWork, leased: Meeting, now: datetime) -> None:
+async def _end_change_lease(tx: UnitOfWork, leased: Meeting, now: datetime) -> None:
     """The lease change_meeting took, given back unless someone else's replaced it since (a cancellation's)."""
     current = await tx.meetings.locked(leased.org_id, leased.id)
     if current is not None and current.lease_until == leased.lease_until:
@@ -844,7 +843,7 @@ async def _end_change_lease(tx: MeetingsUnitOfWork, leased: Meeting, now: dateti
         await save_meeting(tx, released, released, now)
 
 
-async def _change_intent(tx: MeetingsUnitOfWork, meeting: Meeting, changes: dict[str, object], now: datetime) -> Meeting:
+async def _change_intent(tx: UnitOfWork, meeting: Meeting, changes: dict[str, object], now: datetime) -> Meeting:
     """Not in Zoom yet: the intent itself changes, and Zoom gets the new values when it is made."""
     if meeting.lease_until is not None and meeting.lease_until > now:
         raise MeetingBeingCreated("The meeting is being created in Zoom; change it in a moment.")
@@ -930,7 +929,7 @@ async def start_url(uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, pr
 # Zoom's meeting events (R21)
 
 
-async def handle_meeting_event(tx: MeetingsUnitOfWork, event: ZoomEvent, now: datetime) -> int:
+async def handle_meeting_event(tx: UnitOfWork, event: ZoomEvent, now: datetime) -> int:
     """meeting.updated / .deleted / .recovered keep the records true; returns how many changed."""
     meeting_id = event.object.get("id")
     if not str(meeting_id or "").isdigit():

@@ -8,6 +8,7 @@ from typing import Protocol
 
 import msgspec
 
+from domain.meeting_ports import MeetingBudget, MeetingRepository
 from domain.model import (
     Connection,
     ConnectionCounts,
@@ -21,6 +22,7 @@ from domain.model import (
     Seat,
     ZoomUser,
 )
+from domain.session_model import RemoteSessionRepository
 from domain.zoom import TokenSet
 
 
@@ -217,30 +219,23 @@ class MemberRepository(Protocol):
 
 
 class ConnectionRepository(Protocol):
+    """The connection rows: who is connected to which Zoom, and how it stands (R4, R7, R13, R14)."""
+
     async def organization(self, org_id: str) -> Connection | None: ...
 
     async def personal(self, org_id: str, user_id: str) -> Connection | None: ...
 
-    async def seat(self, org_id: str, email: str) -> Seat | None:
-        """The active Zoom user of the organization's account with this email (R5)."""
-
     async def add(self, connection: Connection) -> None:
         """Stores a live connection and claims its Zoom identity (R13); raises the R13 errors."""
 
-    async def store_tokens(self, connection: Connection, tokens: TokenSet) -> None:
-        """Encrypted at rest, bound to the connection's id."""
-
-    async def tokens(self, connection: Connection) -> TokenSet | None: ...
-
     async def locked(self, connection: Connection) -> Connection | None:
-        """The connection as it is now, its row locked until the transaction ends."""
+        """The connection as committed now, its row locked until the transaction ends (its tokens with it:
+        one token refresh at a time, across processes); None when the connection has ended."""
 
     async def set_status(
         self, connection: Connection, status: ConnectionStatus, reason: str | None, now: datetime
     ) -> None:
         """One write, however many members rely on the connection."""
-
-    async def forget_tokens(self, connection: Connection) -> None: ...
 
     async def mark_verified(self, connection: Connection, now: datetime) -> None: ...
 
@@ -251,21 +246,47 @@ class ConnectionRepository(Protocol):
 
     async def live_organization_connections(self) -> list[Connection]: ...
 
-    async def sync_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> int:
-        """Mirror the account's users as Zoom lists them now (seats follow, R5); writes only rows that
-        changed and returns how many did."""
-
     async def regrant(self, connection: Connection, zoom_user_id: str, zoom_email: str, now: datetime) -> Connection:
         """The same Zoom account approved again (R4): same connection, new admin, active again."""
 
-    async def upsert_zoom_user(self, connection: Connection, user: ZoomUser) -> None: ...
-
-    async def update_zoom_user(self, connection: Connection, zoom_user_id: str, email: str | None, status: str | None) -> None: ...
-
-    async def delete_zoom_user(self, connection: Connection, zoom_user_id: str) -> None: ...
-
     async def delete(self, connection: Connection) -> None:
-        """Ends a connection: the row and its tokens go (R14); history stays in the audit trail."""
+        """Ends a connection: the row, its tokens and its account's Zoom users go (R14); history stays in the
+        audit trail."""
+
+
+class TokenVault(Protocol):
+    """A connection's Zoom tokens, sealed at rest and bound to the connection's id."""
+
+    async def store(self, connection: Connection, tokens: TokenSet) -> None:
+        """Replaces the connection's tokens; nothing is stored for a connection that has ended."""
+
+    async def read(self, connection: Connection) -> TokenSet | None:
+        """None when the connection has ended or holds no tokens."""
+
+    async def forget(self, connection: Connection) -> None:
+        """The connection stays; its tokens go."""
+
+    async def holders(self) -> list[Connection]:
+        """Every connection that holds tokens, whatever its status."""
+
+
+class ZoomDirectory(Protocol):
+    """The Zoom users of each organization connection's account, as Roomlink mirrors them: seats (R5)."""
+
+    async def seat(self, org_id: str, email: str) -> Seat | None:
+        """The active Zoom user of the organization's account with this member's email (R5)."""
+
+    async def sync(self, connection: Connection, users: list[ZoomUser]) -> int:
+        """Mirror the account's users as Zoom lists them now (seats follow, R5); writes only rows that
+        changed and returns how many did."""
+
+    async def upsert(self, connection: Connection, user: ZoomUser) -> None:
+        """Adds the user, or changes a known one's email and status (its role stays as it was mirrored)."""
+
+    async def update(self, connection: Connection, zoom_user_id: str, email: str | None, status: str | None) -> None:
+        """Changes what is given of a known user; an unknown one is left unknown."""
+
+    async def delete(self, connection: Connection, zoom_user_id: str) -> None: ...
 
 
 class ActivationLinkRepository(Protocol):
@@ -356,6 +377,9 @@ class Outbox(Protocol):
     async def refresh_statistics(self) -> None:
         """After a large fan-out: the planner learns the outbox grew (claiming due deliveries depends on it)."""
 
+    async def unfinished_fan_outs(self) -> list[str]:
+        """Fan-outs left unfinished for a while (their job failed for good, or was lost)."""
+
 
 class EventEndpointRepository(Protocol):
     async def get(self, endpoint_id: str) -> EventEndpoint | None: ...
@@ -376,6 +400,24 @@ class EventEndpointRepository(Protocol):
     async def hearing(self, org_id: str) -> list[EventEndpoint]:
         """The endpoints this organization's events go to: registered for it or for every organization, by id."""
 
+    async def disable(self, endpoint_id: str, reason: str, now: datetime) -> None: ...
+
+
+class LeasedDelivery(Protocol):
+    """A delivery leased to a worker: what recording its outcome needs (the sender reads the rest)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def endpoint_id(self) -> str: ...
+
+    @property
+    def attempts(self) -> int: ...
+
+    @property
+    def first_attempt_at(self) -> datetime: ...
+
 
 class DeliveryLog(Protocol):
     async def page(
@@ -392,6 +434,49 @@ class DeliveryLog(Protocol):
 
     async def of_organization(self, org_id: str, delivery_id: int) -> Delivery | None: ...
 
+    async def claim(self, limit: int, lease_s: float) -> list[LeasedDelivery]:
+        """Due deliveries, leased for `lease_s`: at most one per (endpoint, subject)."""
+
+    async def delivered(self, delivery_id: int, status_code: int) -> None: ...
+
+    async def failed(self, delivery_id: int, status_code: int | None, error: str, retry_at: datetime | None) -> None:
+        """`retry_at` None: failed for good (it stays in the log for redelivery)."""
+
+
+class SessionRecord(Protocol):
+    org_id: str
+    user_id: str
+    csrf_token: str
+
+
+class LaunchRecord(Protocol):
+    org_id: str
+    user_id: str
+    next_path: str
+
+
+class BrowserSessions(Protocol):
+    """Launch links and the browser sessions they open (domain.browser_sessions); only hashes are kept."""
+
+    async def add_launch_link(
+        self, org_id: str, user_id: str, token_hash: str, next_path: str, now: datetime, expires_at: datetime
+    ) -> None: ...
+
+    async def consume_launch_link(self, token_hash: str, now: datetime) -> LaunchRecord | None:
+        """Single use: a replay finds nothing."""
+
+    async def add_session(
+        self, org_id: str, user_id: str, token_hash: str, csrf_token: str, now: datetime, expires_at: datetime
+    ) -> None: ...
+
+    async def session(self, token_hash: str, now: datetime) -> SessionRecord | None:
+        """The session while it lasts."""
+
+
+class Housekeeping(Protocol):
+    async def purge_expired(self, now: datetime) -> dict[str, int]:
+        """Rows deleted per table."""
+
 
 class UnitOfWork(Protocol):
     """A transaction: nothing is kept unless `commit()` is called before the block ends."""
@@ -399,6 +484,8 @@ class UnitOfWork(Protocol):
     organizations: OrganizationRepository
     members: MemberRepository
     connections: ConnectionRepository
+    tokens: TokenVault
+    zoom_users: ZoomDirectory
     members_table: MembersTable
     activation_links: ActivationLinkRepository
     oauth_states: OAuthStateRepository
@@ -408,6 +495,11 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     event_endpoints: EventEndpointRepository
     deliveries: DeliveryLog
+    sessions: BrowserSessions
+    housekeeping: Housekeeping
+    meetings: MeetingRepository
+    meeting_budget: MeetingBudget
+    remote_sessions: RemoteSessionRepository
 
     async def commit(self) -> None: ...
 

@@ -78,7 +78,7 @@ async def delete_member(
         if await tx.members.get(org_id, user_id) is None:
             raise MemberNotFound(f"Member {user_id!r} was not found in organization {org_id!r}.")
         personal = await tx.connections.personal(org_id, user_id)
-        tokens = await tx.connections.tokens(personal) if personal else None
+        tokens = await tx.tokens.read(personal) if personal else None
         if personal is not None:
             await tx.connections.delete(personal)
             await tx.audit.record(connection_event(personal, now, actor, "disconnected", "member deleted"))

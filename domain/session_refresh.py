@@ -15,9 +15,8 @@ from datetime import datetime
 import msgspec
 
 from domain.meeting_model import Meeting
-from domain.meeting_ports import MeetingsUnitOfWork, UnitOfWorkFactory
 from domain.model import Organization
-from domain.ports import OutboxEvent
+from domain.ports import OutboxEvent, UnitOfWork, UnitOfWorkFactory
 from domain.session_model import (
     Booking,
     RemoteSession,
@@ -35,7 +34,7 @@ EMAIL_SESSION_LINK = "email_session_link"
 
 
 async def refresh_session(
-    tx: MeetingsUnitOfWork, session: RemoteSession, now: datetime, *, meeting: Meeting | None = None
+    tx: UnitOfWork, session: RemoteSession, now: datetime, *, meeting: Meeting | None = None
 ) -> SessionFacts:
     """`session` must be locked by the caller's transaction; `meeting`, when given, is the session's current one
     as the caller just wrote it. Returns the facts it decided from, with the session as it is now."""
@@ -63,7 +62,7 @@ async def refresh_session(
     return facts
 
 
-async def email_link(tx: MeetingsUnitOfWork, session: RemoteSession, bookings: list[Booking]) -> None:
+async def email_link(tx: UnitOfWork, session: RemoteSession, bookings: list[Booking]) -> None:
     """Those of `bookings` not yet emailed for this time the session became ready: one email each, never twice."""
     due = [booking.id for booking in bookings if booking.notified_generation < session.link_generation]
     for each in due:
@@ -86,7 +85,7 @@ def session_event(kind: str, facts: SessionFacts, now: datetime) -> OutboxEvent:
     )
 
 
-async def follow_meeting(tx: MeetingsUnitOfWork, meeting: Meeting, now: datetime) -> None:
+async def follow_meeting(tx: UnitOfWork, meeting: Meeting, now: datetime) -> None:
     """A session's meeting changed (made, refused, deleted in Zoom...): its session follows, if it is the current one."""
     assert meeting.session_id is not None
     session = await tx.remote_sessions.locked(meeting.org_id, meeting.session_id)

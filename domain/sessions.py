@@ -43,12 +43,7 @@ from domain.errors import (
     ZoomPermissionMissing,
 )
 from domain.meeting_model import Meeting, MeetingHost, MeetingStatus
-from domain.meeting_ports import (
-    Clock,
-    MeetingsUnitOfWork,
-    MeetingsZoom,
-    UnitOfWorkFactory,
-)
+from domain.meeting_ports import Clock, MeetingsZoom
 from domain.meetings import (
     DEFAULT_LEASE,
     MeetingRequest,
@@ -64,6 +59,7 @@ from domain.meetings import (
     save_meeting,
 )
 from domain.model import ConnectionType, Reason, Role
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.session_model import (
     Booking,
     RemoteSession,
@@ -422,7 +418,7 @@ async def reconcile_session(
 
 
 async def _decide(
-    tx: MeetingsUnitOfWork, org_id: str, session_id: str, now: datetime
+    tx: UnitOfWork, org_id: str, session_id: str, now: datetime
 ) -> tuple[Step, Meeting | None, SessionFacts | None]:
     """The next step that calls Zoom, with the session locked; what needs no Zoom is done here and now."""
     session = await tx.remote_sessions.locked(org_id, session_id)
@@ -454,7 +450,7 @@ async def _decide(
 
 
 async def _co_host_emails(
-    tx: MeetingsUnitOfWork, session: RemoteSession, connection_type: ConnectionType | None
+    tx: UnitOfWork, session: RemoteSession, connection_type: ConnectionType | None
 ) -> dict[str, str]:
     """Co-hosts Zoom takes as alternative hosts: users of the same Zoom account as the host's meeting, so only
     through the organization's connection, and only those seated in it (R5). Others are left out of Zoom."""
@@ -463,13 +459,13 @@ async def _co_host_emails(
     emails = {}
     for user_id in session.co_host_user_ids:
         member = await tx.members.get(session.org_id, user_id)
-        seat = await tx.connections.seat(session.org_id, member.email) if member else None
+        seat = await tx.zoom_users.seat(session.org_id, member.email) if member else None
         if seat is not None:
             emails[user_id] = seat.zoom_email
     return emails
 
 
-async def _close_here(tx: MeetingsUnitOfWork, meeting: Meeting, reason: str, now: datetime) -> None:
+async def _close_here(tx: UnitOfWork, meeting: Meeting, reason: str, now: datetime) -> None:
     """A meeting whose connection is gone cannot be reached in Zoom; it is closed in Roomlink only."""
     current = await tx.meetings.locked(meeting.org_id, meeting.id) or meeting
     await save_meeting(
@@ -504,7 +500,7 @@ async def review_host_sessions(uow: UnitOfWorkFactory, org_id: str, user_id: str
     return len(sessions)
 
 
-async def _with_host_problem(tx: MeetingsUnitOfWork, session: RemoteSession, now: datetime) -> RemoteSession:
+async def _with_host_problem(tx: UnitOfWork, session: RemoteSession, now: datetime) -> RemoteSession:
     """Whether the host can have a meeting made now (R7), in words; stored on the locked session."""
     problem = None
     if session.remote and session.cancelled_at is None and session.ends_at > now:
@@ -525,12 +521,12 @@ def _acting_as_host(session: RemoteSession) -> Principal:
     )
 
 
-async def _reconcile_later(tx: MeetingsUnitOfWork, session: RemoteSession) -> None:
+async def _reconcile_later(tx: UnitOfWork, session: RemoteSession) -> None:
     # No dedupe key: a job already running must not swallow a change made after it looked.
     await tx.jobs.enqueue(RECONCILE_SESSION, {"org_id": session.org_id, "session_id": session.id})
 
 
-async def _session(tx: MeetingsUnitOfWork, org_id: str, session_id: str, *, lock: bool = True) -> RemoteSession:
+async def _session(tx: UnitOfWork, org_id: str, session_id: str, *, lock: bool = True) -> RemoteSession:
     read = tx.remote_sessions.locked if lock else tx.remote_sessions.get
     session = await read(org_id, session_id)
     if session is None:
@@ -538,7 +534,7 @@ async def _session(tx: MeetingsUnitOfWork, org_id: str, session_id: str, *, lock
     return session
 
 
-async def _facts(tx: MeetingsUnitOfWork, session: RemoteSession) -> SessionFacts:
+async def _facts(tx: UnitOfWork, session: RemoteSession) -> SessionFacts:
     meeting = await tx.remote_sessions.current_meeting(session.org_id, session.id)
     live = live_meeting(meeting)
     return SessionFacts(

@@ -13,14 +13,13 @@ who is told: domain.keeping.incident_recipients).
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain.errors import ConnectionBroken, NotConnected
 from domain.keeping import mark_broken
 from domain.model import Connection, ConnectionStatus, ConnectionType
-from domain.ports import ConnectionRepository, UnitOfWork
+from domain.ports import UnitOfWorkFactory
 from domain.zoom import TokenSet, ZoomApp
 
 #: Refresh a little before Zoom's expiry, so a token never dies in flight.
@@ -40,22 +39,6 @@ class TokenRefresh(Protocol):
         """The new token set (Zoom rotates the refresh token too); raises GrantRevoked on `invalid_grant`."""
 
 
-class LockingConnections(ConnectionRepository, Protocol):
-    async def lock(self, connection: Connection) -> tuple[Connection, TokenSet | None] | None:
-        """The connection and its tokens as committed now, its row locked until the transaction ends;
-        None when the connection has ended."""
-
-    async def all_with_tokens(self) -> list[Connection]:
-        """Every connection that holds tokens, whatever its status."""
-
-
-class TokensUnitOfWork(UnitOfWork, Protocol):
-    connections: LockingConnections
-
-
-TokensUnitOfWorkFactory = Callable[..., AbstractAsyncContextManager[TokensUnitOfWork]]
-
-
 def usable(tokens: TokenSet, rejected: str | None, now: datetime) -> bool:
     """Not the token Zoom just rejected, and not expiring within EXPIRY_MARGIN."""
     return tokens.access_token != rejected and tokens.expires_at - EXPIRY_MARGIN > now
@@ -67,7 +50,7 @@ def app_of(connection: Connection) -> ZoomApp:
 
 
 async def usable_tokens(
-    uow: TokensUnitOfWorkFactory,
+    uow: UnitOfWorkFactory,
     zoom: TokenRefresh,
     connection: Connection,
     now: Callable[[], datetime],
@@ -84,14 +67,15 @@ async def usable_tokens(
     Raises NotConnected when the connection ended or holds no tokens.
     """
     async with uow(read_only=True) as tx:
-        current = await tx.connections.tokens(connection)
+        current = await tx.tokens.read(connection)
     if current is not None and usable(current, rejected, now()):
         return current
     async with uow() as tx:
-        locked = await tx.connections.lock(connection)
-        if locked is None or locked[1] is None:
+        locked = await tx.connections.locked(connection)
+        current = await tx.tokens.read(locked) if locked is not None else None
+        if locked is None or current is None:
             raise NotConnected("The connection has ended or has no tokens.")
-        connection, current = locked
+        connection = locked
         if usable(current, rejected, now()):
             return current
         try:
@@ -100,13 +84,13 @@ async def usable_tokens(
             await mark_broken(tx, connection, ConnectionStatus.NEEDS_RECONNECT, str(refused), REFRESH_ACTOR, now())
             await tx.commit()
             raise ConnectionBroken("Zoom no longer accepts this connection; it needs reconnecting.") from None
-        await tx.connections.store_tokens(connection, refreshed)
+        await tx.tokens.store(connection, refreshed)
         await tx.commit()
         return refreshed
 
 
 async def keep_alive(
-    uow: TokensUnitOfWorkFactory,
+    uow: UnitOfWorkFactory,
     zoom: TokenRefresh,
     connection: Connection,
     within: timedelta,
@@ -115,7 +99,7 @@ async def keep_alive(
     """Refresh a token that would expire within `within` (Zoom's refresh tokens die unused after 90 days);
     True when it was due. A token refreshed by another process meanwhile is not refreshed again."""
     async with uow(read_only=True) as tx:
-        current = await tx.connections.tokens(connection)
+        current = await tx.tokens.read(connection)
     if current is None or current.expires_at - within > now():
         return False
     await usable_tokens(uow, zoom, connection, now, rejected=current.access_token)
@@ -123,12 +107,12 @@ async def keep_alive(
 
 
 async def keep_all_alive(
-    uow: TokensUnitOfWorkFactory, zoom: TokenRefresh, within: timedelta, now: Callable[[], datetime]
+    uow: UnitOfWorkFactory, zoom: TokenRefresh, within: timedelta, now: Callable[[], datetime]
 ) -> int:
     """The keep-alive job: every connection holding tokens, each refreshed if due; a connection that broke or
     ended meanwhile is skipped, the others go on. Returns how many were due."""
     async with uow(read_only=True) as tx:
-        connections = await tx.connections.all_with_tokens()
+        connections = await tx.tokens.holders()
     due = 0
     for connection in connections:
         try:

@@ -8,13 +8,13 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from domain.keeping import handle_zoom_event
-from domain.meeting_ports import MeetingsUnitOfWork
 from domain.meetings import handle_meeting_event
+from domain.ports import UnitOfWork
 from domain.zoom import ZoomEvent
 
 
 async def take_zoom_event(
-    uow: Callable[[], AbstractAsyncContextManager[MeetingsUnitOfWork]], event: ZoomEvent, now: datetime
+    uow: Callable[[], AbstractAsyncContextManager[UnitOfWork]], event: ZoomEvent, now: datetime
 ) -> None:
     async with uow() as tx:
         if event.event.startswith("meeting."):

@@ -14,6 +14,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from persistence.connections import PostgresConnections
 from persistence.events import (
     PostgresDeliveries,
     PostgresEventEndpoints,
@@ -27,7 +28,6 @@ from persistence.remote_sessions import PostgresRemoteSessions
 from persistence.repositories import (
     PostgresActivationLinks,
     PostgresAuditTrail,
-    PostgresConnections,
     PostgresJobs,
     PostgresMembers,
     PostgresOAuthStates,
@@ -36,6 +36,8 @@ from persistence.repositories import (
 )
 from persistence.sessions import PostgresSessions
 from persistence.token_cipher import TokenCipher
+from persistence.tokens import PostgresTokenVault
+from persistence.zoom_directory import PostgresZoomDirectory
 
 MIGRATIONS_LOCK = 7_305_142_881  # advisory lock id: one migrator at a time across processes
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
@@ -173,7 +175,9 @@ class PostgresUnitOfWork:
     def __init__(self, db: asyncpg.Connection, cipher: TokenCipher, read_only: bool = False) -> None:
         self.organizations = PostgresOrganizations(db)
         self.members = PostgresMembers(db)
-        self.connections = PostgresConnections(db, cipher)
+        self.connections = PostgresConnections(db)
+        self.tokens = PostgresTokenVault(db, cipher)
+        self.zoom_users = PostgresZoomDirectory(db)
         self.activation_links = PostgresActivationLinks(db)
         self.oauth_states = PostgresOAuthStates(db, cipher)
         self.jobs = PostgresJobs(db)

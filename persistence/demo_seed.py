@@ -37,15 +37,15 @@ async def replace_organization(seed: DemoOrganization, now: datetime) -> None:
         await uow.organizations.set_policy(seed.org_id, seed.policy, now)
         await uow.members.save_many(seed.org_id, seed.members, now)
         await uow.connections.add(seed.organization)
-        await uow.connections.store_tokens(seed.organization, seed.organization_tokens)
-        await uow.connections.sync_zoom_users(seed.organization, seed.zoom_users)
+        await uow.tokens.store(seed.organization, seed.organization_tokens)
+        await uow.zoom_users.sync(seed.organization, seed.zoom_users)
         for user_id, removed, personal, tokens in seed.people:
             if removed:
                 await uow.members.set_organization_removed(seed.org_id, user_id, True, now)
             if personal is not None:
                 await uow.connections.add(personal)
                 if tokens is not None:
-                    await uow.connections.store_tokens(personal, tokens)
+                    await uow.tokens.store(personal, tokens)
         await uow.commit()
 
 

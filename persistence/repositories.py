@@ -1,4 +1,5 @@
-"""Repositories behind the domain's ports: SQL in, domain Structs out.
+"""Repositories behind the domain's ports: SQL in, domain Structs out (connections, their tokens and
+their Zoom users: persistence/connections.py, tokens.py, zoom_directory.py).
 
 Piccolo owns the schema, migrations, engine and transactions; queries are written in SQL
 because the upserts and the members table need SQL the query builder cannot express, and
@@ -13,31 +14,12 @@ from datetime import datetime
 import asyncpg
 from pgqueuer.queries import Queries
 
-from domain.errors import (
-    ConnectionChangedConcurrently,
-    MemberOfAnotherOrganization,
-    ZoomAccountServesAnotherOrganization,
-    ZoomUserAlreadyConnected,
-)
+from domain.errors import MemberOfAnotherOrganization
 from domain.identifiers import normalize_email
-from domain.model import (
-    Connection,
-    ConnectionStatus,
-    ConnectionType,
-    Member,
-    Organization,
-    Policy,
-    Role,
-    Seat,
-    ZoomUser,
-)
+from domain.model import Member, Organization, Policy, Role
 from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
-from domain.zoom import TokenSet
 from persistence.correlation import job_headers
 from persistence.token_cipher import TokenCipher
-
-#: Zoom users written per statement by a seat resync.
-SYNC_ROWS = 20_000
 
 
 class PostgresOrganizations:
@@ -166,301 +148,6 @@ class PostgresMembers:
             user_id,
             removed,
             now,
-        )
-
-
-class PostgresConnections:
-    def __init__(self, connection: asyncpg.Connection, cipher: TokenCipher) -> None:
-        self._connection = connection
-        self._cipher = cipher
-
-    async def organization(self, org_id: str) -> Connection | None:
-        record = await self._connection.fetchrow(
-            "SELECT * FROM connections WHERE org_id = $1 AND type = 'organization'", org_id
-        )
-        return _connection(record) if record else None
-
-    async def personal(self, org_id: str, user_id: str) -> Connection | None:
-        record = await self._connection.fetchrow(
-            "SELECT * FROM connections WHERE org_id = $1 AND type = 'personal' AND user_id = $2",
-            org_id,
-            user_id,
-        )
-        return _connection(record) if record else None
-
-    async def seat(self, org_id: str, email: str) -> Seat | None:
-        record = await self._connection.fetchrow(
-            """
-            SELECT m.user_id, z.zoom_user_id, z.email_normalized
-            FROM members m
-            JOIN connections c ON c.org_id = m.org_id AND c.type = 'organization'
-            JOIN zoom_users z ON z.org_id = m.org_id AND z.connection_id = c.id
-                             AND z.email_normalized = m.email_normalized AND z.status = 'active'
-            WHERE m.org_id = $1 AND m.email_normalized = $2
-            """,
-            org_id,
-            normalize_email(email),
-        )
-        if record is None:
-            return None
-        return Seat(
-            user_id=record["user_id"],
-            zoom_user_id=record["zoom_user_id"],
-            zoom_email=record["email_normalized"],
-        )
-
-    async def add(self, connection: Connection) -> None:
-        try:
-            await self._connection.execute(
-                """
-                INSERT INTO connections (id, org_id, type, user_id, zoom_account_id, zoom_user_id, zoom_email,
-                                         status, status_reason, status_changed_at, connected_at, last_verified_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                """,
-                connection.id,
-                connection.org_id,
-                connection.type.value,
-                connection.user_id,
-                connection.zoom_account_id,
-                connection.zoom_user_id,
-                connection.zoom_email,
-                connection.status.value,
-                connection.status_reason,
-                connection.status_changed_at,
-                connection.connected_at,
-                connection.last_verified_at,
-            )
-        except asyncpg.UniqueViolationError:
-            # Two connects of the same member (or two activations) raced; the first one won.
-            raise ConnectionChangedConcurrently(
-                "Zoom was just connected here by another request; reload to see it."
-            ) from None
-        claimed = await self._connection.fetchval(
-            """
-            INSERT INTO zoom_identity_claims (claim, org_id, user_id, connection_id)
-            VALUES ($1, $2, $3, $4) ON CONFLICT (claim) DO NOTHING RETURNING claim
-            """,
-            _claim(connection),
-            connection.org_id,
-            connection.user_id,
-            connection.id,
-        )
-        if claimed is None:
-            if connection.type is ConnectionType.PERSONAL:
-                raise ZoomUserAlreadyConnected(
-                    f"The Zoom user {connection.zoom_email} is already connected by another person."
-                )
-            raise ZoomAccountServesAnotherOrganization(
-                "This Zoom account is already connected to another organization."
-            )
-
-    async def store_tokens(self, connection: Connection, tokens: TokenSet) -> None:
-        await self._connection.execute(
-            """
-            UPDATE connections SET access_token = $3, refresh_token = $4, access_token_expires_at = $5, scopes = $6
-            WHERE org_id = $1 AND id = $2
-            """,
-            connection.org_id,
-            connection.id,
-            self._cipher.encrypt(tokens.access_token, connection.id),
-            self._cipher.encrypt(tokens.refresh_token, connection.id),
-            tokens.expires_at,
-            tokens.scope,
-        )
-
-    async def tokens(self, connection: Connection) -> TokenSet | None:
-        record = await self._connection.fetchrow(
-            """
-            SELECT id, access_token, refresh_token, access_token_expires_at, scopes FROM connections
-            WHERE org_id = $1 AND id = $2
-            """,
-            connection.org_id,
-            connection.id,
-        )
-        return self._tokens(record) if record else None
-
-    def _tokens(self, record: asyncpg.Record) -> TokenSet | None:
-        if record["refresh_token"] is None:
-            return None
-        row_id = str(record["id"])
-        return TokenSet(
-            access_token=self._cipher.decrypt(record["access_token"], row_id),
-            refresh_token=self._cipher.decrypt(record["refresh_token"], row_id),
-            expires_at=record["access_token_expires_at"],
-            scope=record["scopes"],
-        )
-
-    async def locked(self, connection: Connection) -> Connection | None:
-        found = await self.lock(connection)
-        return found[0] if found else None
-
-    async def lock(self, connection: Connection) -> tuple[Connection, TokenSet | None] | None:
-        """The connection's row locked until the transaction ends: one token refresh at a time, across processes."""
-        record = await self._connection.fetchrow(
-            "SELECT * FROM connections WHERE org_id = $1 AND id = $2 FOR UPDATE", connection.org_id, connection.id
-        )
-        if record is None:
-            return None
-        return _connection(record), self._tokens(record)
-
-    async def set_status(
-        self, connection: Connection, status: ConnectionStatus, reason: str | None, now: datetime
-    ) -> None:
-        await self._connection.execute(
-            """
-            UPDATE connections SET status = $3, status_reason = $4, status_changed_at = $5
-            WHERE org_id = $1 AND id = $2
-            """,
-            connection.org_id,
-            connection.id,
-            status.value,
-            reason,
-            now,
-        )
-
-    async def forget_tokens(self, connection: Connection) -> None:
-        await self._connection.execute(
-            """
-            UPDATE connections SET access_token = NULL, refresh_token = NULL, access_token_expires_at = NULL
-            WHERE org_id = $1 AND id = $2
-            """,
-            connection.org_id,
-            connection.id,
-        )
-
-    async def mark_verified(self, connection: Connection, now: datetime) -> None:
-        await self._connection.execute(
-            "UPDATE connections SET last_verified_at = $3 WHERE org_id = $1 AND id = $2",
-            connection.org_id,
-            connection.id,
-            now,
-        )
-
-    async def claimed(self, claim: str) -> Connection | None:
-        record = await self._connection.fetchrow(
-            """
-            SELECT c.* FROM zoom_identity_claims z
-            JOIN connections c ON c.org_id = z.org_id AND c.id = z.connection_id
-            WHERE z.claim = $1
-            """,
-            claim,
-        )
-        return _connection(record) if record else None
-
-    async def by_id(self, org_id: str, connection_id: str) -> Connection | None:
-        record = await self._connection.fetchrow(
-            "SELECT * FROM connections WHERE org_id = $1 AND id = $2::uuid", org_id, connection_id
-        )
-        return _connection(record) if record else None
-
-    async def all_with_tokens(self) -> list[Connection]:
-        records = await self._connection.fetch("SELECT * FROM connections WHERE refresh_token IS NOT NULL")
-        return [_connection(record) for record in records]
-
-    async def live_organization_connections(self) -> list[Connection]:
-        records = await self._connection.fetch(
-            "SELECT * FROM connections WHERE type = 'organization' AND status IN ('active', 'admin_lost')"
-        )
-        return [_connection(record) for record in records]
-
-    async def sync_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> int:
-        """A diff, not a rewrite: only rows that changed are written, so only those members' seats move.
-
-        The diff is computed here rather than in SQL: a fresh connection has no statistics yet and
-        PostgreSQL would plan a staged-list anti-join as a nested loop, quadratic in account size.
-        """
-        await self._connection.execute(
-            "SELECT 1 FROM connections WHERE org_id = $1 AND id = $2 FOR UPDATE", connection.org_id, connection.id
-        )
-        stored = {
-            record["zoom_user_id"]: (record["email_normalized"], record["status"], record["role_id"])
-            for record in await self._connection.fetch(
-                "SELECT zoom_user_id, email_normalized, status, role_id FROM zoom_users WHERE org_id = $1",
-                connection.org_id,
-            )
-        }
-        wanted = {user.zoom_user_id: (normalize_email(user.email), user.status, user.role_id) for user in users}
-        stale = [zoom_user_id for zoom_user_id, row in stored.items() if wanted.get(zoom_user_id) != row]
-        fresh = [(zoom_user_id, *row) for zoom_user_id, row in wanted.items() if stored.get(zoom_user_id) != row]
-        # In statements of SYNC_ROWS: each one's triggers (seats, member state counts, event notes) stay
-        # well inside the statement timeout; 800,000 Zoom users in one statement did not.
-        for start in range(0, len(stale), SYNC_ROWS):
-            await self._connection.execute(
-                "DELETE FROM zoom_users WHERE org_id = $1 AND zoom_user_id = ANY($2::text[])",
-                connection.org_id,
-                stale[start : start + SYNC_ROWS],
-            )
-        for start in range(0, len(fresh), SYNC_ROWS):
-            zoom_user_ids, emails, statuses, role_ids = (list(column) for column in zip(*fresh[start : start + SYNC_ROWS]))
-            await self._connection.execute(
-                """
-                INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)
-                SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
-                """,
-                connection.org_id,
-                connection.id,
-                zoom_user_ids,
-                emails,
-                statuses,
-                role_ids,
-            )
-        return len(stale) + len(fresh)
-
-    async def regrant(self, connection: Connection, zoom_user_id: str, zoom_email: str, now: datetime) -> Connection:
-        """The same Zoom account approved again, maybe by another admin: the row, and its seats, stay."""
-        record = await self._connection.fetchrow(
-            """
-            UPDATE connections SET zoom_user_id = $3, zoom_email = $4, status = 'active', status_reason = NULL,
-                                   status_changed_at = $5, connected_at = $5, last_verified_at = $5
-            WHERE org_id = $1 AND id = $2 RETURNING *
-            """,
-            connection.org_id,
-            connection.id,
-            zoom_user_id,
-            zoom_email,
-            now,
-        )
-        return _connection(record)
-
-    async def upsert_zoom_user(self, connection: Connection, user: ZoomUser) -> None:
-        await self._connection.execute(
-            """
-            INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (org_id, zoom_user_id) DO UPDATE
-               SET email_normalized = EXCLUDED.email_normalized, status = EXCLUDED.status
-            """,
-            connection.org_id,
-            connection.id,
-            user.zoom_user_id,
-            normalize_email(user.email),
-            user.status,
-            user.role_id,
-        )
-
-    async def update_zoom_user(
-        self, connection: Connection, zoom_user_id: str, email: str | None, status: str | None
-    ) -> None:
-        await self._connection.execute(
-            """
-            UPDATE zoom_users SET email_normalized = coalesce($3, email_normalized),
-                                  status = coalesce($4, status)
-            WHERE org_id = $1 AND zoom_user_id = $2
-            """,
-            connection.org_id,
-            zoom_user_id,
-            normalize_email(email) if email is not None else None,
-            status,
-        )
-
-    async def delete_zoom_user(self, connection: Connection, zoom_user_id: str) -> None:
-        await self._connection.execute(
-            "DELETE FROM zoom_users WHERE org_id = $1 AND zoom_user_id = $2", connection.org_id, zoom_user_id
-        )
-
-    async def delete(self, connection: Connection) -> None:
-        await self._connection.execute(
-            "DELETE FROM connections WHERE org_id = $1 AND id = $2", connection.org_id, connection.id
         )
 
 
@@ -641,12 +328,6 @@ class PostgresAuditTrail:
         )
 
 
-def _claim(connection: Connection) -> str:
-    if connection.type is ConnectionType.PERSONAL:
-        return f"user:{connection.zoom_user_id}"
-    return f"account:{connection.zoom_account_id}"
-
-
 def _activation_link(record: asyncpg.Record) -> ActivationLink:
     return ActivationLink(
         id=str(record["id"]),
@@ -680,21 +361,4 @@ def _member(record: asyncpg.Record) -> Member:
         organization_removed=record["organization_removed"],
         created_at=record["created_at"],
         updated_at=record["updated_at"],
-    )
-
-
-def _connection(record: asyncpg.Record) -> Connection:
-    return Connection(
-        id=str(record["id"]),
-        org_id=record["org_id"],
-        type=ConnectionType(record["type"]),
-        user_id=record["user_id"],
-        zoom_account_id=record["zoom_account_id"],
-        zoom_user_id=record["zoom_user_id"],
-        zoom_email=record["zoom_email"],
-        status=ConnectionStatus(record["status"]),
-        status_reason=record["status_reason"],
-        status_changed_at=record["status_changed_at"],
-        connected_at=record["connected_at"],
-        last_verified_at=record["last_verified_at"],
     )

@@ -305,7 +305,7 @@ async def test_a_token_sealed_under_a_key_the_server_lacks_is_503_and_readyz_say
     await add_connection(personal)
     async with unit_of_work() as uow:
         tokens = TokenSet(access_token="a-secret", refresh_token="r-secret", expires_at=datetime.now(UTC))
-        await uow.connections.store_tokens(personal, tokens)
+        await uow.tokens.store(personal, tokens)
         await uow.commit()
 
     other_ring = {**roomlink_env, "ROOMLINK_TOKEN_KEYS": f"elsewhere:{KeyRing.generate_key()}"}

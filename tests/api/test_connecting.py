@@ -270,7 +270,7 @@ async def test_tokens_are_unreadable_at_rest_and_never_leave_roomlink(api, org, 
         plaintexts = []
         for row in rows:
             connection = await uow.connections.personal(org["org_id"], org["member"]) if row["type"] == "personal" else await uow.connections.organization(org["org_id"])
-            tokens = await uow.connections.tokens(connection)
+            tokens = await uow.tokens.read(connection)
             plaintexts += [tokens.access_token, tokens.refresh_token]
     stored = " ".join(str(dict(row)) for row in rows)
     assert all(secret not in stored for secret in plaintexts)
@@ -314,7 +314,7 @@ async def test_pkce_verifier_and_state_are_not_stored_in_clear(api, org):
 
 async def personal_tokens(org, user_id):
     async with unit_of_work() as uow:
-        return await uow.connections.tokens(await uow.connections.personal(org["org_id"], user_id))
+        return await uow.tokens.read(await uow.connections.personal(org["org_id"], user_id))
 
 
 async def zoom_me(zoom_sandbox, tokens) -> httpx.Response:

@@ -101,7 +101,7 @@ async def test_every_log_line_is_json_without_a_secret_and_the_request_id_follow
             await uow.connections.personal(org["org_id"], org["member"]),
         ]
         for connection in connections:
-            tokens = await uow.connections.tokens(connection) if connection else None
+            tokens = await uow.tokens.read(connection) if connection else None
             if tokens is not None:
                 seen_secrets |= {tokens.access_token, tokens.refresh_token}
     assert len(seen_secrets) >= 12

@@ -118,7 +118,7 @@ async def test_r24_a_seat_lost_in_a_resync_is_an_event(db):
     async with unit_of_work() as uow:
         org_connection = await uow.connections.organization(org_id)
         kept = [ZoomUser(zoom_user_id=f"zu-{org_id}-{n}", email=f"{u}@example.test") for n, u in enumerate(user_ids) if n != 2]
-        await uow.connections.sync_zoom_users(org_connection, kept)
+        await uow.zoom_users.sync(org_connection, kept)
         await uow.commit()
     written = (await org_events(org_id))[start:]
     assert [(e["subject"], e["data"]["reason"]) for e in written] == [(f"member:{user_ids[2]}", "no_seat")]

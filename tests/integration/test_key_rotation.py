@@ -11,8 +11,8 @@ from domain.model import ConnectionType
 from domain.zoom import TokenSet
 from persistence.database import connection as pooled
 from persistence.key_rotation import rotate_keys
-from persistence.repositories import PostgresConnections
 from persistence.token_cipher import KeyRing, TokenCipher, TokenDecryptionError
+from persistence.tokens import PostgresTokenVault
 from tests.support.builders import (
     add_connection,
     connection,
@@ -32,7 +32,7 @@ async def test_rotation_reseals_every_token_under_the_new_key(db):
     await add_connection(live)
     tokens = TokenSet(access_token="access-secret", refresh_token="refresh-secret", expires_at=datetime.now(UTC))
     async with pooled() as raw:
-        await PostgresConnections(raw, TokenCipher(old)).store_tokens(live, tokens)
+        await PostgresTokenVault(raw, TokenCipher(old)).store(live, tokens)
         # The whole database rotates: the other tests' secrets (under the session's key) are rotated
         # too, and moved back afterwards so the running servers can still read them.
         session_key = os.environ["ROOMLINK_TOKEN_KEYS"]
@@ -40,10 +40,10 @@ async def test_rotation_reseals_every_token_under_the_new_key(db):
         try:
             moved = await rotate_keys(raw, rotated)
             assert moved >= 2
-            only_new = PostgresConnections(raw, TokenCipher(KeyRing.from_config(new_key)))
-            assert await only_new.tokens(live) == tokens
+            only_new = PostgresTokenVault(raw, TokenCipher(KeyRing.from_config(new_key)))
+            assert await only_new.read(live) == tokens
             with pytest.raises(TokenDecryptionError):
-                await PostgresConnections(raw, TokenCipher(old)).tokens(live)
+                await PostgresTokenVault(raw, TokenCipher(old)).read(live)
             assert await rotate_keys(raw, rotated) == 0
         finally:
             await rotate_keys(raw, TokenCipher(KeyRing.from_config(f"{session_key},{new_key},{old_key}")))

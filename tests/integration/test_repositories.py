@@ -127,8 +127,8 @@ async def test_r5_seat_matches_email_case_insensitively_and_only_active_users(or
         ],
     )
     async with unit_of_work() as uow:
-        seat_a = await uow.connections.seat(org, f"{org}-a@example.test")
-        seat_b = await uow.connections.seat(org, f"{org}-b@example.test")
+        seat_a = await uow.zoom_users.seat(org, f"{org}-a@example.test")
+        seat_b = await uow.zoom_users.seat(org, f"{org}-b@example.test")
     assert seat_a is not None and seat_a.zoom_user_id == "z-a" and seat_a.user_id == f"{org}-a"
     assert seat_b is None
 
@@ -204,7 +204,7 @@ async def test_r5_seat_resync_is_a_diff(org):
     await add_connection(live, [ZoomUser(zoom_user_id="z-a", email=a), ZoomUser(zoom_user_id="z-gone", email="gone@x.test")])
     async with unit_of_work() as uow:
         unchanged_id = await uow._db.fetchval("SELECT id FROM zoom_users WHERE org_id = $1 AND zoom_user_id = 'z-a'", org)
-        changed = await uow.connections.sync_zoom_users(
+        changed = await uow.zoom_users.sync(
             live, [ZoomUser(zoom_user_id="z-a", email=a.upper()), ZoomUser(zoom_user_id="z-b", email=b)]
         )
         await uow.commit()
@@ -214,7 +214,7 @@ async def test_r5_seat_resync_is_a_diff(org):
     assert await seated_members(org) == {f"{org}-a", f"{org}-b"}
 
     async with unit_of_work() as uow:
-        assert await uow.connections.sync_zoom_users(
+        assert await uow.zoom_users.sync(
             live, [ZoomUser(zoom_user_id="z-a", email=a), ZoomUser(zoom_user_id="z-b", email=b, status="inactive")]
         ) == 2
         await uow.commit()
@@ -223,9 +223,9 @@ async def test_r5_seat_resync_is_a_diff(org):
 
 async def test_r5_a_resync_larger_than_one_statement_writes_every_slice(org, monkeypatch):
     """A large account is written in statements of SYNC_ROWS (the statement timeout); here, of two."""
-    from persistence import repositories
+    from persistence import zoom_directory
 
-    monkeypatch.setattr(repositories, "SYNC_ROWS", 2)
+    monkeypatch.setattr(zoom_directory, "SYNC_ROWS", 2)
     people = [member(f"{org}-s{i}") for i in range(7)]
     async with unit_of_work() as uow:
         await uow.members.save_many(org, people, utcnow())
@@ -234,7 +234,7 @@ async def test_r5_a_resync_larger_than_one_statement_writes_every_slice(org, mon
     await add_connection(live, [ZoomUser(zoom_user_id=f"z-s{i}", email=people[i].email) for i in range(5)])
     assert await seated_members(org) >= {p.user_id for p in people[:5]}
     async with unit_of_work() as uow:
-        changed = await uow.connections.sync_zoom_users(
+        changed = await uow.zoom_users.sync(
             live, [ZoomUser(zoom_user_id=f"z-s{i}", email=people[i].email) for i in range(2, 7)]
         )
         await uow.commit()
@@ -247,9 +247,9 @@ async def test_r5_resync_survives_two_zoom_users_swapping_emails(org):
     a, b = f"{org}-a@example.test", f"{org}-b@example.test"
     await add_connection(live, [ZoomUser(zoom_user_id="z1", email=a), ZoomUser(zoom_user_id="z2", email=b)])
     async with unit_of_work() as uow:
-        await uow.connections.sync_zoom_users(live, [ZoomUser(zoom_user_id="z1", email=b), ZoomUser(zoom_user_id="z2", email=a)])
+        await uow.zoom_users.sync(live, [ZoomUser(zoom_user_id="z1", email=b), ZoomUser(zoom_user_id="z2", email=a)])
         await uow.commit()
-        seat = await uow.connections.seat(org, a)
+        seat = await uow.zoom_users.seat(org, a)
     assert seat.zoom_user_id == "z2"
 
 

@@ -77,7 +77,7 @@ async def seed(size: int):
         await uow.connections.add(connection)
         seated = [ZoomUser(zoom_user_id=f"{ORG}-z{i}", email=f"person.{i}@{ORG}.example") for i in range(size) if i % 10 != 9]
         seated.append(ZoomUser(zoom_user_id=connection.zoom_user_id, email=connection.zoom_email, role_id="1"))
-        await uow.connections.sync_zoom_users(connection, seated)
+        await uow.zoom_users.sync(connection, seated)
         await uow.commit()
     await drop_events()
     async with database.connection() as db:

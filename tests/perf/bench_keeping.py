@@ -108,7 +108,7 @@ async def seed_sized_org(org_id: str, size: int):
             ZoomUser(zoom_user_id=f"{org_id}-z{i}", email=f"Person.{i}@{org_id}.example")
             for i in range(size) if i % 10 != 9
         ]
-        await uow.connections.sync_zoom_users(connection, seated)
+        await uow.zoom_users.sync(connection, seated)
         await uow.commit()
     async with database.connection() as db:
         await db.execute("VACUUM ANALYZE members, zoom_users, connections")

@@ -91,7 +91,7 @@ async def seed_connections(members: int) -> None:
         organization = connection(ConnectionType.ORGANIZATION, ConnectionStatus.ACTIVE, None, "admin")
         await uow.connections.add(organization)
         seated = [ZoomUser(zoom_user_id=f"z{i}", email=person(i)["email"]) for i in range(members) if i % 10 < 8]
-        await uow.connections.sync_zoom_users(organization, seated)
+        await uow.zoom_users.sync(organization, seated)
         await uow.commit()
     print(f"  organization connection and {len(seated):,} seats (one resync) in {time.perf_counter() - started:.1f} s",
           flush=True)

@@ -57,7 +57,7 @@ async def add_connection(connection_: Connection, zoom_users: list[ZoomUser] | N
     async with unit_of_work() as uow:
         await uow.connections.add(connection_)
         if zoom_users is not None:
-            await uow.connections.sync_zoom_users(connection_, zoom_users)
+            await uow.zoom_users.sync(connection_, zoom_users)
         await uow.commit()
 
 

@@ -54,7 +54,7 @@ class EventFakeStore(FakeStore):
         super().__init__()
         self.outbox = Outbox()
 
-    def uow(self) -> EventFakeUnitOfWork:
+    def uow(self, read_only: bool = False) -> EventFakeUnitOfWork:
         return EventFakeUnitOfWork(self)
 
 

@@ -114,6 +114,8 @@ class FakeUnitOfWork:
         self.organizations = FakeOrganizations(self._tables)
         self.members = FakeMembers(self._tables)
         self.connections = FakeConnections(self._tables)
+        self.tokens = FakeTokenVault(self._tables)
+        self.zoom_users = FakeZoomDirectory(self._tables)
         self.members_table = FakeMembersTable(self._tables)
         self.activation_links = FakeActivationLinks(self._tables)
         self.oauth_states = FakeOAuthStates(self._tables)
@@ -232,16 +234,6 @@ class FakeConnections:
     async def personal(self, org_id: str, user_id: str) -> Connection | None:
         return _personal_connection(self._t, org_id, user_id)
 
-    async def seat(self, org_id: str, email: str) -> Seat | None:
-        member = next(
-            (m for m in self._t.members.values() if m.org_id == org_id and normalize_email(m.email) == normalize_email(email)),
-            None,
-        )
-        if member is None:
-            return None
-        user = _seat_user(self._t, member)
-        return Seat(user_id=member.user_id, zoom_user_id=user.zoom_user_id, zoom_email=user.email) if user else None
-
     async def add(self, connection: Connection) -> None:
         same_slot = [
             c
@@ -257,13 +249,6 @@ class FakeConnections:
         self._t.connections[connection.id] = connection
         self._t.claims[claim] = connection.id
 
-    async def store_tokens(self, connection: Connection, tokens: TokenSet) -> None:
-        assert connection.id in self._t.connections
-        self._t.tokens[connection.id] = tokens
-
-    async def tokens(self, connection: Connection) -> TokenSet | None:
-        return self._t.tokens.get(connection.id)
-
     async def locked(self, connection: Connection) -> Connection | None:
         return self._t.connections.get(connection.id)
 
@@ -276,13 +261,14 @@ class FakeConnections:
                 current, status=status, status_reason=reason, status_changed_at=now
             )
 
-    async def forget_tokens(self, connection: Connection) -> None:
-        self._t.tokens.pop(connection.id, None)
-
     async def mark_verified(self, connection: Connection, now: datetime) -> None:
         current = self._t.connections.get(connection.id)
         if current is not None:
             self._t.connections[connection.id] = _replace(current, last_verified_at=now)
+
+    async def by_id(self, org_id: str, connection_id: str) -> Connection | None:
+        connection = self._t.connections.get(connection_id)
+        return connection if connection is not None and connection.org_id == org_id else None
 
     async def claimed(self, claim: str) -> Connection | None:
         connection_id = self._t.claims.get(claim)
@@ -294,15 +280,6 @@ class FakeConnections:
             for c in self._t.connections.values()
             if c.type is ConnectionType.ORGANIZATION and c.status in (ConnectionStatus.ACTIVE, ConnectionStatus.ADMIN_LOST)
         ]
-
-    async def sync_zoom_users(self, connection: Connection, users: list[ZoomUser]) -> int:
-        if connection.id not in self._t.connections:
-            return 0
-        before = self._t.zoom_users.get(connection.id, {})
-        after = {u.zoom_user_id: _lowercased(u) for u in users}
-        changed = sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
-        self._t.zoom_users[connection.id] = after
-        return changed
 
     async def regrant(self, connection: Connection, zoom_user_id: str, zoom_email: str, now: datetime) -> Connection:
         updated = msgspec.structs.replace(
@@ -318,13 +295,56 @@ class FakeConnections:
         self._t.connections[connection.id] = updated
         return updated
 
-    async def upsert_zoom_user(self, connection: Connection, user: ZoomUser) -> None:
+    async def delete(self, connection: Connection) -> None:
+        _drop_connection(self._t, connection.id)
+
+
+class FakeTokenVault:
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+
+    async def store(self, connection: Connection, tokens: TokenSet) -> None:
+        assert connection.id in self._t.connections
+        self._t.tokens[connection.id] = tokens
+
+    async def read(self, connection: Connection) -> TokenSet | None:
+        return self._t.tokens.get(connection.id)
+
+    async def forget(self, connection: Connection) -> None:
+        self._t.tokens.pop(connection.id, None)
+
+    async def holders(self) -> list[Connection]:
+        return [c for c in self._t.connections.values() if c.id in self._t.tokens]
+
+
+class FakeZoomDirectory:
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+
+    async def seat(self, org_id: str, email: str) -> Seat | None:
+        member = next(
+            (m for m in self._t.members.values() if m.org_id == org_id and normalize_email(m.email) == normalize_email(email)),
+            None,
+        )
+        if member is None:
+            return None
+        user = _seat_user(self._t, member)
+        return Seat(user_id=member.user_id, zoom_user_id=user.zoom_user_id, zoom_email=user.email) if user else None
+
+    async def sync(self, connection: Connection, users: list[ZoomUser]) -> int:
+        if connection.id not in self._t.connections:
+            return 0
+        before = self._t.zoom_users.get(connection.id, {})
+        after = {u.zoom_user_id: _lowercased(u) for u in users}
+        changed = sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+        self._t.zoom_users[connection.id] = after
+        return changed
+
+    async def upsert(self, connection: Connection, user: ZoomUser) -> None:
         if connection.id in self._t.connections:
             self._t.zoom_users.setdefault(connection.id, {})[user.zoom_user_id] = _lowercased(user)
 
-    async def update_zoom_user(
-        self, connection: Connection, zoom_user_id: str, email: str | None, status: str | None
-    ) -> None:
+    async def update(self, connection: Connection, zoom_user_id: str, email: str | None, status: str | None) -> None:
         users = self._t.zoom_users.get(connection.id, {})
         if zoom_user_id in users:
             user = users[zoom_user_id]
@@ -332,11 +352,8 @@ class FakeConnections:
                 user, email=email.lower() if email is not None else user.email, status=status or user.status
             )
 
-    async def delete_zoom_user(self, connection: Connection, zoom_user_id: str) -> None:
+    async def delete(self, connection: Connection, zoom_user_id: str) -> None:
         self._t.zoom_users.get(connection.id, {}).pop(zoom_user_id, None)
-
-    async def delete(self, connection: Connection) -> None:
-        _drop_connection(self._t, connection.id)
 
 
 class FakeMembersTable:
@@ -623,28 +640,28 @@ def profile_of(user: ZoomUser, account_id: str) -> ZoomProfile:
 
 
 async def organization_with(store: FakeStore, org_id: str, *people: MemberInput, name: str = "Acme") -> None:
-    await provisioning.provision_organization(store.uow(), org_id, name, NOW)
+    await provisioning.provision_organization(store.uow, org_id, name, NOW)
     if people:
-        await provisioning.provision_members(store.uow(), org_id, list(people), NOW)
+        await provisioning.provision_members(store.uow, org_id, list(people), NOW)
 
 
 async def connect_personal(
     store: FakeStore, zoom: FakeZoom, who: Principal, profile: ZoomProfile, now: datetime = NOW
 ) -> Connection:
     state, verifier, browser = f"state-{who.user_id}-{now.timestamp()}", f"verifier-{who.user_id}", f"browser-{who.user_id}"
-    await connecting.start_personal_connection(store.uow(), who, state, verifier, None, now)
-    url = await connecting.send_browser_to_zoom(store.uow(), zoom, state, browser, None, now)
+    await connecting.start_personal_connection(store.uow, who, state, verifier, None, now)
+    url = await connecting.send_browser_to_zoom(store.uow, zoom, state, browser, None, now)
     code = zoom.approve(profile, url)
-    pending = await connecting.take_oauth_state(store.uow(), state, browser, now)
+    pending = await connecting.take_oauth_state(store.uow, state, browser, now)
     grant = await connecting.collect_grant(zoom, pending, code)
-    return await connecting.finish_personal_connection(store.uow(), zoom, pending, grant, now)
+    return await connecting.finish_personal_connection(store.uow, zoom, pending, grant, now)
 
 
 async def new_activation_link(
     store: FakeStore, by: Principal, token: str, now: datetime = NOW, ttl: timedelta = timedelta(days=7)
 ) -> ActivationLink:
     return await connecting.create_activation_link(
-        store.uow(), None, by, by.org_id, token, activation_url(token), None, now, ttl
+        store.uow, None, by, by.org_id, token, activation_url(token), None, now, ttl
     )
 
 
@@ -655,8 +672,8 @@ def activation_url(token: str) -> str:
 async def pending_activation(store: FakeStore, zoom: FakeZoom, token: str, now: datetime = NOW) -> tuple[OAuthState, str]:
     """The Zoom admin opened the link and went to Zoom: the state Roomlink gets back, and the URL."""
     state = f"activation-state-{token}-{now.timestamp()}"
-    url = await connecting.start_activation(store.uow(), zoom, token, state, "activation-verifier", "admin-browser", now)
-    return await connecting.take_oauth_state(store.uow(), state, "admin-browser", now), url
+    url = await connecting.start_activation(store.uow, zoom, token, state, "activation-verifier", "admin-browser", now)
+    return await connecting.take_oauth_state(store.uow, state, "admin-browser", now), url
 
 
 async def activate(
@@ -668,9 +685,9 @@ async def activate(
 
 async def finish(store: FakeStore, zoom: FakeZoom, pending: OAuthState, code: str, now: datetime = NOW) -> Connection:
     """The activation callback as the server runs it: link checked, Zoom asked, then one transaction."""
-    await connecting.activation_link_of(store.uow(), pending, now)
+    await connecting.activation_link_of(store.uow, pending, now)
     grant = await connecting.collect_grant(zoom, pending, code)
-    return await connecting.finish_activation(store.uow(), zoom, pending, grant, now)
+    return await connecting.finish_activation(store.uow, zoom, pending, grant, now)
 
 
 # The tables' own rules, as PostgreSQL keeps them.

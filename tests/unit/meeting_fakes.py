@@ -21,10 +21,9 @@ from domain.meeting_model import (
     has_marker,
 )
 from domain.meeting_ports import ZoomMeetingGone, ZoomPersonalRoom
-from domain.model import Connection
 from domain.pmi import HostPmiSettings
 from domain.ports import OutboxEvent
-from tests.unit.fakes import NOW, FakeConnections, FakeStore, FakeUnitOfWork, Tables
+from tests.unit.fakes import NOW, FakeStore, FakeUnitOfWork, Tables
 
 
 class MeetingStore(FakeStore):
@@ -49,16 +48,9 @@ class MeetingStore(FakeStore):
         return sum(used for (_, user, d), used in self.tables.budget.items() if user == zoom_user_id and d == day)  # type: ignore[attr-defined]
 
 
-class FakeMeetingConnections(FakeConnections):
-    async def by_id(self, org_id: str, connection_id: str) -> Connection | None:
-        connection = self._t.connections.get(connection_id)
-        return connection if connection is not None and connection.org_id == org_id else None
-
-
 class MeetingUnitOfWork(FakeUnitOfWork):
     def __init__(self, store: MeetingStore) -> None:
         super().__init__(store)
-        self.connections = FakeMeetingConnections(self._tables)
         self.meetings = FakeMeetings(self._tables)
         self.meeting_budget = FakeBudget(self._tables)
         self.outbox = FakeMeetingOutbox(self._tables)

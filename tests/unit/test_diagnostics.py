@@ -43,9 +43,9 @@ async def store() -> MeetingStore:
     await connect_personal(store, zoom, CY, CY_AT_HOME)
     async with store.uow() as tx:
         for connection in (await tx.connections.organization("acme"), await tx.connections.personal("acme", "cy")):
-            tokens = await tx.connections.tokens(connection)
+            tokens = await tx.tokens.read(connection)
             scopes = " ".join(diagnostics.NEEDED_SCOPES[connection.type])
-            await tx.connections.store_tokens(connection, msgspec.structs.replace(tokens, scope=scopes))
+            await tx.tokens.store(connection, msgspec.structs.replace(tokens, scope=scopes))
         await tx.commit()
     return store
 

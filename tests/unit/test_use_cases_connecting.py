@@ -90,7 +90,7 @@ def actions(store: FakeStore) -> list[str]:
 
 
 async def stored_tokens(store: FakeStore, connection):
-    return await store.uow().connections.tokens(connection)
+    return await store.uow().tokens.read(connection)
 
 
 # Personal connections
@@ -243,7 +243,7 @@ async def test_r13_a_zoom_user_connected_by_one_member_is_refused_to_another_who
     uow = store.uow()
     assert await uow.connections.personal("acme", "bob") is None
     assert await uow.connections.personal("acme", "ada") == first
-    assert await uow.connections.tokens(first) == zoom.issued[-1]
+    assert await uow.tokens.read(first) == zoom.issued[-1]
     assert actions(store) == ["connected", "reauthorized"]
     event = store.audit[-1]
     assert (event.connection_id, event.user_id, event.actor, event.at) == (first.id, "ada", "user:bob", NOW + timedelta(minutes=1))
@@ -486,7 +486,7 @@ async def test_r2_a_zoom_owner_or_admin_connects_the_organization(store, zoom, z
         "acct-acme",
         zoom_admin.zoom_user_id,
     )
-    assert await uow.connections.tokens(connection) == zoom.issued[-1]
+    assert await uow.tokens.read(connection) == zoom.issued[-1]
     assert (await uow.activation_links.get("acme", link.id)).used_at == NOW
     (event,) = [e for e in store.audit if e.action == "connected"]
     assert (event.actor, event.connection_id, event.details["activation_link_id"], event.details["zoom_users"]) == (
@@ -503,9 +503,9 @@ async def test_r5_activation_seats_members_by_email(store, zoom):
     await activate(store, zoom, TOKEN, ADMIN_PROFILE)
 
     uow = store.uow()
-    assert (await uow.connections.seat("acme", "Ada@Acme.example")).zoom_user_id == "zu-member"
-    assert (await uow.connections.seat("acme", "bob@acme.example")).zoom_user_id == "zu-bob"
-    assert await uow.connections.seat("acme", "cy@acme.example") is None
+    assert (await uow.zoom_users.seat("acme", "Ada@Acme.example")).zoom_user_id == "zu-member"
+    assert (await uow.zoom_users.seat("acme", "bob@acme.example")).zoom_user_id == "zu-bob"
+    assert await uow.zoom_users.seat("acme", "cy@acme.example") is None
 
 
 async def test_r2_a_zoom_member_cannot_finish_an_activation_and_the_link_still_works(store, zoom):
@@ -567,12 +567,12 @@ async def test_r4_a_second_activation_replaces_the_organization_connection(store
 
     uow = store.uow()
     assert await uow.connections.organization("acme") == second
-    assert await uow.connections.tokens(first) is None
+    assert await uow.tokens.read(first) is None
     assert zoom.revoked == [(ZoomApp.ADMIN, first_tokens)]
     (replaced,) = [e for e in store.audit if e.action == "replaced"]
     assert (replaced.connection_id, replaced.actor) == (first.id, "zoom:zu-new-admin")
-    assert await uow.connections.seat("acme", "ada@acme.example") is None
-    assert (await uow.connections.seat("acme", "bob@acme.example")).zoom_user_id == "zu-new-bob"
+    assert await uow.zoom_users.seat("acme", "ada@acme.example") is None
+    assert (await uow.zoom_users.seat("acme", "bob@acme.example")).zoom_user_id == "zu-new-bob"
 
 
 async def test_r4_reconnecting_with_another_admin_of_the_same_account_replaces_the_connection(store, zoom):
@@ -587,7 +587,7 @@ async def test_r4_reconnecting_with_another_admin_of_the_same_account_replaces_t
     uow = store.uow()
     assert await uow.connections.organization("acme") == second
     assert (second.id, second.zoom_user_id) == (first.id, "zu-owner")
-    assert await uow.connections.tokens(second) not in (None, first_tokens)
+    assert await uow.tokens.read(second) not in (None, first_tokens)
     assert [e.action for e in store.audit if e.connection_id == first.id][-2:] == ["replaced", "connected"]
     # Both are authorizations of the admin app on the same account; revoking the old could remove the new.
     assert zoom.revoked == []
@@ -621,7 +621,7 @@ async def test_r13_a_zoom_account_serving_another_organization_is_refused(store,
     uow = store.uow()
     assert await uow.connections.organization("acme") is None
     assert await uow.connections.organization("globex") == globex
-    assert await uow.connections.tokens(globex) == globex_tokens
+    assert await uow.tokens.read(globex) == globex_tokens
     assert zoom.revoked == []  # another admin's approval is dropped, not revoked: see finish_activation
     assert await connecting.usable_activation_link(store.uow, TOKEN, NOW) == link
 
@@ -638,7 +638,7 @@ async def test_r13_the_admin_serving_another_organization_approving_again_keeps_
     uow = store.uow()
     assert await uow.connections.organization("acme") is None
     assert await uow.connections.organization("globex") == globex
-    assert await uow.connections.tokens(globex) == zoom.issued[-1]
+    assert await uow.tokens.read(globex) == zoom.issued[-1]
     assert zoom.revoked == []
     event = store.audit[-1]
     assert (event.org_id, event.action, event.connection_id, event.actor) == ("globex", "reauthorized", globex.id, "zoom:zu-admin")
@@ -659,7 +659,7 @@ async def test_r3_the_organizations_admin_approving_in_a_second_tab_after_the_fi
     with pytest.raises(ActivationLinkUsed):
         await connecting.finish_activation(store.uow, zoom, second, grant, NOW)
 
-    assert await store.uow().connections.tokens(connection) == zoom.issued[-1]
+    assert await store.uow().tokens.read(connection) == zoom.issued[-1]
     assert zoom.revoked == []
     assert actions(store)[-1] == "reauthorized"
 
@@ -679,7 +679,7 @@ async def test_r12_r14_disconnecting_the_organization_counts_who_relied_on_it_an
     assert affected == 1
     uow = store.uow()
     assert await uow.connections.organization("acme") is None
-    assert await uow.connections.tokens(connection) is None
+    assert await uow.tokens.read(connection) is None
     assert zoom.revoked == [(ZoomApp.ADMIN, tokens)]
     event = store.audit[-1]
     assert (event.action, event.actor, event.connection_id, event.details["affected_members"]) == (
@@ -688,9 +688,9 @@ async def test_r12_r14_disconnecting_the_organization_counts_who_relied_on_it_an
         connection.id,
         1,
     )
-    bob = await integration.my_integration(uow, BOB)
+    bob = await integration.my_integration(store.uow, BOB)
     assert (bob.connected, bob.reason) == (False, Reason.ORGANIZATION_NOT_CONNECTED)
-    ada = await integration.my_integration(uow, ADA)
+    ada = await integration.my_integration(store.uow, ADA)
     assert (ada.connected, ada.type) == (True, ConnectionType.PERSONAL)
 
 

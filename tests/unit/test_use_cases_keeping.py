@@ -81,7 +81,7 @@ async def handle(store: FakeStore, event: ZoomEvent, now=LATER) -> None:
 
 
 async def seated(store: FakeStore, who) -> bool:
-    mine = await integration.my_integration(store.uow(), who)
+    mine = await integration.my_integration(store.uow, who)
     return mine.reason is not Reason.NO_SEAT
 
 
@@ -116,7 +116,7 @@ async def test_r11_the_activating_admin_made_a_member_loses_the_organization_con
     assert notifications(store) == [
         {"org_id": "acme", "connection_id": connection.id, "status": "admin_lost", "reason": after.status_reason}
     ]
-    ada = await integration.my_integration(store.uow(), ADA)
+    ada = await integration.my_integration(store.uow, ADA)
     assert (ada.connected, ada.type, ada.reason) == (False, ConnectionType.ORGANIZATION, Reason.ORGANIZATION_ADMIN_LOST)
 
 
@@ -146,7 +146,7 @@ async def test_r11_personal_connections_are_unaffected_when_the_admin_is_lost(st
     await handle(store, admin_event("user.deactivated"))
 
     assert await personal(store, CY) == before
-    cy = await integration.my_integration(store.uow(), CY)
+    cy = await integration.my_integration(store.uow, CY)
     assert (cy.connected, cy.type) == (True, ConnectionType.PERSONAL)
 
 
@@ -173,7 +173,7 @@ async def test_r11_a_new_activation_by_another_zoom_admin_restores_the_organizat
 
     after = await organization(store)
     assert (after.status, after.zoom_user_id) == (ConnectionStatus.ACTIVE, "zu-owner")
-    ada = await integration.my_integration(store.uow(), ADA)
+    ada = await integration.my_integration(store.uow, ADA)
     assert (ada.connected, ada.type) == (True, ConnectionType.ORGANIZATION)
 
 
@@ -246,7 +246,7 @@ async def test_user_events_sent_to_the_personal_app_are_not_about_the_organizati
 
 async def test_r12_r14_the_admin_app_removed_in_zoom_deauthorizes_the_organization_and_forgets_its_tokens(store):
     connection = await organization(store)
-    cy_tokens = await store.uow().connections.tokens(await personal(store, CY))
+    cy_tokens = await store.uow().tokens.read(await personal(store, CY))
 
     await handle(
         store, ZoomEvent(event="app_deauthorized", app=ZoomApp.ADMIN, account_id="acct-acme", zoom_user_id="zu-admin")
@@ -254,11 +254,11 @@ async def test_r12_r14_the_admin_app_removed_in_zoom_deauthorizes_the_organizati
 
     after = await organization(store)
     assert after.status is ConnectionStatus.DEAUTHORIZED
-    assert await store.uow().connections.tokens(connection) is None
-    assert await store.uow().connections.tokens(await personal(store, CY)) == cy_tokens
+    assert await store.uow().tokens.read(connection) is None
+    assert await store.uow().tokens.read(await personal(store, CY)) == cy_tokens
     assert incidents(store) == [("deauthorized", "zoom:webhook")]
     assert [n["status"] for n in notifications(store)] == ["deauthorized"]
-    bob = await integration.my_integration(store.uow(), BOB)
+    bob = await integration.my_integration(store.uow, BOB)
     assert (bob.connected, bob.reason) == (False, Reason.ORGANIZATION_DEAUTHORIZED)
 
 
@@ -270,11 +270,11 @@ async def test_r7_r14_the_personal_app_removed_in_zoom_deauthorizes_only_that_me
     )
 
     assert (await personal(store, CY)).status is ConnectionStatus.DEAUTHORIZED
-    assert await store.uow().connections.tokens(connection) is None
+    assert await store.uow().tokens.read(connection) is None
     assert (await organization(store)).status is ConnectionStatus.ACTIVE
     (event,) = [e for e in store.audit if e.action == "deauthorized"]
     assert (event.connection_id, event.user_id) == (connection.id, "cy")
-    cy = await integration.my_integration(store.uow(), CY)
+    cy = await integration.my_integration(store.uow, CY)
     assert (cy.connected, cy.type, cy.reason) == (False, ConnectionType.PERSONAL, Reason.PERSONAL_NEEDS_RECONNECT)
 
 
@@ -298,7 +298,7 @@ async def test_r12_the_app_removed_after_the_admin_was_lost_is_a_new_incident(st
     )
 
     assert (await organization(store)).status is ConnectionStatus.DEAUTHORIZED
-    assert await store.uow().connections.tokens(connection) is None
+    assert await store.uow().tokens.read(connection) is None
     assert [action for action, _ in incidents(store)] == ["admin_lost", "deauthorized"]
     assert [n["status"] for n in notifications(store)] == ["admin_lost", "deauthorized"]
 
@@ -340,7 +340,7 @@ async def test_r11_verification_finding_the_admin_admin_again_recovers_the_conne
     assert (after.status, after.status_reason) == (ConnectionStatus.ACTIVE, None)
     assert [action for action, _ in incidents(store)] == ["admin_lost", "recovered"]
     assert store.audit[-1].actor == "system:verification"
-    ada = await integration.my_integration(store.uow(), ADA)
+    ada = await integration.my_integration(store.uow, ADA)
     assert (ada.connected, ada.type) == (True, ConnectionType.ORGANIZATION)
 
 
@@ -387,7 +387,7 @@ async def test_r18_marking_a_connection_broken_is_one_recorded_incident(store):
 
     assert news
     assert (await organization(store)).status is ConnectionStatus.NEEDS_RECONNECT
-    assert await store.uow().connections.tokens(connection) is None
+    assert await store.uow().tokens.read(connection) is None
     assert incidents(store) == [("needs_reconnect", "test")]
     assert len(notifications(store)) == 1
 
@@ -429,7 +429,7 @@ async def test_r12_deauthorization_of_an_already_broken_connection_is_a_new_inci
 
 async def test_marking_a_connection_that_has_ended_broken_does_nothing(store, zoom):
     connection = await personal(store, CY)
-    await connecting.disconnect_personal(store.uow(), zoom, CY, NOW)
+    await connecting.disconnect_personal(store.uow, zoom, CY, NOW)
 
     news = await mark(store, connection, ConnectionStatus.NEEDS_RECONNECT)
 
@@ -484,7 +484,7 @@ async def test_r11_a_zoom_admin_who_no_longer_exists_is_an_admin_lost(store):
     after = await organization(store)
     assert after.status is ConnectionStatus.ADMIN_LOST
     assert "no longer exists" in after.status_reason
-    assert await store.uow().connections.tokens(after) is not None  # another admin's activation restores it
+    assert await store.uow().tokens.read(after) is not None  # another admin's activation restores it
 
 
 async def test_other_refusals_change_nothing(store):

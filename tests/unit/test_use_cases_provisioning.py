@@ -147,14 +147,14 @@ async def test_r14_deleting_a_member_ends_their_personal_connection_and_revokes_
     connection = await connect_personal(
         store, zoom, principal("acme", "ada"), profile_of(zoom_user("zu-ada", "ada@home.example"), "acct-home")
     )
-    tokens = await store.uow().connections.tokens(connection)
+    tokens = await store.uow().tokens.read(connection)
 
     await provisioning.delete_member(store.uow, zoom, "acme", "ada", "api_key:host", NOW)
 
     uow = store.uow()
     assert await uow.members.get("acme", "ada") is None
     assert await uow.connections.personal("acme", "ada") is None
-    assert await uow.connections.tokens(connection) is None
+    assert await uow.tokens.read(connection) is None
     assert zoom.revoked == [(ZoomApp.USER, tokens)]
     (event,) = [e for e in store.audit if e.action == "disconnected"]
     assert (event.connection_id, event.connection_type, event.user_id, event.actor) == (

@@ -55,9 +55,13 @@ class LockingConnections(FakeConnections):
         self._store = store
         self._uow = uow
 
-    async def lock(self, connection: Connection) -> tuple[Connection, TokenSet | None] | None:
+    async def locked(self, connection: Connection) -> Connection | None:
+        """The row as committed now, with its tokens (they live on the row), once the lock is granted; a
+        transaction that holds it already is granted it again at once, as PostgreSQL does."""
         while self._store.before_lock:
             self._store.before_lock.pop(0)()
+        if connection.id in self._uow.held:
+            return self._t.connections.get(connection.id)
         await self._store.row_lock(connection.id).acquire()
         self._uow.held.append(connection.id)
         self._store.locked.add(connection.id)
@@ -72,14 +76,7 @@ class LockingConnections(FakeConnections):
             self._t.tokens.pop(connection.id, None)
         else:
             self._t.tokens[connection.id] = tokens
-        return current, tokens
-
-    async def by_id(self, org_id: str, connection_id: str) -> Connection | None:
-        connection = self._t.connections.get(connection_id)
-        return connection if connection is not None and connection.org_id == org_id else None
-
-    async def all_with_tokens(self) -> list[Connection]:
-        return [c for c in self._t.connections.values() if c.id in self._t.tokens]
+        return current
 
 
 class FakeTokenEndpoint:
