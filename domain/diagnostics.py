@@ -21,7 +21,7 @@ from domain.errors import (
 from domain.meeting_model import MeetingHost
 from domain.meeting_ports import MeetingsZoom, ZoomMeetingError
 from domain.meetings import effective_host
-from domain.model import Connection, ConnectionType
+from domain.model import Connection, ConnectionStatus, ConnectionType
 from domain.pmi import PMI_PASSCODE_SETTING, PMI_SETTING
 from domain.ports import UnitOfWorkFactory
 from domain.zoom import ConnectedZoom
@@ -109,7 +109,7 @@ def _not_connected_organization() -> Check:
 
 
 def _connection_check(connection: Connection) -> Check:
-    if connection.is_active:
+    if connection.status is ConnectionStatus.ACTIVE:
         return Check(name="organization_connected", ok=True, detail=f"Connected by {connection.zoom_email}.")
     return Check(
         name="organization_connected",

@@ -84,10 +84,6 @@ class Connection(msgspec.Struct, frozen=True, kw_only=True):
     connected_at: datetime
     last_verified_at: datetime | None = None
 
-    @property
-    def is_active(self) -> bool:
-        return self.status is ConnectionStatus.ACTIVE
-
 
 class ZoomUser(msgspec.Struct, frozen=True, kw_only=True):
     """A user of the organization's Zoom account, as Roomlink mirrors it for seats."""

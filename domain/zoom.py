@@ -81,7 +81,6 @@ class ZoomEvent(msgspec.Struct, frozen=True, kw_only=True):
     #: The Zoom user the event is about (`object.id`, or `user_id` for app_deauthorized).
     zoom_user_id: str
     object: dict[str, object] = {}
-    old_object: dict[str, object] = {}
 
     @property
     def new_role_is_admin(self) -> bool | None:

@@ -218,7 +218,6 @@ def _zoom_event(app: ZoomApp, body: dict) -> ZoomEvent:
         account_id=str(payload.get("account_id", "")),
         zoom_user_id=str(subject.get("id") or payload.get("user_id") or ""),
         object=subject,
-        old_object=payload.get("old_object") or {},
     )
 
 

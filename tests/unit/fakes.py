@@ -128,12 +128,6 @@ class FakeUnitOfWork:
         self._store.tables = copy.deepcopy(self._tables)
         self.commits += 1
 
-    def __call__(self, read_only: bool = False) -> FakeUnitOfWork:
-        """A unit of work also begins its store's next ones (domain.ports.UnitOfWorkFactory), so a caller that
-        hands a use case `store.uow()` rather than the factory `store.uow` still gets a new transaction over
-        what is committed, as the use case expects."""
-        return self._store.uow()
-
     async def __aenter__(self) -> FakeUnitOfWork:
         return self
 

@@ -135,18 +135,17 @@ async def test_r24_r11_admin_lost_is_one_write_then_one_event_per_relying_member
 
 async def test_r24_r7_disconnecting_personal_tells_the_organization_one_applies_again(store, zoom):
     await connect_personal(store, zoom, ADA, profile_of(zoom_user("zu-ada-home", "ada@home.example"), "acct-home"))
-    await connecting.disconnect_personal(store.uow(), zoom, ADA, NOW)
+    await connecting.disconnect_personal(store.uow, zoom, ADA, NOW)
     told = store.outbox.in_delivery_order("member:ada")
     assert [(e.data["before"]["type"], e.data["type"]) for e in told[-2:]] == [("organization", "personal"), ("personal", "organization")]
 
 
 async def test_r24_r10_policy_change_fans_out_to_members_who_removed_it(store):
-    uow = store.uow()
-    await integration.set_policy(uow, OWNER, "acme", Policy(allow_members_to_remove=True), NOW)
+    await integration.set_policy(store.uow, OWNER, "acme", Policy(allow_members_to_remove=True), NOW)
     await fan_out(store)
-    await integration.remove_organization_for_me(store.uow(), BOB, NOW)
+    await integration.remove_organization_for_me(store.uow, BOB, NOW)
     assert changes_of(store, BOB)[-1] == (None, "organization_removed")
-    await integration.set_policy(store.uow(), OWNER, "acme", Policy(allow_members_to_remove=False), NOW)
+    await integration.set_policy(store.uow, OWNER, "acme", Policy(allow_members_to_remove=False), NOW)
     await fan_out(store)
     assert changes_of(store, BOB)[-1] == ("organization_removed", None), "R10: kept but without effect"
     assert len(store.outbox.in_delivery_order("member:ada")) == 1

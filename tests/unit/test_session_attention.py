@@ -72,7 +72,7 @@ async def test_r21_hosts_with_zoom_recreate_the_others_get_their_connection_fixe
 
 
 async def test_r21_a_disconnected_organization_asks_for_a_new_activation_but_personal_hosts_keep_theirs(store, zoom):
-    await connecting.disconnect_organization(store.uow(), zoom, OWNER, "acme", NOW)
+    await connecting.disconnect_organization(store.uow, zoom, OWNER, "acme", NOW)
 
     fixes = await fixes_for_hosts(store.uow, "acme", {"ada", "cy"})
 

@@ -342,7 +342,7 @@ async def test_r19_update_goes_through_the_connection_that_made_it_after_the_eff
 
 async def test_r19_meeting_whose_connection_is_gone_says_so_and_nothing_switches_accounts(store, zoom, meetings_zoom, clock):
     meeting = (await create(store, meetings_zoom, clock, ask(CY))).meeting
-    await connecting.disconnect_personal(store.uow(), zoom, CY, NOW)
+    await connecting.disconnect_personal(store.uow, zoom, CY, NOW)
     with pytest.raises(MeetingConnectionGone):
         await meetings.update_meeting(store.uow, meetings_zoom, clock, CY, meeting.id, ChangeMeeting(duration_minutes=50))
     fresh = await meetings.get_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
@@ -419,7 +419,7 @@ def test_marker_is_kept_out_of_the_agenda_shown():
 
 async def test_r19_recreate_makes_it_again_through_the_current_connection_once(store, zoom, meetings_zoom, clock):
     meeting = (await create(store, meetings_zoom, clock, ask(CY))).meeting
-    await connecting.disconnect_personal(store.uow(), zoom, CY, NOW)
+    await connecting.disconnect_personal(store.uow, zoom, CY, NOW)
     await meetings.get_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
     await connect_personal(store, zoom, CY, profile_of(zoom_user("zu-cy-new", "cy@new.example"), "acct-cy-new"))
 
