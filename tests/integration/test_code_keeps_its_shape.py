@@ -53,3 +53,84 @@ def test_no_transaction_is_begun_outside_persistence_and_the_use_cases():
             if called in BEGINS_A_TRANSACTION:
                 begun.append(f"{path.relative_to(ROOT)}:{node.lineno}: {called}()")
     assert begun == []
+
+
+#: The project's own packages, whose modules must import one another without a cycle.
+PROJECT = ("domain", "persistence", "server")
+
+
+def test_no_import_cycles_among_the_projects_modules():
+    """Module-level imports only (an import inside a function runs when it is called, not on import): a cycle
+    means no module of it can be read, or imported first, without the others (issue 8, "no import cycles")."""
+    modules = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
+        for package in PROJECT
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+    graph = {name: sorted(_imported_modules(name, path, modules)) for name, path in modules.items()}
+    assert _cycles(graph) == []
+
+
+def _imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    imported = set()
+    for node in _module_level(ast.parse(path.read_text(), filename=str(path)).body):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        else:
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            # `from a import b` imports the module a.b when there is one, else a name of a.
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+        imported |= {target for target in targets if target in modules and target != name}
+    return imported
+
+
+def _module_level(body: list[ast.stmt]):
+    """The import statements a module runs when it is imported: not those inside functions or classes."""
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            yield from _module_level(node.body)
+            for handler in getattr(node, "handlers", []):
+                yield from _module_level(handler.body)
+            yield from _module_level(getattr(node, "orelse", []))
+            yield from _module_level(getattr(node, "finalbody", []))
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in graph[module]:
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return sorted(found)
