@@ -25,6 +25,7 @@ import msgspec
 from domain import connecting, provisioning
 from domain.access import Principal
 from domain.errors import (
+    ConnectionChangedConcurrently,
     MemberOfAnotherOrganization,
     ZoomAccountServesAnotherOrganization,
     ZoomRefused,
@@ -75,7 +76,7 @@ class Tables:
     connections: dict[str, Connection] = field(default_factory=dict)
     #: connection id → its tokens.
     tokens: dict[str, TokenSet] = field(default_factory=dict)
-    #: connection id → the Zoom users of the organization's account, by Zoom user id (emails lowercased).
+    #: connection id → the Zoom users of the organization's account, by Zoom user id (emails normalized).
     zoom_users: dict[str, dict[str, ZoomUser]] = field(default_factory=dict)
     #: `user:<zoom user id>` or `account:<zoom account id>` → the connection id holding it (R13).
     claims: dict[str, str] = field(default_factory=dict)
@@ -234,7 +235,8 @@ class FakeConnections:
             for c in self._t.connections.values()
             if (c.org_id, c.type, c.user_id) == (connection.org_id, connection.type, connection.user_id)
         ]
-        assert not same_slot, "one live connection per organization, and per member (unique constraint)"
+        if same_slot:  # one connection per organization, and per member (unique constraint)
+            raise ConnectionChangedConcurrently("Zoom was just connected here by another request; reload to see it.")
         claim = _claim(connection)
         if claim in self._t.claims:
             if connection.type is ConnectionType.PERSONAL:
@@ -298,8 +300,9 @@ class FakeTokenVault:
         self._t = tables
 
     async def store(self, connection: Connection, tokens: TokenSet) -> None:
-        assert connection.id in self._t.connections
-        self._t.tokens[connection.id] = tokens
+        """On the connection's row: a connection that has ended keeps none."""
+        if connection.id in self._t.connections:
+            self._t.tokens[connection.id] = tokens
 
     async def read(self, connection: Connection) -> TokenSet | None:
         return self._t.tokens.get(connection.id)
@@ -329,21 +332,25 @@ class FakeZoomDirectory:
         if connection.id not in self._t.connections:
             return 0
         before = self._t.zoom_users.get(connection.id, {})
-        after = {u.zoom_user_id: _lowercased(u) for u in users}
-        changed = sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+        after = {u.zoom_user_id: _normalized(u) for u in users}
+        # As PostgreSQL writes them: a changed user is one row deleted and one inserted.
+        removed = sum(1 for key in before if before[key] != after.get(key))
+        written = sum(1 for key in after if after[key] != before.get(key))
         self._t.zoom_users[connection.id] = after
-        return changed
+        return removed + written
 
     async def upsert(self, connection: Connection, user: ZoomUser) -> None:
         if connection.id in self._t.connections:
-            self._t.zoom_users.setdefault(connection.id, {})[user.zoom_user_id] = _lowercased(user)
+            users = self._t.zoom_users.setdefault(connection.id, {})
+            known = users.get(user.zoom_user_id)
+            users[user.zoom_user_id] = _normalized(user if known is None else _replace(user, role_id=known.role_id))
 
     async def update(self, connection: Connection, zoom_user_id: str, email: str | None, status: str | None) -> None:
         users = self._t.zoom_users.get(connection.id, {})
         if zoom_user_id in users:
             user = users[zoom_user_id]
             users[zoom_user_id] = _replace(
-                user, email=email.lower() if email is not None else user.email, status=status or user.status
+                user, email=normalize_email(email) if email is not None else user.email, status=status or user.status
             )
 
     async def delete(self, connection: Connection, zoom_user_id: str) -> None:
@@ -731,8 +738,8 @@ def _seat_user(tables: Tables, member: Member) -> ZoomUser | None:
     )
 
 
-def _lowercased(user: ZoomUser) -> ZoomUser:
-    return _replace(user, email=user.email.lower())
+def _normalized(user: ZoomUser) -> ZoomUser:
+    return _replace(user, email=normalize_email(user.email))
 
 
 def _selected(row: MemberRow, query: MembersQuery, words: list[str] | None) -> bool:
