@@ -109,12 +109,12 @@ class FakeOutbox:
                 )
             )
 
-    def _written(self, event_id: str) -> Written:
-        return next(w for w in self.pending if w.event.id == event_id)
+    def _written(self, event_id: str) -> Written | None:
+        return next((w for w in self.pending if w.event.id == event_id), None)
 
     async def fan_out(self, event_id: str) -> FanOut | None:
         written = self._written(event_id)
-        if written.fan_out_state not in ("pending", "running"):
+        if written is None or written.fan_out_state not in ("pending", "running"):
             return None
         before, after = written.event.fan_out
         return FanOut(
@@ -143,8 +143,8 @@ class FakeOutbox:
                 later.setdefault(written.event.subject, written.event.facts_before)
         return [
             (user_id, later.get(rules.member_subject(user_id), facts_of(self._t, org_id, user_id)))
-            for (org_id, user_id) in sorted(self._t.members)
-            if org_id == fan_out.org_id
+            for (org_id, user_id), member in sorted(self._t.members.items())
+            if org_id == fan_out.org_id and member.created_at <= fan_out.occurred_at
         ]
 
     async def count_affected(self, fan_out: FanOut, affected: int) -> None:
