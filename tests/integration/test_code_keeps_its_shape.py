@@ -134,3 +134,44 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
         if module not in index:
             visit(module)
     return sorted(found)
+
+
+def test_the_postgresql_unit_of_work_implements_every_port_the_use_cases_see():
+    """domain.ports.UnitOfWork is one place to read what persistence must provide: each repository it declares is
+    one of PostgresUnitOfWork's, and has every method of its port, callable as the port says."""
+    import inspect
+    import textwrap
+    import typing
+
+    from domain import ports
+    from persistence import database
+
+    init = ast.parse(textwrap.dedent(inspect.getsource(database.PostgresUnitOfWork.__init__)))
+    built = {
+        node.targets[0].attr: getattr(database, node.value.func.id)
+        for node in ast.walk(init)
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Attribute)
+        and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+    }
+    declared = typing.get_type_hints(ports.UnitOfWork)
+    assert sorted(declared) == sorted(built)
+    missing = []
+    for name, port in declared.items():
+        for method, signature in _port_methods(port):
+            implemented = getattr(built[name], method, None)
+            given = signature.parameters.values()
+            positional = [p.name for p in given if p.kind is not p.KEYWORD_ONLY]
+            keywords = {p.name: p.name for p in given if p.kind is p.KEYWORD_ONLY}
+            try:
+                inspect.signature(implemented).bind(*positional, **keywords)
+            except (TypeError, ValueError):
+                missing.append(f"{name}.{method}{signature}")
+    assert missing == []
+
+
+def _port_methods(port: type):
+    import inspect
+
+    for method, function in vars(port).items():
+        if inspect.iscoroutinefunction(function):
+            yield method, inspect.signature(function)
