@@ -65,7 +65,7 @@ async def start_personal_connection(
     Roomlink's link to Zoom first (`send_browser_to_zoom`); started from a session, only that session's
     browser may open it."""
     pending = OAuthState(
-        purpose="personal",
+        connection_type=ConnectionType.PERSONAL,
         org_id=principal.org_id,
         user_id=principal.user_id,
         code_verifier=code_verifier,
@@ -125,7 +125,7 @@ def _same_hash(expected: str, secret: str | None) -> bool:
 
 
 def _app_of(pending: OAuthState) -> ZoomApp:
-    return ZoomApp.USER if pending.purpose == "personal" else ZoomApp.ADMIN
+    return ZoomApp.serving(pending.connection_type)
 
 
 async def collect_grant(zoom: ZoomGateway, pending: OAuthState, code: str) -> ZoomGrant:
@@ -138,7 +138,7 @@ async def collect_grant(zoom: ZoomGateway, pending: OAuthState, code: str) -> Zo
     return ZoomGrant(tokens=tokens, profile=profile, users=await zoom.account_users(tokens) if wants_users else None)
 
 
-# The OAuth callback: one use case for each purpose of a state
+# The OAuth callback: one use case for each type of connection a state is for
 
 
 class ZoomCallback(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,7 +157,7 @@ class ZoomCallback(msgspec.Struct, frozen=True, kw_only=True):
 class CallbackDone(msgspec.Struct, frozen=True, kw_only=True):
     """How a callback ended: declined in Zoom (nothing changed), or the connection made."""
 
-    purpose: str  # "personal" or "activation"
+    connection_type: ConnectionType
     connection: Connection | None = None
     #: The organization an activation connected (for the page that says so).
     organization_name: str | None = None
@@ -170,9 +170,9 @@ class CallbackDone(msgspec.Struct, frozen=True, kw_only=True):
 class CallbackZoomFailed(Exception):
     """Zoom refused or did not answer while a callback finished: `cause` is what the gateway raised."""
 
-    def __init__(self, purpose: str, cause: Exception) -> None:
+    def __init__(self, connection_type: ConnectionType, cause: Exception) -> None:
         super().__init__(str(cause))
-        self.purpose = purpose
+        self.connection_type = connection_type
         self.cause = cause
 
 
@@ -203,21 +203,21 @@ async def complete_zoom_callback(
     if refused is not None:
         raise refused
     if cmd.declined or not cmd.code:
-        return CallbackDone(purpose=pending.purpose)
+        return CallbackDone(connection_type=pending.connection_type)
     try:
         grant = await collect_grant(zoom, pending, cmd.code)
-        if pending.purpose == "personal":
+        if pending.connection_type is ConnectionType.PERSONAL:
             connection = await finish_personal_connection(uow, zoom, pending, grant, clock.now())
-            return CallbackDone(purpose=pending.purpose, connection=connection)
+            return CallbackDone(connection_type=pending.connection_type, connection=connection)
         connection, organization = await _finish_activation(uow, zoom, pending, grant, clock.now())
     except zoom_failures as failed:
-        raise CallbackZoomFailed(pending.purpose, failed) from failed
-    return CallbackDone(purpose=pending.purpose, connection=connection, organization_name=organization.name)
+        raise CallbackZoomFailed(pending.connection_type, failed) from failed
+    return CallbackDone(connection_type=pending.connection_type, connection=connection, organization_name=organization.name)
 
 
 async def _callback_refusal(tx: UnitOfWork, cmd: ZoomCallback, pending: OAuthState, now: datetime) -> Exception | None:
     """Why the callback must stop before Zoom is asked, if it must."""
-    if pending.purpose == "activation":
+    if pending.connection_type is ConnectionType.ORGANIZATION:
         try:
             await _link_of(tx, pending, now)
         except ActivationLinkUnusable as refused:
@@ -241,7 +241,7 @@ async def finish_personal_connection(
     grant of a Zoom user for an app), so their connection keeps the new tokens instead.
     One transaction; the replaced connection's tokens are revoked at Zoom after it.
     """
-    assert pending.purpose == "personal" and pending.user_id is not None
+    assert pending.connection_type is ConnectionType.PERSONAL and pending.user_id is not None
     tokens, profile = grant.tokens, grant.profile
     actor = f"user:{pending.user_id}"
     async with uow() as tx:
@@ -424,7 +424,7 @@ async def start_activation(
     async with uow() as tx:
         link = await _usable_link(tx, token, now)
         pending = OAuthState(
-            purpose="activation",
+            connection_type=ConnectionType.ORGANIZATION,
             org_id=link.org_id,
             activation_link_id=link.id,
             code_verifier=code_verifier,
@@ -443,7 +443,7 @@ async def activation_link_of(uow: UnitOfWorkFactory, pending: OAuthState, now: d
 
 
 async def _link_of(tx: UnitOfWork, pending: OAuthState, now: datetime) -> ActivationLink:
-    assert pending.purpose == "activation" and pending.activation_link_id is not None
+    assert pending.connection_type is ConnectionType.ORGANIZATION and pending.activation_link_id is not None
     link = await tx.activation_links.get(pending.org_id, pending.activation_link_id)
     if link is None:
         raise ActivationLinkUnknown("This activation link does not exist.")
@@ -564,7 +564,7 @@ async def _end(
 
 async def _revoke_ended(zoom: ZoomGateway, connection: Connection, tokens: TokenSet | None) -> None:
     if tokens is not None:
-        app = ZoomApp.USER if connection.type is ConnectionType.PERSONAL else ZoomApp.ADMIN
+        app = ZoomApp.serving(connection.type)
         await zoom.revoke(app, tokens)
 
 

@@ -173,7 +173,8 @@ class OAuthState(msgspec.Struct, frozen=True, kw_only=True):
     """What a pending OAuth round trip is for; stored under the hash of its `state`, used once, and only
     by the browser it is bound to."""
 
-    purpose: str  # "personal" or "activation"
+    #: Personal: a member connecting their own Zoom; organization: an activation link being completed.
+    connection_type: ConnectionType
     org_id: str
     user_id: str | None = None
     activation_link_id: str | None = None
@@ -185,7 +186,7 @@ class OAuthState(msgspec.Struct, frozen=True, kw_only=True):
     session_hash: str | None = None
 
     def __repr__(self) -> str:
-        return f"OAuthState(purpose={self.purpose!r}, org_id={self.org_id!r})"
+        return f"OAuthState(connection_type={self.connection_type.value!r}, org_id={self.org_id!r})"
 
 
 class OrganizationRepository(Protocol):

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from domain.errors import ConnectionBroken, NotConnected
 from domain.keeping import mark_broken
-from domain.model import Connection, ConnectionStatus, ConnectionType
+from domain.model import Connection, ConnectionStatus
 from domain.ports import UnitOfWorkFactory
 from domain.zoom import TokenSet, ZoomApp
 
@@ -46,7 +46,7 @@ def usable(tokens: TokenSet, rejected: str | None, now: datetime) -> bool:
 
 def app_of(connection: Connection) -> ZoomApp:
     """Personal connections hold the user-managed app's grant; organizations, the admin-managed app's."""
-    return ZoomApp.USER if connection.type is ConnectionType.PERSONAL else ZoomApp.ADMIN
+    return ZoomApp.serving(connection.type)
 
 
 async def usable_tokens(

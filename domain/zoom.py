@@ -9,7 +9,7 @@ from typing import Protocol
 
 import msgspec
 
-from domain.model import Connection, ZoomUser
+from domain.model import Connection, ConnectionType, ZoomUser
 
 #: Zoom's built-in role ids: "0" is the account Owner, "1" Admin, "2" Member.
 ADMIN_ROLE_IDS = ("0", "1")
@@ -20,6 +20,11 @@ class ZoomApp(enum.StrEnum):
 
     USER = "user"
     ADMIN = "admin"
+
+    @classmethod
+    def serving(cls, connection_type: ConnectionType) -> ZoomApp:
+        """The app a connection of this type is granted through."""
+        return cls.USER if connection_type is ConnectionType.PERSONAL else cls.ADMIN
 
 
 class TokenSet(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,7 +16,7 @@ from pgqueuer.queries import Queries
 
 from domain.errors import MemberOfAnotherOrganization
 from domain.identifiers import normalize_email
-from domain.model import Member, Organization, Policy, Role
+from domain.model import ConnectionType, Member, Organization, Policy, Role
 from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
 from persistence.correlation import job_headers
 from persistence.token_cipher import TokenCipher
@@ -222,12 +222,12 @@ class PostgresOAuthStates:
     async def add(self, state_hash: str, state: OAuthState) -> None:
         await self._connection.execute(
             """
-            INSERT INTO oauth_states (state_hash, purpose, org_id, user_id, activation_link_id, code_verifier,
+            INSERT INTO oauth_states (state_hash, connection_type, org_id, user_id, activation_link_id, code_verifier,
                                       created_at, expires_at, browser_hash, session_hash)
             VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8, $9)
             """,
             state_hash,
-            state.purpose,
+            state.connection_type.value,
             state.org_id,
             state.user_id,
             state.activation_link_id,
@@ -265,7 +265,7 @@ class PostgresOAuthStates:
 
     def _state(self, record: asyncpg.Record) -> OAuthState:
         return OAuthState(
-            purpose=record["purpose"],
+            connection_type=ConnectionType(record["connection_type"]),
             org_id=record["org_id"],
             user_id=record["user_id"],
             activation_link_id=str(record["activation_link_id"]) if record["activation_link_id"] else None,

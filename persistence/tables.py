@@ -221,7 +221,8 @@ class OAuthStateTable(Table, tablename="oauth_states"):
 
     #: SHA-256 of the `state` parameter.
     state_hash = Varchar(length=64, primary_key=True)
-    purpose = Varchar(length=16)
+    #: `personal` (a member connecting their own Zoom) or `organization` (an activation link being completed).
+    connection_type = Varchar(length=16)
     org_id = Varchar(length=128)
     user_id = Varchar(length=128, null=True, default=None)
     activation_link_id = UUID(null=True, default=None)
@@ -234,7 +235,7 @@ class OAuthStateTable(Table, tablename="oauth_states"):
     #: SHA-256 of the session token of the member who started it in a browser (null for an API key).
     session_hash = Varchar(length=64, null=True, default=None)
 
-    known_purpose = Check("purpose IN ('personal', 'activation')")
+    known_connection_type = Check("connection_type IN ('personal', 'organization')")
 
 
 class WebhookEventTable(Table, tablename="webhook_events"):

@@ -33,6 +33,7 @@ from domain.errors import (
     ZoomRefused,
     ZoomUserAlreadyConnected,
 )
+from domain.model import ConnectionType
 from persistence.database import unit_of_work
 from server.auth import (
     OAUTH_BROWSER_COOKIE,
@@ -157,11 +158,11 @@ async def zoom_callback(
     except (ActivationLinkUnknown, ActivationLinkExpired, ActivationLinkUsed, ActivationLinkRevoked) as problem:
         return _unusable_link_page(problem)
     except connecting.CallbackZoomFailed as failed:
-        back = ("Back to my Zoom settings", MY_ZOOM_PAGE) if failed.purpose == "personal" else None
+        back = ("Back to my Zoom settings", MY_ZOOM_PAGE) if failed.connection_type is ConnectionType.PERSONAL else None
         return _refusal(request, ZoomRefused(str(failed.cause)), "Zoom did not complete the connection", next_step=back)
     if done.declined:
-        return _declined_page(done.purpose)
-    if done.purpose == "personal":
+        return _declined_page(done.connection_type)
+    if done.connection_type is ConnectionType.PERSONAL:
         return Redirect(f"{MY_ZOOM_PAGE}?connected=personal", status_code=303)
     return message_page(
         f"Zoom is connected for {done.organization_name}",
@@ -182,8 +183,8 @@ def _refusal(
     return message_page(title, detail or error.detail, status_code=status, next_step=next_step)
 
 
-def _declined_page(purpose: str) -> Response[str]:
-    if purpose == "personal":
+def _declined_page(connection_type: ConnectionType) -> Response[str]:
+    if connection_type is ConnectionType.PERSONAL:
         return message_page("Zoom was not connected", "You declined in Zoom. Nothing changed.", status_code=400)
     return message_page(
         "Zoom was not connected", "You declined in Zoom. The activation link still works if you change your mind.", status_code=400

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.model import ConnectionType
 from domain.ports import OAuthState
 from tests.contract.conftest import now, organization, ours, person
 from tests.support.builders import unique
@@ -12,7 +13,7 @@ from tests.support.builders import unique
 async def waiting(backend, ttl: timedelta = timedelta(minutes=10)) -> tuple[str, OAuthState]:
     org = await organization(backend, person("ada"))
     state = OAuthState(
-        purpose="personal", org_id=org, user_id=ours(org, "ada"), code_verifier=unique("verifier"), expires_at=now() + ttl
+        connection_type=ConnectionType.PERSONAL, org_id=org, user_id=ours(org, "ada"), code_verifier=unique("verifier"), expires_at=now() + ttl
     )
     state_hash = unique("state")
     async with backend.uow() as tx:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain.model import Role
+from domain.model import ConnectionType, Role
 from domain.ports import OAuthState
 from server.clock import utcnow
 from tests.support.builders import create_organization, member, unique
@@ -22,7 +22,7 @@ async def test_purge_removes_expired_sessions_launch_links_states_and_old_replay
             await uow.sessions.add_launch_link(org_id, user_id, unique(f"launch-{name}")[:64], "/", now, expires_at)
             await uow.oauth_states.add(
                 unique(f"state-{name}")[:64],
-                OAuthState(purpose="personal", org_id=org_id, user_id=user_id, code_verifier="v" * 64, expires_at=expires_at),
+                OAuthState(connection_type=ConnectionType.PERSONAL, org_id=org_id, user_id=user_id, code_verifier="v" * 64, expires_at=expires_at),
             )
         await uow.webhooks.accept(unique("old-event")[:64], "user.updated", now - timedelta(days=2))
         await uow.webhooks.accept(unique("new-event")[:64], "user.updated", now - timedelta(minutes=10))

@@ -260,7 +260,7 @@ async def test_an_oauth_state_binds_to_one_browser_once_and_is_taken_only_by_it(
 
     now = utcnow()
     state_hash = unique("state").ljust(64, "0")[:64]
-    pending = OAuthState(purpose="personal", org_id=org, user_id=f"{org}-b", code_verifier="v" * 64,
+    pending = OAuthState(connection_type=ConnectionType.PERSONAL, org_id=org, user_id=f"{org}-b", code_verifier="v" * 64,
                          expires_at=now + timedelta(minutes=10), session_hash="s" * 64)
     async with unit_of_work() as uow:
         await uow.oauth_states.add(state_hash, pending)

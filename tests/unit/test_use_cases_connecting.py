@@ -107,8 +107,8 @@ async def test_a_personal_connection_goes_to_zoom_from_the_browser_that_opens_it
 
     assert url == zoom.authorize_url(ZoomApp.USER, "state-1", "verifier-1")
     pending = await connecting.take_oauth_state(store.uow, "state-1", "browser-1", NOW)
-    assert (pending.purpose, pending.org_id, pending.user_id, pending.code_verifier) == (
-        "personal",
+    assert (pending.connection_type, pending.org_id, pending.user_id, pending.code_verifier) == (
+        ConnectionType.PERSONAL,
         "acme",
         "ada",
         "verifier-1",
@@ -461,8 +461,8 @@ async def test_starting_an_activation_sends_the_zoom_admin_to_the_admin_app_boun
     with pytest.raises(OAuthStateInvalid):  # already bound: no second browser can bind to it
         await connecting.send_browser_to_zoom(store.uow, zoom, "state-1", "another-browser", None, NOW)
     pending = await connecting.take_oauth_state(store.uow, "state-1", "admins-browser", NOW)
-    assert (pending.purpose, pending.org_id, pending.activation_link_id, pending.user_id) == (
-        "activation",
+    assert (pending.connection_type, pending.org_id, pending.activation_link_id, pending.user_id) == (
+        ConnectionType.ORGANIZATION,
         "acme",
         link.id,
         None,
@@ -783,7 +783,7 @@ async def test_the_activation_callback_takes_the_state_and_link_then_asks_zoom_o
 
     done = await connecting.complete_zoom_callback(cmd, transactions, watched, FakeClock())
 
-    assert (done.purpose, done.declined, done.organization_name) == ("activation", False, "Acme")
+    assert (done.connection_type, done.declined, done.organization_name) == (ConnectionType.ORGANIZATION, False, "Acme")
     assert done.connection == await store.uow().connections.organization("acme")
     assert (await store.uow().activation_links.get("acme", link.id)).used_at == NOW
     assert transactions.begun == 2
@@ -813,7 +813,7 @@ async def test_a_callback_declined_in_zoom_asks_zoom_nothing_and_the_link_still_
 
     done = await connecting.complete_zoom_callback(cmd, store.uow, zoom, FakeClock())
 
-    assert (done.purpose, done.declined) == ("activation", True)
+    assert (done.connection_type, done.declined) == (ConnectionType.ORGANIZATION, True)
     assert zoom.issued == []
     assert await connecting.usable_activation_link(store.uow, TOKEN, NOW) == link
 
@@ -827,7 +827,7 @@ async def test_zoom_failing_a_callback_says_what_the_callback_was_for(store, zoo
     with pytest.raises(connecting.CallbackZoomFailed) as failed:
         await connecting.complete_zoom_callback(cmd, store.uow, zoom, FakeClock())
 
-    assert failed.value.purpose == "activation" and isinstance(failed.value.cause, ZoomRefused)
+    assert failed.value.connection_type is ConnectionType.ORGANIZATION and isinstance(failed.value.cause, ZoomRefused)
     assert await store.uow().connections.organization("acme") is None
 
 
@@ -842,7 +842,7 @@ async def test_the_personal_callback_revokes_the_replaced_tokens_after_its_trans
 
     done = await connecting.complete_zoom_callback(cmd, transactions, watched, FakeClock())
 
-    assert (done.purpose, done.connection.zoom_user_id) == ("personal", "zu-desk")
+    assert (done.connection_type, done.connection.zoom_user_id) == (ConnectionType.PERSONAL, "zu-desk")
     assert zoom.revoked == [(ZoomApp.USER, first_tokens)]
     assert [name for name, _ in watched.calls] == ["exchange_code", "me", "revoke"]
     assert all(open_ == 0 for _, open_ in watched.calls)
