@@ -17,8 +17,8 @@ import asyncpg
 import msgspec
 
 from domain import events as rules
-from domain.model import ConnectionStatus
 from domain.events import MemberChange
+from domain.model import ConnectionStatus
 from domain.ports import (
     Delivery,
     EventEndpoint,
