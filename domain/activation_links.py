@@ -41,7 +41,7 @@ async def resend_activation_link(
         old = await tx.activation_links.get(org_id, link_id)
         if old is None or old.used_at is not None or old.revoked_at is not None or old.expires_at <= now:
             raise ActivationLinkNotFound("There is no such pending activation link in this organization.")
-        if old.zoom_admin_email is None:
+        if old.emailed_to is None:
             raise ActivationLinkNotEmailed(
                 "This link was not emailed to anyone. Copy a new link and send it yourself, or create one with an email."
             )
@@ -55,6 +55,6 @@ async def resend_activation_link(
                 details={"activation_link_id": old.id, "resent": True},
             )
         )
-        link = await add_activation_link(tx, invitations, principal, org_id, token, url, old.zoom_admin_email, now, ttl)
+        link = await add_activation_link(tx, invitations, principal, org_id, token, url, old.emailed_to, now, ttl)
         await tx.commit()
     return link

@@ -303,7 +303,7 @@ async def create_activation_link(
     org_id: str,
     token: str,
     url: str,
-    zoom_admin_email: str | None,
+    emailed_to: str | None,
     now: datetime,
     ttl: timedelta,
 ) -> ActivationLink:
@@ -312,7 +312,7 @@ async def create_activation_link(
     With an email, the link exists only if the email went out: a failed send keeps nothing.
     """
     async with uow() as tx:
-        link = await add_activation_link(tx, invitations, principal, org_id, token, url, zoom_admin_email, now, ttl)
+        link = await add_activation_link(tx, invitations, principal, org_id, token, url, emailed_to, now, ttl)
         await tx.commit()
     return link
 
@@ -324,14 +324,14 @@ async def add_activation_link(
     org_id: str,
     token: str,
     url: str,
-    zoom_admin_email: str | None,
+    emailed_to: str | None,
     now: datetime,
     ttl: timedelta,
 ) -> ActivationLink:
     """create_activation_link's step, in the caller's transaction (which it does not commit): the email is
     sent inside it, so that a failed send keeps nothing."""
     require_manager(principal, org_id)
-    if zoom_admin_email and invitations is None:
+    if emailed_to and invitations is None:
         raise EmailUnavailable(
             "Roomlink has no mail server configured, so it cannot email the link. "
             "Create the link without an email and send it yourself."
@@ -340,7 +340,7 @@ async def add_activation_link(
         id=str(uuid.uuid4()),
         org_id=org_id,
         created_by=principal.user_id,
-        zoom_admin_email=zoom_admin_email,
+        emailed_to=emailed_to,
         created_at=now,
         expires_at=now + ttl,
     )
@@ -351,13 +351,13 @@ async def add_activation_link(
             at=now,
             actor=principal.actor,
             action="activation_link_created",
-            details={"activation_link_id": link.id, "emailed": zoom_admin_email is not None},
+            details={"activation_link_id": link.id, "emailed": emailed_to is not None},
         )
     )
-    if zoom_admin_email and invitations is not None:
+    if emailed_to and invitations is not None:
         organization = await tx.organizations.get(org_id)
         requester = await tx.members.get(org_id, principal.user_id)
-        await invitations.send(zoom_admin_email, organization, requester, url, link)
+        await invitations.send(emailed_to, organization, requester, url, link)
     return link
 
 

@@ -162,7 +162,8 @@ class ActivationLink(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     org_id: str
     created_by: str
-    zoom_admin_email: str | None
+    #: Who Roomlink emailed the link to (the Zoom admin asked to complete it), or None: shared by hand.
+    emailed_to: str | None
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None

@@ -158,14 +158,14 @@ class PostgresActivationLinks:
     async def add(self, link: ActivationLink, token_hash: str) -> None:
         await self._connection.execute(
             """
-            INSERT INTO activation_links (id, org_id, token_hash, created_by, zoom_admin_email, created_at, expires_at)
+            INSERT INTO activation_links (id, org_id, token_hash, created_by, emailed_to, created_at, expires_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             """,
             link.id,
             link.org_id,
             token_hash,
             link.created_by,
-            link.zoom_admin_email,
+            link.emailed_to,
             link.created_at,
             link.expires_at,
         )
@@ -333,7 +333,7 @@ def _activation_link(record: asyncpg.Record) -> ActivationLink:
         id=str(record["id"]),
         org_id=record["org_id"],
         created_by=record["created_by"],
-        zoom_admin_email=record["zoom_admin_email"],
+        emailed_to=record["emailed_to"],
         created_at=record["created_at"],
         expires_at=record["expires_at"],
         used_at=record["used_at"],

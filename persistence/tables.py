@@ -209,7 +209,8 @@ class ActivationLinkTable(Table, tablename="activation_links"):
     token_hash = Varchar(length=64, unique=True)
     #: The owner or admin who created it.
     created_by = Varchar(length=128)
-    zoom_admin_email = Varchar(length=320, null=True, default=None)
+    #: Who Roomlink emailed the link to (the Zoom admin asked to complete it); null when shared by hand.
+    emailed_to = Varchar(length=320, null=True, default=None)
     created_at = Timestamptz()
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)

@@ -196,7 +196,7 @@ class OrganizationIntegrationController(Controller):
                     id=link.id,
                     created_at=link.created_at,
                     expires_at=link.expires_at,
-                    emailed_to=link.zoom_admin_email,
+                    emailed_to=link.emailed_to,
                     created_by=link.created_by,
                 )
                 for link in links
@@ -235,7 +235,7 @@ class OrganizationIntegrationController(Controller):
             utcnow(),
             timedelta(seconds=settings.activation_link_ttl_s),
         )
-        return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=link.zoom_admin_email)
+        return ActivationLinkOut(id=link.id, url=url, expires_at=link.expires_at, emailed_to=link.emailed_to)
 
     @delete("/activation-links/{link_id:str}", operation_id="RevokeActivationLink", status_code=204)
     async def revoke_activation_link(

@@ -15,7 +15,7 @@ def link(org_id: str, created_at, ttl: timedelta = timedelta(days=7), email: str
         id=str(uuid.uuid4()),
         org_id=org_id,
         created_by=ours(org_id, "olga"),
-        zoom_admin_email=email,
+        emailed_to=email,
         created_at=created_at,
         expires_at=created_at + ttl,
     )

@@ -99,7 +99,7 @@ async def test_r3_resending_emails_a_fresh_link_and_revokes_the_old_one(store):
     new = await activation_links.resend_activation_link(store.uow, invitations, ADMIN, "acme", old.id, "t-new", activation_url("t-new"), NOW, TTL
     )
 
-    assert (new.zoom_admin_email, new.expires_at) == ("it@acme.example", NOW + TTL)
+    assert (new.emailed_to, new.expires_at) == ("it@acme.example", NOW + TTL)
     assert [sent.url for sent in invitations.sent] == [activation_url("t-old"), activation_url("t-new")]
     assert await pending_ids(store) == [new.id]
     with pytest.raises(ActivationLinkRevoked):

@@ -368,7 +368,7 @@ async def test_an_activation_link_can_be_emailed_to_the_zoom_admin(store):
     link = await create_link(store, OWNER, invitations, "it@acme.example")
 
     assert invitations.sent == [Invitation("it@acme.example", "acme", "olga", activation_url(TOKEN), link.id)]
-    assert (await store.uow().activation_links.find(secret_hash(TOKEN))).zoom_admin_email == "it@acme.example"
+    assert (await store.uow().activation_links.find(secret_hash(TOKEN))).emailed_to == "it@acme.example"
     assert store.audit[-1].details == {"activation_link_id": link.id, "emailed": True}
 
 
