@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 import msgspec
@@ -97,7 +96,7 @@ async def handle_zoom_event(uow: UnitOfWork, event: ZoomEvent, now: datetime) ->
 
 
 async def verify_organization(
-    uow: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
+    uow: UnitOfWorkFactory,
     zoom: ConnectedZoom,
     org_id: str,
     now: Callable[[], datetime],

@@ -450,9 +450,9 @@ class PostgresDeliveries:
         )
 
     async def failed(
-        self, delivery_id: int, status_code: int | None, error: str, next_attempt_at: datetime | None
+        self, delivery_id: int, status_code: int | None, error: str, retry_at: datetime | None
     ) -> None:
-        """Another attempt at `next_attempt_at`, or none (failed for good) when it is None."""
+        """Another attempt at `retry_at`, or none (failed for good) when it is None."""
         await self._connection.execute(
             """
             UPDATE event_deliveries SET status = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
@@ -463,7 +463,7 @@ class PostgresDeliveries:
             delivery_id,
             status_code,
             error[:500],
-            next_attempt_at,
+            retry_at,
         )
 
     async def page(
