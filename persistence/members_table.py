@@ -161,14 +161,26 @@ class PostgresMembersTable:
         return organization, _states_of(records[:split]), records[split:]
 
     async def _listed(self, query: MembersQuery, states: list[MemberState]) -> list[asyncpg.Record]:
-        """One ordered index range per selected state (members_by_state), merged."""
-        sql = _Sql(query)
+        """One ordered index range per selected state (members_by_state), merged.
+
+        Several ranges: the limit is a literal, as in _listed_with_organization; with `LIMIT $2` PostgreSQL
+        planned the union again on every execution (450 µs of backend CPU for `connected=false`'s eight
+        ranges, 110 µs with the literal). One range plans cheaply and is read fastest as it was (60 µs
+        with the parameter, 105 µs with the literal's generic plan)."""
+        if len(_branches(states)) == 1:
+            sql = _Sql(query)
+            rows = "$2"
+        else:
+            sql = _Sql(query, page=False)
+            rows = str(int(query.limit) + 1)
         branches = [
             f"(SELECT {_COLUMNS} FROM members WHERE org_id = $1{sql.state(state)}{sql.after()}"
-            " ORDER BY name, user_id LIMIT $2)"
+            f" ORDER BY name, user_id LIMIT {rows})"
             for state in _branches(states)
         ]
-        return await self._fetch_page(sql, f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
+        return await self._connection.fetch(
+            f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY name, user_id LIMIT {rows}", *sql.args
+        )
 
     async def _searched(
         self, query: MembersQuery, states: list[MemberState], words: list[str], selected: int, members: int
