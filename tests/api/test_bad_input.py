@@ -15,8 +15,15 @@ from domain.zoom import TokenSet
 from persistence.database import unit_of_work
 from persistence.token_cipher import KeyRing
 from tests.api.conftest import KEY, as_member
-from tests.support.builders import add_connection, connection, create_organization, member, unique
+from tests.support.builders import (
+    add_connection,
+    connection,
+    create_organization,
+    member,
+    unique,
+)
 from tests.support.servers import ZOOM_APPS, free_port, running
+from tests.support.sql import raw_sql
 from tests.support.tcp_proxy import database_behind_proxy
 from tests.support.zoom import signed
 
@@ -39,8 +46,7 @@ def assert_problem(response: httpx.Response, status: int, code: str, field: str 
 
 async def snapshot(org: dict) -> dict:
     """Everything bad input could have touched in the organization."""
-    async with unit_of_work(read_only=True) as uow:
-        db = uow._db
+    async with raw_sql() as db:
         return {
             "organization": dict(await db.fetchrow("SELECT name, updated_at FROM organizations WHERE org_id = $1", org["org_id"])),
             "members": [
@@ -243,11 +249,11 @@ MALFORMED_WEBHOOKS = {
 
 
 async def webhook_left_a_trace(body: bytes, marker: str) -> bool:
-    async with unit_of_work(read_only=True) as uow:
-        recorded = await uow._db.fetchval(
+    async with raw_sql() as sql:
+        recorded = await sql.fetchval(
             "SELECT count(*) FROM webhook_events WHERE event_key = $1", hashlib.sha256(body).hexdigest()
         )
-        queued = await uow._db.fetchval(
+        queued = await sql.fetchval(
             "SELECT count(*) FROM pgqueuer WHERE position($1::bytea IN payload) > 0", marker.encode()
         )
     return bool(recorded or queued)
@@ -293,8 +299,8 @@ async def test_the_database_down_is_503_with_retry_after_and_readyz_says_so(db, 
                     assert int(response.headers["retry-after"]) > 0
                 assert (await client.get("/readyz")).status_code == 503
                 assert (await client.get("/healthz")).status_code == 200
-    async with unit_of_work(read_only=True) as uow:
-        assert await uow._db.fetchval("SELECT name FROM organizations WHERE org_id = $1", org_id) == "Up"
+    async with raw_sql() as sql:
+        assert await sql.fetchval("SELECT name FROM organizations WHERE org_id = $1", org_id) == "Up"
 
 
 async def test_a_token_sealed_under_a_key_the_server_lacks_is_503_and_readyz_says_so(db, roomlink, roomlink_env):

@@ -9,10 +9,10 @@ import signal
 import httpx
 import pytest
 
-from persistence.database import unit_of_work
 from server.jobs import VERIFY_ORGANIZATION
 from tests.support.builders import expire_access_token, job_status
 from tests.support.servers import ZOOM_APPS, free_port, running, worker
+from tests.support.sql import unit_of_work_with_sql
 from tests.support.zoom import activated, as_member, eventually, organization
 
 
@@ -60,9 +60,9 @@ async def test_a_worker_killed_mid_job_loses_nothing(api, org, zoom_account, san
     workers schedule no periodic verification: the one job in flight is the one enqueued here.
     """
     await activated(api, org, zoom_account)
-    async with unit_of_work() as uow:
+    async with unit_of_work_with_sql() as (uow, sql):
         connection = await uow.connections.organization(org["org_id"])
-        await uow._db.execute("UPDATE connections SET last_verified_at = NULL WHERE id = $1", connection.id)
+        await sql.execute("UPDATE connections SET last_verified_at = NULL WHERE id = $1", connection.id)
         await uow.jobs.enqueue(VERIFY_ORGANIZATION, {"org_id": org["org_id"], "connection_id": connection.id})
         await uow.commit()
     # Zoom answers slowly, so the verification is in flight when its worker dies.

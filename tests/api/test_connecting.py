@@ -7,6 +7,7 @@ import httpx
 from persistence.database import unit_of_work
 from tests.api.conftest import KEY
 from tests.support.servers import log_file
+from tests.support.sql import raw_sql
 from tests.support.zoom import (
     activate,
     activated,
@@ -93,9 +94,8 @@ async def test_r3_used_link_has_its_own_page(api, org, zoom_account):
 
 async def test_r3_expired_link_has_its_own_page(api, org, db):
     link = await create_activation_link(api, org["org_id"], org["owner"])
-    async with unit_of_work() as uow:
-        await uow._db.execute("UPDATE activation_links SET expires_at = now() - interval '1 second' WHERE id = $1::uuid", link["id"])
-        await uow.commit()
+    async with raw_sql() as sql:
+        await sql.execute("UPDATE activation_links SET expires_at = now() - interval '1 second' WHERE id = $1::uuid", link["id"])
     page = await api.get(path_of(link["url"]))
     assert page.status_code == 410 and "expired" in page.text
     assert (await api.post(path_of(link["url"]))).status_code == 410
@@ -120,8 +120,8 @@ async def test_r3_link_is_a_256_bit_capability_stored_only_as_a_hash(api, org, d
     link = await create_activation_link(api, org["org_id"], org["owner"])
     token = link["url"].rsplit("/", 1)[1]
     assert len(token) >= 43  # 32 bytes, URL-safe base64
-    async with unit_of_work() as uow:
-        row = await uow._db.fetchrow("SELECT * FROM activation_links WHERE id = $1::uuid", link["id"])
+    async with raw_sql() as sql:
+        row = await sql.fetchrow("SELECT * FROM activation_links WHERE id = $1::uuid", link["id"])
     assert token not in str(dict(row))
 
 
@@ -139,8 +139,8 @@ async def test_bad_activation_link_bodies_change_nothing(api, org):
         headers=as_member(org["owner"]),
     )
     assert (response.status_code, response.json()["code"]) == (400, "validation_failed")
-    async with unit_of_work() as uow:
-        assert await uow._db.fetchval("SELECT count(*) FROM activation_links WHERE org_id = $1", org["org_id"]) == 0
+    async with raw_sql() as sql:
+        assert await sql.fetchval("SELECT count(*) FROM activation_links WHERE org_id = $1", org["org_id"]) == 0
 
 
 async def test_r7_r8_personal_connect_and_disconnect_flip_the_members_table(api, org, zoom_account, sandbox):
@@ -177,8 +177,8 @@ async def test_r4_r6_a_new_activation_replaces_the_organization_connection_and_k
     assert after["connected_at"] >= before["connected_at"]
     row = (await members_by_id(api, org))[org["member"]]
     assert (row["type"], row["connected"]) == ("personal", True)
-    async with unit_of_work() as uow:
-        actions = [r["action"] for r in await uow._db.fetch(
+    async with raw_sql() as sql:
+        actions = [r["action"] for r in await sql.fetch(
             "SELECT action FROM audit_events WHERE org_id = $1 AND connection_type = 'organization' ORDER BY id", org["org_id"]
         )]
     assert actions == ["connected", "replaced", "connected"]
@@ -197,8 +197,8 @@ async def test_r13_a_zoom_user_already_connected_by_another_person_is_refused_an
     assert kept != first_tokens
     assert (await zoom_me(zoom_sandbox, first_tokens)).json()["code"] == 4741
     assert (await zoom_me(zoom_sandbox, kept)).status_code == 200
-    async with unit_of_work() as uow:
-        action = await uow._db.fetchval(
+    async with raw_sql() as sql:
+        action = await sql.fetchval(
             "SELECT action FROM audit_events WHERE org_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 1",
             org["org_id"],
             org["member"],
@@ -216,8 +216,8 @@ async def test_r13_reconnecting_the_same_zoom_user_replaces_ones_own_connection(
     own = await sandbox.user(await sandbox.account("mine"), email("mine"), "owner")
     assert (await connect_personal(api, org["member"], own["email"])).status_code == 303
     assert (await connect_personal(api, org["member"], own["email"])).status_code == 303
-    async with unit_of_work() as uow:
-        count = await uow._db.fetchval(
+    async with raw_sql() as sql:
+        count = await sql.fetchval(
             "SELECT count(*) FROM connections WHERE org_id = $1 AND user_id = $2", org["org_id"], org["member"]
         )
     assert count == 1
@@ -255,9 +255,9 @@ async def test_r12_r14_disconnecting_the_organization(api, org, zoom_account, sa
     assert (await organization(api, org))["status"] == "not_connected"
     rows = await members_by_id(api, org)
     assert all(row["reason"] == "organization_not_connected" for row in rows.values())
-    async with unit_of_work() as uow:
-        assert await uow._db.fetchval("SELECT count(*) FROM connections WHERE org_id = $1", org["org_id"]) == 0
-        assert await uow._db.fetchval("SELECT count(*) FROM zoom_users WHERE org_id = $1", org["org_id"]) == 0
+    async with raw_sql() as sql:
+        assert await sql.fetchval("SELECT count(*) FROM connections WHERE org_id = $1", org["org_id"]) == 0
+        assert await sql.fetchval("SELECT count(*) FROM zoom_users WHERE org_id = $1", org["org_id"]) == 0
     assert any(c["path"] == "/oauth/revoke" and c["status"] == 200 for c in await sandbox.calls())
 
 
@@ -265,8 +265,9 @@ async def test_tokens_are_unreadable_at_rest_and_never_leave_roomlink(api, org, 
     await activated(api, org, zoom_account)
     own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
     await connect_personal(api, org["member"], own["email"])
-    async with unit_of_work() as uow:
-        rows = await uow._db.fetch("SELECT * FROM connections WHERE org_id = $1", org["org_id"])
+    async with raw_sql() as sql:
+        rows = await sql.fetch("SELECT * FROM connections WHERE org_id = $1", org["org_id"])
+    async with unit_of_work(read_only=True) as uow:
         plaintexts = []
         for row in rows:
             connection = await uow.connections.personal(org["org_id"], org["member"]) if row["type"] == "personal" else await uow.connections.organization(org["org_id"])
@@ -305,8 +306,8 @@ async def test_oauth_state_replayed_or_forged_is_refused(api, org, sandbox):
 async def test_pkce_verifier_and_state_are_not_stored_in_clear(api, org):
     query = httpx.URL(await to_zoom(api, await authorize_personal(api, org["member"]))).params
     assert query["code_challenge_method"] == "S256"
-    async with unit_of_work() as uow:
-        rows = await uow._db.fetch("SELECT * FROM oauth_states WHERE org_id = $1", org["org_id"])
+    async with raw_sql() as sql:
+        rows = await sql.fetch("SELECT * FROM oauth_states WHERE org_id = $1", org["org_id"])
     assert rows and all(query["state"] not in str(dict(row)) for row in rows)
     assert all(row["browser_hash"] and api.cookies["roomlink_oauth_browser"] not in str(dict(row)) for row in rows)
     assert all(row["code_verifier"].startswith("v1.") for row in rows)

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from domain.model import ConnectionType
-from persistence.database import unit_of_work
 from tests.support.builders import add_connection, connection, unique
 from tests.support.jobs import settled
 from tests.support.servers import ZOOM_APPS
+from tests.support.sql import raw_sql
 from tests.support.zoom import (
     activate,
     activated,
@@ -91,8 +91,8 @@ async def test_r11_admin_restored_recovers_and_says_so(api, org, zoom_account, s
     assert await eventually(lambda: status_is(api, org, "admin_lost"))
     await sandbox.client.patch(f"/sandbox/users/{zoom_account['admin']['id']}", json={"role": "admin"})
     assert await eventually(lambda: status_is(api, org, "active"), timeout=20)
-    async with unit_of_work() as uow:
-        actions = [r["action"] for r in await uow._db.fetch(
+    async with raw_sql() as sql:
+        actions = [r["action"] for r in await sql.fetch(
             "SELECT action FROM audit_events WHERE org_id = $1 ORDER BY id", org["org_id"])]
     assert actions[-2:] == ["admin_lost", "recovered"]
 
@@ -107,8 +107,8 @@ async def test_r12_r14_deauthorizing_the_organization_app(api, org, zoom_account
     assert await eventually(lambda: status_is(api, org, "deauthorized"))
     rows = await members_by_id(api, org)
     assert rows[org["member"]]["reason"] == "organization_deauthorized"
-    async with unit_of_work() as uow:
-        tokens = await uow._db.fetchrow(
+    async with raw_sql() as sql:
+        tokens = await sql.fetchrow(
             "SELECT access_token, refresh_token FROM connections WHERE org_id = $1 AND type = 'organization'", org["org_id"]
         )
     assert (tokens["access_token"], tokens["refresh_token"]) == (None, None)
@@ -155,8 +155,8 @@ async def test_forged_stale_and_replayed_webhooks_are_refused(api, org):
     assert (forged.status_code, forged.json()["code"]) == (401, "webhook_signature_invalid")
     stale = await api.post("/webhooks/zoom", content=body, headers=signed(body, ADMIN_SECRET, int(time.time()) - 301))
     assert (stale.status_code, stale.json()["code"]) == (401, "webhook_stale")
-    async with unit_of_work(read_only=True) as uow:  # refused before anything was recorded or queued
-        assert not await uow._db.fetchval("SELECT count(*) FROM webhook_events WHERE event_key = $1", hashlib.sha256(body).hexdigest())
+    async with raw_sql() as sql:  # refused before anything was recorded or queued
+        assert not await sql.fetchval("SELECT count(*) FROM webhook_events WHERE event_key = $1", hashlib.sha256(body).hexdigest())
     assert (await organization(api, org))["status"] == "active"
 
     headers = signed(body, ADMIN_SECRET)
@@ -164,8 +164,8 @@ async def test_forged_stale_and_replayed_webhooks_are_refused(api, org):
     replayed = await api.post("/webhooks/zoom", content=body, headers=headers)
     assert first.json() == {"status": "accepted"} and replayed.json() == {"status": "already_received"}
     assert await eventually(lambda: status_is(api, org, "admin_lost"))
-    async with unit_of_work() as uow:
-        incidents = await uow._db.fetchval(
+    async with raw_sql() as sql:
+        incidents = await sql.fetchval(
             "SELECT count(*) FROM audit_events WHERE org_id = $1 AND action = 'admin_lost'", org["org_id"]
         )
     assert incidents == 1
@@ -182,20 +182,19 @@ async def test_tokens_are_kept_alive_before_they_expire(api, org, zoom_account):
     await activated(api, org, zoom_account)
 
     async def expires_in_minutes() -> float:
-        async with unit_of_work() as uow:
-            return await uow._db.fetchval(
+        async with raw_sql() as sql:
+            return await sql.fetchval(
                 "SELECT extract(epoch FROM access_token_expires_at - now()) / 60 FROM connections "
                 "WHERE org_id = $1 AND type = 'organization'",
                 org["org_id"],
             )
 
-    async with unit_of_work() as uow:
-        await uow._db.execute(
+    async with raw_sql() as sql:
+        await sql.execute(
             "UPDATE connections SET access_token_expires_at = now() + interval '5 minutes' "
             "WHERE org_id = $1 AND type = 'organization'",
             org["org_id"],
         )
-        await uow.commit()
     assert await eventually(lambda: _later_than(expires_in_minutes, 30))
     assert (await organization(api, org))["status"] == "active"
 

@@ -15,6 +15,7 @@ from domain.precedence import effective_connection
 from persistence.database import unit_of_work
 from tests.support.builders import expire_access_token
 from tests.support.servers import free_port, running, worker
+from tests.support.sql import raw_sql
 from tests.support.zoom import activate_through, as_member, eventually, organization
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
@@ -92,9 +93,8 @@ async def test_metrics_of_two_servers_and_a_worker_add_up_after_activation_admin
             for base_url in (first, second):
                 await _check_scrape(base_url, org, members_page)
         finally:
-            async with unit_of_work() as uow:
-                await uow._db.execute("DELETE FROM pgqueuer WHERE entrypoint = 'metrics_probe'")
-                await uow.commit()
+            async with raw_sql() as sql:
+                await sql.execute("DELETE FROM pgqueuer WHERE entrypoint = 'metrics_probe'")
 
 
 async def _status_is(api, org, status: str) -> bool:
@@ -117,10 +117,10 @@ async def _check_scrape(base_url: str, org, members_page: str) -> None:
     assert value(samples, "roomlink_jobs", kind="metrics_probe", status="queued") == 1
     assert value(samples, "roomlink_jobs_oldest_age_seconds", kind="metrics_probe", status="queued") >= 0
 
-    async with unit_of_work(read_only=True) as uow:
-        connections = await uow._db.fetch("SELECT type, status, count(*) AS n FROM connections GROUP BY 1, 2")
-        failed = await uow._db.fetchval("SELECT count(*) FROM event_deliveries WHERE status = 'failed'")
-        members = await uow._db.fetch(
+    async with raw_sql() as sql:
+        connections = await sql.fetch("SELECT type, status, count(*) AS n FROM connections GROUP BY 1, 2")
+        failed = await sql.fetchval("SELECT count(*) FROM event_deliveries WHERE status = 'failed'")
+        members = await sql.fetch(
             """
             SELECT m.personal_status, m.seated, m.organization_removed, o.allow_members_to_remove, c.status
             FROM members m JOIN organizations o USING (org_id)
@@ -163,13 +163,13 @@ async def test_metrics_answer_404_without_a_token_configured_and_401_to_a_wrong_
 
 async def _check_meeting_figures(samples) -> None:
     """Meetings pending and the daily budget per host bucket (R20), sessions by status (R16): as the database has them."""
-    async with unit_of_work(read_only=True) as uow:
-        meetings = dict(await uow._db.fetch("SELECT status, count(*) FROM meetings GROUP BY status"))
-        sessions = dict(await uow._db.fetch(
+    async with raw_sql() as sql:
+        meetings = dict(await sql.fetch("SELECT status, count(*) FROM meetings GROUP BY status"))
+        sessions = dict(await sql.fetch(
             "SELECT status, count(*) FROM remote_sessions WHERE start_time + make_interval(mins => duration_minutes) > now() "
             "GROUP BY status"
         ))
-        used = [r["used"] for r in await uow._db.fetch("SELECT used FROM meeting_budget WHERE day = (now() AT TIME ZONE 'UTC')::date")]
+        used = [r["used"] for r in await sql.fetch("SELECT used FROM meeting_budget WHERE day = (now() AT TIME ZONE 'UTC')::date")]
     for status in ("scheduled", "pending", "needs_attention"):
         assert value(samples, "roomlink_meetings", status=status) == meetings.get(status, 0)
     for status in ("no_bookings", "link_pending", "ready", "needs_attention", "cancelled"):

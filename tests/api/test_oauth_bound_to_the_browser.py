@@ -10,8 +10,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from persistence.database import unit_of_work
 from tests.support.servers import API_KEY_SECRET
+from tests.support.sql import raw_sql
 from tests.support.zoom import (
     approve_in_zoom,
     as_member,
@@ -43,8 +43,8 @@ async def token_exchanges(sandbox) -> int:
 
 
 async def pending_states(org_id: str) -> int:
-    async with unit_of_work() as uow:
-        return await uow._db.fetchval("SELECT count(*) FROM oauth_states WHERE org_id = $1", org_id)
+    async with raw_sql() as sql:
+        return await sql.fetchval("SELECT count(*) FROM oauth_states WHERE org_id = $1", org_id)
 
 
 async def personal_zoom(api, user_id: str):

@@ -12,7 +12,14 @@ import pytest
 from persistence.database import unit_of_work
 from tests.support.jobs import settled
 from tests.support.servers import free_port, running
-from tests.support.zoom import activate, activated, as_member, create_activation_link, eventually
+from tests.support.sql import raw_sql
+from tests.support.zoom import (
+    activate,
+    activated,
+    as_member,
+    create_activation_link,
+    eventually,
+)
 
 pytestmark = pytest.mark.usefixtures("workers")
 
@@ -330,14 +337,14 @@ async def test_r20_a_session_over_the_hosts_daily_budget_waits_for_midnight_then
     session = await eventually(waiting, timeout=30)
     assert session["status"] == "link_pending" and await held(sandbox, seated["id"]) == []
 
-    async with unit_of_work(read_only=True) as uow:
-        meeting_id = str(await uow._db.fetchval(
+    async with raw_sql() as sql:
+        meeting_id = str(await sql.fetchval(
             "SELECT id FROM meetings WHERE org_id = $1 AND session_id = 'late-1'", org["org_id"]
         ))
 
     async def held_for_midnight() -> bool:
-        async with unit_of_work(read_only=True) as uow:
-            return bool(await uow._db.fetchval(
+        async with raw_sql() as sql:
+            return bool(await sql.fetchval(
                 """
                 SELECT count(*) FROM pgqueuer WHERE entrypoint = 'make_meeting' AND status = 'queued'
                   AND execute_after > now() + interval '1 minute' AND convert_from(payload, 'UTF8') LIKE '%' || $1 || '%'
@@ -347,17 +354,16 @@ async def test_r20_a_session_over_the_hosts_daily_budget_waits_for_midnight_then
 
     assert await eventually(held_for_midnight, timeout=30), "the meeting's own job waits for 00:00 UTC"
     # Midnight: the ledger starts a new day, and the meeting's own job runs.
-    async with unit_of_work() as uow:
-        await uow._db.execute("UPDATE meeting_budget SET day = day - 1 WHERE org_id = $1", org["org_id"])
-        await uow._db.execute("UPDATE meetings SET not_before = now() WHERE id = $1::uuid", meeting_id)
-        await uow._db.execute(
+    async with raw_sql() as sql, sql.transaction():
+        await sql.execute("UPDATE meeting_budget SET day = day - 1 WHERE org_id = $1", org["org_id"])
+        await sql.execute("UPDATE meetings SET not_before = now() WHERE id = $1::uuid", meeting_id)
+        await sql.execute(
             """
             UPDATE pgqueuer SET execute_after = now() WHERE entrypoint = 'make_meeting' AND status = 'queued'
               AND convert_from(payload, 'UTF8') LIKE '%' || $1 || '%'
             """,
             meeting_id,
         )
-        await uow.commit()
 
     made = await eventually(lambda: ready(api, org, "late-1"), timeout=30)
     assert made and len(await held(sandbox, seated["id"])) == 1

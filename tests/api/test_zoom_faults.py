@@ -6,8 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from persistence.database import unit_of_work
 from tests.support.builders import expire_access_token, job_status
+from tests.support.sql import raw_sql
 from tests.support.zoom import activated, as_member, members_by_id, organization
 
 
@@ -119,8 +119,8 @@ async def test_revoked_refresh_token_means_needs_reconnect(api, org, zoom_accoun
     assert "invalid_grant" in response.json()["status_reason"] or "Invalid Token" in response.json()["status_reason"]
     rows = await members_by_id(api, org)
     assert rows[org["member"]]["reason"] == "organization_needs_reconnect"
-    async with unit_of_work() as uow:
-        tokens = await uow._db.fetchval(
+    async with raw_sql() as sql:
+        tokens = await sql.fetchval(
             "SELECT refresh_token FROM connections WHERE org_id = $1 AND type = 'organization'", org["org_id"]
         )
     assert tokens is None

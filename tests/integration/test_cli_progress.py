@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 
-from persistence.database import unit_of_work
 from tests.support.builders import create_organization, unique
+from tests.support.sql import raw_sql
 
 COMMAND = [sys.executable, "-m", "server.cli"]
 
@@ -39,8 +39,8 @@ def write_members(path, org_id: str, count: int, bad_line: int | None = None) ->
 
 
 async def members_of(org_id: str) -> int:
-    async with unit_of_work(read_only=True) as uow:
-        return await uow._db.fetchval("SELECT count(*) FROM members WHERE org_id = $1", org_id)
+    async with raw_sql() as sql:
+        return await sql.fetchval("SELECT count(*) FROM members WHERE org_id = $1", org_id)
 
 
 def in_terminal(args: list[str], until=None, timeout: float = 120) -> tuple[str, int, bool]:

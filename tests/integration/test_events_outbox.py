@@ -8,13 +8,18 @@ import subprocess
 import sys
 from datetime import timedelta
 
-import pytest
-
 from domain import events, keeping
 from domain.model import ConnectionStatus, ConnectionType, Policy, Role, ZoomUser
 from persistence.database import unit_of_work
 from server.clock import utcnow
-from tests.support.builders import add_connection, connection, create_organization, member, unique
+from tests.support.builders import (
+    add_connection,
+    connection,
+    create_organization,
+    member,
+    unique,
+)
+from tests.support.sql import raw_sql
 
 
 async def endpoint(endpoint_id: str | None = None, org_id: str | None = None, types: list[str] | None = None) -> str:
@@ -26,8 +31,8 @@ async def endpoint(endpoint_id: str | None = None, org_id: str | None = None, ty
 
 
 async def org_events(org_id: str) -> list[dict]:
-    async with unit_of_work(read_only=True) as uow:
-        records = await uow._db.fetch(
+    async with raw_sql() as sql:
+        records = await sql.fetch(
             "SELECT type, subject, ordinal, position, data, fan_out_state FROM events WHERE org_id = $1 ORDER BY position",
             org_id,
         )
@@ -46,8 +51,8 @@ async def seated_organization(size: int) -> tuple[str, list[str]]:
 
 async def fan_out_all(org_id: str, batch: int = events.FAN_OUT_BATCH) -> None:
     pending = [e for e in await org_events(org_id) if e["fan_out_state"] in ("pending", "running")]
-    async with unit_of_work(read_only=True) as uow:
-        ids = [str(await uow._db.fetchval("SELECT id FROM events WHERE position = $1", e["position"])) for e in pending]
+    async with raw_sql() as sql:
+        ids = [str(await sql.fetchval("SELECT id FROM events WHERE position = $1", e["position"])) for e in pending]
     for event_id in ids:
         while True:
             async with unit_of_work() as uow:
@@ -133,8 +138,8 @@ async def test_r24_events_only_with_their_commit(db):
             uow, await uow.connections.organization(org_id), ConnectionStatus.ADMIN_LOST, "demoted", "test", utcnow()
         )
     assert len(await org_events(org_id)) == start
-    async with unit_of_work(read_only=True) as uow:
-        assert await uow._db.fetchval("SELECT count(*) FROM organization_fact_changes WHERE org_id = $1", org_id) == 0
+    async with raw_sql() as sql:
+        assert await sql.fetchval("SELECT count(*) FROM organization_fact_changes WHERE org_id = $1", org_id) == 0
 
 
 async def test_r24_deliveries_for_matching_endpoints_only(db):
@@ -147,8 +152,8 @@ async def test_r24_deliveries_for_matching_endpoints_only(db):
         await uow.members.set_organization_removed(org_id, user_ids[1], True, utcnow())
         await uow.organizations.set_policy(org_id, Policy(allow_members_to_remove=True), utcnow())
         await uow.commit()
-    async with unit_of_work(read_only=True) as uow:
-        rows = await uow._db.fetch(
+    async with raw_sql() as sql:
+        rows = await sql.fetch(
             """SELECT d.endpoint_id, v.type FROM event_deliveries d JOIN events v ON v.position = d.event_position
                WHERE d.org_id = $1 AND d.endpoint_id = ANY($2::text[])""",
             org_id,
@@ -158,8 +163,8 @@ async def test_r24_deliveries_for_matching_endpoints_only(db):
     # The removal was told against the policy as it was (no effect), so only the organization event.
     assert got == [(everything, "organization.connection.changed")]
     await fan_out_all(org_id)
-    async with unit_of_work(read_only=True) as uow:
-        member_deliveries = await uow._db.fetch(
+    async with raw_sql() as sql:
+        member_deliveries = await sql.fetch(
             "SELECT endpoint_id, subject FROM event_deliveries WHERE org_id = $1 AND subject LIKE 'member:%'", org_id
         )
     assert sorted((r["endpoint_id"], r["subject"]) for r in member_deliveries) == sorted(
@@ -188,8 +193,8 @@ async def test_r24_one_subject_is_delivered_in_order_and_claimed_by_one_worker(d
         async with unit_of_work() as uow:
             await uow.members.set_organization_removed(org_id, user_ids[1], removed, utcnow())
             await uow.commit()
-    async with unit_of_work(read_only=True) as uow:
-        queue = [r["id"] for r in await uow._db.fetch(
+    async with raw_sql() as sql:
+        queue = [r["id"] for r in await sql.fetch(
             "SELECT id FROM event_deliveries WHERE endpoint_id = $1 AND subject = $2 ORDER BY ordinal, event_position",
             hook, f"member:{user_ids[1]}")]
     assert len(queue) == 3
@@ -219,8 +224,8 @@ async def test_r24_a_lease_that_runs_out_is_claimed_again(db):
     while not (again := await claim_all(hook)) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.1)
     assert again == [claimed[0].id]
-    async with unit_of_work(read_only=True) as uow:
-        attempts = await uow._db.fetchval("SELECT attempts FROM event_deliveries WHERE id = $1", again[0])
+    async with raw_sql() as sql:
+        attempts = await sql.fetchval("SELECT attempts FROM event_deliveries WHERE id = $1", again[0])
     assert attempts == 2
 
 

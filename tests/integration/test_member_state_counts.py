@@ -5,17 +5,24 @@ from __future__ import annotations
 from domain.model import ConnectionType, Policy, Role, ZoomUser
 from persistence.database import unit_of_work
 from server.clock import utcnow
-from tests.support.builders import add_connection, connection, create_organization, member, unique
+from tests.support.builders import (
+    add_connection,
+    connection,
+    create_organization,
+    member,
+    unique,
+)
+from tests.support.sql import raw_sql, unit_of_work_with_sql
 
 
 async def kept_and_actual(org_id: str) -> tuple[dict, dict]:
-    async with unit_of_work() as uow:
-        kept = await uow._db.fetch(
+    async with raw_sql() as sql:
+        kept = await sql.fetch(
             "SELECT personal_status, seated, organization_removed, members FROM member_state_counts"
             " WHERE org_id = $1 AND members <> 0",
             org_id,
         )
-        actual = await uow._db.fetch(
+        actual = await sql.fetch(
             "SELECT personal_status, seated, organization_removed, count(*) AS members FROM members"
             " WHERE org_id = $1 GROUP BY 1, 2, 3",
             org_id,
@@ -49,12 +56,12 @@ async def test_r9_state_counts_follow_provisioning_connections_seats_removals_an
     await add_connection(personal)
     await assert_counts_kept(org_id, 8)
 
-    async with unit_of_work() as uow:
+    async with unit_of_work_with_sql() as (uow, sql):
         await uow.organizations.set_policy(org_id, Policy(allow_members_to_remove=True), utcnow())
         await uow.members.set_organization_removed(org_id, people[2].user_id, True, utcnow())
-        await uow._db.execute("UPDATE connections SET status = 'deauthorized' WHERE id = $1", personal.id)
-        await uow._db.execute("UPDATE zoom_users SET status = 'inactive' WHERE org_id = $1 AND email_normalized = $2",
-                              org_id, people[0].email)
+        await sql.execute("UPDATE connections SET status = 'deauthorized' WHERE id = $1", personal.id)
+        await sql.execute("UPDATE zoom_users SET status = 'inactive' WHERE org_id = $1 AND email_normalized = $2",
+                          org_id, people[0].email)
         await uow.commit()
     await assert_counts_kept(org_id, 8)
 
@@ -83,4 +90,5 @@ async def test_deleting_an_organization_deletes_its_counts(db):
     async with unit_of_work() as uow:
         await uow.organizations.delete(org_id)
         await uow.commit()
-        assert await uow._db.fetchval("SELECT count(*) FROM member_state_counts WHERE org_id = $1", org_id) == 0
+    async with raw_sql() as sql:
+        assert await sql.fetchval("SELECT count(*) FROM member_state_counts WHERE org_id = $1", org_id) == 0

@@ -20,6 +20,7 @@ from tests.support.builders import (
     member,
     unique,
 )
+from tests.support.sql import raw_sql
 
 PEOPLE = [
     ("Hana Tanaka", "hana.tanaka@clinic.example"),
@@ -240,15 +241,15 @@ async def test_r9_words_follow_renames_new_emails_and_removals(db, monkeypatch):
     ])
 
     async def words() -> tuple[list[tuple], list[tuple]]:
-        async with unit_of_work() as uow:
-            listed = await uow._db.fetch(
+        async with raw_sql() as sql:
+            listed = await sql.fetch(
                 "SELECT word, name, user_id FROM member_words WHERE org_id = $1 ORDER BY 1, 2, 3", org_id
             )
-            own = await uow._db.fetch(
+            own = await sql.fetch(
                 """SELECT DISTINCT w, name, user_id FROM members, unnest(string_to_array(btrim(search_text), ' ')) AS w
                    WHERE org_id = $1 ORDER BY 1, 2, 3""", org_id
             )
-            dictionary = await uow._db.fetch(
+            dictionary = await sql.fetch(
                 "SELECT word, members FROM member_search_words WHERE org_id = $1 ORDER BY 1", org_id
             )
         assert [tuple(r) for r in listed] == [tuple(r) for r in own]
@@ -274,7 +275,8 @@ async def test_r9_words_follow_renames_new_emails_and_removals(db, monkeypatch):
     async with unit_of_work() as uow:
         await uow.organizations.delete(org_id)
         await uow.commit()
-        left = await uow._db.fetchval(
+    async with raw_sql() as sql:
+        left = await sql.fetchval(
             "SELECT (SELECT count(*) FROM member_words WHERE org_id = $1)"
             " + (SELECT count(*) FROM member_search_words WHERE org_id = $1)", org_id
         )

@@ -15,6 +15,7 @@ from domain.ports import OutboxEvent
 from persistence.database import unit_of_work
 from server.clock import utcnow
 from tests.support.builders import create_organization, member, unique
+from tests.support.sql import raw_sql
 
 
 def owner_of(org_id: str, role: Role = Role.OWNER) -> Principal:
@@ -97,11 +98,10 @@ async def test_sending_again_only_a_delivery_of_ones_own_organization_by_an_owne
     mine = (await event_log.organization_event_log(unit_of_work, owner_of(a), None, None, 50)).deliveries
     theirs = (await event_log.organization_event_log(unit_of_work, owner_of(b), None, None, 50)).deliveries
     delivery = next(d for d in mine if d.endpoint_id == own_a)
-    async with unit_of_work() as uow:
-        await uow._db.execute(
+    async with raw_sql() as sql:
+        await sql.execute(
             "UPDATE event_deliveries SET status = 'failed', attempts = 9, first_attempt_at = now() WHERE id = $1", delivery.id
         )
-        await uow.commit()
 
     with pytest.raises(RoleRequired):
         await event_log.redeliver_for_organization(unit_of_work, owner_of(a, Role.MEMBER), delivery.id)

@@ -21,6 +21,7 @@ from tests.support.builders import (
     member,
     unique,
 )
+from tests.support.sql import raw_sql
 
 
 @pytest.fixture
@@ -142,8 +143,8 @@ async def test_deleting_a_member_deletes_their_personal_connection(org):
 
 
 async def member_state(org_id: str, user_id: str) -> tuple[str, bool]:
-    async with unit_of_work() as uow:
-        record = await uow._db.fetchrow(
+    async with raw_sql() as sql:
+        record = await sql.fetchrow(
             "SELECT personal_status, seated FROM members WHERE org_id = $1 AND user_id = $2", org_id, user_id
         )
     return record["personal_status"], record["seated"]
@@ -153,9 +154,8 @@ async def test_member_state_follows_the_personal_connection(org):
     personal = connection(org, ConnectionType.PERSONAL, user_id=f"{org}-a")
     await add_connection(personal)
     assert await member_state(org, f"{org}-a") == ("active", False)
-    async with unit_of_work() as uow:
-        await uow._db.execute("UPDATE connections SET status = 'deauthorized' WHERE id = $1", personal.id)
-        await uow.commit()
+    async with raw_sql() as sql:
+        await sql.execute("UPDATE connections SET status = 'deauthorized' WHERE id = $1", personal.id)
     assert await member_state(org, f"{org}-a") == ("deauthorized", False)
     async with unit_of_work() as uow:
         await uow.connections.delete(personal)
@@ -176,14 +176,12 @@ async def test_r5_seats_follow_zoom_users_and_member_emails(org):
     assert await member_state(org, f"{org}-a") == ("none", False)
     assert await member_state(org, f"{org}-b") == ("none", True)
 
-    async with unit_of_work() as uow:
-        await uow._db.execute("UPDATE zoom_users SET status = 'inactive' WHERE org_id = $1", org)
-        await uow.commit()
+    async with raw_sql() as sql:
+        await sql.execute("UPDATE zoom_users SET status = 'inactive' WHERE org_id = $1", org)
     assert await member_state(org, f"{org}-b") == ("none", False)
 
-    async with unit_of_work() as uow:
-        await uow._db.execute("UPDATE zoom_users SET status = 'active' WHERE org_id = $1", org)
-        await uow.commit()
+    async with raw_sql() as sql:
+        await sql.execute("UPDATE zoom_users SET status = 'active' WHERE org_id = $1", org)
     assert await member_state(org, f"{org}-b") == ("none", True)
 
     async with unit_of_work() as uow:
@@ -193,8 +191,8 @@ async def test_r5_seats_follow_zoom_users_and_member_emails(org):
 
 
 async def seated_members(org_id: str) -> set[str]:
-    async with unit_of_work() as uow:
-        rows = await uow._db.fetch("SELECT user_id FROM members WHERE org_id = $1 AND seated", org_id)
+    async with raw_sql() as sql:
+        rows = await sql.fetch("SELECT user_id FROM members WHERE org_id = $1 AND seated", org_id)
     return {row["user_id"] for row in rows}
 
 
@@ -202,13 +200,15 @@ async def test_r5_seat_resync_is_a_diff(org):
     live = connection(org, ConnectionType.ORGANIZATION)
     a, b = f"{org}-a@example.test", f"{org}-b@example.test"
     await add_connection(live, [ZoomUser(zoom_user_id="z-a", email=a), ZoomUser(zoom_user_id="z-gone", email="gone@x.test")])
+    async with raw_sql() as sql:
+        unchanged_id = await sql.fetchval("SELECT id FROM zoom_users WHERE org_id = $1 AND zoom_user_id = 'z-a'", org)
     async with unit_of_work() as uow:
-        unchanged_id = await uow._db.fetchval("SELECT id FROM zoom_users WHERE org_id = $1 AND zoom_user_id = 'z-a'", org)
         changed = await uow.zoom_users.sync(
             live, [ZoomUser(zoom_user_id="z-a", email=a.upper()), ZoomUser(zoom_user_id="z-b", email=b)]
         )
         await uow.commit()
-        rows = {r["zoom_user_id"]: r["id"] for r in await uow._db.fetch("SELECT zoom_user_id, id FROM zoom_users WHERE org_id = $1", org)}
+    async with raw_sql() as sql:
+        rows = {r["zoom_user_id"]: r["id"] for r in await sql.fetch("SELECT zoom_user_id, id FROM zoom_users WHERE org_id = $1", org)}
     assert changed == 2  # z-gone removed, z-b added; z-a untouched
     assert rows == {"z-a": unchanged_id, "z-b": rows["z-b"]}
     assert await seated_members(org) == {f"{org}-a", f"{org}-b"}

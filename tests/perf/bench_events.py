@@ -52,8 +52,8 @@ async def seed(size: int):
     """`size` members by direct SQL, an active organization connection, Zoom users for 9 in 10; the seeding's own events dropped."""
     from domain.model import Connection, ConnectionStatus, ConnectionType, ZoomUser
     from persistence import database
-    from persistence.database import unit_of_work
     from server.clock import utcnow
+    from tests.support.sql import unit_of_work_with_sql
 
     now = utcnow()
     connection = Connection(
@@ -61,9 +61,9 @@ async def seed(size: int):
         zoom_account_id=f"acct-{ORG}", zoom_user_id=f"{ORG}-zadmin", zoom_email=f"admin@{ORG}.example",
         status=ConnectionStatus.ACTIVE, status_reason=None, status_changed_at=now, connected_at=now,
     )
-    async with unit_of_work() as uow:
+    async with unit_of_work_with_sql() as (uow, sql):
         await uow.organizations.save(ORG, f"Bench {size:,}", now)
-        await uow._db.execute(
+        await sql.execute(
             """
             INSERT INTO members (org_id, user_id, email, email_normalized, name, role,
                                  organization_removed, personal_status, seated, created_at, updated_at)
@@ -106,14 +106,15 @@ async def bench_break(connection, runs: int) -> dict:
     from domain.model import ConnectionStatus
     from persistence.database import unit_of_work
     from server.clock import utcnow
+    from tests.support.sql import unit_of_work_with_sql
 
     times, writes = [], None
     for _ in range(runs):
         started = time.perf_counter()
-        async with unit_of_work() as uow:
+        async with unit_of_work_with_sql() as (uow, sql):
             await keeping.mark_broken(uow, connection, ConnectionStatus.ADMIN_LOST, "benchmark", "bench", utcnow())
             await uow.outbox.flush()
-            seen = await xact_writes(uow._db)
+            seen = await xact_writes(sql)
             await uow.commit()
         times.append((time.perf_counter() - started) * 1000)
         writes = writes or seen

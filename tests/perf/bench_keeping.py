@@ -81,8 +81,8 @@ async def seed_sized_org(org_id: str, size: int):
     """`size` members by direct SQL; an active organization connection; Zoom users for 9 in 10 of them."""
     from domain.model import Connection, ConnectionStatus, ConnectionType, ZoomUser
     from persistence import database
-    from persistence.database import unit_of_work
     from server.clock import utcnow
+    from tests.support.sql import unit_of_work_with_sql
 
     now = utcnow()
     connection = Connection(
@@ -90,9 +90,9 @@ async def seed_sized_org(org_id: str, size: int):
         zoom_account_id=f"acct-{org_id}", zoom_user_id=f"{org_id}-zadmin", zoom_email=f"admin@{org_id}.example",
         status=ConnectionStatus.ACTIVE, status_reason=None, status_changed_at=now, connected_at=now,
     )
-    async with unit_of_work() as uow:
+    async with unit_of_work_with_sql() as (uow, sql):
         await uow.organizations.save(org_id, f"Bench {size:,}", now)
-        await uow._db.execute(
+        await sql.execute(
             """
             INSERT INTO members (org_id, user_id, email, email_normalized, name, role,
                                  organization_removed, personal_status, seated, created_at, updated_at)
@@ -165,8 +165,8 @@ async def bench_breaks(api: httpx.AsyncClient, sizes: list[int], runs: int) -> l
     from domain.keeping import mark_broken
     from domain.model import ConnectionStatus
     from persistence import database
-    from persistence.database import unit_of_work
     from server.clock import utcnow
+    from tests.support.sql import unit_of_work_with_sql
 
     results = []
     for size in sizes:
@@ -191,10 +191,10 @@ async def bench_breaks(api: httpx.AsyncClient, sizes: list[int], runs: int) -> l
     # One audited run each: what the transaction wrote, counted by PostgreSQL before it commits. The
     # backend's not yet flushed counts of earlier transactions show in this view too, hence a difference.
     for result in results:
-        async with unit_of_work() as uow:
-            before_write = await xact_counts(uow._db)
+        async with unit_of_work_with_sql() as (uow, sql):
+            before_write = await xact_counts(sql)
             assert await mark_broken(uow, result["connection"], ConnectionStatus.ADMIN_LOST, BREAK_REASON, "bench", utcnow())
-            after_write = await xact_counts(uow._db)
+            after_write = await xact_counts(sql)
             await uow.commit()
         await flip_back(result)
         result["touched"] = {
@@ -205,7 +205,7 @@ async def bench_breaks(api: httpx.AsyncClient, sizes: list[int], runs: int) -> l
     members_before, connections_before = await flushed_updates(0)
     for run in range(runs + 2):  # two warm-up runs
         for result in results:
-            async with unit_of_work() as uow:
+            async with unit_of_work_with_sql() as (uow, sql):
                 t0 = time.perf_counter()
                 changed = await mark_broken(
                     uow, result["connection"], ConnectionStatus.ADMIN_LOST, BREAK_REASON, "bench", utcnow()
@@ -213,7 +213,7 @@ async def bench_breaks(api: httpx.AsyncClient, sizes: list[int], runs: int) -> l
                 t_statements = time.perf_counter()
                 await uow.commit()
                 t1 = time.perf_counter()
-                await uow._db.execute("SELECT pg_stat_force_next_flush()")
+                await sql.execute("SELECT pg_stat_force_next_flush()")
             assert changed, "mark_broken saw no new incident"
             tries = 0
             while True:

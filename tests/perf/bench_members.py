@@ -75,6 +75,7 @@ async def seed_connections(members: int) -> None:
     )
     from persistence.database import unit_of_work
     from server.clock import utcnow
+    from tests.support.sql import raw_sql
 
     now = utcnow()
 
@@ -108,17 +109,16 @@ async def seed_connections(members: int) -> None:
     print(f"  {len(personal):,} personal connections in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     # Seeding statements, not what is measured: no statement timeout (on a loaded machine these pass 30 s).
-    async with unit_of_work() as uow:
-        await uow._db.execute("SET LOCAL statement_timeout = 0")
-        await uow._db.execute(
+    async with raw_sql() as sql, sql.transaction():
+        await sql.execute("SET LOCAL statement_timeout = 0")
+        await sql.execute(
             "UPDATE members SET organization_removed = true WHERE org_id = $1 AND id % 33 = 0", ORG
         )
-        await uow.commit()
-    async with unit_of_work(read_only=True) as uow:
+    async with raw_sql() as sql:
         # What autovacuum does in time; the words tables (m0013) are read by index only once vacuumed.
-        await uow._db.execute("SET statement_timeout = 0")
-        await uow._db.execute("VACUUM ANALYZE members, member_words, member_search_words")
-        await uow._db.execute("RESET statement_timeout")
+        await sql.execute("SET statement_timeout = 0")
+        await sql.execute("VACUUM ANALYZE members, member_words, member_search_words")
+        await sql.execute("RESET statement_timeout")
     print(f"  3% removed, then VACUUM ANALYZE, in {time.perf_counter() - started:.1f} s")
 
 

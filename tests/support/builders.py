@@ -9,6 +9,7 @@ from domain.model import Connection, ConnectionStatus, ConnectionType, Role, Zoo
 from domain.ports import MemberInput
 from persistence.database import unit_of_work
 from server.clock import utcnow
+from tests.support.sql import raw_sql
 
 
 def unique(prefix: str) -> str:
@@ -62,17 +63,16 @@ async def add_connection(connection_: Connection, zoom_users: list[ZoomUser] | N
 
 
 async def expire_access_token(org_id: str) -> None:
-    async with unit_of_work() as uow:
-        await uow._db.execute(
+    async with raw_sql() as sql:
+        await sql.execute(
             "UPDATE connections SET access_token_expires_at = now() - interval '1 minute' "
             "WHERE org_id = $1 AND type = 'organization'",
             org_id,
         )
-        await uow.commit()
 
 
 async def job_status(entrypoint: str, status: str) -> bool:
-    async with unit_of_work() as uow:
-        return bool(await uow._db.fetchval(
+    async with raw_sql() as sql:
+        return bool(await sql.fetchval(
             "SELECT count(*) FROM pgqueuer WHERE entrypoint = $1 AND status = $2", entrypoint, status
         ))
