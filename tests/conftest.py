@@ -105,7 +105,13 @@ def roomlink_env(zoom_sandbox, outbox, ports) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def roomlink(db, roomlink_env, ports) -> str:
     """A Roomlink server process on the scratch database, talking to the sandbox and the outbox."""
-    from tests.support.servers import API_KEY_SECRET, ZOOM_APPS, log_file, not_json_or_leaking, running
+    from tests.support.servers import (
+        API_KEY_SECRET,
+        ZOOM_APPS,
+        log_file,
+        not_json_or_leaking,
+        running,
+    )
 
     with running("server.app:create_app", roomlink_env, ports["roomlink"]) as base_url:
         yield base_url
@@ -116,7 +122,7 @@ def roomlink(db, roomlink_env, ports) -> str:
 @pytest.fixture(scope="module")
 def workers(roomlink, roomlink_env):
     """Two `roomlink worker` processes, as production would run several."""
-    from tests.support.servers import worker
+    from tests.support.servers import workers as started
 
-    with worker(roomlink_env) as first, worker(roomlink_env) as second:
-        yield [first, second]
+    with started(roomlink_env, 2) as processes:
+        yield processes

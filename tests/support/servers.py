@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -112,13 +113,30 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30)
 @contextmanager
 def worker(extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     """`roomlink worker` in its own process until the block ends; its output is in `.log_path`."""
-    env = {**os.environ, "ROOMLINK_API_KEYS": API_KEY, **(extra_env or {})}
-    log_path = log_file(0).with_name(f"worker-{os.getpid()}-{free_port()}.log")
-    log = log_path.open("w")
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    process.log_path = log_path
-    try:
+    with workers(extra_env, 1) as (process,):
         yield process
+
+
+@contextmanager
+def workers(extra_env: dict[str, str] | None = None, count: int = 2) -> Iterator[list[subprocess.Popen]]:
+    """`count` `roomlink worker` processes until the block ends, told to stop together (each takes up to its
+    dequeue timeout to finish) rather than one after the other; each one's output is in its `.log_path`."""
+    env = {**os.environ, "ROOMLINK_API_KEYS": API_KEY, **(extra_env or {})}
+    started: list[tuple[subprocess.Popen, IO[str]]] = []
+    try:
+        for _ in range(count):
+            log_path = log_file(0).with_name(f"worker-{os.getpid()}-{free_port()}.log")
+            log = log_path.open("w")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+            process.log_path = log_path
+            started.append((process, log))
+        yield [process for process, _ in started]
     finally:
-        stop(process)
-        log.close()
+        for process, _ in started:
+            if process.poll() is None:
+                process.terminate()
+        for process, log in started:
+            stop(process)
+            log.close()
