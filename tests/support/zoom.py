@@ -138,6 +138,11 @@ async def activated(api, org, zoom_account) -> dict:
     return link
 
 
+#: How often `eventually` looks again. Each look is a request or two to a server of the stack; background work
+#: that is done is seen within this, on average half of it.
+EVENTUALLY_POLL_S = 0.1
+
+
 async def eventually(check, timeout: float = 15.0):
     """Background work is asynchronous: poll until `check()` returns something truthy."""
     deadline = time.monotonic() + timeout
@@ -145,4 +150,4 @@ async def eventually(check, timeout: float = 15.0):
         result = await check()
         if result or time.monotonic() > deadline:
             return result
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(EVENTUALLY_POLL_S)
