@@ -12,6 +12,16 @@ def as_member(user_id: str) -> dict[str, str]:
     return {**KEY, "X-Roomlink-User": user_id}
 
 
+@pytest.fixture(scope="package")
+def second_roomlink(roomlink, roomlink_env):
+    """Another server process on the same database, as production runs several (one for the modules that
+    want it: a server holds nothing of one test that another could trip over, and each start costs seconds)."""
+    from tests.support.servers import free_port, running
+
+    with running("server.app:create_app", roomlink_env, free_port()) as base_url:
+        yield base_url
+
+
 @pytest.fixture
 async def api(roomlink):
     async with httpx.AsyncClient(base_url=roomlink, timeout=30) as client:

@@ -7,20 +7,12 @@ import os
 import signal
 
 import httpx
-import pytest
 
 from server.jobs import VERIFY_ORGANIZATION
 from tests.support.builders import expire_access_token, job_status
-from tests.support.servers import ZOOM_APPS, free_port, running, worker
+from tests.support.servers import ZOOM_APPS, worker
 from tests.support.sql import unit_of_work_with_sql
 from tests.support.zoom import activated, as_member, eventually, organization
-
-
-@pytest.fixture(scope="module")
-def second_roomlink(roomlink, roomlink_env):
-    """Another server process on the same database, as production runs several."""
-    with running("server.app:create_app", roomlink_env, free_port()) as base_url:
-        yield base_url
 
 
 async def refreshes(sandbox, account_id: str) -> list[dict]:

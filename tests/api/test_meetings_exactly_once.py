@@ -12,7 +12,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.support.servers import API_KEY, wait_until_healthy, free_port, log_file, running, stop
+from tests.support.servers import (
+    API_KEY,
+    free_port,
+    log_file,
+    stop,
+    wait_until_healthy,
+)
 from tests.support.zoom import activated, as_member
 
 MEETINGS = "/api/v1/me/meetings"
@@ -21,13 +27,6 @@ MEETINGS = "/api/v1/me/meetings"
 def body(topic: str) -> dict:
     start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"topic": topic, "start_time": start, "duration_minutes": 30}
-
-
-@pytest.fixture(scope="module")
-def second_roomlink(roomlink, roomlink_env):
-    """Another server process on the same database, as production runs several."""
-    with running("server.app:create_app", roomlink_env, free_port()) as base_url:
-        yield base_url
 
 
 async def creates(sandbox, zoom_user_id: str) -> list[dict]:

@@ -11,7 +11,6 @@ import pytest
 
 from persistence.database import unit_of_work
 from tests.support.jobs import settled
-from tests.support.servers import free_port, running
 from tests.support.sql import raw_sql
 from tests.support.zoom import (
     activate,
@@ -39,13 +38,6 @@ def session_body(host: str, **overrides) -> dict:
 def person(org: dict, n: int) -> dict:
     """Participants' emails are the organization's own: the inbox is shared by every test."""
     return {"name": f"Participant {n}", "email": f"p{n}.{org['org_id']}@people.test"}
-
-
-@pytest.fixture(scope="module")
-def second_roomlink(roomlink, roomlink_env):
-    """Another server process on the same database, as production runs several."""
-    with running("server.app:create_app", roomlink_env, free_port()) as base_url:
-        yield base_url
 
 
 @pytest.fixture
