@@ -10,8 +10,9 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from domain import browser_sessions
-from domain.access import Principal
+from domain.access import Principal, require_manager
 from domain.connecting import secret_hash as hash_secret  # noqa: F401  (server.demo hashes its secrets with it)
+from domain.identifiers import check_identifier
 from persistence.database import unit_of_work
 from server.clock import utcnow
 from server.config import ApiKey, Settings
@@ -77,6 +78,14 @@ async def member_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Member calls: who is calling, found on a connection of its own that is released before the handler runs,
     so no request is authenticated inside its transaction and a rejected one holds nothing."""
     connection.state.principal = await _authenticate_member(connection, connection.app.state.settings)
+
+
+def manager_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """R1 at the edge, after member_guard: an organization's owner-and-admin calls refuse anyone else before a
+    parameter or body of theirs is read. The rule is domain.access.require_manager, which the use cases apply
+    too; a malformed `org_id` is still the 400 that names it."""
+    org_id = check_identifier(connection.path_params["org_id"], "org_id")
+    require_manager(connection.state.principal, org_id)
 
 
 async def page_form_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:

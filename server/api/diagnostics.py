@@ -11,7 +11,7 @@ from domain.identifiers import check_identifier
 from persistence.database import unit_of_work
 from server.api.meetings import provide_meetings_zoom
 from server.api.openapi import ACTING_USER, MEMBER_SECURITY, OrgId
-from server.auth import member_guard, provide_principal
+from server.auth import manager_guard, member_guard, provide_principal
 from server.clock import utcnow
 from server.tokens import TokenKeeper
 from server.zoom_meetings import KeptZoom, ZoomMeetings
@@ -28,7 +28,7 @@ class DiagnosticsController(Controller):
     security = MEMBER_SECURITY
     tags = ["diagnostics"]
 
-    @get("/orgs/{org_id:str}/integrations/zoom/diagnostics", operation_id="DiagnoseOrganizationZoom")
+    @get("/orgs/{org_id:str}/integrations/zoom/diagnostics", operation_id="DiagnoseOrganizationZoom", guards=[manager_guard])
     async def organization(
         self, org_id: OrgId, principal: NamedDependency[Principal], keeper: NamedDependency[TokenKeeper]
     ) -> diagnostics.Diagnostics:

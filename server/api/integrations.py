@@ -44,6 +44,7 @@ from server.api.openapi import (
 )
 from server.auth import (
     OAUTH_START_PATH,
+    manager_guard,
     member_guard,
     new_code_verifier,
     new_secret,
@@ -79,7 +80,8 @@ EXPORT_PAGE_SIZE = 1000
 
 class OrganizationIntegrationController(Controller):
     path = "/api/v1/orgs/{org_id:str}/integrations/zoom"
-    guards = [member_guard]
+    #: Every call here is the organization's owners' and admins' (R1).
+    guards = [member_guard, manager_guard]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
     parameters = {"acting_user": ACTING_USER}
     security = MEMBER_SECURITY

@@ -17,7 +17,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from domain import sessions
-from domain.access import Principal, require_manager
+from domain.access import Principal
 from domain.errors import InvalidInput
 from domain.identifiers import check_identifier
 from domain.meetings import check_timezone
@@ -32,7 +32,12 @@ from server.api.openapi import (
     OrgId,
     answers,
 )
-from server.auth import host_product_guard, member_guard, provide_principal
+from server.auth import (
+    host_product_guard,
+    manager_guard,
+    member_guard,
+    provide_principal,
+)
 from server.clock import utcnow
 
 _ID_SCHEMA = {"pattern": r"^[A-Za-z0-9._:-]{1,128}$", "minLength": 1, "maxLength": 128}
@@ -209,7 +214,7 @@ class SessionProvisioningController(Controller):
 
 class OrganizationSessionsController(Controller):
     path = "/api/v1/orgs/{org_id:str}/sessions"
-    guards = [member_guard]
+    guards = [member_guard, manager_guard]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
     parameters = {"acting_user": ACTING_USER}
     security = MEMBER_SECURITY
@@ -227,7 +232,6 @@ class OrganizationSessionsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> SessionsPageOut:
         """Owners and admins: by start time; `status=needs_attention` lists what a person must fix, with why."""
-        require_manager(principal, org_id)
         items, next_after = await sessions.list_sessions(
             unit_of_work, org_id, status=status, start_from=start_from, start_to=start_to,
             after=decode_time_cursor(cursor) if cursor else None, limit=limit,
