@@ -28,9 +28,8 @@ async def api(roomlink):
         yield client
 
 
-@pytest.fixture
-async def org(api) -> dict[str, str]:
-    """An organization with an owner, an admin and a member, provisioned through the API."""
+async def provision_organization(api: httpx.AsyncClient) -> dict[str, str]:
+    """An organization with an owner, an admin and a member, provisioned through the API; their ids."""
     from tests.support.builders import unique
 
     org_id = unique("org")
@@ -47,6 +46,12 @@ async def org(api) -> dict[str, str]:
 
 
 @pytest.fixture
+async def org(api) -> dict[str, str]:
+    """An organization with an owner, an admin and a member, provisioned through the API."""
+    return await provision_organization(api)
+
+
+@pytest.fixture
 async def sandbox(zoom_sandbox):
     """The Zoom sandbox's control API."""
     from tests.support.zoom import Sandbox
@@ -55,9 +60,9 @@ async def sandbox(zoom_sandbox):
         yield Sandbox(client)
 
 
-@pytest.fixture
-async def zoom_account(sandbox, org) -> dict:
-    """The organization's Zoom account: an Owner, an Admin, a Member, and Zoom users for the org's admin and member."""
+async def open_zoom_account(sandbox, org: dict[str, str]) -> dict:
+    """The organization's Zoom account in the sandbox: an Owner, an Admin, a Member, and Zoom users for the org's
+    admin and member."""
     from tests.support.zoom import email
 
     account = await sandbox.account("Acme Zoom")
@@ -69,3 +74,9 @@ async def zoom_account(sandbox, org) -> dict:
         "seat_member": await sandbox.user(account, f"{org['member']}@acme.test", "member"),
     }
     return {"id": account, **people}
+
+
+@pytest.fixture
+async def zoom_account(sandbox, org) -> dict:
+    """The organization's Zoom account: an Owner, an Admin, a Member, and Zoom users for the org's admin and member."""
+    return await open_zoom_account(sandbox, org)

@@ -30,6 +30,20 @@ async def seated(api, org, zoom_account) -> dict:
     return zoom_account["seat_member"]
 
 
+@pytest.fixture(scope="module")
+async def refusing(roomlink, zoom_sandbox) -> dict:
+    """One organization connected with its member seated, shared by the bad-input cases: each is refused before
+    anything is written or Zoom is asked (which each checks), so none sees another's traces; connecting one per
+    case cost an activation through the sandbox each."""
+    from tests.api.conftest import open_zoom_account, provision_organization
+    from tests.support.zoom import Sandbox
+
+    async with httpx.AsyncClient(base_url=roomlink, timeout=30) as api, httpx.AsyncClient(base_url=zoom_sandbox) as client:
+        org = await provision_organization(api)
+        await activated(api, org, await open_zoom_account(Sandbox(client), org))
+    return org
+
+
 async def zoom_calls(sandbox, method: str, path: str) -> list[dict]:
     return [call for call in await sandbox.calls() if call["method"] == method and call["path"] == path]
 
@@ -97,14 +111,15 @@ async def test_r7_no_effective_connection_is_409_not_connected_with_the_reason(a
         ({"passcode": "no spaces!"}, "passcode"),
     ],
 )
-async def test_bad_input_is_400_naming_the_field_and_no_zoom_call(api, org, sandbox, seated, overrides, field):
+async def test_bad_input_is_400_naming_the_field_and_no_zoom_call(api, sandbox, refusing, overrides, field):
+    member = refusing["member"]
     before = len(await meeting_calls(sandbox))
-    refused = await api.post(MEETINGS, json=body(**overrides), headers=as_member(org["member"]))
+    refused = await api.post(MEETINGS, json=body(**overrides), headers=as_member(member))
 
     assert refused.status_code == 400, refused.text
     assert field in refused.json()["errors"]
     assert len(await meeting_calls(sandbox)) == before
-    assert (await api.get(MEETINGS, headers=as_member(org["member"]))).json()["items"] == []
+    assert (await api.get(MEETINGS, headers=as_member(member))).json()["items"] == []
 
 
 async def test_r17_pmi_host_gets_a_marked_meeting_with_the_words_that_fix_it_and_cancelling_leaves_the_room(
