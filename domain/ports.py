@@ -22,7 +22,7 @@ from domain.model import (
     Seat,
     ZoomUser,
 )
-from domain.session_model import RemoteSessionRepository
+from domain.session_model import BookingRepository, RemoteSessionRepository
 from domain.zoom import TokenSet
 
 
@@ -502,6 +502,7 @@ class UnitOfWork(Protocol):
     meetings: MeetingRepository
     meeting_budget: MeetingBudget
     remote_sessions: RemoteSessionRepository
+    bookings: BookingRepository
 
     async def commit(self) -> None: ...
 

@@ -182,24 +182,6 @@ class RemoteSessionRepository(Protocol):
     async def current_meeting(self, org_id: str, session_id: str) -> Meeting | None:
         """The session's latest meeting (by when it was asked for), cancelled or not."""
 
-    async def booking(self, org_id: str, session_id: str, booking_id: str) -> Booking | None: ...
-
-    async def add_booking(self, booking: Booking) -> None: ...
-
-    async def remove_booking(self, org_id: str, session_id: str, booking_id: str) -> bool: ...
-
-    async def bookings(self, org_id: str, session_id: str) -> list[Booking]: ...
-
-    async def count_bookings(self, org_id: str, session_id: str) -> int: ...
-
-    async def mark_notified(self, org_id: str, session_id: str, booking_ids: list[str], generation: int) -> None: ...
-
-    async def claim_email(self, org_id: str, session_id: str, booking_id: str, generation: int) -> int | None:
-        """Claims the participant's link email of this time for sending; None when it is claimed already."""
-
-    async def release_email(self, org_id: str, session_id: str, booking_id: str, generation: int, before: int) -> None:
-        """Sending failed: the claim goes back to what it was."""
-
     async def hosted_by(self, org_id: str, host_user_id: str, start_from: datetime, start_to: datetime) -> list[RemoteSession]:
         """The host's sessions starting in [start_from, start_to), by start time."""
 
@@ -217,6 +199,28 @@ class RemoteSessionRepository(Protocol):
         limit: int,
     ) -> list[RemoteSession]:
         """By start time then id, from `after` (exclusive)."""
+
+
+class BookingRepository(Protocol):
+    """Who is booked into a session, and the one link email each is sent per meeting (R16)."""
+
+    async def get(self, org_id: str, session_id: str, booking_id: str) -> Booking | None: ...
+
+    async def add(self, booking: Booking) -> None: ...
+
+    async def remove(self, org_id: str, session_id: str, booking_id: str) -> bool: ...
+
+    async def of_session(self, org_id: str, session_id: str) -> list[Booking]: ...
+
+    async def count(self, org_id: str, session_id: str) -> int: ...
+
+    async def mark_notified(self, org_id: str, session_id: str, booking_ids: list[str], generation: int) -> None: ...
+
+    async def claim_email(self, org_id: str, session_id: str, booking_id: str, generation: int) -> int | None:
+        """Claims the participant's link email of this time for sending; None when it is claimed already."""
+
+    async def release_email(self, org_id: str, session_id: str, booking_id: str, generation: int, before: int) -> None:
+        """Sending failed: the claim goes back to what it was."""
 
 
 class SessionMeetingView(msgspec.Struct, frozen=True, kw_only=True):

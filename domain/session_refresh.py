@@ -40,7 +40,7 @@ async def refresh_session(
     as the caller just wrote it. Returns the facts it decided from, with the session as it is now."""
     sessions = tx.remote_sessions
     current = meeting if meeting is not None else await sessions.current_meeting(session.org_id, session.id)
-    facts = SessionFacts(session=session, bookings=await sessions.count_bookings(session.org_id, session.id), meeting=current)
+    facts = SessionFacts(session=session, bookings=await tx.bookings.count(session.org_id, session.id), meeting=current)
     status, reason = session_state(facts)
     if (status, reason) == (session.status, session.status_reason):
         return facts
@@ -55,7 +55,7 @@ async def refresh_session(
     await sessions.save(updated)
     facts = msgspec.structs.replace(facts, session=updated)
     if became_ready:
-        await email_link(tx, updated, await sessions.bookings(session.org_id, session.id))
+        await email_link(tx, updated, await tx.bookings.of_session(session.org_id, session.id))
         await tx.outbox.add(session_event(SESSION_LINK_READY, facts, now))
     elif status is SessionStatus.NEEDS_ATTENTION and session.status is not SessionStatus.NEEDS_ATTENTION:
         await tx.outbox.add(session_event(SESSION_NEEDS_ATTENTION, facts, now))
@@ -71,7 +71,7 @@ async def email_link(tx: UnitOfWork, session: RemoteSession, bookings: list[Book
             {"org_id": session.org_id, "session_id": session.id, "booking_id": each, "generation": session.link_generation},
             dedupe_key=f"session_link:{session.org_id}:{session.id}:{each}:{session.link_generation}",
         )
-    await tx.remote_sessions.mark_notified(session.org_id, session.id, due, session.link_generation)
+    await tx.bookings.mark_notified(session.org_id, session.id, due, session.link_generation)
 
 
 def session_event(kind: str, facts: SessionFacts, now: datetime) -> OutboxEvent:
@@ -118,7 +118,7 @@ async def email_session_link(uow: UnitOfWorkFactory, cmd: SessionLinkEmail, send
     """
     async with uow() as tx:
         session = await tx.remote_sessions.get(cmd.org_id, cmd.session_id)
-        booking = await tx.remote_sessions.booking(cmd.org_id, cmd.session_id, cmd.booking_id)
+        booking = await tx.bookings.get(cmd.org_id, cmd.session_id, cmd.booking_id)
         meeting = await tx.remote_sessions.current_meeting(cmd.org_id, cmd.session_id)
         organization = await tx.organizations.get(cmd.org_id)
         if (
@@ -126,7 +126,7 @@ async def email_session_link(uow: UnitOfWorkFactory, cmd: SessionLinkEmail, send
             or session.link_generation != cmd.generation or session.status is not SessionStatus.READY
         ):
             return False
-        before = await tx.remote_sessions.claim_email(cmd.org_id, cmd.session_id, cmd.booking_id, cmd.generation)
+        before = await tx.bookings.claim_email(cmd.org_id, cmd.session_id, cmd.booking_id, cmd.generation)
         if before is None:
             return False
         await tx.commit()
@@ -134,7 +134,7 @@ async def email_session_link(uow: UnitOfWorkFactory, cmd: SessionLinkEmail, send
         await send(booking, session, meeting, organization)
     except Exception:
         async with uow() as tx:
-            await tx.remote_sessions.release_email(cmd.org_id, cmd.session_id, cmd.booking_id, cmd.generation, before)
+            await tx.bookings.release_email(cmd.org_id, cmd.session_id, cmd.booking_id, cmd.generation, before)
             await tx.commit()
         raise
     return True

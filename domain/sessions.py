@@ -284,7 +284,7 @@ async def put_booking(uow: UnitOfWorkFactory, cmd: PutBooking, now: datetime) ->
     the link already made, or `pending` until it is."""
     async with uow() as tx:
         session = await _session(tx, cmd.org_id, cmd.session_id)
-        earlier = await tx.remote_sessions.booking(cmd.org_id, cmd.session_id, cmd.booking_id)
+        earlier = await tx.bookings.get(cmd.org_id, cmd.session_id, cmd.booking_id)
         if earlier is not None:
             if (earlier.name, earlier.email.lower(), earlier.user_id) != (cmd.name, cmd.email.lower(), cmd.user_id):
                 raise BookingConflict(
@@ -299,7 +299,7 @@ async def put_booking(uow: UnitOfWorkFactory, cmd: PutBooking, now: datetime) ->
             raise SessionNotRemote(f"Session {session.id!r} is not remote; Roomlink books only remote sessions.")
         if session.start_time <= now:
             raise SessionStarted(f"Session {session.id!r} has already started; it takes no more bookings.")
-        booked = await tx.remote_sessions.count_bookings(session.org_id, session.id)
+        booked = await tx.bookings.count(session.org_id, session.id)
         if session.capacity is not None and booked >= session.capacity:
             raise SessionFull(
                 f"Session {session.id!r} is full: {booked} of {session.capacity} seats are booked.",
@@ -315,7 +315,7 @@ async def put_booking(uow: UnitOfWorkFactory, cmd: PutBooking, now: datetime) ->
             notified_generation=0,
             created_at=now,
         )
-        await tx.remote_sessions.add_booking(booking)
+        await tx.bookings.add(booking)
         if booked == 0:
             session = await _with_host_problem(tx, session, now)
             await _reconcile_later(tx, session)
@@ -332,9 +332,9 @@ async def cancel_booking(uow: UnitOfWorkFactory, org_id: str, session_id: str, b
     """Never calls Zoom; the last cancellation asks the job to cancel the meeting (R16)."""
     async with uow() as tx:
         session = await _session(tx, org_id, session_id)
-        if not await tx.remote_sessions.remove_booking(org_id, session_id, booking_id):
+        if not await tx.bookings.remove(org_id, session_id, booking_id):
             raise BookingNotFound(f"Booking {booking_id!r} of session {session_id!r} was not found.")
-        if await tx.remote_sessions.count_bookings(org_id, session_id) == 0:
+        if await tx.bookings.count(org_id, session_id) == 0:
             await _reconcile_later(tx, session)
         await refresh_session(tx, session, now)
         await tx.commit()
@@ -368,7 +368,7 @@ async def hosted_on(
             hosted.append(
                 HostedSession(
                     facts=facts,
-                    participants=await tx.remote_sessions.bookings(session.org_id, session.id),
+                    participants=await tx.bookings.of_session(session.org_id, session.id),
                     start_meeting_id=meeting.id if startable and meeting else None,
                 )
             )
@@ -425,7 +425,7 @@ async def _decide(
     if session is None:
         return Step.NOTHING, None, None
     session = await _with_host_problem(tx, session, now)
-    bookings = await tx.remote_sessions.count_bookings(org_id, session_id)
+    bookings = await tx.bookings.count(org_id, session_id)
     while True:
         meeting = await tx.remote_sessions.current_meeting(org_id, session_id)
         live = live_meeting(meeting)
@@ -539,7 +539,7 @@ async def _facts(tx: UnitOfWork, session: RemoteSession) -> SessionFacts:
     live = live_meeting(meeting)
     return SessionFacts(
         session=session,
-        bookings=await tx.remote_sessions.count_bookings(session.org_id, session.id),
+        bookings=await tx.bookings.count(session.org_id, session.id),
         meeting=meeting,
         co_host_emails=await _co_host_emails(tx, session, live.connection_type if live else None) if session.co_host_user_ids else {},
     )

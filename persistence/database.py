@@ -24,7 +24,7 @@ from persistence.housekeeping import PostgresHousekeeping
 from persistence.key_rotation import ring_opens_stored_secrets
 from persistence.meetings import PostgresMeetingBudget, PostgresMeetings
 from persistence.members_table import PostgresMembersTable
-from persistence.remote_sessions import PostgresRemoteSessions
+from persistence.remote_sessions import PostgresBookings, PostgresRemoteSessions
 from persistence.repositories import (
     PostgresActivationLinks,
     PostgresAuditTrail,
@@ -192,6 +192,7 @@ class PostgresUnitOfWork:
         self.meetings = PostgresMeetings(db)
         self.meeting_budget = PostgresMeetingBudget(db)
         self.remote_sessions = PostgresRemoteSessions(db)
+        self.bookings = PostgresBookings(db)
         self._db = db
         self._transaction = None if read_only else db.transaction()
         self._committed = False

@@ -67,99 +67,6 @@ class PostgresRemoteSessions:
         )
         return meeting_of(record) if record else None
 
-    async def booking(self, org_id: str, session_id: str, booking_id: str) -> Booking | None:
-        record = await self._connection.fetchrow(
-            "SELECT * FROM session_bookings WHERE org_id = $1 AND session_id = $2 AND booking_id = $3",
-            org_id,
-            session_id,
-            booking_id,
-        )
-        return _booking(record) if record else None
-
-    async def add_booking(self, booking: Booking) -> None:
-        await self._connection.execute(
-            """
-            INSERT INTO session_bookings (org_id, session_id, booking_id, name, email, user_id, notified_generation,
-                                          created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            """,
-            booking.org_id,
-            booking.session_id,
-            booking.id,
-            booking.name,
-            booking.email,
-            booking.user_id,
-            booking.notified_generation,
-            booking.created_at,
-        )
-
-    async def remove_booking(self, org_id: str, session_id: str, booking_id: str) -> bool:
-        removed = await self._connection.fetchval(
-            """
-            DELETE FROM session_bookings WHERE org_id = $1 AND session_id = $2 AND booking_id = $3 RETURNING true
-            """,
-            org_id,
-            session_id,
-            booking_id,
-        )
-        return bool(removed)
-
-    async def bookings(self, org_id: str, session_id: str) -> list[Booking]:
-        records = await self._connection.fetch(
-            "SELECT * FROM session_bookings WHERE org_id = $1 AND session_id = $2 ORDER BY created_at, booking_id",
-            org_id,
-            session_id,
-        )
-        return [_booking(record) for record in records]
-
-    async def count_bookings(self, org_id: str, session_id: str) -> int:
-        return await self._connection.fetchval(
-            "SELECT count(*) FROM session_bookings WHERE org_id = $1 AND session_id = $2", org_id, session_id
-        )
-
-    async def mark_notified(self, org_id: str, session_id: str, booking_ids: list[str], generation: int) -> None:
-        if booking_ids:
-            await self._connection.execute(
-                """
-                UPDATE session_bookings SET notified_generation = $4
-                WHERE org_id = $1 AND session_id = $2 AND booking_id = ANY($3::text[])
-                """,
-                org_id,
-                session_id,
-                booking_ids,
-                generation,
-            )
-
-    async def claim_email(self, org_id: str, session_id: str, booking_id: str, generation: int) -> int | None:
-        """The participant's link email of this time, claimed for sending: the generation claimed before, or
-        None when it is claimed already (sent, or being sent)."""
-        return await self._connection.fetchval(
-            """
-            UPDATE session_bookings b SET emailed_generation = $4
-            FROM (SELECT id, emailed_generation FROM session_bookings
-                  WHERE org_id = $1 AND session_id = $2 AND booking_id = $3 FOR UPDATE) AS old
-            WHERE b.id = old.id AND old.emailed_generation < $4
-            RETURNING old.emailed_generation
-            """,
-            org_id,
-            session_id,
-            booking_id,
-            generation,
-        )
-
-    async def release_email(self, org_id: str, session_id: str, booking_id: str, generation: int, before: int) -> None:
-        await self._connection.execute(
-            """
-            UPDATE session_bookings SET emailed_generation = $5
-            WHERE org_id = $1 AND session_id = $2 AND booking_id = $3 AND emailed_generation = $4
-            """,
-            org_id,
-            session_id,
-            booking_id,
-            generation,
-            before,
-        )
-
     async def hosted_by(
         self, org_id: str, host_user_id: str, start_from: datetime, start_to: datetime
     ) -> list[RemoteSession]:
@@ -295,3 +202,103 @@ def _booking(record: asyncpg.Record) -> Booking:
         notified_generation=record["notified_generation"],
         created_at=record["created_at"],
     )
+
+
+class PostgresBookings:
+    """Who is booked into a session, and the one link email each is sent per meeting (R16)."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def get(self, org_id: str, session_id: str, booking_id: str) -> Booking | None:
+        record = await self._connection.fetchrow(
+            "SELECT * FROM session_bookings WHERE org_id = $1 AND session_id = $2 AND booking_id = $3",
+            org_id,
+            session_id,
+            booking_id,
+        )
+        return _booking(record) if record else None
+
+    async def add(self, booking: Booking) -> None:
+        await self._connection.execute(
+            """
+            INSERT INTO session_bookings (org_id, session_id, booking_id, name, email, user_id, notified_generation,
+                                          created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            """,
+            booking.org_id,
+            booking.session_id,
+            booking.id,
+            booking.name,
+            booking.email,
+            booking.user_id,
+            booking.notified_generation,
+            booking.created_at,
+        )
+
+    async def remove(self, org_id: str, session_id: str, booking_id: str) -> bool:
+        removed = await self._connection.fetchval(
+            """
+            DELETE FROM session_bookings WHERE org_id = $1 AND session_id = $2 AND booking_id = $3 RETURNING true
+            """,
+            org_id,
+            session_id,
+            booking_id,
+        )
+        return bool(removed)
+
+    async def of_session(self, org_id: str, session_id: str) -> list[Booking]:
+        records = await self._connection.fetch(
+            "SELECT * FROM session_bookings WHERE org_id = $1 AND session_id = $2 ORDER BY created_at, booking_id",
+            org_id,
+            session_id,
+        )
+        return [_booking(record) for record in records]
+
+    async def count(self, org_id: str, session_id: str) -> int:
+        return await self._connection.fetchval(
+            "SELECT count(*) FROM session_bookings WHERE org_id = $1 AND session_id = $2", org_id, session_id
+        )
+
+    async def mark_notified(self, org_id: str, session_id: str, booking_ids: list[str], generation: int) -> None:
+        if booking_ids:
+            await self._connection.execute(
+                """
+                UPDATE session_bookings SET notified_generation = $4
+                WHERE org_id = $1 AND session_id = $2 AND booking_id = ANY($3::text[])
+                """,
+                org_id,
+                session_id,
+                booking_ids,
+                generation,
+            )
+
+    async def claim_email(self, org_id: str, session_id: str, booking_id: str, generation: int) -> int | None:
+        """The participant's link email of this time, claimed for sending: the generation claimed before, or
+        None when it is claimed already (sent, or being sent)."""
+        return await self._connection.fetchval(
+            """
+            UPDATE session_bookings b SET emailed_generation = $4
+            FROM (SELECT id, emailed_generation FROM session_bookings
+                  WHERE org_id = $1 AND session_id = $2 AND booking_id = $3 FOR UPDATE) AS old
+            WHERE b.id = old.id AND old.emailed_generation < $4
+            RETURNING old.emailed_generation
+            """,
+            org_id,
+            session_id,
+            booking_id,
+            generation,
+        )
+
+    async def release_email(self, org_id: str, session_id: str, booking_id: str, generation: int, before: int) -> None:
+        await self._connection.execute(
+            """
+            UPDATE session_bookings SET emailed_generation = $5
+            WHERE org_id = $1 AND session_id = $2 AND booking_id = $3 AND emailed_generation = $4
+            """,
+            org_id,
+            session_id,
+            booking_id,
+            generation,
+            before,
+        )
