@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -30,9 +31,11 @@ from domain.errors import (
     ZoomRefused,
     ZoomUserAlreadyConnected,
 )
+from domain.keeping import SEND_EMAIL
 from domain.meeting_ports import Clock
 from domain.model import (
     Connection,
+    ConnectionCounts,
     ConnectionStatus,
     ConnectionType,
     Member,
@@ -48,6 +51,8 @@ from domain.ports import (
 from domain.zoom import TokenSet, ZoomApp, ZoomGateway, ZoomGrant
 
 OAUTH_STATE_TTL = timedelta(minutes=10)
+#: The job that tells whoever asked for an activation that Zoom is connected (domain.connecting.tell_activation_done).
+TELL_ACTIVATION_DONE = "tell_activation_done"
 
 
 def secret_hash(secret: str) -> str:
@@ -513,6 +518,12 @@ async def _finish_activation(
             await tx.zoom_users.sync(connection, grant.users)
             await tx.activation_links.mark_used(link, now)
             await tx.activation_links.revoke_pending(link.org_id, now)  # R3: one completed activation ends the others
+            await tx.jobs.enqueue(
+                TELL_ACTIVATION_DONE,
+                {"org_id": link.org_id, "connection_id": connection.id, "requested_by": link.created_by,
+                 "completed_by": profile.email},
+                dedupe_key=f"activation-done:{link.id}",
+            )
             await tx.audit.record(
                 connection_event(
                     connection, now, actor, "connected", None, {"activation_link_id": link.id, "zoom_users": len(grant.users)}
@@ -602,3 +613,38 @@ def new_connection(
         last_verified_at=now,
     )
 
+
+class ActivationDone(msgspec.Struct, frozen=True, kw_only=True):
+    """A TELL_ACTIVATION_DONE job: an activation link was completed (_finish_activation queued it)."""
+
+    #: The job's own id: the requester is emailed once per job, however often it runs.
+    job_id: str
+    org_id: str
+    connection_id: str
+    #: The owner or admin who created the link.
+    requested_by: str
+    #: The Zoom admin who approved it in Zoom.
+    completed_by: str
+
+
+#: The email telling the requester: (requester, organization, connection, counts) -> an OutgoingEmail's fields.
+ActivationDoneEmail = Callable[[Member, Organization, Connection, ConnectionCounts], dict[str, object]]
+
+
+async def tell_activation_done(uow: UnitOfWorkFactory, done: ActivationDone, email: ActivationDoneEmail) -> bool:
+    """Whoever asked for the activation hears that Zoom is connected, and what it means for the members, unless
+    they completed it themselves (they saw it), they are no longer a member, or the connection has moved on."""
+    async with uow() as tx:
+        requester = await tx.members.get(done.org_id, done.requested_by)
+        organization = await tx.organizations.get(done.org_id)
+        connection = await tx.connections.by_id(done.org_id, done.connection_id)
+        if requester is None or organization is None or connection is None or connection.status is not ConnectionStatus.ACTIVE:
+            return False
+        if requester.email.strip().lower() == done.completed_by.strip().lower():
+            return False
+        counts = await tx.members_table.counts(done.org_id)
+        await tx.jobs.enqueue(
+            SEND_EMAIL, email(requester, organization, connection, counts), dedupe_key=f"{done.job_id}:{requester.user_id}"
+        )
+        await tx.commit()
+    return True

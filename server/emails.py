@@ -7,7 +7,13 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from domain.meeting_model import Meeting
-from domain.model import Connection, ConnectionType, Member, Organization
+from domain.model import (
+    Connection,
+    ConnectionCounts,
+    ConnectionType,
+    Member,
+    Organization,
+)
 from domain.ports import ActivationLink
 from domain.session_model import Booking, RemoteSession
 from server.mail import OutgoingEmail, SmtpMailer
@@ -43,6 +49,27 @@ def activation_email(to: str, organization: str, requested_by: str, url: str, ex
         f"<p>The link works once and until {escape(expires)}.</p>"
     )
     return OutgoingEmail(to=to, subject=f"Connect Zoom for {organization}", text=text, html=html)
+
+
+def activation_done_email(
+    person: Member, organization: Organization, connection: Connection, counts: ConnectionCounts, base_url: str
+) -> OutgoingEmail:
+    """Whoever asked for the activation: Zoom is connected, by whom, and what it means for the members now."""
+    page = f"{base_url}/integrations/zoom"
+    not_connected = (
+        f"{counts.not_connected} {'is' if counts.not_connected == 1 else 'are'} not connected: the Zoom page "
+        "says why for each of them (most often no Zoom user with their email in the account)."
+        if counts.not_connected
+        else "Everyone is connected."
+    )
+    text = (
+        f"Hello {person.name},\n\nZoom is connected for {organization.name}: {connection.zoom_email} approved the "
+        f"activation link you created.\n\n"
+        f"{counts.organization} of {counts.total} {'member has' if counts.total == 1 else 'members have'} their meetings "
+        f"created through the organization's Zoom now, {counts.personal} through their own. {not_connected}\n\n"
+        f"See everyone on the Zoom page: {page}"
+    )
+    return OutgoingEmail(to=person.email, subject=f"Zoom is connected for {organization.name}", text=text, html=None)
 
 
 def incident_email(

@@ -25,7 +25,7 @@ from pgqueuer.executors import (
 from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
-from domain import events, keeping, meetings, session_refresh, sessions
+from domain import connecting, events, keeping, meetings, session_refresh, sessions
 from domain.errors import DailyBudgetSpent, MeetingBeingChanged, MeetingBeingCreated
 from domain.events import ANALYZE_AFTER_BATCHES, FAN_OUT
 from domain.keeping import (
@@ -38,7 +38,7 @@ from domain.keeping import (
     IncidentNotice,
 )
 from domain.meeting_model import Meeting
-from domain.model import Connection, Member, Organization
+from domain.model import Connection, ConnectionCounts, Member, Organization
 from domain.session_model import Booking, RemoteSession
 from domain.session_refresh import EMAIL_SESSION_LINK, SessionLinkEmail
 from domain.zoom import ZoomApp, ZoomEvent
@@ -49,7 +49,7 @@ from persistence.database import unit_of_work
 from server import metrics, tracing
 from server.clock import SystemClock, utcnow
 from server.config import Settings
-from server.emails import incident_email, session_link_email
+from server.emails import activation_done_email, incident_email, session_link_email
 from server.event_delivery import deliver_events
 from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
 from server.services import configure_cipher, pool_limits, zoom_timeout
@@ -125,6 +125,15 @@ class Worker:
             reason=payload["reason"],
         )
         await keeping.tell_of_incident(unit_of_work, notice, self._incident_email)
+
+    async def tell_activation_done(self, job: Job) -> None:
+        done = connecting.ActivationDone(job_id=str(job.id), **json.loads(job.payload))
+        await connecting.tell_activation_done(unit_of_work, done, self._activation_done_email)
+
+    def _activation_done_email(
+        self, person: Member, organization: Organization, connection: Connection, counts: ConnectionCounts
+    ) -> dict:
+        return msgspec.structs.asdict(activation_done_email(person, organization, connection, counts, self.settings.base_url))
 
     def _incident_email(self, person: Member, organization: Organization, connection: Connection, reason: str) -> dict:
         email = incident_email(person, organization, connection, reason, self.settings.base_url)
@@ -292,6 +301,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, configure: bool
                 (VERIFY_ORGANIZATION, worker.verify_organization, 5),
                 (KEEP_TOKENS_ALIVE, worker.keep_tokens_alive, 3),
                 (NOTIFY_INCIDENT, worker.notify_incident, 5),
+                (connecting.TELL_ACTIVATION_DONE, worker.tell_activation_done, 5),
                 (SEND_EMAIL, worker.send_email, 8),
                 (PURGE_EXPIRED, worker.purge_expired, 3),
                 (FAN_OUT, worker.fan_out_event, 10),

@@ -51,7 +51,9 @@ async def test_r11_admin_demoted_breaks_then_new_activation_restores(api, org, z
     assert (rows[org["member"]]["connected"], rows[org["member"]]["reason"]) == (False, "organization_admin_lost")
     assert (rows[org["admin"]]["connected"], rows[org["admin"]]["type"]) == (True, "personal")
     for manager in ("owner", "admin"):
-        mail = await outbox.wait_for(lambda m, to=f"{org[manager]}@acme.test": m.to == to, timeout=15)
+        mail = await outbox.wait_for(
+            lambda m, to=f"{org[manager]}@acme.test": m.to == to and "needs attention" in m.subject, timeout=15
+        )
         assert "needs attention" in mail.subject and "/integrations/zoom" in mail.text
 
     link = await create_activation_link(api, org["org_id"], org["owner"])
@@ -61,15 +63,29 @@ async def test_r11_admin_demoted_breaks_then_new_activation_restores(api, org, z
     assert (rows[org["member"]]["connected"], rows[org["member"]]["type"]) == (True, "organization")
 
 
+async def test_r3_whoever_asked_for_the_activation_hears_that_zoom_is_connected(api, org, zoom_account, outbox):
+    await activated(api, org, zoom_account)  # the owner created the link, the Zoom admin approved it
+
+    mail = await outbox.wait_for(
+        lambda m: m.to == f"{org['owner']}@acme.test" and m.subject == "Zoom is connected for Acme", timeout=15
+    )
+    assert zoom_account["admin"]["email"] in mail.text and "/integrations/zoom" in mail.text
+    assert "2 of 3 members have their meetings created through the organization's Zoom now" in mail.text
+    assert "1 is not connected" in mail.text
+    assert not [m for m in outbox.messages() if m.to == zoom_account["admin"]["email"] and "is connected" in m.subject]
+
+
 async def test_r11_one_email_per_incident(api, org, zoom_account, sandbox, outbox):
     await activated(api, org, zoom_account)
     await sandbox.client.patch(f"/sandbox/users/{zoom_account['admin']['id']}", json={"role": "member"})
     assert await eventually(lambda: status_is(api, org, "admin_lost"))
     await sandbox.client.patch(f"/sandbox/users/{zoom_account['admin']['id']}", json={"status": "inactive"})
-    await outbox.wait_for(lambda m: m.to == f"{org['owner']}@acme.test", timeout=15)
+    def incident_mail(m) -> bool:  # the owner also heard, before, that Zoom was connected
+        return m.to == f"{org['owner']}@acme.test" and "needs attention" in m.subject
+
+    await outbox.wait_for(incident_mail, timeout=15)
     await settled(zoom_account["admin"]["id"], org["org_id"])
-    to_owner = [m for m in outbox.messages() if m.to == f"{org['owner']}@acme.test"]
-    assert len(to_owner) == 1
+    assert len([m for m in outbox.messages() if incident_mail(m)]) == 1
 
 
 async def test_r11_caught_by_periodic_verification_without_webhooks(api, org, zoom_account, sandbox, roomlink):

@@ -93,7 +93,7 @@ async def test_every_log_line_is_json_without_a_secret_and_the_request_id_follow
         headers = {**signed_webhook(body, ZOOM_APPS["ZOOM_ADMIN_APP_WEBHOOK_SECRET"]), "X-Request-Id": webhook_id}
         assert (await client.post("/webhooks/zoom", content=body, headers=headers)).status_code == 200
         assert await eventually(lambda: _admin_lost(client, org))
-        await outbox.wait_for(lambda m: m.to == f"{org['owner']}@acme.test", timeout=20)
+        await outbox.wait_for(lambda m: m.to == f"{org['owner']}@acme.test" and "needs attention" in m.subject, timeout=20)
 
     async with unit_of_work(read_only=True) as uow:
         connections = [

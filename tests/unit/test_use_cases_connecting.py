@@ -847,3 +847,54 @@ async def test_the_personal_callback_revokes_the_replaced_tokens_after_its_trans
     assert [name for name, _ in watched.calls] == ["exchange_code", "me", "revoke"]
     assert all(open_ == 0 for _, open_ in watched.calls)
     assert transactions.begun == 2
+
+
+# Telling whoever asked for the activation
+
+
+def told(person, organization, connection, counts) -> dict[str, object]:
+    return {"to": person.email, "organization": organization.name, "zoom": connection.zoom_email, "counts": counts}
+
+
+async def activated_by(store, zoom, profile, requester=OWNER):
+    link = await new_activation_link(store, requester, TOKEN)
+    code = zoom.approve(profile, await callback_of(store, zoom))
+    cmd = connecting.ZoomCallback(state="state-cb", browser_secret="admin-browser", code=code)
+    done = await connecting.complete_zoom_callback(cmd, store.uow, zoom, FakeClock())
+    [job] = [job for job in store.jobs if job.kind == connecting.TELL_ACTIVATION_DONE]
+    assert job.dedupe_key == f"activation-done:{link.id}"
+    return done.connection, connecting.ActivationDone(job_id="job-1", **job.payload)
+
+
+async def test_r3_whoever_asked_for_the_activation_is_told_once_that_zoom_is_connected_and_for_whom(store, zoom):
+    connection, notice = await activated_by(store, zoom, ADMIN_PROFILE)
+
+    assert await connecting.tell_activation_done(store.uow, notice, told)
+    assert await connecting.tell_activation_done(store.uow, notice, told)  # the job ran again
+
+    [sent] = [job for job in store.jobs if job.kind == "send_email"]
+    assert (sent.payload["to"], sent.payload["organization"], sent.payload["zoom"]) == (
+        "olga@acme.example", "Acme", "it@acme.example"
+    )
+    counts = sent.payload["counts"]
+    assert (counts.organization, counts.total) == (2, 5)  # ada and bob have a Zoom user with their email
+    assert sent.dedupe_key == "job-1:olga"
+
+
+async def test_r3_the_requester_who_approved_in_zoom_themselves_gets_no_email(store, zoom):
+    myself = profile_of(zoom_user("zu-olga", "Olga@acme.example", role_id="0"), "acct-olga")
+    zoom.accounts["acct-olga"] = [zoom_user("zu-olga", "olga@acme.example", role_id="0")]
+    _, notice = await activated_by(store, zoom, myself)
+
+    assert not await connecting.tell_activation_done(store.uow, notice, told)
+    assert [job for job in store.jobs if job.kind == "send_email"] == []
+
+
+async def test_r3_no_email_once_the_connection_has_moved_on(store, zoom):
+    connection, notice = await activated_by(store, zoom, ADMIN_PROFILE)
+    async with store.uow() as tx:
+        await tx.connections.set_status(connection, ConnectionStatus.ADMIN_LOST, "demoted", NOW)
+        await tx.commit()
+
+    assert not await connecting.tell_activation_done(store.uow, notice, told)
+    assert [job for job in store.jobs if job.kind == "send_email"] == []
