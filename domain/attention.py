@@ -11,7 +11,7 @@ import msgspec
 
 from domain.access import Principal
 from domain.errors import MemberNotConnected, MemberNotFound
-from domain.meetings import effective_host
+from domain.meeting_hosts import effective_host
 from domain.model import Reason, Role
 from domain.ports import UnitOfWorkFactory
 

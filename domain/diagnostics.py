@@ -18,9 +18,9 @@ from domain.errors import (
     ZoomNotReached,
     ZoomRefused,
 )
+from domain.meeting_hosts import effective_host
 from domain.meeting_model import MeetingHost
 from domain.meeting_ports import MeetingsZoom, ZoomMeetingError
-from domain.meetings import effective_host
 from domain.model import Connection, ConnectionStatus, ConnectionType
 from domain.pmi import PMI_PASSCODE_SETTING, PMI_SETTING
 from domain.ports import UnitOfWorkFactory

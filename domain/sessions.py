@@ -7,9 +7,9 @@ change alters what the session needs from Zoom — its first booking, its last c
 time, title or host, remote turned off, the session deleted — it enqueues RECONCILE_SESSION in the
 same transaction. That job (reconcile_session) compares the session with its meeting, takes one step
 (create, make, update, cancel, recreate), and looks again until nothing is left to do; each step is a
-meeting flow of domain.meetings, so the meeting is made exactly once (R23), through the budget (R20),
-the PMI checks (R17) and the connection that made it (R19). Booking or cancelling a seat never
-spends a Zoom call (R16).
+meeting flow of domain.meetings or domain.meeting_changes, so the meeting is made exactly once (R23),
+through the budget (R20), the PMI checks (R17) and the connection that made it (R19). Booking or
+cancelling a seat never spends a Zoom call (R16).
 
 The session's status follows its facts in the same transactions (domain.session_refresh).
 """
@@ -42,22 +42,18 @@ from domain.errors import (
     ZoomNotReached,
     ZoomPermissionMissing,
 )
-from domain.meeting_model import Meeting, MeetingHost, MeetingStatus
-from domain.meeting_ports import Clock, MeetingsZoom
-from domain.meetings import (
-    DEFAULT_LEASE,
+from domain.meeting_changes import change_meeting, end_meeting
+from domain.meeting_hosts import effective_host
+from domain.meeting_input import (
     MeetingRequest,
-    bring_to_zoom,
-    change_meeting,
     check_duration,
     check_timezone,
     check_topic,
-    effective_host,
-    end_meeting,
-    new_intent,
     parse_start_time,
-    save_meeting,
 )
+from domain.meeting_model import Meeting, MeetingHost, MeetingStatus
+from domain.meeting_ports import Clock, MeetingsZoom
+from domain.meetings import DEFAULT_LEASE, bring_to_zoom, new_intent, save_meeting
 from domain.model import ConnectionType, Reason, Role
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.session_model import (

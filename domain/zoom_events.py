@@ -1,5 +1,6 @@
-"""A Zoom event taken in (the ZOOM_EVENT job): meetings' events keep the meeting records true (domain.meetings),
-the others keep connections true (domain.keeping). One transaction, committed by the handler."""
+"""A Zoom event taken in (the ZOOM_EVENT job): meetings' events keep the meeting records true
+(domain.meeting_events), the others keep connections true (domain.keeping). One transaction, committed by
+the handler."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from domain.keeping import handle_zoom_event
-from domain.meetings import handle_meeting_event
+from domain.meeting_events import handle_meeting_event
 from domain.ports import UnitOfWork
 from domain.zoom import ZoomEvent
 

@@ -1,4 +1,4 @@
-"""The caller's own meetings (API.md "Meetings"): thin handlers over domain.meetings.
+"""The caller's own meetings (API.md "Meetings"): thin handlers over domain.meetings and domain.meeting_changes.
 
 The caller is authenticated by the guard before anything runs; each flow opens its own short
 transactions (the use case decides them) and holds no database connection while it waits on Zoom.
@@ -16,9 +16,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect, Response
 
-from domain import meetings
+from domain import meeting_changes, meetings
 from domain.access import Principal
 from domain.errors import InvalidCursor, MeetingNotFound
+from domain.meeting_input import ChangeMeeting, CreateMeeting
 from persistence.database import unit_of_work
 from server.api.cursors import decode_time_cursor, encode_cursor
 from server.api.meeting_bodies import (
@@ -67,7 +68,7 @@ class MyMeetingsController(Controller):
         meetings_zoom: NamedDependency[ZoomMeetings],
     ) -> Response[MeetingOut]:
         """201 the meeting; the same `Idempotency-Key` and body again answers the same meeting, 200."""
-        cmd = meetings.CreateMeeting(
+        cmd = CreateMeeting(
             principal=principal,
             topic=data.topic,
             start_time=data.start_time,
@@ -91,7 +92,7 @@ class MyMeetingsController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> MeetingsPageOut:
-        page = await meetings.list_meetings(
+        page = await meeting_changes.list_meetings(
             unit_of_work,
             principal,
             start_from=start_from,
@@ -112,7 +113,7 @@ class MyMeetingsController(Controller):
         meetings_zoom: NamedDependency[ZoomMeetings],
     ) -> MeetingOut:
         """As Zoom has it now (`fetched_at`); a meeting deleted in Zoom answers `needs_attention`."""
-        fresh = await meetings.get_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
+        fresh = await meeting_changes.get_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
         return meeting_out(fresh.meeting, fresh.fetched_at)
 
     @patch(
@@ -128,14 +129,14 @@ class MyMeetingsController(Controller):
         meetings_zoom: NamedDependency[ZoomMeetings],
     ) -> MeetingOut:
         """Only what changed is sent to Zoom; nothing changed, no Zoom call."""
-        change = meetings.ChangeMeeting(
+        change = ChangeMeeting(
             topic=data.topic,
             start_time=data.start_time,
             duration_minutes=data.duration_minutes,
             timezone=data.timezone,
             agenda=data.agenda,
         )
-        updated = await meetings.update_meeting(
+        updated = await meeting_changes.update_meeting(
             unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id), change
         )
         return meeting_out(updated)
@@ -153,7 +154,7 @@ class MyMeetingsController(Controller):
         meetings_zoom: NamedDependency[ZoomMeetings],
     ) -> None:
         """Cancelled in Zoom; a meeting in the host's PMI room is not deleted there (R17)."""
-        await meetings.cancel_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
+        await meeting_changes.cancel_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
 
     @post(
         "/{meeting_id:str}/recreate",
@@ -187,7 +188,7 @@ class MyMeetingsController(Controller):
         meetings_zoom: NamedDependency[ZoomMeetings],
     ) -> Redirect:
         """R22: 302 to a start URL fetched from Zoom now, for the host only; never in JSON, never stored."""
-        url = await meetings.start_url(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
+        url = await meeting_changes.start_url(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
         return Redirect(url, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 

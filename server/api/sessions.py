@@ -20,7 +20,7 @@ from domain import sessions
 from domain.access import Principal
 from domain.errors import InvalidInput
 from domain.identifiers import check_identifier
-from domain.meetings import check_timezone
+from domain.meeting_input import check_timezone
 from domain.session_model import SessionFacts, SessionStatus, SessionView, session_view
 from persistence.database import unit_of_work
 from server.api.bodies import Email, Identifier, Name

@@ -1,4 +1,5 @@
-"""My meetings (R17, R19, R22): a member's upcoming meetings, rendered on the server from domain.meetings.
+"""My meetings (R17, R19, R22): a member's upcoming meetings, rendered on the server from domain.meeting_changes
+(listed, cancelled) and domain.meetings (recreated).
 
 Every action is a form that works without script: recreate posts at once; cancel first shows a page that
 asks to confirm. Each form carries the session's CSRF token as a field (server.auth.page_form_guard), and
@@ -17,7 +18,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from domain import meetings
+from domain import meeting_changes, meetings
 from domain.access import Principal
 from domain.errors import DomainError
 from domain.meeting_model import Meeting, MeetingStatus
@@ -67,7 +68,7 @@ async def meetings_page(
     done: Annotated[str | None, QueryParameter(max_length=40)] = None,
 ) -> Template:
     now = CLOCK.now()
-    page = await meetings.list_meetings(
+    page = await meeting_changes.list_meetings(
         unit_of_work, principal, start_from=now - _LONGEST_MEETING, start_to=None, after=None, limit=_SHOWN
     )
     upcoming = [
@@ -100,7 +101,7 @@ async def meeting_cancel_page(
     request: Request, meeting_id: FromPath[str], principal: NamedDependency[Principal]
 ) -> Template:
     """The confirmation: the meeting named, what cancelling does, and the form that does it."""
-    page = await meetings.list_meetings(
+    page = await meeting_changes.list_meetings(
         unit_of_work, principal, start_from=CLOCK.now() - _LONGEST_MEETING, start_to=None, after=None, limit=_SHOWN
     )
     wanted = meeting_uuid(meeting_id)
@@ -128,8 +129,8 @@ async def meeting_cancel_page(
 async def meeting_cancel(
     meeting_id: FromPath[str], principal: NamedDependency[Principal], meetings_zoom: NamedDependency[ZoomMeetings]
 ) -> Redirect:
-    cancelled = await meetings.cancel_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
-    done = "cancelled_in_personal_room" if cancelled.status_reason == meetings.PERSONAL_ROOM_LEFT_ALONE else "cancelled"
+    cancelled = await meeting_changes.cancel_meeting(unit_of_work, meetings_zoom, CLOCK, principal, meeting_uuid(meeting_id))
+    done = "cancelled_in_personal_room" if cancelled.status_reason == meeting_changes.PERSONAL_ROOM_LEFT_ALONE else "cancelled"
     return Redirect(f"{MEETINGS_PAGE_PATH}?done={done}", status_code=303)
 
 

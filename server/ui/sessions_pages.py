@@ -18,8 +18,8 @@ from litestar.response import Template
 from domain import integration, sessions
 from domain.access import Principal
 from domain.attention import Fix, HostFix, fixes_for_hosts
+from domain.meeting_input import check_timezone
 from domain.meeting_model import MeetingStatus
-from domain.meetings import check_timezone
 from domain.model import Reason
 from domain.session_model import SessionFacts, SessionStatus, live_meeting
 from persistence.database import unit_of_work

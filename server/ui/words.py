@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from domain.attention import Fix
 from domain.integration import OrganizationStatus
+from domain.meeting_hosts import CONNECTION_GONE
+from domain.meeting_in_zoom import GONE_FROM_ZOOM, HOST_GONE, NOT_THE_HOST
 from domain.meeting_model import MeetingStatus
-from domain.meetings import CONNECTION_GONE, GONE_FROM_ZOOM, HOST_GONE, NOT_THE_HOST
 from domain.model import Reason
 from domain.session_model import SessionStatus
 

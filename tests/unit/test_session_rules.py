@@ -120,7 +120,7 @@ def test_every_reason_a_host_can_lack_zoom_has_words_for_the_owner():
 
 
 def test_a_past_start_is_refused_unless_it_is_the_one_stored_sent_again():
-    from domain.meetings import parse_start_time
+    from domain.meeting_input import parse_start_time
 
     past = NOW - timedelta(hours=1)
     refused: dict[str, str] = {}

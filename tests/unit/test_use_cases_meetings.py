@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain import connecting, meetings
+from domain import connecting, meeting_changes, meetings
 from domain.budget import DAILY_LIMIT, budget_day, next_reset
 from domain.errors import (
     DailyBudgetSpent,
@@ -18,9 +18,10 @@ from domain.errors import (
     ZoomNotReached,
     ZoomPermissionMissing,
 )
+from domain.meeting_events import handle_meeting_event
+from domain.meeting_input import ChangeMeeting, CreateMeeting
 from domain.meeting_model import MeetingStatus, without_marker
 from domain.meeting_ports import ZoomDayLimitReached, ZoomScopeMissing
-from domain.meetings import ChangeMeeting, CreateMeeting
 from domain.model import ConnectionStatus, ConnectionType, Role
 from domain.pmi import PMI_PASSCODE_SETTING, PMI_SETTING, HostPmiSettings
 from domain.zoom import ZoomApp, ZoomEvent
@@ -241,10 +242,10 @@ async def test_r20_zoom_saying_the_day_is_spent_closes_the_ledger(store, meeting
 async def test_r20_patch_sends_only_what_changed_and_nothing_when_nothing_did(store, meetings_zoom, clock):
     meeting = (await create(store, meetings_zoom, clock)).meeting
     spent = store.budget_used("zu-bob", budget_day(NOW))
-    same = await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(topic="Weekly 1:1"))
+    same = await meeting_changes.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(topic="Weekly 1:1"))
     assert same == meeting and meetings_zoom.made("update") == 0
     assert store.budget_used("zu-bob", budget_day(NOW)) == spent
-    updated = await meetings.update_meeting(
+    updated = await meeting_changes.update_meeting(
         store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(topic="Weekly 1:1", duration_minutes=45)
     )
     assert updated.duration_minutes == 45
@@ -269,13 +270,13 @@ async def test_r20_two_changes_at_once_make_one_zoom_update_and_the_other_looks_
 
     meetings_zoom.update = slow_update
     longer = ChangeMeeting(topic="Weekly 1:1", duration_minutes=45)
-    first = asyncio.ensure_future(meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer))
+    first = asyncio.ensure_future(meeting_changes.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer))
     await in_zoom.wait()
     with pytest.raises(MeetingBeingChanged):  # at once: without the lease it would wait in Zoom too, and time out
-        await asyncio.wait_for(meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer), 5)
+        await asyncio.wait_for(meeting_changes.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer), 5)
     answer.set()
     assert (await first).duration_minutes == 45
-    again = await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer)
+    again = await meeting_changes.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer)
     assert again.duration_minutes == 45 and again.lease_until is None
     assert meetings_zoom.made("update") == 1
 
@@ -285,8 +286,8 @@ async def test_r20_a_change_zoom_did_not_take_can_be_sent_again_at_once(store, m
     meetings_zoom.failures["update"] = ZoomNotReached("timed out")
     longer = ChangeMeeting(topic="Weekly 1:1", duration_minutes=45)
     with pytest.raises(ZoomNotReached):
-        await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer)
-    assert (await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer)).duration_minutes == 45
+        await meeting_changes.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer)
+    assert (await meeting_changes.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, longer)).duration_minutes == 45
 
 
 # R17: PMI
@@ -306,7 +307,7 @@ async def test_r17_cancelling_a_pmi_meeting_leaves_the_pmi_room_alone(store, mee
     meetings_zoom.pmi["zu-bob"] = HostPmiSettings(pmi="5550001111", use_pmi_for_scheduled_meetings=True)
     meetings_zoom.locked_pmi.add("zu-bob")
     meeting = (await create(store, meetings_zoom, clock)).meeting
-    cancelled = await meetings.cancel_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
+    cancelled = await meeting_changes.cancel_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
     assert cancelled.status is MeetingStatus.CANCELLED and meetings_zoom.made("delete") == 0
     assert meetings_zoom.meetings_of("zu-bob")
 
@@ -335,7 +336,7 @@ def test_r17_each_signal_alone_is_enough():
 async def test_r19_update_goes_through_the_connection_that_made_it_after_the_effective_one_changed(store, zoom, meetings_zoom, clock):
     meeting = (await create(store, meetings_zoom, clock)).meeting
     await connect_personal(store, zoom, BOB, profile_of(zoom_user("zu-bob-home", "bob@home.example"), "acct-bob"))
-    await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(duration_minutes=50))
+    await meeting_changes.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(duration_minutes=50))
     [call] = [call for call in meetings_zoom.calls if call.name == "update"]
     assert call.user_ref == "zu-bob"
 
@@ -344,8 +345,8 @@ async def test_r19_meeting_whose_connection_is_gone_says_so_and_nothing_switches
     meeting = (await create(store, meetings_zoom, clock, ask(CY))).meeting
     await connecting.disconnect_personal(store.uow, zoom, CY, NOW)
     with pytest.raises(MeetingConnectionGone):
-        await meetings.update_meeting(store.uow, meetings_zoom, clock, CY, meeting.id, ChangeMeeting(duration_minutes=50))
-    fresh = await meetings.get_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
+        await meeting_changes.update_meeting(store.uow, meetings_zoom, clock, CY, meeting.id, ChangeMeeting(duration_minutes=50))
+    fresh = await meeting_changes.get_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
     assert fresh.meeting.status is MeetingStatus.NEEDS_ATTENTION and "gone" in fresh.meeting.status_reason
     assert meetings_zoom.made("update") == 0 and meetings_zoom.made("get") == 0
 
@@ -356,7 +357,7 @@ async def test_r19_meeting_whose_connection_is_gone_says_so_and_nothing_switches
 async def test_r21_get_reads_zoom_now_and_shows_a_meeting_deleted_there_as_needing_attention(store, meetings_zoom, clock):
     meeting = (await create(store, meetings_zoom, clock)).meeting
     meetings_zoom.held["zu-bob"].clear()
-    fresh = await meetings.get_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
+    fresh = await meeting_changes.get_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
     assert fresh.meeting.status is MeetingStatus.NEEDS_ATTENTION and fresh.fetched_at == NOW
 
 
@@ -366,7 +367,7 @@ async def test_r21_get_shows_what_changed_in_zoom(store, meetings_zoom, clock):
     meeting = (await create(store, meetings_zoom, clock, ask(agenda="Bring notes"))).meeting
     held = meetings_zoom.held["zu-bob"][meeting.zoom_meeting_id]
     meetings_zoom.held["zu-bob"][meeting.zoom_meeting_id] = msgspec.structs.replace(held, topic="Renamed in Zoom")
-    fresh = await meetings.get_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
+    fresh = await meeting_changes.get_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
     assert fresh.meeting.topic == "Renamed in Zoom" and fresh.meeting.agenda == "Bring notes"
     assert [m.topic for m in store.meetings] == ["Renamed in Zoom"]
 
@@ -381,23 +382,23 @@ async def test_r21_meeting_events_keep_the_record_true(store, meetings_zoom, clo
         )
 
     async with store.uow() as tx:
-        await meetings.handle_meeting_event(tx, event("meeting.updated", topic="From Zoom"), NOW)
+        await handle_meeting_event(tx, event("meeting.updated", topic="From Zoom"), NOW)
     assert store.meetings[0].topic == "From Zoom"
     async with store.uow() as tx:
-        await meetings.handle_meeting_event(tx, event("meeting.deleted"), NOW)
+        await handle_meeting_event(tx, event("meeting.deleted"), NOW)
     assert store.meetings[0].status is MeetingStatus.NEEDS_ATTENTION
     async with store.uow() as tx:
-        await meetings.handle_meeting_event(tx, event("meeting.recovered"), NOW)
+        await handle_meeting_event(tx, event("meeting.recovered"), NOW)
     assert store.meetings[0].status is MeetingStatus.SCHEDULED
 
 
 async def test_r22_start_url_is_fetched_now_for_the_host_only(store, meetings_zoom, clock):
     meeting = (await create(store, meetings_zoom, clock)).meeting
-    url = await meetings.start_url(store.uow, meetings_zoom, clock, BOB, meeting.id)
+    url = await meeting_changes.start_url(store.uow, meetings_zoom, clock, BOB, meeting.id)
     assert url.startswith("https://zoom.test/s/")
     assert all("zak" not in repr(m) for m in store.meetings)
     with pytest.raises(MeetingNotFound):
-        await meetings.start_url(store.uow, meetings_zoom, clock, ADA, meeting.id)
+        await meeting_changes.start_url(store.uow, meetings_zoom, clock, ADA, meeting.id)
 
 
 async def test_missing_scope_breaks_the_connection_naming_the_permission(store, meetings_zoom, clock):
@@ -420,7 +421,7 @@ def test_marker_is_kept_out_of_the_agenda_shown():
 async def test_r19_recreate_makes_it_again_through_the_current_connection_once(store, zoom, meetings_zoom, clock):
     meeting = (await create(store, meetings_zoom, clock, ask(CY))).meeting
     await connecting.disconnect_personal(store.uow, zoom, CY, NOW)
-    await meetings.get_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
+    await meeting_changes.get_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
     await connect_personal(store, zoom, CY, profile_of(zoom_user("zu-cy-new", "cy@new.example"), "acct-cy-new"))
 
     again = await meetings.recreate_meeting(store.uow, meetings_zoom, clock, CY, meeting.id)
@@ -438,9 +439,9 @@ async def test_r19_recreate_makes_it_again_through_the_current_connection_once(s
 
 async def test_r24_a_meeting_is_told_when_made_in_zoom_changed_and_cancelled(store, meetings_zoom, clock):
     meeting = (await create(store, meetings_zoom, clock)).meeting
-    await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(topic="Renamed"))
-    await meetings.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(topic="Renamed"))
-    await meetings.cancel_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
+    await meeting_changes.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(topic="Renamed"))
+    await meeting_changes.update_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id, ChangeMeeting(topic="Renamed"))
+    await meeting_changes.cancel_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
     told = store.events()
     assert [event.type for event in told] == ["meeting.created", "meeting.updated", "meeting.cancelled"]
     assert {event.subject for event in told} == {f"meeting:{meeting.id}"}
@@ -470,6 +471,6 @@ async def test_r24_a_meeting_deleted_in_zoom_is_told_as_needing_attention(store,
         object={"id": meeting.zoom_meeting_id, "host_id": "zu-bob"},
     )
     async with store.uow() as tx:
-        await meetings.handle_meeting_event(tx, deleted, NOW)
+        await handle_meeting_event(tx, deleted, NOW)
     last = store.events()[-1]
     assert (last.type, last.data["status"]) == ("meeting.updated", "needs_attention")
