@@ -38,6 +38,8 @@ class MembersQuery(msgspec.Struct, frozen=True, kw_only=True):
     limit: int = 50
     #: Keyset position: (name, user_id) of the last row of the previous page.
     after: tuple[str, str] | None = None
+    #: Names Z to A (then user ids, descending), instead of A to Z; `after` is a position in this order.
+    descending: bool = False
     #: "organization", "personal" or "none".
     type: str | None = None
     connected: bool | None = None

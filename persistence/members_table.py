@@ -4,6 +4,8 @@ A member's own facts (personal status, seat, removal) live on their row, kept by
 organization's facts (its connection's status, the policy) are read once. Which member states a
 filter selects is decided by domain.precedence itself, and the page is read as one ordered
 index range per selected state, merged: the cost follows the page size, not the organization's.
+Every reading takes the query's order, names A to Z or Z to A (MembersQuery.descending): the same
+indexes, read backwards.
 A search reads the name index in order while its words are common and the trigram index of the
 members' folded names and emails when they are rare (PostgresMembersTable._searched).
 """
@@ -145,8 +147,8 @@ class PostgresMembersTable:
                 WHERE o.org_id = $1
                 UNION ALL
                 (SELECT 1, {members}, personal_status, seated, organization_removed, NULL, NULL, NULL
-                 FROM members WHERE org_id = $1{sql.after()} ORDER BY name, user_id LIMIT {rows})
-            ) AS parts ORDER BY part, name, user_id
+                 FROM members WHERE org_id = $1{sql.after()} ORDER BY {sql.order} LIMIT {rows})
+            ) AS parts ORDER BY part, {sql.order}
             """,
             *sql.args,
         )
@@ -175,11 +177,11 @@ class PostgresMembersTable:
             rows = str(int(query.limit) + 1)
         branches = [
             f"(SELECT {_COLUMNS} FROM members WHERE org_id = $1{sql.state(state)}{sql.after()}"
-            f" ORDER BY name, user_id LIMIT {rows})"
+            f" ORDER BY {sql.order} LIMIT {rows})"
             for state in _branches(states)
         ]
         return await self._connection.fetch(
-            f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY name, user_id LIMIT {rows}", *sql.args
+            f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page ORDER BY {sql.order} LIMIT {rows}", *sql.args
         )
 
     async def _searched(
@@ -206,10 +208,10 @@ class PostgresMembersTable:
         # not a parameter: a generic plan would guess the limit and sort the whole organization.
         walk_rows = int(WALK_ROWS)
         in_states = sql.in_states(states)
-        stretch = f"SELECT {_COLUMNS}, search_text FROM members WHERE org_id = $1{sql.after()} ORDER BY name, user_id"
+        stretch = f"SELECT {_COLUMNS}, search_text FROM members WHERE org_id = $1{sql.after()} ORDER BY {sql.order}"
         walked = await self._connection.fetch(
             f"SELECT * FROM ({stretch} LIMIT {walk_rows}) AS stretch WHERE {match}{in_states}"
-            " ORDER BY name, user_id LIMIT $2",
+            f" ORDER BY {sql.order} LIMIT $2",
             *sql.args,
         )
         if len(walked) > query.limit:
@@ -220,7 +222,7 @@ class PostgresMembersTable:
         rows, hits = await self._connection.fetchrow(
             f"SELECT count(*), count(*) FILTER (WHERE {counted.match(words)}) FROM"
             f" (SELECT search_text FROM members WHERE org_id = $1{counted.after()}"
-            f" ORDER BY name, user_id LIMIT {walk_rows}) AS stretch",
+            f" ORDER BY {counted.order} LIMIT {walk_rows}) AS stretch",
             *counted.args,
         )
         if rows < WALK_ROWS:
@@ -232,7 +234,7 @@ class PostgresMembersTable:
         match = sql.match(words)
         matched = f"WITH matched AS MATERIALIZED (SELECT {_COLUMNS} FROM members WHERE org_id = $1 AND {match}) "
         branches = [
-            f"(SELECT {_COLUMNS} FROM matched WHERE true{sql.state(state)}{sql.after()} ORDER BY name, user_id LIMIT $2)"
+            f"(SELECT {_COLUMNS} FROM matched WHERE true{sql.state(state)}{sql.after()} ORDER BY {sql.order} LIMIT $2)"
             for state in _branches(states)
         ]
         return await self._fetch_page(sql, f"{matched}SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
@@ -340,7 +342,7 @@ class PostgresMembersTable:
             f"SELECT {columns} FROM ({stretch}) AS stretch"
             " JOIN members m ON m.org_id = $1 AND m.user_id = stretch.user_id"
             f"{' WHERE ' + conditions if conditions else ''}"
-            " ORDER BY stretch.name, stretch.user_id LIMIT $2",
+            f" ORDER BY {sql.order_of('stretch')} LIMIT $2",
             *sql.args,
         )
 
@@ -353,7 +355,8 @@ class PostgresMembersTable:
     ) -> list[asyncpg.Record] | None:
         """The members in every one of several ordered sets (the members under a search word's words,
         member_words_in_order; the members in a selected state, members_by_state), found by leapfrog:
-        from a key, each set's least member at or after it, in turn, until all agree (a match) or the
+        from a key, each set's first member at or past it in the query's order (the least at or after it,
+        or for a descending order the greatest at or before it), in turn, until all agree (a match) or the
         last one's becomes the next key. A step is one probe per range, and steps skip whole runs of
         names that one set lacks: a surname in the states its first names are never in reads a few
         probes per first name, not every member between. The other words are checked on the matches'
@@ -367,17 +370,25 @@ class PostgresMembersTable:
         if states:
             sides.append([f"FROM members WHERE org_id = $1{sql.state(state)}" for state in states])
         others = [word for i, word in enumerate(words) if i not in leaping]
-        start_name, start_user = (sql.add(value) for value in (query.after or ("", "")))
-        strict = "true" if query.after else "false"
+        if query.after:
+            # Strictly past the cursor.
+            start = f"SELECT {sql.add(query.after[0])}::text, {sql.add(query.after[1])}::text, true, false, 0"
+        else:
+            # At or past the organization's first member in the order (one probe of members_by_name): a
+            # key before every name either way, whichever the collation.
+            start = f"(SELECT name, user_id, false, false, 0 FROM members WHERE org_id = $1 ORDER BY {sql.order} LIMIT 1)"
+        past = sql.past
 
         def seek(side: list[str], key: str, strict: str | None) -> str:
-            after = f" AND (name, user_id) >= ({key}.name, {key}.user_id)"
+            # Each set's first member at or past the key in the order (least at or after it ascending,
+            # greatest at or before it descending).
+            after = f" AND (name, user_id) {past}= ({key}.name, {key}.user_id)"
             if strict is not None:
-                after += f" AND (NOT {strict} OR (name, user_id) > ({key}.name, {key}.user_id))"
-            probes = [f"(SELECT name, user_id {table}{after} ORDER BY name, user_id LIMIT 1)" for table in side]
+                after += f" AND (NOT {strict} OR (name, user_id) {past} ({key}.name, {key}.user_id))"
+            probes = [f"(SELECT name, user_id {table}{after} ORDER BY {sql.order} LIMIT 1)" for table in side]
             if len(probes) == 1:
                 return probes[0]
-            return f"(SELECT name, user_id FROM ({' UNION ALL '.join(probes)}) AS probes ORDER BY name, user_id LIMIT 1)"
+            return f"(SELECT name, user_id FROM ({' UNION ALL '.join(probes)}) AS probes ORDER BY {sql.order} LIMIT 1)"
 
         seeks = [f"CROSS JOIN LATERAL {seek(sides[0], 'leap', 'leap.strict')} AS k0"] + [
             f"CROSS JOIN LATERAL {seek(side, f'k{n - 1}', None)} AS k{n}" for n, side in enumerate(sides[1:], 1)
@@ -388,7 +399,7 @@ class PostgresMembersTable:
         columns = ", ".join(f"m.{column}" for column in _COLUMNS.split(", "))
         found = await self._connection.fetch(
             f"""WITH RECURSIVE leap (name, user_id, strict, hit, step) AS (
-                SELECT {start_name}::text, {start_user}::text, {strict}, false, 0
+                {start}
                 UNION ALL
                 SELECT {last}.name, {last}.user_id, (k0.name, k0.user_id) = ({last}.name, {last}.user_id),
                        (k0.name, k0.user_id) = ({last}.name, {last}.user_id), leap.step + 1
@@ -400,7 +411,7 @@ class PostgresMembersTable:
             LIMIT $2""",
             *sql.args,
         )
-        # The steps' keys only grow, so the steps come in name order, and the page is the first of them:
+        # The steps' keys only move on in the order, so the steps come in it, and the page is the first of them:
         # the lookup is a lateral subquery (LIMIT 1 keeps it one), so the plan reads the steps in order
         # and stops at a full page; a join could be hashed, and its limit take any of the matches.
         found = sorted(found, key=lambda record: record["step"])
@@ -417,14 +428,14 @@ class PostgresMembersTable:
         match = sql.match(words)
         branches = [
             f"(SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, search_text FROM members"
-            f" WHERE org_id = $1{sql.state(state)}{sql.after()} ORDER BY name, user_id OFFSET 0) AS walked"
+            f" WHERE org_id = $1{sql.state(state)}{sql.after()} ORDER BY {sql.order} OFFSET 0) AS walked"
             f" WHERE {match} LIMIT $2)"
             for state in _branches(states)
         ]
         return await self._fetch_page(sql, f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
 
     async def _fetch_page(self, sql: _Sql, union: str) -> list[asyncpg.Record]:
-        return await self._connection.fetch(f"{union} ORDER BY name, user_id LIMIT $2", *sql.args)
+        return await self._connection.fetch(f"{union} ORDER BY {sql.order} LIMIT $2", *sql.args)
 
     async def _personal_zoom_emails(self, org_id: str, records: list[asyncpg.Record]) -> dict[str, str]:
         """The Zoom user of each personal connection on this page: one lookup for the page, not per row."""
@@ -565,11 +576,21 @@ LEAP_STEPS = 400
 
 class _Sql:
     """Numbered parameters of one query: $1 the organization, $2 the rows wanted (a page and one more)
-    unless it reads no page."""
+    unless it reads no page; and the query's order, (name, user_id) ascending or descending. Every reading
+    is the same in both: PostgreSQL reads the same btree indexes backwards for a descending order."""
 
     def __init__(self, query: MembersQuery, page: bool = True) -> None:
         self.args: list[object] = [query.org_id, query.limit + 1] if page else [query.org_id]
         self._after = query.after
+        #: Rows past a key in the order, and the order itself.
+        self.past = "<" if query.descending else ">"
+        self.order = self.order_of()
+
+    def order_of(self, table: str | None = None) -> str:
+        """ORDER BY's columns: (name, user_id), of this table, in the query's direction."""
+        prefix = f"{table}." if table else ""
+        direction = " DESC" if self.past == "<" else ""
+        return f"{prefix}name{direction}, {prefix}user_id{direction}"
 
     def add(self, *values: object) -> str:
         self.args.extend(values)
@@ -578,7 +599,7 @@ class _Sql:
     def after(self) -> str:
         if self._after is None:
             return ""
-        return f" AND (name, user_id) > ({self.add(self._after[0])}, {self.add(self._after[1])})"
+        return f" AND (name, user_id) {self.past} ({self.add(self._after[0])}, {self.add(self._after[1])})"
 
     def state(self, state: MemberState | None) -> str:
         if state is None:
@@ -609,13 +630,13 @@ def _stretch(sql: _Sql, expansion: list[tuple[str, int]]) -> str:
     after = sql.after()  # the same parameters in every range
     ranges = [
         f"SELECT name, user_id FROM member_words WHERE org_id = $1 AND word = {sql.add(word)}{after}"
-        " ORDER BY name, user_id"
+        f" ORDER BY {sql.order}"
         for word, _ in expansion
     ]
     if len(ranges) == 1:
         return ranges[0]
     merged = " UNION ALL ".join(f"({single})" for single in ranges)
-    return f"SELECT DISTINCT name, user_id FROM ({merged}) AS ranges ORDER BY name, user_id"
+    return f"SELECT DISTINCT name, user_id FROM ({merged}) AS ranges ORDER BY {sql.order}"
 
 
 def _branches(states: list[MemberState]) -> list[MemberState | None]:

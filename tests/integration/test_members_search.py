@@ -43,12 +43,17 @@ async def org(db) -> str:
     return org_id
 
 
-async def names(org_id: str, q: str, limit: int = 50, pages: int | None = None, **filters) -> list[str]:
-    """The names a search finds, page after page by the cursor (the first `pages` of them, if given)."""
+async def names(
+    org_id: str, q: str, limit: int = 50, pages: int | None = None, descending: bool = False, **filters
+) -> list[str]:
+    """The names a search finds, page after page by the cursor (the first `pages` of them, if given), in
+    name order or (descending) its reverse."""
     found, after = [], None
     for _ in itertools.count() if pages is None else range(pages):
         async with unit_of_work() as uow:
-            page = await uow.members_table.page(MembersQuery(org_id=org_id, limit=limit, after=after, q=q, **filters))
+            page = await uow.members_table.page(
+                MembersQuery(org_id=org_id, limit=limit, after=after, q=q, descending=descending, **filters)
+            )
         found += [row.name for row in page.items]
         if page.next_after is None:
             return found
@@ -84,6 +89,7 @@ async def test_r9_search_finds_any_part_of_a_name_or_email(org, q, expected):
 
 async def test_r9_search_pages_in_name_order(org):
     assert await names(org, "example", limit=3) == sorted(name for name, _ in PEOPLE)
+    assert await names(org, "example", limit=3, descending=True) == sorted(name for name, _ in PEOPLE)[::-1]
 
 
 @pytest.fixture(scope="module")
@@ -110,16 +116,20 @@ QUERIES = ["person", "asa", "lab", "pers 1", "dorte 01", "son 11", "p0", "chen l
 FILTERS = [{}, {"type": "personal"}, {"connected": False}, {"type": "organization", "connected": True}]
 
 
+@pytest.mark.parametrize("descending", [False, True], ids=["name", "-name"])
 @pytest.mark.parametrize("filters", FILTERS)
-async def test_r9_each_way_of_reading_a_search_lists_the_same_rows(crowd, filters, monkeypatch):
-    """All states read in order; the name index walked a few rows at a time; the trigram index."""
+async def test_r9_each_way_of_reading_a_search_lists_the_same_rows(crowd, filters, descending, monkeypatch):
+    """All states read in order; the name index walked a few rows at a time; the trigram index. Z to A,
+    each reading lists the rows A to Z reversed."""
     expected = {q: await names(crowd, q, limit=7, **filters) for q in QUERIES}
     assert expected["person"] and expected["lab"] and not expected["nobody"]
+    if descending:
+        expected = {q: found[::-1] for q, found in expected.items()}
     monkeypatch.setattr(members_table, "SMALL_SELECTION", 0)
     for walk_rows in (5, 40, 1000):
         monkeypatch.setattr(members_table, "WALK_ROWS", walk_rows)
         for q in QUERIES:
-            assert await names(crowd, q, limit=7, **filters) == expected[q], (q, walk_rows)
+            assert await names(crowd, q, limit=7, descending=descending, **filters) == expected[q], (q, walk_rows)
 
 
 async def test_r9_search_agrees_with_listing_and_filters(crowd):
@@ -176,9 +186,9 @@ def brute_force(rows: list[tuple[str, str]], q: str) -> list[str]:
     ]
 
 
-async def listed(org_id: str, **filters) -> list[tuple[str, str]]:
+async def listed(org_id: str, descending: bool = False, **filters) -> list[tuple[str, str]]:
     async with unit_of_work() as uow:
-        page = await uow.members_table.page(MembersQuery(org_id=org_id, limit=500, **filters))
+        page = await uow.members_table.page(MembersQuery(org_id=org_id, limit=500, descending=descending, **filters))
     assert page.next_after is None
     return [(row.name, row.email) for row in page.items]
 
@@ -214,10 +224,15 @@ WAYS = [
 ]
 
 
+@pytest.mark.parametrize("descending", [False, True], ids=["name", "-name"])
 @pytest.mark.parametrize("filters", TOWN_FILTERS)
-async def test_r9_search_lists_what_a_brute_force_filter_of_the_members_finds(town, filters, monkeypatch):
-    """The first three pages by the cursor (5 a page), every way of reading, against the listing filtered in Python."""
+async def test_r9_search_lists_what_a_brute_force_filter_of_the_members_finds(town, filters, descending, monkeypatch):
+    """The first three pages by the cursor (5 a page), every way of reading, against the listing filtered in
+    Python; Z to A, against the A to Z listing reversed, filtered."""
     rows = await listed(town, **filters)
+    if descending:
+        assert await listed(town, descending=True, **filters) == rows[::-1]
+        rows = rows[::-1]
     expected = {q: brute_force(rows, q) for q in TOWN_QUERIES}
     assert expected["tanaka"] and expected["nobody"] == [] and expected["town"] == [n for n, _ in rows]
     assert all(name.startswith("Óliver") for name in expected["Óli"]) and expected["Óli"]
@@ -227,7 +242,8 @@ async def test_r9_search_lists_what_a_brute_force_filter_of_the_members_finds(to
         for name, value in {**defaults, **way}.items():
             monkeypatch.setattr(members_table, name, value)
         for q in TOWN_QUERIES:
-            assert await names(town, q, limit=5, pages=3, **filters) == expected[q][:15], (q, way)
+            found = await names(town, q, limit=5, pages=3, descending=descending, **filters)
+            assert found == expected[q][:15], (q, way)
 
 
 async def test_r9_words_follow_renames_new_emails_and_removals(db, monkeypatch):

@@ -74,15 +74,27 @@ async def cases(db) -> list[Case]:
     return built
 
 
-async def all_rows(org_id: str, **filters) -> dict:
-    rows, after = {}, None
+async def all_rows(org_id: str, descending: bool = False, **filters) -> dict:
+    """Every row the filters list, page after page by the cursor, in the order read; Z to A (descending),
+    checked to be the A to Z rows reversed, none twice."""
+    rows, after, read = {}, None, []
     while True:
         async with unit_of_work() as uow:
-            page = await uow.members_table.page(MembersQuery(org_id=org_id, limit=7, after=after, **filters))
+            page = await uow.members_table.page(
+                MembersQuery(org_id=org_id, limit=7, after=after, descending=descending, **filters)
+            )
         rows.update({row.user_id: row for row in page.items})
+        read += [row.user_id for row in page.items]
         if page.next_after is None:
-            return rows
+            break
         after = page.next_after
+    assert len(read) == len(rows)
+    if descending:
+        assert read == list(await all_rows(org_id, **filters))[::-1], filters
+    return rows
+
+
+DIRECTIONS = pytest.mark.parametrize("descending", [False, True], ids=["name", "-name"])
 
 
 def test_every_combination_is_built(cases):
@@ -90,9 +102,10 @@ def test_every_combination_is_built(cases):
     assert len(cases) == 5 * 2 * 4 * 2 * 2
 
 
-async def test_r7_members_table_rows_agree_with_precedence(cases):
+@DIRECTIONS
+async def test_r7_members_table_rows_agree_with_precedence(cases, descending):
     for org_id in {case.org_id for case in cases}:
-        rows = await all_rows(org_id)
+        rows = await all_rows(org_id, descending)
         for case in (c for c in cases if c.org_id == org_id):
             row = rows[case.user_id]
             assert (row.connected, row.type, row.reason) == (
@@ -114,9 +127,10 @@ async def test_r7_members_table_rows_agree_with_precedence(cases):
         ({"type": "personal", "connected": True}, lambda e: e.connected and e.type is ConnectionType.PERSONAL),
     ],
 )
-async def test_r9_filters_select_what_precedence_says(cases, filters, keep):
+@DIRECTIONS
+async def test_r9_filters_select_what_precedence_says(cases, filters, keep, descending):
     for org_id in {case.org_id for case in cases}:
-        rows = await all_rows(org_id, **filters)
+        rows = await all_rows(org_id, descending, **filters)
         expected = {c.user_id for c in cases if c.org_id == org_id and keep(c.expected)}
         assert set(rows) == expected, (filters, org_id)
 
@@ -150,12 +164,17 @@ async def test_r9_each_count_is_the_number_of_rows_its_filter_lists(cases):
     "filters",
     [{}, {"type": "organization"}, {"type": "personal"}, {"type": "none"}, {"connected": True}, {"connected": False}],
 )
-async def test_r9_a_page_says_how_many_rows_its_filter_lists_in_all(cases, filters):
+@DIRECTIONS
+async def test_r9_a_page_says_how_many_rows_its_filter_lists_in_all(cases, filters, descending):
     for org_id in {case.org_id for case in cases}:
         async with unit_of_work() as uow:
-            first = await uow.members_table.page(MembersQuery(org_id=org_id, limit=3, **filters))
-            searched = await uow.members_table.page(MembersQuery(org_id=org_id, limit=3, q="m1", **filters))
-        assert first.total == len(await all_rows(org_id, **filters)), (filters, org_id)
+            first = await uow.members_table.page(
+                MembersQuery(org_id=org_id, limit=3, descending=descending, **filters)
+            )
+            searched = await uow.members_table.page(
+                MembersQuery(org_id=org_id, limit=3, q="m1", descending=descending, **filters)
+            )
+        assert first.total == len(await all_rows(org_id, descending, **filters)), (filters, org_id)
         assert searched.total is None
 
 

@@ -368,10 +368,12 @@ class FakeMembersTable:
         rows = sorted(
             (row for row in self._rows(query.org_id) if _selected(row, query, words)),
             key=lambda row: (row.name, row.user_id),
+            reverse=query.descending,
         )
         total = len(rows) if query.q is None else None
         if query.after is not None:
-            rows = [row for row in rows if (row.name, row.user_id) > query.after]
+            past = (lambda key: key < query.after) if query.descending else (lambda key: key > query.after)
+            rows = [row for row in rows if past((row.name, row.user_id))]
         items = rows[: query.limit]
         more = len(rows) > query.limit
         return MembersPage(items=items, next_after=(items[-1].name, items[-1].user_id) if more else None, total=total)
