@@ -74,6 +74,16 @@ SearchFilter = Annotated[
         " shorter ones at the start of a word.",
     ),
 ]
+MEMBER_SORTS = ("name", "-name")
+#: The members table's order, the same for a page and for the CSV export.
+MemberSort = Annotated[
+    Literal["name", "-name"],
+    QueryParameter(
+        description="`name`: by name, A to Z (then by user id); `-name`: Z to A. Every filter and search"
+        " sorts either way. A `cursor` is a position in its order: one from the other order is 400"
+        " `invalid_cursor`.",
+    ),
+]
 #: Rows read per page of a CSV export.
 EXPORT_PAGE_SIZE = 1000
 
@@ -107,15 +117,20 @@ class OrganizationIntegrationController(Controller):
         org_id: OrgId,
         principal: NamedDependency[Principal],
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="Rows per page.")] = 50,
-        cursor: Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page.")] = None,
+        cursor: Annotated[
+            str | None, QueryParameter(description="`next_cursor` of the previous page, with the same `sort`.")
+        ] = None,
         member_type: MemberTypeFilter = None,
         connected: ConnectedFilter = None,
         q: SearchFilter = None,
+        sort: MemberSort = "name",
     ) -> MembersPageOut:
-        query = members_query(org_id, member_type, connected, q, limit=limit, cursor=cursor)
+        query = members_query(org_id, member_type, connected, q, limit=limit, cursor=cursor, sort=sort)
         page = await integration.list_members(unit_of_work, principal, query)
         return MembersPageOut(
-            items=page.items, next_cursor=encode_cursor(page.next_after) if page.next_after else None, total=page.total
+            items=page.items,
+            next_cursor=encode_cursor(page.next_after, sort) if page.next_after else None,
+            total=page.total,
         )
 
     @get(
@@ -131,10 +146,11 @@ class OrganizationIntegrationController(Controller):
         member_type: MemberTypeFilter = None,
         connected: ConnectedFilter = None,
         q: SearchFilter = None,
+        sort: MemberSort = "name",
     ) -> Stream:
-        """The rows the same filters list, as CSV, streamed a page at a time: an organization of any
-        size never sits in memory, and no database connection is held between pages."""
-        query = members_query(org_id, member_type, connected, q, limit=EXPORT_PAGE_SIZE)
+        """The rows the same filters list, in the same order, as CSV, streamed a page at a time: an
+        organization of any size never sits in memory, and no database connection is held between pages."""
+        query = members_query(org_id, member_type, connected, q, limit=EXPORT_PAGE_SIZE, sort=sort)
         first = await integration.list_members(unit_of_work, principal, query)  # refusals answer before streaming
 
         async def pages() -> AsyncIterator[str]:
@@ -368,16 +384,21 @@ def members_query(
     *,
     limit: int,
     cursor: str | None = None,
+    sort: str = "name",
 ) -> MembersQuery:
     check_identifier(org_id, "org_id")
     if member_type is not None and member_type not in MEMBER_TYPES:
         raise InvalidInput(
             "`type` must be organization, personal or none.", errors={"type": "organization, personal or none"}
         )
+    if sort not in MEMBER_SORTS:
+        raise InvalidInput("`sort` must be name or -name.", errors={"sort": "name or -name"})
     return MembersQuery(
         org_id=org_id,
         limit=limit,
-        after=decode_cursor(cursor) if cursor else None,
+        # A cursor given out before the table sorted either way is a position in name order.
+        after=decode_cursor(cursor, sort, default_sort="name") if cursor else None,
+        descending=sort == "-name",
         type=member_type,
         connected=connected,
         q=q.strip() or None if q else None,
