@@ -3,8 +3,12 @@ fetched by zoom.js, so the page and the API never disagree."""
 
 from __future__ import annotations
 
+from typing import Annotated
+from urllib.parse import urlencode
+
 from litestar import Request, get
 from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from domain.access import Principal
@@ -14,6 +18,8 @@ from server.ui.layout import member_nav, message_page, render
 from server.ui.words import POLICY_HINT, page_words
 
 ZOOM_PAGE_PATH = "/integrations/zoom"
+#: The members table's filters, kept in the page's address (zoom.js) and by the Name header's link.
+MEMBER_FILTERS = ("type", "connected", "q")
 
 
 def problem_page(_: Request, problem: Problem) -> Template:
@@ -36,7 +42,12 @@ def problem_page(_: Request, problem: Problem) -> Template:
     dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
     exception_handlers={Problem: problem_page},
 )
-async def zoom_page(principal: NamedDependency[Principal]) -> Template:
+async def zoom_page(
+    request: Request,
+    principal: NamedDependency[Principal],
+    sort: Annotated[str | None, QueryParameter(description="The members table's order")] = None,
+) -> Template:
+    """`sort=-name`: the members table Z to A (anything else, A to Z, as the API's default)."""
     manages = principal.role.manages_organization
     return render(
         "zoom.html",
@@ -46,5 +57,18 @@ async def zoom_page(principal: NamedDependency[Principal]) -> Template:
         org_id=principal.org_id,
         words=page_words(manages=manages),
         policy_hint=POLICY_HINT[False],
+        name_sort=name_sort(request, descending=sort == "-name"),
         main_attributes={"data-org-id": principal.org_id, "data-manager": "true" if manages else "false"},
     )
+
+
+def name_sort(request: Request, *, descending: bool) -> dict[str, str]:
+    """The Name header: its aria-sort, and its link to the other order with the same filters and search
+    (and the first page), so that it works without script too; zoom.js keeps both up to date."""
+    kept = [(name, request.query_params[name]) for name in MEMBER_FILTERS if request.query_params.get(name)]
+    query = urlencode(kept if descending else [*kept, ("sort", "-name")])
+    return {
+        "aria_sort": "descending" if descending else "ascending",
+        "value": "-name" if descending else "",
+        "href": f"{ZOOM_PAGE_PATH}?{query}" if query else ZOOM_PAGE_PATH,
+    }

@@ -381,7 +381,10 @@
 
   function membersUrl(cursor) {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    const filters = { type: byId("filter-type").value, connected: byId("filter-connected").value, q: byId("filter-q").value.trim() };
+    const filters = {
+      type: byId("filter-type").value, connected: byId("filter-connected").value, q: byId("filter-q").value.trim(),
+      sort: byId("filter-sort").value,
+    };
     for (const [name, value] of Object.entries(filters)) if (value) params.set(name, value);
     if (cursor) params.set("cursor", cursor);
     return `${organizationPath}/members?${params}`;
@@ -430,7 +433,7 @@
   const showFirstPage = () => attempt(() => showMembersPage([null]));
 
   // The filters live in the address too: a reload, a bookmark or a shared link shows the same rows.
-  const FILTER_FIELDS = { type: "filter-type", connected: "filter-connected", q: "filter-q" };
+  const FILTER_FIELDS = { type: "filter-type", connected: "filter-connected", q: "filter-q", sort: "filter-sort" };
 
   function restoreFilters() {
     const params = new URLSearchParams(window.location.search);
@@ -449,6 +452,18 @@
     const query = params.toString();
     window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
     byId("export-members").href = `${organizationPath}/members/export${query ? `?${query}` : ""}`;
+    markSort(params);
+  }
+
+  // The Name header sorts: aria-sort says the order shown; its link leads to the other, same filters.
+  function markSort(params) {
+    const descending = byId("filter-sort").value === "-name";
+    byId("name-header").setAttribute("aria-sort", descending ? "descending" : "ascending");
+    const other = new URLSearchParams(params);
+    if (descending) other.delete("sort");
+    else other.set("sort", "-name");
+    const query = other.toString();
+    byId("sort-name").href = query ? `?${query}` : window.location.pathname;
   }
 
   function wireMembersTable() {
@@ -456,6 +471,12 @@
     restoreFilters();
     byId("filter-type").addEventListener("change", showFirstPage);
     byId("filter-connected").addEventListener("change", showFirstPage);
+    // Another order starts again at its first page, with the same filters and search.
+    byId("sort-name").addEventListener("click", (event) => {
+      event.preventDefault();
+      byId("filter-sort").value = byId("filter-sort").value === "-name" ? "" : "-name";
+      showFirstPage();
+    });
     byId("filter-q").addEventListener("input", () => {
       clearTimeout(searchTimer);
       searchTimer = setTimeout(showFirstPage, SEARCH_DELAY_MS);
