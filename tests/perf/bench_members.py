@@ -151,9 +151,12 @@ def http_params(params: dict) -> dict:
     from server.api.cursors import encode_cursor
 
     query: dict[str, object] = {"limit": 50}
+    sort = "-name" if params.get("descending") else "name"
     for name, value in params.items():
         if name == "after":
-            query["cursor"] = encode_cursor(value)
+            query["cursor"] = encode_cursor(value, sort)
+        elif name == "descending":
+            query["sort"] = sort
         else:
             query[name] = str(value).lower() if isinstance(value, bool) else value
     return query
@@ -202,6 +205,17 @@ def bench_queries(members: int) -> dict[str, dict]:
         f"q={one} (1 member)": {"q": one},
         f"q={one}, type=personal": {"q": one, "type": "personal"},
         "q=ada tanaka 4 (words)": {"q": "ada tanaka 4"},
+        # Z to A (sort=-name): the same readings, the indexes read backwards.
+        "-name first page": {"descending": True},
+        "-name middle page": {"descending": True, "after": middle},
+        "-name type=personal": {"descending": True, "type": "personal"},
+        "-name connected=false": {"descending": True, "connected": False},
+        "-name q=bench": {"descending": True, "q": "bench"},
+        "-name q=tanaka": {"descending": True, "q": "tanaka"},
+        "-name q=tanaka, middle": {"descending": True, "q": "tanaka", "after": middle},
+        "-name q=Óli (first Z to A)": {"descending": True, "q": "Óli"},
+        f"-name q={one} (1 member)": {"descending": True, "q": one},
+        "-name q=ada tanaka 4": {"descending": True, "q": "ada tanaka 4"},
         "counts": {},
     }
 

@@ -439,7 +439,7 @@
     const params = new URLSearchParams(window.location.search);
     for (const [name, id] of Object.entries(FILTER_FIELDS)) {
       const value = params.get(name);
-      if (value !== null) byId(id).value = value;
+      if (value !== null && (name !== "sort" || value === "-name")) byId(id).value = value;
     }
   }
 
