@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,8 @@ from server.zoom_client import HttpZoom
 BATCH = provisioning.MAX_BATCH
 CSV_COLUMNS = ("user_id", "email", "name", "role")
 INTERRUPTED = 130
+#: Set by Ctrl-C while a command runs: every batch boundary after it refuses to go on (checkpoint).
+_interrupt_requested = False
 
 
 class ImportRefused(Exception):
@@ -64,6 +67,7 @@ async def import_members(org_id: str, path: Path) -> tuple[int, int]:
         progress = Progress(f"import members into {org_id}", len(rows), unit="members")
         try:
             for start in range(0, len(rows), BATCH):
+                checkpoint()
                 members = _batch(rows, start)
                 result = await provisioning.provision_members(unit_of_work, org_id, members, utcnow())
                 created, updated = created + result.created, updated + result.updated
@@ -111,8 +115,12 @@ async def rotate_keys() -> int:
     connection = await database.engine().get_new_connection()
     try:
         progress = Progress("re-seal secrets", await sealed_values(connection), unit="values")
+        def batch_done(values: int) -> None:
+            progress.advance(values)
+            checkpoint()
+
         try:
-            moved = await rotate(connection, cipher, progress.advance)
+            moved = await rotate(connection, cipher, batch_done)
         except (asyncio.CancelledError, KeyboardInterrupt):
             progress.stopped("interrupted", "batches done so far are kept; run it again to finish")
             raise
@@ -154,11 +162,40 @@ async def resync(org_id: str) -> str:
     return status
 
 
+def checkpoint() -> None:
+    """Between two batches: after Ctrl-C, go no further."""
+    if _interrupt_requested:
+        raise KeyboardInterrupt
+
+
+async def _interruptible(work):
+    """Ctrl-C cancels the command's task at once (mid-batch) and makes every later checkpoint stop it. The
+    checkpoints are not redundant: on Python 3.11 a cancellation that arrives as an awaited future completes is
+    lost inside asyncio.wait_for, which asyncpg's pool.acquire uses (fixed in 3.12). A command started with
+    Ctrl-C ignored (a shell's background job) keeps it ignored, as asyncio.run would."""
+    global _interrupt_requested
+    _interrupt_requested = False
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return await work
+    task, loop = asyncio.current_task(), asyncio.get_running_loop()
+
+    def interrupt() -> None:
+        global _interrupt_requested
+        _interrupt_requested = True
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        return await work
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
 def run(work) -> None:
     """Run a command's coroutine; Ctrl-C ends it with 130, a refusal with 1 and its reason."""
     try:
-        asyncio.run(work)
-    except KeyboardInterrupt:
+        asyncio.run(_interruptible(work))
+    except (KeyboardInterrupt, asyncio.CancelledError):
         sys.exit(INTERRUPTED)
     except (ImportRefused, DomainError, OSError) as refused:
         print(f"roomlink: {refused}", file=sys.stderr)
