@@ -75,6 +75,17 @@ async def _host_or_attention(uow: UnitOfWorkFactory, meeting: Meeting, now: date
             raise
 
 
+async def _gone_from_zoom(
+    uow: UnitOfWorkFactory, meeting: Meeting, host: MeetingHost, gone: Exception, now: datetime
+) -> Exception:
+    """Zoom says the meeting or its host is gone: the meeting needs attention, and the caller hears why."""
+    error = zoom_error_for(gone, host)
+    async with uow() as tx:
+        await _mark(tx, meeting, MeetingStatus.NEEDS_ATTENTION, str(error), now)
+        await tx.commit()
+    return error
+
+
 async def _mark(tx: UnitOfWork, meeting: Meeting, status: MeetingStatus, reason: str | None, now: datetime) -> Meeting:
     current = await tx.meetings.locked(meeting.org_id, meeting.id) or meeting
     marked = msgspec.structs.replace(current, status=status, status_reason=reason, lease_until=None, updated_at=now)
@@ -197,11 +208,7 @@ async def change_meeting(
             await tx.commit()
         raise DailyBudgetSpent(over_budget_reason(now), retry_at=limited.retry_at or next_reset(now)) from None
     except (ZoomMeetingGone, ZoomHostGone, ZoomNotTheHost) as gone:
-        error = zoom_error_for(gone, host)
-        async with uow() as tx:
-            await _mark(tx, meeting, MeetingStatus.NEEDS_ATTENTION, str(error), clock.now())
-            await tx.commit()
-        raise error from None
+        raise await _gone_from_zoom(uow, meeting, host, gone, clock.now()) from None
     except BaseException as failed:
         # Not sent, or not known to be (a timeout): the next caller may send it again at once.
         async with uow() as tx:
@@ -303,11 +310,7 @@ async def start_url(uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, pr
     try:
         return await zoom.start_url(host, meeting.zoom_meeting_id)
     except (ZoomMeetingGone, ZoomHostGone, ZoomNotTheHost) as gone:
-        error = zoom_error_for(gone, host)
-        async with uow() as tx:
-            await _mark(tx, meeting, MeetingStatus.NEEDS_ATTENTION, str(error), clock.now())
-            await tx.commit()
-        raise error from None
+        raise await _gone_from_zoom(uow, meeting, host, gone, clock.now()) from None
     except (ZoomMeetingError, ConnectionBroken) as refused:
         raise zoom_error_for(refused, host) from None
 

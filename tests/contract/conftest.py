@@ -8,7 +8,6 @@ at that the ports do not read back (the audit trail).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -18,7 +17,7 @@ import pytest
 from domain.model import Connection, ConnectionStatus, ConnectionType, Role
 from domain.ports import AuditEvent, MemberInput, UnitOfWorkFactory
 from domain.zoom import TokenSet
-from tests.support.builders import unique
+from tests.support.builders import connection, unique
 from tests.unit.fakes import FakeStore
 
 
@@ -107,19 +106,9 @@ def new_connection(
     zoom_user_id: str | None = None,
     status: ConnectionStatus = ConnectionStatus.ACTIVE,
 ) -> Connection:
-    at = now()
-    return Connection(
-        id=str(uuid.uuid4()),
-        org_id=org_id,
-        type=type_,
-        user_id=user_id,
-        zoom_account_id=zoom_account_id or unique("acct"),
-        zoom_user_id=zoom_user_id or unique("zu"),
-        zoom_email=f"{unique('zoom')}@example.test",
-        status=status,
-        status_reason=None if status is ConnectionStatus.ACTIVE else f"contract: {status.value}",
-        status_changed_at=at,
-        connected_at=at,
+    """tests.support.builders.connection, with a Zoom email of its own."""
+    return connection(
+        org_id, type_, status, user_id, zoom_account_id, zoom_user_id, zoom_email=f"{unique('zoom')}@example.test"
     )
 
 
