@@ -29,8 +29,12 @@ def test_ctrl_c_stops_a_command_at_the_next_batch_even_when_its_cancellation_is_
         asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGINT)
         await batches_that_lose_a_cancellation(done)
 
-    with pytest.raises(SystemExit) as stopped:
-        cli_long_work.run(command())
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, however pytest runs
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            cli_long_work.run(command())
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
     assert stopped.value.code == cli_long_work.INTERRUPTED
     assert 1 <= len(done) < 300
