@@ -135,7 +135,7 @@ class Step(enum.Enum):
     CLOSE_HERE = "close_here"
 
 
-def meeting_changes(facts: SessionFacts, meeting: Meeting) -> dict[str, object]:
+def changes_for_session(facts: SessionFacts, meeting: Meeting) -> dict[str, object]:
     """What the meeting must change to match the session; only what differs (R20)."""
     session = facts.session
     wanted = {
@@ -163,7 +163,7 @@ def next_step(facts: SessionFacts, connection_exists: bool, now: datetime) -> St
     if meeting.status is MeetingStatus.PENDING:
         waiting = meeting.not_before is not None and meeting.not_before > now
         return Step.NOTHING if waiting else Step.MAKE
-    if meeting.status is MeetingStatus.SCHEDULED and meeting_changes(facts, meeting):
+    if meeting.status is MeetingStatus.SCHEDULED and changes_for_session(facts, meeting):
         return Step.UPDATE
     return Step.NOTHING
 

@@ -62,9 +62,9 @@ from domain.session_model import (
     SessionFacts,
     SessionStatus,
     Step,
+    changes_for_session,
     hosts_meeting,
     live_meeting,
-    meeting_changes,
     next_step,
 )
 from domain.session_refresh import email_link, refresh_session
@@ -394,7 +394,7 @@ async def reconcile_session(
             return
         try:
             if step is Step.UPDATE:
-                await change_meeting(uow, zoom, clock, org_id, meeting.id, meeting_changes(facts, meeting))
+                await change_meeting(uow, zoom, clock, org_id, meeting.id, changes_for_session(facts, meeting))
             elif step is Step.CANCEL:
                 await end_meeting(uow, zoom, clock, org_id, meeting.id)
             else:
