@@ -62,7 +62,7 @@ def session_token(connection: ASGIConnection) -> str | None:
     return None if _bearer(connection) else connection.cookies.get(SESSION_COOKIE)
 
 
-def host_product_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def host_product_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Provisioning: the API key acting as the host product itself. Needs no database."""
     key = _api_key(connection, connection.app.state.settings)
     if key is None:
@@ -80,7 +80,7 @@ async def member_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     connection.state.principal = await _authenticate_member(connection, connection.app.state.settings)
 
 
-def manager_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def manager_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """R1 at the edge, after member_guard: an organization's owner-and-admin calls refuse anyone else before a
     parameter or body of theirs is read. The rule is domain.access.require_manager, which the use cases apply
     too; a malformed `org_id` is still the 400 that names it."""

@@ -47,7 +47,7 @@ SHORTCUTS = (
 PAGES_TO_OPEN = {ZOOM_PAGE_PATH, *(path for _, path, _ in SHORTCUTS)}
 
 
-def demo_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def demo_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Outside demo mode these pages do not exist, even if registered by mistake."""
     if not connection.app.state.settings.demo:
         raise NotFoundException()
