@@ -20,11 +20,13 @@ from domain.model import (
     ConnectionCounts,
     ConnectionStatus,
     ConnectionType,
+    EffectiveConnection,
     Member,
     MemberRow,
     Organization,
     Policy,
     Reason,
+    Seat,
 )
 from domain.ports import (
     AuditEvent,
@@ -185,37 +187,63 @@ async def set_policy(
     return organization.policy
 
 
-async def my_integration(uow: UnitOfWorkFactory, principal: Principal) -> MyIntegration:
-    async with uow(read_only=True) as tx:
-        organization = await _organization(tx, principal.org_id)
-        member = await _member(tx, principal)
-        personal = await tx.connections.personal(member.org_id, member.user_id)
-        org_connection = await tx.connections.organization(member.org_id)
-        seat = await tx.zoom_users.seat(member.org_id, member.email) if org_connection else None
+class MemberZoom(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's connections as R7 weighs them, and which one serves the member."""
+
+    organization: Organization
+    member: Member
+    personal: Connection | None
+    organization_connection: Connection | None
+    #: The member's Zoom user in the organization's account (R5), when it has a connection.
+    seat: Seat | None
+    effective: EffectiveConnection
+
+
+async def member_zoom(tx: UnitOfWork, principal: Principal) -> MemberZoom:
+    """R7 for the caller, read in the caller's transaction: the one read of a member's effective connection."""
+    organization = await _organization(tx, principal.org_id)
+    member = await _member(tx, principal)
+    personal = await tx.connections.personal(member.org_id, member.user_id)
+    organization_connection = await tx.connections.organization(member.org_id)
+    seat = await tx.zoom_users.seat(member.org_id, member.email) if organization_connection else None
     effective = effective_connection(
         personal=personal.status if personal else None,
-        organization=org_connection.status if org_connection else None,
+        organization=organization_connection.status if organization_connection else None,
         has_seat=seat is not None,
         removed_organization=member.organization_removed,
         members_may_remove=organization.policy.allow_members_to_remove,
     )
+    return MemberZoom(
+        organization=organization,
+        member=member,
+        personal=personal,
+        organization_connection=organization_connection,
+        seat=seat,
+        effective=effective,
+    )
+
+
+async def my_integration(uow: UnitOfWorkFactory, principal: Principal) -> MyIntegration:
+    async with uow(read_only=True) as tx:
+        zoom = await member_zoom(tx, principal)
+    serving_organization = zoom.organization_connection if zoom.personal is None else None
     return MyIntegration(
-        connected=effective.connected,
-        type=effective.type,
-        reason=effective.reason,
-        personal=_personal_summary(personal) if personal else None,
+        connected=zoom.effective.connected,
+        type=zoom.effective.type,
+        reason=zoom.effective.reason,
+        personal=_personal_summary(zoom.personal) if zoom.personal else None,
         organization=(
             OrganizationSummary(
-                status=org_connection.status,
-                status_reason=org_connection.status_reason,
-                organization_name=organization.name,
-                seat_zoom_email=seat.zoom_email if seat else None,
+                status=serving_organization.status,
+                status_reason=serving_organization.status_reason,
+                organization_name=zoom.organization.name,
+                seat_zoom_email=zoom.seat.zoom_email if zoom.seat else None,
             )
-            if org_connection and personal is None
+            if serving_organization
             else None
         ),
-        can_remove_organization=organization.policy.allow_members_to_remove,
-        organization_removed=member.organization_removed,
+        can_remove_organization=zoom.organization.policy.allow_members_to_remove,
+        organization_removed=zoom.member.organization_removed,
     )
 
 

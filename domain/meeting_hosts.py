@@ -9,13 +9,11 @@ from domain.access import Principal
 from domain.errors import (
     MeetingConnectionGone,
     MemberNotConnected,
-    MemberNotFound,
-    OrganizationNotFound,
 )
+from domain.integration import member_zoom
 from domain.meeting_model import Meeting, MeetingHost
 from domain.model import Connection, ConnectionStatus, ConnectionType, Reason
 from domain.ports import UnitOfWork
-from domain.precedence import effective_connection
 
 CONNECTION_GONE = (
     "Created through a connection that is gone; nothing switches Zoom accounts silently. "
@@ -35,30 +33,18 @@ _NOT_CONNECTED_WORDS = {
 
 async def effective_host(tx: UnitOfWork, principal: Principal) -> MeetingHost:
     """R7 and R5: which connection serves the member now, and as which Zoom user."""
-    organization = await tx.organizations.get(principal.org_id)
-    if organization is None:
-        raise OrganizationNotFound(f"Organization {principal.org_id!r} was not found.")
-    member = await tx.members.get(principal.org_id, principal.user_id)
-    if member is None:
-        raise MemberNotFound(f"Member {principal.user_id!r} was not found.")
-    personal = await tx.connections.personal(member.org_id, member.user_id)
-    organization_connection = await tx.connections.organization(member.org_id)
-    seat = await tx.zoom_users.seat(member.org_id, member.email) if organization_connection else None
-    effective = effective_connection(
-        personal=personal.status if personal else None,
-        organization=organization_connection.status if organization_connection else None,
-        has_seat=seat is not None,
-        removed_organization=member.organization_removed,
-        members_may_remove=organization.policy.allow_members_to_remove,
-    )
-    if not effective.connected:
-        assert effective.reason is not None
-        raise MemberNotConnected(_NOT_CONNECTED_WORDS[effective.reason], reason=effective.reason.value)
-    if effective.type is ConnectionType.PERSONAL:
-        assert personal is not None
+    zoom = await member_zoom(tx, principal)
+    if not zoom.effective.connected:
+        assert zoom.effective.reason is not None
+        raise MemberNotConnected(_NOT_CONNECTED_WORDS[zoom.effective.reason], reason=zoom.effective.reason.value)
+    if zoom.effective.type is ConnectionType.PERSONAL:
+        assert zoom.personal is not None
+        personal = zoom.personal
         return MeetingHost(connection=personal, zoom_user_id=personal.zoom_user_id, zoom_user_email=personal.zoom_email)
-    assert organization_connection is not None and seat is not None
-    return MeetingHost(connection=organization_connection, zoom_user_id=seat.zoom_user_id, zoom_user_email=seat.zoom_email)
+    assert zoom.organization_connection is not None and zoom.seat is not None
+    return MeetingHost(
+        connection=zoom.organization_connection, zoom_user_id=zoom.seat.zoom_user_id, zoom_user_email=zoom.seat.zoom_email
+    )
 
 
 async def host_of(tx: UnitOfWork, meeting: Meeting, now: datetime) -> MeetingHost:
