@@ -7,7 +7,6 @@ from litestar.di import NamedDependency, Provide
 
 from domain import diagnostics
 from domain.access import Principal
-from domain.identifiers import check_identifier
 from persistence.database import unit_of_work
 from server.api.meetings import provide_meetings_zoom
 from server.api.openapi import ACTING_USER, MEMBER_SECURITY, OrgId
@@ -33,7 +32,6 @@ class DiagnosticsController(Controller):
         self, org_id: OrgId, principal: NamedDependency[Principal], keeper: NamedDependency[TokenKeeper]
     ) -> diagnostics.Diagnostics:
         """Owners and admins: tokens, scopes, the Zoom admin, seats, and today's meeting budget per host."""
-        check_identifier(org_id, "org_id")
         return await diagnostics.organization_diagnostics(unit_of_work, KeptZoom(keeper), principal, org_id, utcnow())
 
     @get("/me/integrations/zoom/diagnostics", operation_id="DiagnoseMyZoom")

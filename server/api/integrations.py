@@ -90,7 +90,7 @@ EXPORT_PAGE_SIZE = 1000
 
 class OrganizationIntegrationController(Controller):
     path = "/api/v1/orgs/{org_id:str}/integrations/zoom"
-    #: Every call here is the organization's owners' and admins' (R1).
+    #: Every call here is the organization's owners' and admins' (R1); manager_guard also checks `org_id`.
     guards = [member_guard, manager_guard]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
     parameters = {"acting_user": ACTING_USER}
@@ -103,7 +103,6 @@ class OrganizationIntegrationController(Controller):
     ) -> integration.OrganizationIntegration:
         """Its status (`not_connected`, `active`, `admin_lost`, `needs_reconnect`, `deauthorized`) and why, the
         Zoom account and admin, the policy, and how many members are connected through it, personally, or not."""
-        check_identifier(org_id, "org_id")
         return await integration.organization_integration(unit_of_work, principal, org_id)
 
     @get(
@@ -186,7 +185,6 @@ class OrganizationIntegrationController(Controller):
     ) -> ActivationLinkOut:
         """The link works once, until `expires_at`; only an owner or admin of the Zoom account can complete it.
         With `zoom_admin_email` Roomlink emails it, and the link exists only if the email went out."""
-        check_identifier(org_id, "org_id")
         settings = state.settings
         token = new_secret()
         url = f"{settings.base_url}/activate/{token}"
@@ -206,7 +204,6 @@ class OrganizationIntegrationController(Controller):
     @get("/activation-links", operation_id="ListActivationLinks", summary="The organization's pending activation links")
     async def list_activation_links(self, org_id: OrgId, principal: NamedDependency[Principal]) -> PendingActivationLinksOut:
         """To whom, when and until when; never the URL (only its hash is kept)."""
-        check_identifier(org_id, "org_id")
         links = await activation_links.pending_activation_links(unit_of_work, principal, org_id, utcnow())
         return PendingActivationLinksOut(
             items=[
@@ -237,7 +234,6 @@ class OrganizationIntegrationController(Controller):
         mailer: NamedDependency[SmtpMailer | None],
     ) -> ActivationLinkOut:
         """A fresh link emailed to the same Zoom administrator; the old one is revoked."""
-        check_identifier(org_id, "org_id")
         check_uuid(link_id, "id")
         settings = state.settings
         token = new_secret()
@@ -259,7 +255,6 @@ class OrganizationIntegrationController(Controller):
     async def revoke_activation_link(
         self, org_id: OrgId, link_id: ActivationLinkId, principal: NamedDependency[Principal]
     ) -> None:
-        check_identifier(org_id, "org_id")
         check_uuid(link_id, "id")
         await connecting.revoke_activation_link(unit_of_work, principal, org_id, link_id, utcnow())
 
@@ -275,7 +270,6 @@ class OrganizationIntegrationController(Controller):
     ) -> DisconnectedOut:
         """Its tokens are revoked at Zoom and deleted; members who relied on it are then not connected
         (`affected_members`); personal connections are untouched."""
-        check_identifier(org_id, "org_id")
         affected = await connecting.disconnect_organization(unit_of_work, zoom, principal, org_id, utcnow())
         return DisconnectedOut(affected_members=affected)
 
@@ -293,7 +287,6 @@ class OrganizationIntegrationController(Controller):
 
         Holds no database connection while it waits on Zoom.
         """
-        check_identifier(org_id, "org_id")
         return await integration.verify_organization_now(
             unit_of_work, principal, org_id, functools.partial(verify_organization, keeper)
         )
@@ -303,7 +296,6 @@ class OrganizationIntegrationController(Controller):
         self, org_id: OrgId, data: JSONBody[PolicyIn], principal: NamedDependency[Principal]
     ) -> Policy:
         """`allow_members_to_remove` takes JSON `true` or `false` only."""
-        check_identifier(org_id, "org_id")
         policy = Policy(allow_members_to_remove=data.allow_members_to_remove)
         return await integration.set_policy(unit_of_work, principal, org_id, policy, utcnow())
 
