@@ -87,6 +87,16 @@ _MEMBER_COLUMN_TYPES = (
 )
 
 
+#: The organization, its connection and its member-state counts (a row per state with members; one row with
+#: null states when it has none): what every read of the table's organization facts joins.
+_ORGANIZATION_AND_STATES = (
+    "FROM organizations o"
+    " LEFT JOIN connections c ON c.org_id = o.org_id AND c.type = 'organization'"
+    " LEFT JOIN member_state_counts s ON s.org_id = o.org_id AND s.members > 0"
+    " WHERE o.org_id = $1"
+)
+
+
 class PostgresMembersTable:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
@@ -141,10 +151,7 @@ class PostgresMembersTable:
             SELECT * FROM (
                 SELECT 0 AS part, {no_member}, s.personal_status, s.seated, s.organization_removed, s.members,
                        o.allow_members_to_remove, c.status AS connection_status
-                FROM organizations o
-                LEFT JOIN connections c ON c.org_id = o.org_id AND c.type = 'organization'
-                LEFT JOIN member_state_counts s ON s.org_id = o.org_id AND s.members > 0
-                WHERE o.org_id = $1
+                {_ORGANIZATION_AND_STATES}
                 UNION ALL
                 (SELECT 1, {members}, personal_status, seated, organization_removed, NULL, NULL, NULL
                  FROM members WHERE org_id = $1{sql.after()} ORDER BY {sql.order} LIMIT {rows})
@@ -466,10 +473,7 @@ class PostgresMembersTable:
             SELECT o.org_id, o.name, o.allow_members_to_remove, o.created_at, o.updated_at,
                    {", ".join(f"c.{column} AS connection_{column}" for column in _CONNECTION_COLUMNS)},
                    s.personal_status, s.seated, s.organization_removed, s.members
-            FROM organizations o
-            LEFT JOIN connections c ON c.org_id = o.org_id AND c.type = 'organization'
-            LEFT JOIN member_state_counts s ON s.org_id = o.org_id AND s.members > 0
-            WHERE o.org_id = $1
+            {_ORGANIZATION_AND_STATES}
             """,
             org_id,
         )
@@ -510,12 +514,9 @@ class PostgresMembersTable:
         """The organization's state (its connection's status, the policy) and its members' state counts
         (at most 16 rows, kept by the members table's triggers, migration m0008), as one statement sees them."""
         records = await self._connection.fetch(
-            """
+            f"""
             SELECT o.allow_members_to_remove, c.status, s.personal_status, s.seated, s.organization_removed, s.members
-            FROM organizations o
-            LEFT JOIN connections c ON c.org_id = o.org_id AND c.type = 'organization'
-            LEFT JOIN member_state_counts s ON s.org_id = o.org_id AND s.members > 0
-            WHERE o.org_id = $1
+            {_ORGANIZATION_AND_STATES}
             """,
             org_id,
         )
