@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 import msgspec
@@ -14,6 +13,8 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from persistence.cached_reads import CachedReadUnitOfWork
+from persistence.change_feed import ChangeFeed
 from persistence.connections import PostgresConnections
 from persistence.events import (
     PostgresDeliveries,
@@ -24,6 +25,7 @@ from persistence.housekeeping import PostgresHousekeeping
 from persistence.key_rotation import ring_opens_stored_secrets
 from persistence.meetings import PostgresMeetingBudget, PostgresMeetings
 from persistence.members_table import PostgresMembersTable
+from persistence.read_cache import ReadCache
 from persistence.remote_sessions import PostgresBookings, PostgresRemoteSessions
 from persistence.repositories import (
     PostgresActivationLinks,
@@ -152,17 +154,28 @@ async def is_ready() -> bool:
         return False
 
 
-@asynccontextmanager
-async def connection(acquire_timeout_s: float | None = None) -> AsyncIterator[asyncpg.Connection]:
-    pool = engine().pool
-    try:
-        acquired = await pool.acquire(timeout=acquire_timeout_s or _limits.acquire_timeout_s)
-    except TimeoutError:
-        raise DatabaseBusy("every database connection is in use") from None
-    try:
-        yield acquired
-    finally:
-        await pool.release(acquired)
+def connection(acquire_timeout_s: float | None = None) -> _PooledConnection:
+    """`async with connection() as db:` a pooled connection, given back when the block ends."""
+    return _PooledConnection(acquire_timeout_s)
+
+
+class _PooledConnection:
+    # A class, not @asynccontextmanager: every request takes one or two, and a generator costs more.
+    __slots__ = ("_acquire_timeout_s", "_pool", "_connection")
+
+    def __init__(self, acquire_timeout_s: float | None) -> None:
+        self._acquire_timeout_s = acquire_timeout_s
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self._pool = engine().pool
+        try:
+            self._connection = await self._pool.acquire(timeout=self._acquire_timeout_s or _limits.acquire_timeout_s)
+        except TimeoutError:
+            raise DatabaseBusy("every database connection is in use") from None
+        return self._connection
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._pool.release(self._connection)
 
 
 class PostgresUnitOfWork:
@@ -223,9 +236,69 @@ def use_cipher(cipher: TokenCipher) -> None:
     _cipher = cipher
 
 
-@asynccontextmanager
-async def unit_of_work(read_only: bool = False) -> AsyncIterator[PostgresUnitOfWork]:
+_feed: ChangeFeed | None = None
+
+
+async def start_read_cache(max_entries: int) -> None:
+    """Server processes: read-only units of work answer the hot reads from a cache that PostgreSQL's
+    notifications keep true (persistence/cached_reads.py). 0 entries: no cache, every read asks PostgreSQL."""
+    global _feed
+    if max_entries <= 0 or _feed is not None:
+        return
+    _feed = ChangeFeed(ReadCache(max_entries), _listening_connection)
+    await _feed.start()
+
+
+async def stop_read_cache() -> None:
+    global _feed
+    feed, _feed = _feed, None
+    if feed is not None:
+        await feed.stop()
+
+
+def read_cache_feed() -> ChangeFeed | None:
+    return _feed
+
+
+async def _listening_connection() -> asyncpg.Connection:
+    # A barrier is a transaction of its own (a NOTIFY): nothing of it needs to reach the disk.
+    config = dict(engine().config)
+    settings = {**config.pop("server_settings", {}), "synchronous_commit": "off", "application_name": "roomlink change feed"}
+    return await asyncpg.connect(**config, server_settings=settings, timeout=5)
+
+
+def unit_of_work(read_only: bool = False) -> AbstractAsyncContextManager[PostgresUnitOfWork]:
+    """`async with unit_of_work() as tx:` one transaction on a pooled connection (domain.ports.UnitOfWorkFactory).
+    Read-only ones, in a server process, answer the hot reads from the read cache (start_read_cache)."""
     if _cipher is None:
         raise RuntimeError("persistence.database.use_cipher() was not called")
-    async with connection() as db, PostgresUnitOfWork(db, _cipher, read_only) as uow:
-        yield uow
+    if read_only and _feed is not None:
+        return CachedReadUnitOfWork(_feed, _read_only_database)  # type: ignore[return-value]
+    return _DatabaseUnitOfWork(read_only)
+
+
+def _read_only_database() -> _DatabaseUnitOfWork:
+    return _DatabaseUnitOfWork(read_only=True)
+
+
+class _DatabaseUnitOfWork:
+    __slots__ = ("_read_only", "_pooled", "_uow")
+
+    def __init__(self, read_only: bool) -> None:
+        self._read_only = read_only
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        self._pooled = connection()
+        db = await self._pooled.__aenter__()
+        try:
+            self._uow = PostgresUnitOfWork(db, _cipher, self._read_only)
+            return await self._uow.__aenter__()
+        except BaseException:
+            await self._pooled.__aexit__(None, None, None)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            await self._uow.__aexit__(*exc_info)
+        finally:
+            await self._pooled.__aexit__(*exc_info)

@@ -9,6 +9,7 @@ import uuid
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from persistence.cached_reads import begin_read_point, end_read_point
 from persistence.correlation import request_id
 from server import metrics, tracing
 
@@ -44,6 +45,7 @@ def _middleware(app: ASGIApp, timed: bool) -> ASGIApp:
         started = time.perf_counter()
         rid = incoming_request_id(scope)
         token = request_id.set(rid)
+        read_point = begin_read_point()
         status = 500
 
         async def send_with_id(message: Message) -> None:
@@ -67,6 +69,7 @@ def _middleware(app: ASGIApp, timed: bool) -> ASGIApp:
         finally:
             if timed:
                 metrics.observe_request(scope["method"], route, status, time.perf_counter() - started)
+            end_read_point(read_point)
             request_id.reset(token)
 
     return middleware

@@ -1,0 +1,181 @@
+"""PostgreSQL's word on what changed, for this process's ReadCache (persistence/read_cache.py).
+
+The feed holds one connection of its own, not the pool's, and LISTENs on `roomlink_changes`, where the
+triggers of migration m0017 name each organization whose rows a committed transaction changed (`*`: too
+many to name). Each name drops that organization's entries from the cache.
+
+`caught_up()` is the barrier a cached answer waits for: the feed sends a notification to a channel only it
+listens on and waits for it to come back. PostgreSQL delivers notifications in the order their
+transactions committed, so once the barrier is back, every change committed before it was sent has
+dropped what it made stale. Reads that wait at the same time share one barrier; a barrier costs one short
+statement (a transaction id, committed without waiting for the disk).
+
+While the feed cannot vouch for what it has seen (not connected yet, connection lost, a barrier not back
+within `barrier_timeout_s`), `caught_up()` answers False at once, every read goes to the database, and the
+cache is emptied before it is used again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from persistence.read_cache import ReadCache
+
+log = logging.getLogger("roomlink.change_feed")
+
+CHANNEL = "roomlink_changes"
+#: The payload that names every organization (never an identifier: domain.identifiers refuses `*`).
+EVERYTHING = "*"
+
+
+class ChangeFeed:
+    def __init__(
+        self,
+        cache: ReadCache,
+        connect: Callable[[], Awaitable[asyncpg.Connection]],
+        barrier_timeout_s: float = 2.0,
+        retry_s: float = 1.0,
+    ) -> None:
+        self.cache = cache
+        self._connect = connect
+        self._barrier_timeout_s = barrier_timeout_s
+        self._retry_s = retry_s
+        self._barrier_channel = f"roomlink_barrier_{secrets.token_hex(8)}"
+        self._connection: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()
+        self._keeper: asyncio.Task | None = None
+        #: The round the next barrier answers: whoever asks while one is on its way waits for the next.
+        self._next_round: asyncio.Future[bool] | None = None
+        self._pump: asyncio.Task | None = None
+        self._arrivals: dict[str, asyncio.Future[None]] = {}
+        self._sent = 0
+        #: Barriers sent so far (tests and benchmarks read it: reads waiting together share one).
+        self.barriers = 0
+
+    @property
+    def live(self) -> bool:
+        return self._connection is not None
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The PostgreSQL backend listening for this feed (pg_stat_activity's pid), while it listens."""
+        return self._connection.get_server_pid() if self._connection is not None else None
+
+    async def start(self, wait_s: float = 5.0) -> None:
+        """Starts listening, and waits up to `wait_s` for it: until then, reads simply go to the database."""
+        self._keeper = asyncio.create_task(self._keep_listening(), name="roomlink-change-feed")
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while not self.live and asyncio.get_running_loop().time() < deadline and not self._keeper.done():
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        for task in (self._keeper, self._pump):
+            if task is not None:
+                task.cancel()
+        for task in (self._keeper, self._pump):
+            if task is not None:
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.terminate()
+        if self._next_round is not None and not self._next_round.done():
+            self._next_round.set_result(False)
+        self._next_round = None
+        self.cache.clear()
+
+    async def caught_up(self) -> bool:
+        """True once every change committed before this call has reached the cache; False (at once, or
+        after the barrier's timeout) when the feed cannot say so: read the database instead."""
+        if self._connection is None:
+            return False
+        if self._next_round is None:
+            self._next_round = asyncio.get_running_loop().create_future()
+            if self._pump is None or self._pump.done():
+                self._pump = asyncio.create_task(self._rounds())
+        return await asyncio.shield(self._next_round)
+
+    async def _rounds(self) -> None:
+        while self._next_round is not None:
+            waiting, self._next_round = self._next_round, None
+            caught_up = False
+            try:
+                caught_up = await self._barrier()
+            finally:
+                if not waiting.done():
+                    waiting.set_result(caught_up)
+
+    async def _barrier(self) -> bool:
+        connection = self._connection
+        if connection is None:
+            return False
+        self._sent += 1
+        token = str(self._sent)
+        back = asyncio.get_running_loop().create_future()
+        self._arrivals[token] = back
+        self.barriers += 1
+        try:
+            async with asyncio.timeout(self._barrier_timeout_s):
+                await connection.execute(f"NOTIFY {self._barrier_channel}, '{token}'")
+                await back
+            return True
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("change feed: a barrier did not come back (%s); reads go to the database", error)
+            self._lose(connection)
+            return False
+        finally:
+            self._arrivals.pop(token, None)
+
+    async def _keep_listening(self) -> None:
+        while True:
+            try:
+                connection = await self._connect()
+            except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+                log.warning("change feed: cannot connect (%s); retrying in %.1f s", error, self._retry_s)
+                await asyncio.sleep(self._retry_s)
+                continue
+            try:
+                await connection.add_listener(CHANNEL, self._changed)
+                await connection.add_listener(self._barrier_channel, self._arrived)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("change feed: cannot listen (%s); retrying in %.1f s", error, self._retry_s)
+                connection.terminate()
+                await asyncio.sleep(self._retry_s)
+                continue
+            connection.add_termination_listener(self._terminated)
+            # Whatever the cache holds was kept before this connection listened: nobody vouches for it.
+            self.cache.clear()
+            self._lost.clear()
+            self._connection = connection
+            await self._lost.wait()
+
+    def _changed(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload == EVERYTHING:
+            self.cache.clear()
+        else:
+            self.cache.drop(payload)
+
+    def _arrived(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        back = self._arrivals.get(payload)
+        if back is not None and not back.done():
+            back.set_result(None)
+
+    def _terminated(self, connection: asyncpg.Connection) -> None:
+        if connection is self._connection:
+            log.warning("change feed: connection closed; reads go to the database until it is back")
+        self._lose(connection)
+
+    def _lose(self, connection: asyncpg.Connection) -> None:
+        if connection is not self._connection:
+            return
+        self._connection = None
+        self.cache.clear()
+        connection.terminate()
+        self._lost.set()
