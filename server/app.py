@@ -14,7 +14,10 @@ from litestar.types import ControllerRouterHandler
 from persistence import database
 from server import heap, logging_setup
 from server.api.bodies import Health, check_request_body
-from server.api.diagnostics import DiagnosticsController
+from server.api.diagnostics import (
+    MyDiagnosticsController,
+    OrganizationDiagnosticsController,
+)
 from server.api.events import EventEndpointController
 from server.api.integrations import (
     MyIntegrationController,
@@ -89,7 +92,8 @@ def create_app(
             SessionProvisioningController,
             OrganizationSessionsController,
             MySessionsController,
-            DiagnosticsController,
+            OrganizationDiagnosticsController,
+            MyDiagnosticsController,
             launch,
             zoom_webhook,
             docs_assets,

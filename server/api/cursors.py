@@ -9,6 +9,8 @@ import binascii
 import json
 from datetime import datetime
 
+import msgspec
+
 from domain.errors import InvalidCursor
 from domain.identifiers import has_control_characters
 
@@ -17,7 +19,7 @@ def encode_cursor(after: tuple[str | datetime, str], sort: str | None = None) ->
     """`sort`: the order of a list that sorts either way (the members' `name` / `-name`), carried along."""
     key, last_id = after
     fields = [key.isoformat() if isinstance(key, datetime) else key, last_id, *([sort] if sort else [])]
-    return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(msgspec.json.encode(fields)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, sort: str | None = None, default_sort: str | None = None) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
@@ -22,7 +22,7 @@ from domain.access import Principal
 from domain.errors import InvalidInput
 from domain.identifiers import TEXT_PATTERN, check_identifier
 from domain.model import MemberRow, Policy
-from domain.ports import MembersQuery
+from domain.ports import MembersPage, MembersQuery
 from persistence.database import unit_of_work
 from server.api.bodies import (
     ActivationLinkIn,
@@ -35,6 +35,7 @@ from server.api.bodies import (
     PolicyIn,
 )
 from server.api.cursors import decode_cursor, encode_cursor
+from server.api.encoded_once import EncodedOnce
 from server.api.openapi import (
     ACTING_USER,
     MEMBER_SECURITY,
@@ -88,10 +89,20 @@ MemberSort = Annotated[
 EXPORT_PAGE_SIZE = 1000
 
 
+def _members_page(page: MembersPage, sort: str) -> MembersPageOut:
+    return MembersPageOut(
+        items=page.items, next_cursor=encode_cursor(page.next_after, sort) if page.next_after else None, total=page.total
+    )
+
+
+#: A first page the read cache answers again and again is encoded once.
+_members_page_body = EncodedOnce(_members_page)
+
+
 class OrganizationIntegrationController(Controller):
     path = "/api/v1/orgs/{org_id:str}/integrations/zoom"
     #: Every call here is the organization's owners' and admins' (R1); manager_guard also checks `org_id`.
-    guards = [member_guard, manager_guard]
+    guards = [manager_guard]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
     parameters = {"acting_user": ACTING_USER}
     security = MEMBER_SECURITY
@@ -123,14 +134,9 @@ class OrganizationIntegrationController(Controller):
         connected: ConnectedFilter = None,
         q: SearchFilter = None,
         sort: MemberSort = "name",
-    ) -> MembersPageOut:
+    ) -> Response[MembersPageOut]:
         query = members_query(org_id, member_type, connected, q, limit=limit, cursor=cursor, sort=sort)
-        page = await integration.list_members(unit_of_work, principal, query)
-        return MembersPageOut(
-            items=page.items,
-            next_cursor=encode_cursor(page.next_after, sort) if page.next_after else None,
-            total=page.total,
-        )
+        return _members_page_body(await integration.list_members(unit_of_work, principal, query), sort)
 
     @get(
         "/members/export",

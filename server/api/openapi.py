@@ -24,7 +24,7 @@ from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.static_files import create_static_files_router
 
 from domain.identifiers import IDENTIFIER_PATTERN
-from server.auth import SESSION_COOKIE, host_product_guard, member_guard
+from server.auth import SESSION_COOKIE, host_product_guard, manager_guard, member_guard
 from server.problems import PROBLEM_JSON
 
 #: Codes a host product can meet, by HTTP status.
@@ -141,7 +141,9 @@ def _derived(handler: HTTPRouteHandler, path: str) -> list[Answers]:
     sets.append(API)
     if host_product_guard in guards:
         sets.append(PROVISIONING)
-    if member_guard in guards:
+    if manager_guard in guards:
+        sets += [MEMBER, MANAGER]
+    elif member_guard in guards:
         sets += [MEMBER, MANAGER] if "{org_id" in path else [MEMBER]
     if "{org_id" in path:
         sets.append(ORGANIZATION)

@@ -214,7 +214,7 @@ class SessionProvisioningController(Controller):
 
 class OrganizationSessionsController(Controller):
     path = "/api/v1/orgs/{org_id:str}/sessions"
-    guards = [member_guard, manager_guard]
+    guards = [manager_guard]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
     parameters = {"acting_user": ACTING_USER}
     security = MEMBER_SECURITY

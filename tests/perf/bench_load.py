@@ -89,6 +89,16 @@ def server_pids(bases: list[str]) -> list[int]:
     return pids
 
 
+async def transaction_id(database_url: str) -> int:
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        return int(await connection.fetchval("SELECT txid_current()"))
+    finally:
+        await connection.close()
+
+
 async def backend_pids(database_url: str) -> set[int]:
     """The scratch database's PostgreSQL backends, but the one asking."""
     import asyncpg
@@ -111,6 +121,8 @@ class Row(msgspec.Struct, frozen=True):
     #: CPU µs per request: both server processes, and the database's backends.
     server_us: float
     postgres_us: float
+    #: Transaction ids spent per request (the read cache's barriers are transactions: persistence/change_feed.py).
+    xids: float
 
 
 async def load(
@@ -119,9 +131,11 @@ async def load(
     servers = server_pids(bases)
     backends = await backend_pids(database_url)
     before = {pid: cpu_seconds(pid) for pid in [*servers, *backends]}
+    first_xid = await transaction_id(database_url)
     runs = [wrk(base + path, headers, max(1, connections // len(bases)), seconds) for base in bases]
     outputs = await asyncio.gather(*(asyncio.to_thread(run.communicate) for run in runs))
     results = [parsed(output) for output, _ in outputs]
+    xids = await transaction_id(database_url) - first_xid - 1
     backends |= await backend_pids(database_url)  # pools grow under load
     spent = {pid: cpu_seconds(pid) - before.get(pid, 0.0) for pid in [*servers, *backends]}
     requests = sum(int(re.search(r"(\d+) requests in", output).group(1)) for output, _ in outputs)
@@ -132,6 +146,7 @@ async def load(
         bad=sum(r[3] for r in results),
         server_us=1e6 * sum(spent[pid] for pid in servers) / requests,
         postgres_us=1e6 * sum(spent[pid] for pid in backends) / requests,
+        xids=xids / requests,
     )
 
 
@@ -167,12 +182,12 @@ async def _run(args: argparse.Namespace) -> None:
     health = rows["/healthz"].rate
     say(
         f"\n{'URL':<48} {'req/s':>9} {'of /healthz':>12} {'p50':>9} {'p99':>9} {'non-2xx':>8}"
-        f" {'server CPU':>11} {'PostgreSQL CPU':>15}"
+        f" {'server CPU':>11} {'PostgreSQL CPU':>15} {'xids':>6}"
     )
     for label, row in rows.items():
         say(
             f"{label:<48} {row.rate:>9.0f} {row.rate / health:>11.0%} {row.p50:>7.1f}ms {row.p99:>7.1f}ms {row.bad:>8}"
-            f" {row.server_us:>7.0f} µs {row.postgres_us:>11.0f} µs"
+            f" {row.server_us:>7.0f} µs {row.postgres_us:>11.0f} µs {row.xids:>6.2f}"
         )
 
 

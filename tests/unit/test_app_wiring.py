@@ -7,7 +7,7 @@ import warnings
 from litestar.handlers import HTTPRouteHandler
 
 from server.app import create_app
-from server.auth import host_product_guard, member_guard
+from server.auth import host_product_guard, manager_guard, member_guard
 from server.config import Settings
 
 
@@ -30,14 +30,21 @@ def test_no_dependency_holds_a_resource_across_the_request():
     assert holding == []
 
 
-def test_every_api_call_is_authenticated_by_a_guard_before_any_dependency_runs():
-    unguarded = [
-        path
+AUTHENTICATING = {host_product_guard, member_guard, manager_guard}
+
+
+def test_every_api_call_is_authenticated_by_one_guard_before_any_dependency_runs():
+    """Exactly one: a second would read who is calling again, and Litestar copies the handler for each guard."""
+    authenticating = [
+        (path, sorted(handler.http_methods), [guard for guard in map(_function, handler.resolve_guards()) if guard in AUTHENTICATING])
         for path, handler in _handlers()
         if path.startswith("/api/")
-        and not {host_product_guard, member_guard} & {getattr(guard, "func", guard) for guard in handler.resolve_guards()}
     ]
-    assert unguarded == []
+    assert [(path, methods, len(guards)) for path, methods, guards in authenticating if len(guards) != 1] == []
+
+
+def _function(guard):
+    return getattr(guard, "func", guard)
 
 
 def test_create_app_uses_litestar_explicitly_without_deprecation_warnings():
