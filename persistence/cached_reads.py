@@ -72,10 +72,14 @@ class CachedReadUnitOfWork:
         return self._database
 
     async def cached(
-        self, key: Hashable, read: Callable[[Any], Awaitable[T]], org_of: Callable[[T], str | None]
+        self,
+        key: Hashable,
+        read: Callable[[Any], Awaitable[T]],
+        org_of: Callable[[T], str | None],
+        cost: Callable[[T], int] = lambda _: 1,
     ) -> T:
         """The cache's answer for `key` once the feed is caught up; otherwise `read` on the database, kept
-        under `org_of(value)` (None: not kept)."""
+        under `org_of(value)` (None: not kept) at `cost(value)` of the cache's capacity."""
         cache = self._feed.cache
         if cache.get(key) is not MISSING and await self._fresh():
             value = cache.get(key)
@@ -85,7 +89,7 @@ class CachedReadUnitOfWork:
         value = await read(await self.database())
         org_id = org_of(value)
         if org_id is not None and self._feed.live:
-            cache.put(key, org_id, value, generation)
+            cache.put(key, org_id, value, generation, cost(value))
         return value
 
     async def _fresh(self) -> bool:
@@ -176,5 +180,8 @@ class _MembersTable(_Deferred):
         if query.after is not None or query.limit > CACHED_PAGE_ROWS:
             return await (await self._uow.database()).members_table.page(query)
         return await self._uow.cached(
-            ("members_table.page", query), lambda tx: tx.members_table.page(query), lambda _: query.org_id
+            ("members_table.page", query),
+            lambda tx: tx.members_table.page(query),
+            lambda _: query.org_id,
+            lambda page: max(1, len(page.items)),
         )

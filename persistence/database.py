@@ -239,13 +239,14 @@ def use_cipher(cipher: TokenCipher) -> None:
 _feed: ChangeFeed | None = None
 
 
-async def start_read_cache(max_entries: int) -> None:
+async def start_read_cache(capacity_rows: int) -> None:
     """Server processes: read-only units of work answer the hot reads from a cache that PostgreSQL's
-    notifications keep true (persistence/cached_reads.py). 0 entries: no cache, every read asks PostgreSQL."""
+    notifications keep true (persistence/cached_reads.py), of at most `capacity_rows` rows' worth (a page
+    of members costs its rows, anything else 1). 0: no cache, every read asks PostgreSQL."""
     global _feed
-    if max_entries <= 0 or _feed is not None:
+    if capacity_rows <= 0 or _feed is not None:
         return
-    _feed = ChangeFeed(ReadCache(max_entries), _listening_connection)
+    _feed = ChangeFeed(ReadCache(capacity_rows), _listening_connection)
     await _feed.start()
 
 

@@ -60,9 +60,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Database connections per process, and how long a request waits for one before answering 503.
     db_pool_size: int = 10
     db_acquire_timeout_s: float = 10.0
-    #: Answers of the hottest reads a server process keeps, dropped by PostgreSQL's notifications
-    #: (persistence/cached_reads.py); 0: none, every read asks PostgreSQL.
-    read_cache_entries: int = 2000
+    #: How much a server process keeps of the hottest reads, dropped by PostgreSQL's notifications
+    #: (persistence/cached_reads.py), in rows: a page of members costs its rows, anything else 1 (20,000 is
+    #: about 15 MB); 0: nothing kept, every read asks PostgreSQL.
+    read_cache_rows: int = 20_000
     #: Failed authentications or capability URLs per client per minute before 429 (per process).
     failed_attempts_per_minute: int = 30
     #: Event endpoints may be http:// or https:// on loopback (tests and the demo); never in production.
@@ -152,7 +153,7 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         zoom_timeout_s=float(environ.get("ROOMLINK_ZOOM_TIMEOUT_S", "10")),
         db_pool_size=int(environ.get("ROOMLINK_DB_POOL_SIZE", "10")),
         db_acquire_timeout_s=float(environ.get("ROOMLINK_DB_ACQUIRE_TIMEOUT_S", "10")),
-        read_cache_entries=int(environ.get("ROOMLINK_READ_CACHE_ENTRIES", "2000")),
+        read_cache_rows=int(environ.get("ROOMLINK_READ_CACHE_ROWS", "20000")),
         failed_attempts_per_minute=int(environ.get("ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE", "30")),
         events_allow_loopback=environ.get("ROOMLINK_EVENTS_ALLOW_LOOPBACK", "") == "1",
         events_timeout_s=float(environ.get("ROOMLINK_EVENTS_TIMEOUT_S", "10")),

@@ -44,7 +44,7 @@ async def services(app: Litestar) -> AsyncIterator[None]:
     configure_cipher(settings)
     tracing.start("api")
     await database.open_pool(pool_limits(settings))
-    await database.start_read_cache(settings.read_cache_entries)
+    await database.start_read_cache(settings.read_cache_rows)
     async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:
         app.state.zoom = HttpZoom(settings.zoom, http) if settings.zoom else None
         app.state.keeper = TokenKeeper(app.state.zoom) if app.state.zoom else None

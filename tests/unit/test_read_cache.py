@@ -39,7 +39,17 @@ def test_none_is_an_answer_and_the_oldest_entry_goes_first_when_full():
     assert len(cache) == 2
 
 
-def test_a_cache_of_no_entries_keeps_nothing():
+def test_a_cache_of_no_rows_keeps_nothing_and_a_page_costs_its_rows():
     cache = ReadCache(0)
     cache.put("a", "org-a", 1, cache.generation)
     assert cache.get("a") is MISSING
+    cache = ReadCache(100)
+    cache.put("small", "org-a", 1, cache.generation)
+    cache.put("page", "org-a", "60 rows", cache.generation, cost=60)
+    assert cache.cost == 61
+    cache.put("larger", "org-b", "50 rows", cache.generation, cost=50)  # the oldest go until it fits
+    assert (cache.get("small"), cache.get("page"), cache.get("larger"), cache.cost) == (MISSING, MISSING, "50 rows", 50)
+    cache.put("too large", "org-b", "101 rows", cache.generation, cost=101)
+    assert cache.get("too large") is MISSING and cache.cost == 50
+    cache.drop("org-b")
+    assert cache.cost == 0 and len(cache) == 0
