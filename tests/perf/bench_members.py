@@ -1,12 +1,15 @@
 """Benchmark: provision 100,000 (or 1,000,000) members through the batch API, then time the members table.
 
-    .venv/bin/python -m tests.perf.bench_members [--members 100000] [--requests 200] [--keep | --reuse URL]
+    .venv/bin/python -m tests.perf.bench_members [--members 100000] [--requests 200] [--keep | --reuse URL] [--read-cache]
 
 Finds PostgreSQL like the tests do (TEST_DATABASE_URL, 127.0.0.1:5432, else embedded), works in a
 scratch database, runs Roomlink as a real server process, and reports how long provisioning and each
 step of seeding took, then for each members-page query (limit 50: pages, filters, searches rare and
 common) the median and p99 latency through HTTP and the same page read directly on the database
 (PostgresMembersTable, the SQL without HTTP), and their ratio; then the same for the counts.
+
+The server runs with its read cache off (ROOMLINK_READ_CACHE_ROWS=0), so that every request is what a first
+one costs; `--read-cache` keeps it on, and a first page asked again is then answered from memory.
 """
 
 from __future__ import annotations
@@ -226,6 +229,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database to study plans")
     parser.add_argument("--reuse", metavar="URL", help="time the queries on a database kept by --keep, as it is")
+    parser.add_argument("--read-cache", action="store_true", help="the server keeps its read cache (off: every request reads)")
     args = parser.parse_args()
 
     server = server_url()
@@ -252,7 +256,9 @@ async def _run(args: argparse.Namespace) -> None:
     await database.open_pool()
     key = {"Authorization": f"Bearer {API_KEY_SECRET}"}
     queries = bench_queries(args.members)
-    with running("server.app:create_app") as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+    cache = {"ROOMLINK_READ_CACHE_ROWS": "20000" if args.read_cache else "0"}
+    print(f"read cache {'on' if args.read_cache else 'off: every request reads PostgreSQL'}", flush=True)
+    with running("server.app:create_app", cache) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
         if not args.reuse:
             seconds = await asyncio.to_thread(provision, client, key, args.members)
             print(f"provisioned {args.members:,} members through the batch API in {seconds:.1f} s"
