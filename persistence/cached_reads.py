@@ -108,8 +108,8 @@ class CachedReadUnitOfWork:
 
 class ReadPoint:
     """A request's moment: its cached reads share the first one's barrier, so each is at least as fresh as
-    the request's beginning, as if the request read everything then. Closed when the request ends, so a
-    task it started cannot use it later."""
+    the request's beginning, as if the request read everything then — until the request commits a change
+    (`wrote`). Closed when the request ends, so a task it started cannot use it later."""
 
     __slots__ = ("caught_up", "open")
 
@@ -123,6 +123,14 @@ _read_point: ContextVar[ReadPoint | None] = ContextVar("roomlink_read_point", de
 
 def begin_read_point() -> Token[ReadPoint | None]:
     return _read_point.set(ReadPoint())
+
+
+def wrote() -> None:
+    """A transaction committed in this request: its later cached reads wait for a barrier of their own, which
+    comes after that transaction's announcement, so a request always reads what it has just written."""
+    point = _read_point.get()
+    if point is not None:
+        point.caught_up = False
 
 
 def end_read_point(token: Token[ReadPoint | None]) -> None:

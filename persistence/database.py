@@ -13,6 +13,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from persistence import cached_reads
 from persistence.cached_reads import CachedReadUnitOfWork
 from persistence.change_feed import ChangeFeed
 from persistence.connections import PostgresConnections
@@ -225,6 +226,7 @@ class PostgresUnitOfWork:
         await self.outbox.flush()
         await self._transaction.commit()
         self._committed = True
+        cached_reads.wrote()
 
 
 _cipher: TokenCipher | None = None

@@ -13,10 +13,21 @@ import pytest
 from domain.model import ConnectionType, Role
 from domain.ports import MembersQuery
 from persistence import database
-from persistence.cached_reads import CachedReadUnitOfWork, begin_read_point, end_read_point
+from persistence.cached_reads import (
+    CachedReadUnitOfWork,
+    begin_read_point,
+    end_read_point,
+)
 from persistence.change_feed import CHANNEL, ChangeFeed
 from persistence.read_cache import MISSING, ReadCache
-from tests.support.builders import add_connection, connection, create_organization, member, unique
+from server.clock import utcnow
+from tests.support.builders import (
+    add_connection,
+    connection,
+    create_organization,
+    member,
+    unique,
+)
 from tests.support.sql import raw_sql
 
 
@@ -139,6 +150,37 @@ async def test_a_hit_takes_no_database_connection_and_a_request_shares_one_barri
         end_read_point(read_point)
     assert feed.barriers == barriers + 1
     assert pool.get_idle_size() >= free_before
+
+
+async def test_a_request_that_commits_a_change_reads_after_it_not_from_its_first_barrier(feed):
+    org_id, elsewhere = unique("org"), unique("org")
+    owner = f"{org_id}-owner"
+    await create_organization(org_id, [member(owner, Role.OWNER)])
+    await create_organization(elsewhere, [member(f"{elsewhere}-owner", Role.OWNER)])
+    assert await feed.caught_up()
+    async with cached_reads(feed) as tx:
+        await tx.members.find(owner)  # kept
+    read_point = begin_read_point()
+    try:
+        async with cached_reads(feed) as tx:
+            assert (await tx.members.find(owner)).role is Role.OWNER  # the guard's read: the request's barrier
+        barriers = feed.barriers
+        async with cached_reads(feed) as tx:
+            assert (await tx.members.find(owner)).role is Role.OWNER  # shares it
+        assert feed.barriers == barriers
+        async with database.unit_of_work() as tx:  # the handler commits a change (of another organization)
+            await tx.organizations.save(elsewhere, "Renamed", utcnow())
+            await tx.commit()
+        async with cached_reads(feed) as tx:  # its later reads wait for a barrier after that commit
+            assert (await tx.members.find(owner)).role is Role.OWNER
+        assert feed.barriers == barriers + 1
+        async with database.unit_of_work() as tx:  # and what it wrote itself, it reads
+            await tx.members.save_many(org_id, [member(owner, Role.ADMIN)], utcnow())
+            await tx.commit()
+        async with cached_reads(feed) as tx:
+            assert (await tx.members.find(owner)).role is Role.ADMIN
+    finally:
+        end_read_point(read_point)
 
 
 async def test_an_answer_read_while_its_organization_changed_is_not_kept(feed):
