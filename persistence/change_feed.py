@@ -31,6 +31,8 @@ log = logging.getLogger("roomlink.change_feed")
 CHANNEL = "roomlink_changes"
 #: The payload that names every organization (never an identifier: domain.identifiers refuses `*`).
 EVERYTHING = "*"
+#: The longest wait between attempts to listen again.
+MAX_RETRY_S = 30.0
 
 
 class ChangeFeed:
@@ -47,6 +49,8 @@ class ChangeFeed:
         self._retry_s = retry_s
         self._barrier_channel = f"roomlink_barrier_{secrets.token_hex(8)}"
         self._connection: asyncpg.Connection | None = None
+        #: The connection has carried a barrier back: until then nothing is kept or answered.
+        self._proven = False
         self._lost = asyncio.Event()
         self._keeper: asyncio.Task | None = None
         #: The round the next barrier answers: whoever asks while one is on its way waits for the next.
@@ -59,7 +63,7 @@ class ChangeFeed:
 
     @property
     def live(self) -> bool:
-        return self._connection is not None
+        return self._connection is not None and self._proven
 
     @property
     def backend_pid(self) -> int | None:
@@ -84,6 +88,7 @@ class ChangeFeed:
                 except asyncio.CancelledError:
                     pass
         connection, self._connection = self._connection, None
+        self._proven = False
         if connection is not None:
             connection.terminate()
         if self._next_round is not None and not self._next_round.done():
@@ -94,7 +99,7 @@ class ChangeFeed:
     async def caught_up(self) -> bool:
         """True once every change committed before this call has reached the cache; False (at once, or
         after the barrier's timeout) when the feed cannot say so: read the database instead."""
-        if self._connection is None:
+        if not self.live:
             return False
         if self._next_round is None:
             self._next_round = asyncio.get_running_loop().create_future()
@@ -127,34 +132,48 @@ class ChangeFeed:
                 await back
             return True
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            log.warning("change feed: a barrier did not come back (%s); reads go to the database", error)
+            log.warning("change feed: a barrier did not come back (%s); reads go to the database", type(error).__name__)
             self._lose(connection)
             return False
         finally:
             self._arrivals.pop(token, None)
 
     async def _keep_listening(self) -> None:
+        """Connects, listens, and proves it with a barrier before anything is kept: where notifications never
+        come back (a pooler in transaction mode between Roomlink and PostgreSQL), the cache stays off and
+        reads go to the database, instead of every kept answer waiting out a barrier's timeout."""
+        delay = self._retry_s
         while True:
-            try:
-                connection = await self._connect()
-            except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-                log.warning("change feed: cannot connect (%s); retrying in %.1f s", error, self._retry_s)
-                await asyncio.sleep(self._retry_s)
-                continue
-            try:
-                await connection.add_listener(CHANNEL, self._changed)
-                await connection.add_listener(self._barrier_channel, self._arrived)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("change feed: cannot listen (%s); retrying in %.1f s", error, self._retry_s)
-                connection.terminate()
-                await asyncio.sleep(self._retry_s)
-                continue
-            connection.add_termination_listener(self._terminated)
-            # Whatever the cache holds was kept before this connection listened: nobody vouches for it.
-            self.cache.clear()
-            self._lost.clear()
-            self._connection = connection
-            await self._lost.wait()
+            connection = await self._listening()
+            if connection is not None:
+                # Whatever the cache holds was kept before this connection listened: nobody vouches for it.
+                self.cache.clear()
+                self._lost.clear()
+                self._connection = connection
+                if await self._barrier():
+                    self._proven = True
+                    delay = self._retry_s
+                    await self._lost.wait()
+                    continue
+                log.warning("change feed: notifications do not come back on this connection; the read cache is off")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_S)
+
+    async def _listening(self) -> asyncpg.Connection | None:
+        try:
+            connection = await self._connect()
+        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+            log.warning("change feed: cannot connect (%s); the read cache is off until it can", error)
+            return None
+        try:
+            await connection.add_listener(CHANNEL, self._changed)
+            await connection.add_listener(self._barrier_channel, self._arrived)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("change feed: cannot listen (%s); the read cache is off until it can", error)
+            connection.terminate()
+            return None
+        connection.add_termination_listener(self._terminated)
+        return connection
 
     def _changed(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
         if payload == EVERYTHING:
@@ -176,6 +195,7 @@ class ChangeFeed:
         if connection is not self._connection:
             return
         self._connection = None
+        self._proven = False
         self.cache.clear()
         connection.terminate()
         self._lost.set()

@@ -282,3 +282,39 @@ async def test_nobodys_member_and_an_expired_session_are_never_answered_from_the
     assert feed.cache.get(("sessions.session", token_hash)) is not MISSING
     async with cached_reads(feed) as tx:
         assert await tx.sessions.session(token_hash, now + timedelta(minutes=2)) is None
+
+
+async def test_where_notifications_never_come_back_the_cache_stays_off_and_reads_do_not_wait(db):
+    """As behind a connection pooler in transaction mode: LISTEN is accepted, nothing is ever delivered."""
+
+    class Deaf:
+        def __init__(self, connection: asyncpg.Connection) -> None:
+            self._connection = connection
+
+        async def add_listener(self, channel, callback) -> None:
+            await self._connection.execute(f'LISTEN "{channel}"')  # accepted, and never heard
+
+        def __getattr__(self, name):
+            return getattr(self._connection, name)
+
+    async def deaf_connection():
+        return Deaf(await database._listening_connection())
+
+    feed = ChangeFeed(ReadCache(100), deaf_connection, barrier_timeout_s=0.2, retry_s=0.2)
+    await feed.start(wait_s=0.1)
+    try:
+        org_id = unique("org")
+        owner = f"{org_id}-owner"
+        await create_organization(org_id, [member(owner, Role.OWNER)])
+        await asyncio.sleep(0.5)  # its proof barrier has timed out by now
+        loop = asyncio.get_running_loop()
+        for role in (Role.ADMIN, Role.OWNER, Role.ADMIN):
+            async with raw_sql() as sql:
+                await sql.execute("UPDATE members SET role = $3 WHERE org_id = $1 AND user_id = $2", org_id, owner, role.value)
+            began = loop.time()
+            async with cached_reads(feed) as tx:
+                assert (await tx.members.find(owner)).role is role
+            assert loop.time() - began < 0.15  # never a barrier's timeout
+        assert not feed.live and len(feed.cache) == 0
+    finally:
+        await feed.stop()
