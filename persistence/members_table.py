@@ -206,8 +206,15 @@ class PostgresMembersTable:
         if selected <= SMALL_SELECTION:
             return await self._walk_states(query, states, words)
         merged = await self._merged(query, states, words, selected, members)
-        if merged is not None:
+        if isinstance(merged, list):
             return merged
+        if merged is not None and merged.walk_fails(min(members, WALK_ROWS), selected, members, query.limit + 1):
+            # The words' counts say a walk would not fill a page ("ada tanaka 4": a 120th of the members have
+            # the first two, and they come after 6,667 other Adas in the order): the trigram index first,
+            # unless it finds more than TRIGRAM_ROWS matches.
+            found = await self._trigram(query, states, words, int(TRIGRAM_ROWS))
+            if found is not None:
+                return found
         sql = _Sql(query)
         match = sql.match(words)
         # The name index in order, WALK_ROWS rows at most, stopping when the page is full; the limit
@@ -237,26 +244,47 @@ class PostgresMembersTable:
         if selected <= hits * members / rows:
             return await self._walk_states(query, states, words)
         # Rare: the trigram index finds the matches first.
+        return await self._trigram(query, states, words)
+
+    async def _trigram(
+        self, query: MembersQuery, states: list[MemberState], words: list[str], bound: int | None = None
+    ) -> list[asyncpg.Record] | None:
+        """Every member matching the words, by the trigram index (members_search_text), then the page of them
+        in the selected states, in order. With a bound: None when more than `bound` members match (the
+        matches are read no further than one past it)."""
         sql = _Sql(query)
         match = sql.match(words)
-        matched = f"WITH matched AS MATERIALIZED (SELECT {_COLUMNS} FROM members WHERE org_id = $1 AND {match}) "
+        limit = "" if bound is None else f" LIMIT {int(bound) + 1}"
+        matched = f"WITH matched AS MATERIALIZED (SELECT {_COLUMNS} FROM members WHERE org_id = $1 AND {match}{limit}) "
         branches = [
             f"(SELECT {_COLUMNS} FROM matched WHERE true{sql.state(state)}{sql.after()} ORDER BY {sql.order} LIMIT $2)"
             for state in _branches(states)
         ]
-        return await self._fetch_page(sql, f"{matched}SELECT * FROM ({' UNION ALL '.join(branches)}) AS page")
+        union = f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS page"
+        if bound is None:
+            return await self._fetch_page(sql, f"{matched}{union}")
+        # How many matched, beside the page: one row with no member when the page is empty.
+        records = await self._connection.fetch(
+            f"{matched}SELECT page.*, found.matches FROM (SELECT count(*) AS matches FROM matched) AS found"
+            f" LEFT JOIN LATERAL ({union} ORDER BY {sql.order} LIMIT $2) AS page ON true ORDER BY {sql.order_of('page')}",
+            *sql.args,
+        )
+        if records[0]["matches"] > bound:
+            return None
+        return [record for record in records if record["user_id"] is not None]
 
     async def _merged(
         self, query: MembersQuery, states: list[MemberState], words: list[str], selected: int, members: int
-    ) -> list[asyncpg.Record] | None:
+    ) -> list[asyncpg.Record] | _Estimate | None:
         """The page from the ranges of member_words (migration m0013) of the words one search word stands
         for, merged in name order; the other search words and the states checked on each member's row.
 
         Read when the ranges hold MERGE_ROWS members or fewer (a rare word: its matches directly, not
         after a walk), or when there is nothing to check (one search word, every state): a word shared by
         a tenth of the members in runs of names takes a page of rows, not the 100,000 the trigram index
-        finds. None otherwise (no search word stands for MERGE_WORDS words or fewer; other words or
-        states to check on many rows, whose matches may lie anywhere in the ranges): another reading.
+        finds. Otherwise (no search word stands for MERGE_WORDS words or fewer; other words or states to
+        check on many rows, whose matches may lie anywhere in the ranges) another reading: an _Estimate of
+        how many members match, from the words' counts, or None when no word was counted.
         """
         folded = await self._connection.fetchval(
             "SELECT array_agg(btrim(public.roomlink_fold(word)) ORDER BY i)"
@@ -277,8 +305,9 @@ class PostgresMembersTable:
         candidates = sorted(
             (sum(members for _, members in expansion), i) for i, expansion in enumerate(expansions) if expansion
         )
+        estimate = _Estimate.of([total for total, _ in candidates], len(candidates) < len(words), members)
         if not candidates:
-            return None
+            return estimate
         total, i = candidates[0]
         if total <= MERGE_ROWS or (len(words) == 1 and len(states) == len(ALL_STATES)):
             # At most MERGE_ROWS rows to check; or none to check: the first rows after the cursor are the page.
@@ -291,8 +320,9 @@ class PostgresMembersTable:
         common = [i for total, i in candidates if total * 2 >= members]
         with_states = len(states) < len(ALL_STATES)
         if len(leaping) + len(common) < len(words) or len(leaping) + with_states < 2 or len(states) > LEAP_RANGES:
-            return None
-        return await self._leap(query, states if with_states else [], words, {i: expansions[i] for i in leaping})
+            return estimate
+        leapt = await self._leap(query, states if with_states else [], words, {i: expansions[i] for i in leaping})
+        return estimate if leapt is None else leapt
 
     async def _expansions(
         self, org_id: str, words: list[str], folded: list[str]
@@ -573,6 +603,33 @@ MERGE_ROWS = 2_000
 #: Ranges one set of a leapfrog may have (a search word's words, the selected states), and its steps at most.
 LEAP_RANGES = 16
 LEAP_STEPS = 400
+#: Matches the trigram index may find when a search asks it before walking the name index (_Estimate).
+TRIGRAM_ROWS = 2_000
+
+
+class _Estimate(msgspec.Struct, frozen=True):
+    """How many members a search's words match, guessed from the members under each counted word as if the
+    words were independent (a word standing for more than MERGE_WORDS words counts as every member)."""
+
+    matches: float
+    #: Some word was not counted: the matches may be far fewer.
+    uncounted: bool
+
+    @classmethod
+    def of(cls, totals: list[int], uncounted: bool, members: int) -> _Estimate:
+        matches = float(members)
+        for total in totals:
+            matches *= min(1.0, total / members) if members else 0.0
+        return cls(matches=matches, uncounted=uncounted)
+
+    def walk_fails(self, rows: int, selected: int, members: int, page: int) -> bool:
+        """A walk of `rows` members in name order is expected to find fewer than a page of matches in the
+        selected states, and the trigram index not to find more than TRIGRAM_ROWS matches (a word not
+        counted may turn most of them away)."""
+        if not members:
+            return False
+        expected = rows * (self.matches / members) * (selected / members)
+        return expected < page and (self.uncounted or self.matches <= TRIGRAM_ROWS)
 
 
 class _Sql:

@@ -206,18 +206,23 @@ TOWN_QUERIES = [
     "town",  # every member
     "123",  # one member's number, and every email's
     "chen 04",
+    "ada tanaka 1",  # two counted words and one standing for too many words to count, as the benchmark's "ada tanaka 4"
     "nobody",
 ]
 TOWN_FILTERS = [{}, {"type": "personal"}, {"connected": False}, {"type": "organization", "connected": True},
                 {"type": "none"}]
 #: Each way of reading a search, forced: the merged word ranges (all of a rare word's, or a common word's
 #: until the page is full); the leapfrog of words' and states' ranges, and its giving up to the other
-#: readings; those readings alone (no word stands for few enough words).
+#: readings; the trigram index asked first when the words' counts say a walk would not fill a page, and
+#: its giving up (more matches than TRIGRAM_ROWS) to the walk; those readings alone (no word stands for
+#: few enough words).
 WAYS = [
     {},
     {"MERGE_ROWS": 40},
     {"MERGE_ROWS": 3, "WALK_ROWS": 20},
+    {"MERGE_ROWS": 3, "WALK_ROWS": 20, "TRIGRAM_ROWS": 2},
     {"MERGE_ROWS": 3, "LEAP_STEPS": 4, "WALK_ROWS": 20},
+    {"MERGE_ROWS": 3, "LEAP_STEPS": 4, "WALK_ROWS": 20, "TRIGRAM_ROWS": 2},
     {"MERGE_WORDS": 1},
     {"MERGE_WORDS": 0, "WALK_ROWS": 5},
     {"MERGE_WORDS": 0, "WALK_ROWS": 1000},
@@ -244,6 +249,33 @@ async def test_r9_search_lists_what_a_brute_force_filter_of_the_members_finds(to
         for q in TOWN_QUERIES:
             found = await names(town, q, limit=5, pages=3, descending=descending, **filters)
             assert found == expected[q][:15], (q, way)
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["name", "-name"])
+async def test_r9_words_too_few_together_for_a_walk_are_asked_of_the_trigram_index_first(town, descending, monkeypatch):
+    """Two words each common ("ada", "tanaka": a fifth of the members), together in a 25th, with a word standing for
+    too many words to count ("1"): the trigram index answers before any walk of the name index; with more
+    matches than TRIGRAM_ROWS it gives up, and the walk answers the same."""
+    rows = await listed(town, descending=descending)
+    expected = brute_force(rows, "ada tanaka 1")
+    assert 2 < len(expected) < 20
+    asked: list[tuple[int | None, bool]] = []
+    trigram = members_table.PostgresMembersTable._trigram
+
+    async def spied(self, query, states, words, bound=None):
+        found = await trigram(self, query, states, words, bound)
+        asked.append((bound, found is not None))
+        return found
+
+    monkeypatch.setattr(members_table.PostgresMembersTable, "_trigram", spied)
+    for name, value in {"SMALL_SELECTION": 0, "MERGE_ROWS": 3, "WALK_ROWS": 20}.items():
+        monkeypatch.setattr(members_table, name, value)
+    assert await names(town, "ada tanaka 1", limit=2, descending=descending) == expected
+    assert asked and all(answered for bound, answered in asked) and {bound for bound, _ in asked} == {2000}
+    asked.clear()
+    monkeypatch.setattr(members_table, "TRIGRAM_ROWS", len(expected) - 1)
+    assert await names(town, "ada tanaka 1", limit=2, descending=descending) == expected
+    assert asked and not any(answered for bound, answered in asked if bound is not None)
 
 
 async def test_r9_words_follow_renames_new_emails_and_removals(db, monkeypatch):
