@@ -253,7 +253,9 @@ class PostgresMembersTable:
         in the selected states, in order. With a bound: None when more than `bound` members match (the
         matches are read no further than one past it)."""
         sql = _Sql(query)
-        match = sql.match(words)
+        # Folded once: the plan a prepared statement settles on (generic) folded each word again for every
+        # match it rechecked (9 of the 15 ms of "ada tanaka 4" at 1,000,000 members, 924 matches).
+        match = sql.match(words, once=True)
         limit = "" if bound is None else f" LIMIT {int(bound) + 1}"
         matched = f"WITH matched AS MATERIALIZED (SELECT {_COLUMNS} FROM members WHERE org_id = $1 AND {match}{limit}) "
         branches = [
@@ -673,13 +675,14 @@ class _Sql:
             return ""
         return " AND (" + " OR ".join(self.state(state).removeprefix(" AND ") for state in states) + ")"
 
-    def match(self, words: list[str]) -> str:
-        """Every word, folded as the members' search_text is (migration m0012), in search_text."""
-        return " AND ".join(
-            f"search_text LIKE '%{'' if len(word) >= SUBSTRING_FROM else ' '}' || btrim(public.roomlink_fold("
-            f"{self.add(word)})) || '%'"
+    def match(self, words: list[str], once: bool = False) -> str:
+        """Every word, folded as the members' search_text is (migration m0012), in search_text. `once`: each
+        word folded once per execution (an InitPlan), not once per row a generic plan checks."""
+        patterns = [
+            f"'%{'' if len(word) >= SUBSTRING_FROM else ' '}' || btrim(public.roomlink_fold({self.add(word)})) || '%'"
             for word in words
-        )
+        ]
+        return " AND ".join(f"search_text LIKE (SELECT {pattern})" if once else f"search_text LIKE {pattern}" for pattern in patterns)
 
 
 def _stretch(sql: _Sql, expansion: list[tuple[str, int]]) -> str:
