@@ -84,7 +84,9 @@ class CachedReadUnitOfWork:
         if cache.get(key) is not MISSING and await self._fresh():
             value = cache.get(key)
             if value is not MISSING:
+                self._feed.observe("hit")
                 return value  # type: ignore[return-value]
+        self._feed.observe("miss")
         generation = cache.generation
         value = await read(await self.database())
         org_id = org_of(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import asyncpg
@@ -241,14 +242,14 @@ def use_cipher(cipher: TokenCipher) -> None:
 _feed: ChangeFeed | None = None
 
 
-async def start_read_cache(capacity_rows: int) -> None:
+async def start_read_cache(capacity_rows: int, observe: Callable[[str], None] | None = None) -> None:
     """Server processes: read-only units of work answer the hot reads from a cache that PostgreSQL's
     notifications keep true (persistence/cached_reads.py), of at most `capacity_rows` rows' worth (a page
     of members costs its rows, anything else 1). 0: no cache, every read asks PostgreSQL."""
     global _feed
     if capacity_rows <= 0 or _feed is not None:
         return
-    _feed = ChangeFeed(ReadCache(capacity_rows), _listening_connection)
+    _feed = ChangeFeed(ReadCache(capacity_rows), _listening_connection, observe=observe)
     await _feed.start()
 
 

@@ -52,6 +52,12 @@ WEBHOOK_LAG = Histogram(
     ["event"],
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0),
 )
+READ_CACHE = Counter(
+    "roomlink_read_cache",
+    "The serve processes' read cache (persistence/change_feed.py): reads answered from it (hit) or from PostgreSQL "
+    "(miss), barriers sent (several waiting reads share one), and listening connections lost (lost).",
+    ["outcome"],
+)
 JOB_RUNS = Histogram(
     "roomlink_job_duration_seconds",
     "Background jobs run, by kind and outcome (ok, error, rate_limited), and how long each run took.",
@@ -174,3 +180,7 @@ def _zoom_observed(operation: str, outcome: str, code: str, status: int | None, 
             "duration_ms": round(seconds * 1000, 1),
         },
     )
+
+
+def observe_read_cache(outcome: str) -> None:
+    READ_CACHE.labels(outcome).inc()

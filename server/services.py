@@ -12,7 +12,7 @@ from litestar.datastructures import State
 
 from persistence import database
 from persistence.token_cipher import KeyRing, TokenCipher
-from server import log_redaction, tracing
+from server import log_redaction, metrics, tracing
 from server.config import Settings
 from server.mail import SmtpMailer, parse_smtp_url
 from server.problems import Problem
@@ -44,7 +44,8 @@ async def services(app: Litestar) -> AsyncIterator[None]:
     configure_cipher(settings)
     tracing.start("api")
     await database.open_pool(pool_limits(settings))
-    await database.start_read_cache(settings.read_cache_rows)
+    # Counted only where /metrics is exported (a hit costs a counter's increment then).
+    await database.start_read_cache(settings.read_cache_rows, metrics.observe_read_cache if settings.metrics_token else None)
     async with httpx.AsyncClient(timeout=zoom_timeout(settings)) as http:
         app.state.zoom = HttpZoom(settings.zoom, http) if settings.zoom else None
         app.state.keeper = TokenKeeper(app.state.zoom) if app.state.zoom else None

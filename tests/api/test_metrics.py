@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from domain.model import ConnectionStatus
 from domain.precedence import effective_connection
 from persistence.database import unit_of_work
+from tests.api.conftest import provision_organization
 from tests.support.builders import expire_access_token
 from tests.support.servers import free_port, running, worker
 from tests.support.sql import raw_sql
@@ -151,6 +152,24 @@ async def _check_scrape(base_url: str, org, members_page: str) -> None:
     assert exported == expected
     assert exported[("organization", "false", "organization_admin_lost")] >= 2
     await _check_meeting_figures(samples)
+
+
+async def test_the_read_cache_counts_its_hits_misses_and_barriers(stack, api):
+    first, _ = stack
+    ids = await provision_organization(api)
+    before = await scrape(first)
+    async with httpx.AsyncClient(base_url=first, timeout=30) as one:
+        for _ in range(3):
+            answer = await one.get(f"/api/v1/orgs/{ids['org_id']}/integrations/zoom", headers=as_member(ids["owner"]))
+            assert answer.status_code == 200
+    after = await scrape(first)
+    grew = {
+        outcome: value(after, "roomlink_read_cache_total", outcome=outcome)
+        - value(before, "roomlink_read_cache_total", outcome=outcome)
+        for outcome in ("hit", "miss", "barrier")
+    }
+    # Who is calling and the counts: read once (misses), then kept; a kept answer waits for a barrier.
+    assert grew["miss"] >= 2 and grew["hit"] >= 2 and grew["barrier"] >= 1, grew
 
 
 async def test_metrics_answer_404_without_a_token_configured_and_401_to_a_wrong_bearer(stack, roomlink):
