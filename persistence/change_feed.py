@@ -60,8 +60,7 @@ class ChangeFeed:
         self._next_round: asyncio.Future[bool] | None = None
         self._pump: asyncio.Task | None = None
         self._arrivals: dict[str, asyncio.Future[None]] = {}
-        self._sent = 0
-        #: Barriers sent so far (tests and benchmarks read it: reads waiting together share one).
+        #: Barriers sent so far, each's token its number (tests read it: reads waiting together share one).
         self.barriers = 0
 
     @property
@@ -124,11 +123,10 @@ class ChangeFeed:
         connection = self._connection
         if connection is None:
             return False
-        self._sent += 1
-        token = str(self._sent)
+        self.barriers += 1
+        token = str(self.barriers)
         back = asyncio.get_running_loop().create_future()
         self._arrivals[token] = back
-        self.barriers += 1
         self.observe("barrier")
         try:
             async with asyncio.timeout(self._barrier_timeout_s):

@@ -18,11 +18,7 @@ import time
 import asyncpg
 
 from persistence.token_cipher import KeyRing, TokenCipher
-from tests.support.database import (
-    create_scratch_database,
-    drop_scratch_database,
-    server_url,
-)
+from tests.perf.common import in_scratch_database
 
 
 async def commits_per_second(database_url: str, writers: int, seconds: float) -> float:
@@ -44,8 +40,10 @@ async def commits_per_second(database_url: str, writers: int, seconds: float) ->
     return done / seconds
 
 
-async def _run(database_url: str, seconds: float) -> None:
+async def _run(args: argparse.Namespace) -> None:
     from persistence import database
+
+    database_url, seconds = os.environ["DATABASE_URL"], args.seconds
 
     database.use_cipher(TokenCipher(KeyRing.from_config(os.environ["ROOMLINK_TOKEN_KEYS"])))
     await database.migrate()
@@ -67,15 +65,8 @@ async def _run(database_url: str, seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
-    args = parser.parse_args()
-    server = server_url()
-    scratch = create_scratch_database(server)
-    os.environ["DATABASE_URL"] = scratch
     os.environ.setdefault("ROOMLINK_TOKEN_KEYS", f"bench:{KeyRing.generate_key()}")
-    try:
-        asyncio.run(_run(scratch, args.seconds))
-    finally:
-        drop_scratch_database(server, scratch)
+    in_scratch_database(_run, parser.parse_args())
 
 
 if __name__ == "__main__":
