@@ -25,6 +25,11 @@ def in_hours(hours: float) -> datetime:
     return (datetime.now(UTC) + timedelta(hours=hours)).replace(second=0, microsecond=0)
 
 
+def tomorrow_at(hour: int) -> datetime:
+    """A time of tomorrow (UTC): sessions an hour or two apart then fall on one day, whenever the test runs."""
+    return (datetime.now(UTC) + timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
 async def put_session(base_url: str, org_id: str, session_id: str, host: str, title: str, start: datetime, **more) -> None:
     body = {
         "host_user_id": host, "title": title, "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -59,7 +64,7 @@ async def test_r16_r22_the_hosts_day_lists_each_session_with_status_participants
     browser: Browser, viewport, pages_server, seated
 ):
     org_id, host = seated["org_id"], seated["member"]["user_id"]
-    start = in_hours(2)
+    start = tomorrow_at(9)  # in_hours(2) put the follow-up an hour later on the next day after 21:00 UTC
     await put_session(pages_server, org_id, "physio", host, "Morning physio group", start, capacity=8)
     await put_session(pages_server, org_id, "follow-up", host, "Follow-up appointment", start + timedelta(hours=1), capacity=1)
     for booking_id, name in (("b1", "Ada Lovelace"), ("b2", "Grace Hopper")):
