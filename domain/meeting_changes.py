@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from domain.access import Principal
+from domain.access import Principal, require_manager
 from domain.budget import budget_day, next_reset, over_budget_reason
 from domain.errors import (
     ConnectionBroken,
@@ -25,7 +25,7 @@ from domain.errors import (
     MeetingNotFound,
     MemberNotConnected,
 )
-from domain.meeting_hosts import CONNECTION_GONE, host_of
+from domain.meeting_hosts import CONNECTION_GONE
 from domain.meeting_in_zoom import (
     GONE_FROM_ZOOM,
     HOST_GONE,
@@ -45,7 +45,7 @@ from domain.meeting_ports import (
     ZoomNotTheHost,
     ZoomPersonalRoom,
 )
-from domain.meetings import own_meeting, save_meeting
+from domain.meetings import meeting_host, own_meeting, save_meeting
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 PERSONAL_ROOM_LEFT_ALONE = (
@@ -68,7 +68,9 @@ async def _host_or_attention(uow: UnitOfWorkFactory, meeting: Meeting, now: date
     """The meeting's host; when its connection is gone, the meeting is marked (R19) and the error raised."""
     async with uow() as tx:
         try:
-            return await host_of(tx, meeting, now)
+            host, _ = await meeting_host(tx, await tx.meetings.locked(meeting.org_id, meeting.id) or meeting, now)
+            await tx.commit()
+            return host
         except MeetingConnectionGone:
             await _mark(tx, meeting, MeetingStatus.NEEDS_ATTENTION, CONNECTION_GONE, now)
             await tx.commit()
@@ -110,6 +112,18 @@ async def list_meetings(
     more = len(items) > limit
     items = items[:limit]
     return MeetingsPage(items=items, next_after=(items[-1].start_time, items[-1].id) if more else None)
+
+
+#: At most this many meetings left in Zoom are listed; more than that is a Zoom account to clean up in Zoom.
+LEFT_IN_ZOOM_LISTED = 500
+
+
+async def left_in_zoom(uow: UnitOfWorkFactory, principal: Principal, org_id: str, now: datetime) -> list[Meeting]:
+    """R1: for owners and admins, the meetings not over that Roomlink could no longer cancel in Zoom (their
+    connection gone, the host's Zoom now another Zoom user): still there with working links, to cancel in Zoom."""
+    require_manager(principal, org_id)
+    async with uow(read_only=True) as tx:
+        return await tx.meetings.left_in_zoom(org_id, now, LEFT_IN_ZOOM_LISTED)
 
 
 async def get_meeting(
@@ -192,7 +206,7 @@ async def change_meeting(
         if meeting.lease_until is not None and meeting.lease_until > now:
             # Two callers at once would each send the same change: one Zoom update, the other looks again later.
             raise MeetingBeingChanged("The meeting is being changed in Zoom; try again in a moment.")
-        host = await host_of(tx, meeting, now)
+        host, meeting = await meeting_host(tx, meeting, now)
         if not await tx.meeting_budget.spend(meeting.org_id, meeting.zoom_user_id, budget_day(now)):
             raise DailyBudgetSpent(over_budget_reason(now).replace("it will be made", "it can be changed"), retry_at=next_reset(now))
         meeting = msgspec.structs.replace(meeting, lease_until=now + CHANGE_LEASE)

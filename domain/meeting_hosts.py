@@ -9,15 +9,16 @@ from domain.access import Principal
 from domain.errors import (
     MeetingConnectionGone,
     MemberNotConnected,
+    MemberNotFound,
 )
 from domain.integration import member_zoom
 from domain.meeting_model import Meeting, MeetingHost
-from domain.model import Connection, ConnectionStatus, ConnectionType, Reason
+from domain.model import Connection, ConnectionStatus, ConnectionType, Reason, Role
 from domain.ports import UnitOfWork
 
 CONNECTION_GONE = (
-    "Created through a connection that is gone; nothing switches Zoom accounts silently. "
-    "Recreate it through your current Zoom, or cancel it."
+    "Created through a connection that is gone; nothing switches Zoom accounts silently. The meeting is still in "
+    "Zoom and its link works: connect the same Zoom again to manage it here, or recreate it through your current Zoom."
 )
 
 _NOT_CONNECTED_WORDS = {
@@ -58,6 +59,18 @@ async def host_of(tx: UnitOfWork, meeting: Meeting, now: datetime) -> MeetingHos
             reason=reconnect_reason(connection),
         )
     return MeetingHost(connection=connection, zoom_user_id=meeting.zoom_user_id, zoom_user_email=meeting.zoom_user_email)
+
+
+async def successor_host(tx: UnitOfWork, meeting: Meeting) -> MeetingHost | None:
+    """The member's effective connection now, when it reaches the Zoom user that hosts the meeting in Zoom (the
+    same account connected again, the app added again, a personal Zoom of that very user): through it the
+    meeting can still be read, changed and cancelled, so it need not be made twice. None otherwise."""
+    acting = Principal(org_id=meeting.org_id, user_id=meeting.user_id, role=Role.MEMBER, actor=f"meeting:{meeting.id}")
+    try:
+        host = await effective_host(tx, acting)
+    except (MemberNotConnected, MemberNotFound):
+        return None
+    return host if host.zoom_user_id == meeting.zoom_user_id else None
 
 
 def reconnect_reason(connection: Connection) -> str:

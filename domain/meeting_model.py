@@ -57,6 +57,9 @@ class Meeting(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str | None = None
     #: Zoom's `settings.alternative_hosts`: the co-hosts' Zoom emails, `;`-separated, as Roomlink set them.
     alternative_hosts: str = ""
+    #: Cancelled here but still in Zoom: its connection is gone and no connection of the host's reaches its
+    #: Zoom user, so only someone in Zoom can cancel it (listed for owners and admins with its link).
+    left_in_zoom: bool = False
 
     @property
     def marker(self) -> str:
@@ -149,6 +152,8 @@ class MeetingView(msgspec.Struct, frozen=True, kw_only=True):
     status: MeetingStatus
     status_reason: str | None
     in_personal_room: bool
+    #: Cancelled in Roomlink, still in Zoom with a working link: cancel it in Zoom.
+    left_in_zoom: bool
     created_at: datetime
 
 
@@ -167,5 +172,6 @@ def view_of(meeting: Meeting) -> MeetingView:
         status=meeting.status,
         status_reason=meeting.status_reason,
         in_personal_room=meeting.in_personal_room,
+        left_in_zoom=meeting.left_in_zoom,
         created_at=meeting.created_at,
     )

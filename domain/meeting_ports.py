@@ -37,6 +37,9 @@ class MeetingRepository(Protocol):
 
     async def by_zoom_id(self, org_id: str, zoom_meeting_id: int) -> list[Meeting]: ...
 
+    async def left_in_zoom(self, org_id: str, now: datetime, limit: int) -> list[Meeting]:
+        """Meetings not over that Roomlink closed but that are still in Zoom, by start time (at most `limit`)."""
+
 
 class MeetingBudget(Protocol):
     """R20's ledger: creates and updates spent per Zoom user per UTC day."""

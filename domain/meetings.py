@@ -29,13 +29,14 @@ from domain.errors import (
     DailyBudgetSpent,
     IdempotencyKeyReused,
     MeetingBeingCreated,
+    MeetingConnectionGone,
     MeetingNotChangeable,
     MeetingNotFound,
     ZoomNotReached,
 )
 from domain.events import meeting_event
 from domain.keeping import mark_broken
-from domain.meeting_hosts import effective_host, host_of
+from domain.meeting_hosts import CONNECTION_GONE, effective_host, host_of, successor_host
 from domain.meeting_in_zoom import recorded_in_zoom, zoom_error_for, zoom_request
 from domain.meeting_input import CreateMeeting, MeetingRequest, checked, request_hash
 from domain.meeting_model import Meeting, MeetingHost, MeetingStatus
@@ -181,7 +182,7 @@ async def _claim(
 ) -> tuple[MeetingHost, bool]:
     if meeting.not_before is not None and meeting.not_before > now:
         raise DailyBudgetSpent(meeting.status_reason or over_budget_reason(now), retry_at=meeting.not_before)
-    host = await host_of(tx, meeting, now)
+    host, meeting = await meeting_host(tx, meeting, now)
     if not await tx.meeting_budget.spend(meeting.org_id, meeting.zoom_user_id, budget_day(now)):
         await _wait_for_reset(tx, meeting, next_reset(now), now)
         await tx.commit()
@@ -190,6 +191,27 @@ async def _claim(
         tx, meeting, msgspec.structs.replace(meeting, attempts=meeting.attempts + 1, lease_until=now + lease, updated_at=now), now
     )
     return host, meeting.attempts > 0
+
+
+async def meeting_host(tx: UnitOfWork, meeting: Meeting, now: datetime) -> tuple[MeetingHost, Meeting]:
+    """R19: who acts on the meeting in Zoom, and the meeting as it is now. `meeting` is locked by the caller.
+
+    When the connection that made it is gone but the member's connection now reaches the same Zoom user, that
+    connection takes the meeting over: it stays one meeting in Zoom with the link its participants hold (R23),
+    instead of a second one beside an orphan."""
+    try:
+        return await host_of(tx, meeting, now), meeting
+    except MeetingConnectionGone:
+        successor = await successor_host(tx, meeting)
+        if successor is None:
+            raise
+    taken = msgspec.structs.replace(
+        meeting, connection_id=successor.connection.id, connection_type=successor.connection.type, updated_at=now
+    )
+    if taken.status is MeetingStatus.NEEDS_ATTENTION and taken.status_reason == CONNECTION_GONE:
+        taken = msgspec.structs.replace(taken, status=MeetingStatus.SCHEDULED, status_reason=None)
+    await save_meeting(tx, meeting, taken, now)
+    return successor, taken
 
 
 async def save_meeting(tx: UnitOfWork, before: Meeting, after: Meeting, now: datetime) -> None:
@@ -316,6 +338,11 @@ async def recreate_meeting(
                 raise MeetingNotChangeable("Only a meeting that needs attention is recreated.")
             if old.start_time <= now:
                 raise MeetingNotChangeable("The meeting's time has passed; create a new one.")
+            if old.status_reason == CONNECTION_GONE and await successor_host(tx, old) is not None:
+                # The member's Zoom now reaches the meeting's Zoom user: it is taken over, not made twice.
+                _, taken = await meeting_host(tx, old, now)
+                await tx.commit()
+                return Created(meeting=taken, new=False)
             host = await effective_host(tx, principal)
             again = await tx.meetings.add(
                 msgspec.structs.replace(
@@ -343,7 +370,7 @@ async def recreate_meeting(
                 old,
                 msgspec.structs.replace(
                     old, status=MeetingStatus.CANCELLED, status_reason=f"Recreated through your current Zoom as {again.id}.",
-                    updated_at=now,
+                    updated_at=now, left_in_zoom=old.status_reason == CONNECTION_GONE and old.zoom_meeting_id is not None,
                 ),
                 now,
             )

@@ -49,6 +49,8 @@ class RemoteSession(msgspec.Struct, frozen=True, kw_only=True):
     #: Members Zoom should take as alternative hosts, where it allows it: seated in the Zoom account the
     #: meeting is made in (the organization's). Elsewhere they are listed and left out of Zoom.
     co_host_user_ids: list[str] = msgspec.field(default_factory=list)
+    #: The join link participants were last emailed: ready again with the same link, nobody is emailed again.
+    announced_join_url: str | None = None
 
     @property
     def ends_at(self) -> datetime:
@@ -130,8 +132,9 @@ class Step(enum.Enum):
     MAKE = "make"
     UPDATE = "update"
     CANCEL = "cancel"
-    #: The meeting's connection is gone (R19): Zoom cannot be reached through it, so it is closed in Roomlink;
-    #: a session that still wants a meeting then gets a new one through the host's current Zoom.
+    #: The meeting's connection is gone (R19) and none of the host's reaches its Zoom user: it is closed in
+    #: Roomlink and listed as left in Zoom; a session that still wants a meeting gets one through the host's
+    #: current Zoom.
     CLOSE_HERE = "close_here"
 
 
@@ -148,11 +151,16 @@ def changes_for_session(facts: SessionFacts, meeting: Meeting) -> dict[str, obje
     return {name: value for name, value in wanted.items() if getattr(meeting, name) != value}
 
 
-def next_step(facts: SessionFacts, connection_exists: bool, now: datetime) -> Step:
-    """`connection_exists`: the live meeting's connection is still stored (False once it was removed)."""
+def next_step(facts: SessionFacts, reachable: bool, now: datetime) -> Step:
+    """`reachable`: Zoom can be asked about the live meeting, through the connection that made it or one of the
+    host's that reaches the same Zoom user (False once neither is there)."""
     session, meeting = facts.session, live_meeting(facts.meeting)
     over = session.ends_at <= now
-    if meeting is not None and not over and not connection_exists:
+    if meeting is not None and not over and not reachable:
+        if session.host_problem is not None and wants_meeting(session, facts.bookings, now):
+            # The host has no Zoom now: the meeting stays, its link still works, and the same Zoom connected
+            # again takes it over. Another Zoom would mean a second meeting, made only once the host has one.
+            return Step.NOTHING
         return Step.CLOSE_HERE
     if not wants_meeting(session, facts.bookings, now):
         return Step.CANCEL if meeting is not None and not over else Step.NOTHING

@@ -45,17 +45,22 @@ async def refresh_session(
     if (status, reason) == (session.status, session.status_reason):
         return facts
     became_ready = status is SessionStatus.READY and session.status is not SessionStatus.READY and session.remote
+    join_url = current.join_url if became_ready and current is not None else None
+    # Ready again with the link participants hold (the meeting was kept through a reconnect): nobody is emailed.
+    new_link = became_ready and join_url != session.announced_join_url
     updated = msgspec.structs.replace(
         session,
         status=status,
         status_reason=reason,
-        link_generation=session.link_generation + (1 if became_ready else 0),
+        link_generation=session.link_generation + (1 if new_link else 0),
+        announced_join_url=join_url if new_link else session.announced_join_url,
         updated_at=now,
     )
     await sessions.save(updated)
     facts = msgspec.structs.replace(facts, session=updated)
     if became_ready:
-        await email_link(tx, updated, await tx.bookings.of_session(session.org_id, session.id))
+        if new_link:
+            await email_link(tx, updated, await tx.bookings.of_session(session.org_id, session.id))
         await tx.outbox.add(session_event(SESSION_LINK_READY, facts, now))
     elif status is SessionStatus.NEEDS_ATTENTION and session.status is not SessionStatus.NEEDS_ATTENTION:
         await tx.outbox.add(session_event(SESSION_NEEDS_ATTENTION, facts, now))

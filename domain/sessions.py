@@ -30,6 +30,7 @@ from domain.errors import (
     DailyBudgetSpent,
     InvalidInput,
     MeetingBeingCreated,
+    MeetingConnectionGone,
     MeetingNotChangeable,
     MemberNotConnected,
     OrganizationNotFound,
@@ -53,7 +54,7 @@ from domain.meeting_input import (
 )
 from domain.meeting_model import Meeting, MeetingHost, MeetingStatus
 from domain.meeting_ports import Clock, MeetingsZoom
-from domain.meetings import DEFAULT_LEASE, bring_to_zoom, new_intent, save_meeting
+from domain.meetings import DEFAULT_LEASE, bring_to_zoom, meeting_host, new_intent, save_meeting
 from domain.model import ConnectionType, Reason, Role
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.session_model import (
@@ -93,9 +94,9 @@ HOST_NOT_CONNECTED: dict[str, str] = {
     Reason.ORGANIZATION_DEAUTHORIZED: "The host has no Zoom: Roomlink's app was removed from the organization's Zoom.",
 }
 
-CLOSED_CONNECTION_GONE = (
-    "Closed in Roomlink: the Zoom connection that made it is gone, so Zoom cannot be asked to cancel it. "
-    "The session gets a meeting through the host's current Zoom."
+LEFT_IN_ZOOM = (
+    "Still in Zoom: the connection that made it is gone and the host's Zoom now is another Zoom user, so Roomlink "
+    "cannot cancel it. Cancel it in Zoom; the session gets a meeting through the host's current Zoom."
 )
 
 
@@ -423,17 +424,18 @@ async def _decide(
     session = await _with_host_problem(tx, session, now)
     bookings = await tx.bookings.count(org_id, session_id)
     while True:
-        meeting = await tx.remote_sessions.current_meeting(org_id, session_id)
+        live = live_meeting(await tx.remote_sessions.current_meeting(org_id, session_id))
+        reachable = live is None or await _reachable(tx, live, now)
+        meeting = await tx.remote_sessions.current_meeting(org_id, session_id)  # as a takeover left it
         live = live_meeting(meeting)
-        exists = live is None or await tx.connections.by_id(org_id, live.connection_id) is not None
         facts = SessionFacts(
             session=session, bookings=bookings, meeting=meeting,
             co_host_emails=await _co_host_emails(tx, session, live.connection_type if live else None),
         )
-        step = next_step(facts, exists, now)
+        step = next_step(facts, reachable, now)
         if step is not Step.CLOSE_HERE or live is None:
             break
-        await _close_here(tx, live, CLOSED_CONNECTION_GONE, now)
+        await _close_here(tx, live, LEFT_IN_ZOOM, now)
     if step is Step.CREATE:
         if session.host_problem is None:
             host = await effective_host(tx, _acting_as_host(session))
@@ -441,7 +443,8 @@ async def _decide(
             live = await tx.meetings.add(_intent(session, host, facts.alternative_hosts, now))
         else:
             step = Step.NOTHING
-    await refresh_session(tx, session, now)
+    # As stored now: closing a meeting above refreshed the session already, and a stale copy would undo it.
+    await refresh_session(tx, await tx.remote_sessions.locked(org_id, session_id) or session, now)
     return step, live, facts
 
 
@@ -461,12 +464,30 @@ async def _co_host_emails(
     return emails
 
 
+async def _reachable(tx: UnitOfWork, meeting: Meeting, now: datetime) -> bool:
+    """Zoom can be asked about the meeting: through the connection that made it (working or not), or through the
+    host's connection now when it reaches the same Zoom user, which then takes the meeting over (R19, R23)."""
+    if await tx.connections.by_id(meeting.org_id, meeting.connection_id) is not None:
+        return True
+    try:
+        # Locked only here, where no flow can be using the gone connection: a meeting is otherwise locked
+        # before its session (domain.meetings.save_meeting), never after.
+        await meeting_host(tx, await tx.meetings.locked(meeting.org_id, meeting.id) or meeting, now)
+    except MeetingConnectionGone:
+        return False
+    return True
+
+
 async def _close_here(tx: UnitOfWork, meeting: Meeting, reason: str, now: datetime) -> None:
-    """A meeting whose connection is gone cannot be reached in Zoom; it is closed in Roomlink only."""
+    """A meeting whose connection is gone cannot be reached in Zoom; it is closed in Roomlink only, and one that
+    is in Zoom is listed as left there, for someone in Zoom to cancel."""
     current = await tx.meetings.locked(meeting.org_id, meeting.id) or meeting
     await save_meeting(
         tx, current,
-        msgspec.structs.replace(current, status=MeetingStatus.CANCELLED, status_reason=reason, lease_until=None, updated_at=now),
+        msgspec.structs.replace(
+            current, status=MeetingStatus.CANCELLED, status_reason=reason, lease_until=None, updated_at=now,
+            left_in_zoom=current.zoom_meeting_id is not None,
+        ),
         now,
     )
 

@@ -14,9 +14,9 @@ _COLUMNS = (
     "id, org_id, user_id, connection_id, connection_type, zoom_user_id, zoom_user_email, topic, start_time, "
     "duration_minutes, timezone, agenda, passcode, zoom_meeting_id, join_url, status, status_reason, "
     "in_personal_room, idempotency_key, request_hash, attempts, lease_until, not_before, created_at, updated_at, "
-    "session_id, alternative_hosts"
+    "session_id, alternative_hosts, left_in_zoom"
 )
-_PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, 28))
+_PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, 29))
 
 
 class PostgresMeetings:
@@ -89,6 +89,19 @@ class PostgresMeetings:
             start_to,
             after[0] if after else None,
             after[1] if after else None,
+            limit,
+        )
+        return [meeting_of(record) for record in records]
+
+    async def left_in_zoom(self, org_id: str, now: datetime, limit: int) -> list[Meeting]:
+        records = await self._connection.fetch(
+            """
+            SELECT * FROM meetings
+            WHERE org_id = $1 AND left_in_zoom AND start_time + make_interval(mins => duration_minutes) > $2
+            ORDER BY start_time, id LIMIT $3
+            """,
+            org_id,
+            now,
             limit,
         )
         return [meeting_of(record) for record in records]
@@ -168,6 +181,7 @@ def _values(meeting: Meeting) -> tuple:
         meeting.updated_at,
         meeting.session_id,
         meeting.alternative_hosts,
+        meeting.left_in_zoom,
     )
 
 
@@ -200,4 +214,5 @@ def meeting_of(record: asyncpg.Record) -> Meeting:
         updated_at=record["updated_at"],
         session_id=record["session_id"],
         alternative_hosts=record["alternative_hosts"],
+        left_in_zoom=record["left_in_zoom"],
     )

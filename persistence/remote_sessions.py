@@ -13,7 +13,8 @@ from persistence.meetings import meeting_of
 
 _SESSION_COLUMNS = (
     "org_id, session_id, host_user_id, title, start_time, duration_minutes, timezone, remote, capacity, status, "
-    "status_reason, host_problem, link_generation, cancelled_at, created_at, updated_at, co_host_user_ids"
+    "status_reason, host_problem, link_generation, cancelled_at, created_at, updated_at, co_host_user_ids, "
+    "announced_join_url"
 )
 
 
@@ -37,7 +38,7 @@ class PostgresRemoteSessions:
 
     async def add(self, session: RemoteSession) -> bool:
         """The unique key decides between racing PUTs of one id: the second waits, then finds it taken."""
-        placeholders = ", ".join(f"${n}" for n in range(1, 17)) + ", $17::jsonb"
+        placeholders = ", ".join(f"${n}" for n in range(1, 17)) + ", $17::jsonb, $18"
         added = await self._connection.fetchval(
             f"""
             INSERT INTO remote_sessions ({_SESSION_COLUMNS}) VALUES ({placeholders})
@@ -166,6 +167,7 @@ def _values(session: RemoteSession) -> tuple:
         session.created_at,
         session.updated_at,
         json.dumps(session.co_host_user_ids),
+        session.announced_join_url,
     )
 
 
@@ -188,6 +190,7 @@ def _session(record: asyncpg.Record) -> RemoteSession:
         created_at=record["created_at"],
         updated_at=record["updated_at"],
         co_host_user_ids=json.loads(record["co_host_user_ids"]),
+        announced_join_url=record["announced_join_url"],
     )
 
 

@@ -389,6 +389,9 @@ class MeetingTable(Table, tablename="meetings"):
     session_id = Varchar(length=128, null=True, default=None)
     #: Zoom's settings.alternative_hosts as Roomlink set them (a session's co-hosts).
     alternative_hosts = Text(default="")
+    #: Cancelled in Roomlink but still in Zoom: made through a connection that is gone, with a Zoom user no
+    #: connection of Roomlink's reaches now. Owners and admins see it listed, to cancel it in Zoom.
+    left_in_zoom = Boolean(default=False)
 
     one_meeting_per_key = Unique([org_id, user_id, idempotency_key])
     known_status = Check(f"status IN {MEETING_STATUSES}")
@@ -432,8 +435,11 @@ class RemoteSessionTable(Table, tablename="remote_sessions"):
     status_reason = Text(null=True, default=None)
     #: Why the host cannot have a meeting made now (R7, R21), in words.
     host_problem = Text(null=True, default=None)
-    #: The times the session became ready; each participant is emailed once per time.
+    #: The times the session became ready with a join link its participants were not sent yet; each
+    #: participant is emailed once per time.
     link_generation = Integer(default=0)
+    #: The join link participants were last sent: the session being ready again with it sends nothing.
+    announced_join_url = Text(null=True, default=None)
     #: Members to make Zoom alternative hosts where Zoom allows it (seated in the host's Zoom account).
     co_host_user_ids = JSONB(default="[]")
     cancelled_at = Timestamptz(null=True, default=None)

@@ -23,7 +23,7 @@ from server.api.integrations import (
     MyIntegrationController,
     OrganizationIntegrationController,
 )
-from server.api.meetings import MyMeetingsController
+from server.api.meetings import MyMeetingsController, OrganizationMeetingsController
 from server.api.openapi import docs_assets, document_answers, openapi_config
 from server.api.provisioning import ProvisioningController
 from server.api.sessions import (
@@ -89,6 +89,7 @@ def create_app(
             MyIntegrationController,
             EventEndpointController,
             MyMeetingsController,
+            OrganizationMeetingsController,
             SessionProvisioningController,
             OrganizationSessionsController,
             MySessionsController,

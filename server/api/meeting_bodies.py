@@ -40,3 +40,21 @@ class MeetingsPageOut(msgspec.Struct, frozen=True, kw_only=True):
 
 def meeting_out(meeting: Meeting, fetched_at: datetime | None = None) -> MeetingOut:
     return MeetingOut(**msgspec.structs.asdict(view_of(meeting)), fetched_at=fetched_at)
+
+
+class LeftInZoomItem(msgspec.Struct, frozen=True, kw_only=True):
+    #: The member the meeting was made for.
+    host_user_id: str
+    #: The remote session it was made for, if any.
+    session_id: str | None
+    meeting: MeetingView
+
+
+class LeftInZoomOut(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[LeftInZoomItem]
+
+
+def left_in_zoom_out(meetings: list[Meeting]) -> LeftInZoomOut:
+    return LeftInZoomOut(
+        items=[LeftInZoomItem(host_user_id=m.user_id, session_id=m.session_id, meeting=view_of(m)) for m in meetings]
+    )

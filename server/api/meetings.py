@@ -23,14 +23,16 @@ from domain.meeting_input import ChangeMeeting, CreateMeeting
 from persistence.database import unit_of_work
 from server.api.cursors import decode_time_cursor, encode_cursor
 from server.api.meeting_bodies import (
+    LeftInZoomOut,
     MeetingIn,
     MeetingOut,
     MeetingPatch,
     MeetingsPageOut,
+    left_in_zoom_out,
     meeting_out,
 )
-from server.api.openapi import ACTING_USER, MEMBER_SECURITY, answers
-from server.auth import member_guard, provide_principal
+from server.api.openapi import ACTING_USER, MEMBER_SECURITY, OrgId, answers
+from server.auth import manager_guard, member_guard, provide_principal
 from server.clock import SystemClock
 from server.services import provide_keeper
 from server.zoom_meetings import ZoomMeetings
@@ -206,3 +208,18 @@ def _meeting_cursor(cursor: str) -> tuple[datetime, str]:
         return start, str(uuid.UUID(meeting_id))
     except ValueError:
         raise InvalidCursor("`cursor` is not one this API gave out.", errors={"cursor": "not a cursor this API gave out"}) from None
+
+
+class OrganizationMeetingsController(Controller):
+    path = "/api/v1/orgs/{org_id:str}/meetings"
+    guards = [manager_guard]
+    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
+    parameters = {"acting_user": ACTING_USER}
+    security = MEMBER_SECURITY
+    tags = ["meetings"]
+
+    @get("/left-in-zoom", operation_id="ListMeetingsLeftInZoom", summary="Meetings still in Zoom that Roomlink can no longer cancel")
+    async def left_in_zoom(self, org_id: OrgId, principal: NamedDependency[Principal]) -> LeftInZoomOut:
+        """Owners and admins: meetings not over whose connection is gone while their host's Zoom is now another
+        Zoom user. Each is still in Zoom with a working link: cancel it there (the Zoom user and link say which)."""
+        return left_in_zoom_out(await meeting_changes.left_in_zoom(unit_of_work, principal, org_id, CLOCK.now()))

@@ -77,7 +77,7 @@ def test_waiting_says_why_and_ready_in_a_pmi_room_names_the_setting():
 
 
 @pytest.mark.parametrize(
-    ("case", "connection_exists", "expected"),
+    ("case", "reachable", "expected"),
     [
         (facts(), True, Step.CREATE),
         (facts(m=meeting(status=MeetingStatus.CANCELLED)), True, Step.CREATE),
@@ -89,7 +89,11 @@ def test_waiting_says_why_and_ready_in_a_pmi_room_names_the_setting():
         (facts(session(cancelled_at=NOW), m=meeting()), True, Step.CANCEL),
         (facts(session(title="Yoga, new time", start_time=NOW + timedelta(days=2)), m=meeting()), True, Step.UPDATE),
         (facts(session(host_user_id="new-host"), m=meeting()), True, Step.CANCEL),
+        # Unreachable, and the host's Zoom now is another Zoom user: closed here, left in Zoom, remade.
         (facts(m=meeting()), False, Step.CLOSE_HERE),
+        # Unreachable while the host has no Zoom: kept, its link works, and the same Zoom back takes it over.
+        (facts(session(host_problem="The host has no Zoom: …"), m=meeting()), False, Step.NOTHING),
+        (facts(session(host_problem="The host has no Zoom: …", cancelled_at=NOW), m=meeting()), False, Step.CLOSE_HERE),
         (facts(m=meeting(status=MeetingStatus.PENDING, join_url=None, zoom_meeting_id=None)), True, Step.MAKE),
         (facts(m=meeting(status=MeetingStatus.PENDING, join_url=None, not_before=NOW + timedelta(hours=3))), True,
          Step.NOTHING),
@@ -100,8 +104,8 @@ def test_waiting_says_why_and_ready_in_a_pmi_room_names_the_setting():
         (facts(session(start_time=NOW - timedelta(hours=2)), m=meeting()), False, Step.NOTHING),
     ],
 )
-def test_next_step_matches_the_meeting_to_the_session(case, connection_exists, expected):
-    assert next_step(case, connection_exists, NOW) is expected
+def test_next_step_matches_the_meeting_to_the_session(case, reachable, expected):
+    assert next_step(case, reachable, NOW) is expected
 
 
 def test_the_view_never_shows_a_meeting_nobody_should_join():

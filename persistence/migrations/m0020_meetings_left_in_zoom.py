@@ -1,0 +1,68 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Boolean, Text
+from piccolo.columns.indexes import IndexMethod
+from piccolo.engine import engine_finder
+
+ID = "2026-12-01T00:20:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = (
+    "meetings.left_in_zoom: a meeting Roomlink can no longer reach, listed for owners to cancel in Zoom; "
+    "remote_sessions.announced_join_url: the link participants were last sent, so the same link is not sent twice"
+)
+
+_DEFAULT_PARAMS = {
+    "null": False,
+    "primary_key": False,
+    "unique": False,
+    "index": False,
+    "index_method": IndexMethod.btree,
+    "choices": None,
+    "db_column_name": None,
+    "secret": False,
+}
+
+
+class _IndexAfterColumns(MigrationManager):
+    """Piccolo runs `add_raw` steps before it adds columns; the index and the backfill need the columns first."""
+
+    async def run(self, backwards: bool = False):
+        async with engine_finder().transaction():
+            await super().run(backwards=backwards)
+            if not backwards and not self.preview:
+                for statement in _AFTER_COLUMNS:
+                    await engine_finder().run_ddl(statement)
+
+
+_AFTER_COLUMNS = (
+    "CREATE INDEX meetings_left_in_zoom ON meetings (org_id, start_time) WHERE left_in_zoom",
+    # A session that is ready has announced its current meeting's link.
+    """UPDATE remote_sessions s SET announced_join_url = (
+           SELECT m.join_url FROM meetings m WHERE m.org_id = s.org_id AND m.session_id = s.session_id
+           ORDER BY m.created_at DESC LIMIT 1)
+       WHERE s.status = 'ready' AND s.link_generation > 0""",
+)
+
+
+async def forwards():
+    manager = _IndexAfterColumns(migration_id=ID, app_name="persistence", description=DESCRIPTION)
+    manager.add_column(
+        table_class_name="MeetingTable",
+        tablename="meetings",
+        column_name="left_in_zoom",
+        db_column_name="left_in_zoom",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={**_DEFAULT_PARAMS, "default": False},
+        schema=None,
+    )
+    manager.add_column(
+        table_class_name="RemoteSessionTable",
+        tablename="remote_sessions",
+        column_name="announced_join_url",
+        db_column_name="announced_join_url",
+        column_class_name="Text",
+        column_class=Text,
+        params={**_DEFAULT_PARAMS, "default": None, "null": True},
+        schema=None,
+    )
+    return manager
