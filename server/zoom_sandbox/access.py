@@ -23,6 +23,7 @@ import msgspec
 
 from server.zoom_sandbox.config import ZoomAppConfig
 from server.zoom_sandbox.errors import (
+    ZoomApiError,
     invalid_token,
     meeting_not_found,
     missing_scopes,
@@ -83,5 +84,6 @@ def accessible_meeting(sandbox: Sandbox, caller: Caller, meeting_id: int, admin_
     if meeting is None or host is None or host.account_id != caller.user.account_id:
         raise meeting_not_found(meeting_id)
     if host.id != caller.user.id and not caller.acts_for_account:
-        raise missing_scopes(admin_scope)
+        # The Meetings document: 3003 "You are not the meeting host."
+        raise ZoomApiError(400, 3003, "You are not the meeting host.")
     return meeting

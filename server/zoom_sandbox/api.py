@@ -43,7 +43,6 @@ from server.zoom_sandbox.meetings import (
     MeetingUpdate,
     create_meeting,
     created_meeting_body,
-    in_personal_room,
     listed,
     meeting_detail_body,
     meeting_list_item,
@@ -355,7 +354,7 @@ async def list_meetings(
         page_size=size,
         total_records=len(meetings),
         next_page_token=token,
-        meetings=[meeting_list_item(meeting, str(request.base_url)) for meeting in page],
+        meetings=[meeting_list_item(meeting, host, str(request.base_url)) for meeting in page],
     )
 
 
@@ -384,10 +383,14 @@ async def patch_meeting(
 async def delete_meeting(
     sandbox: NamedDependency[Sandbox], caller: NamedDependency[Caller], meeting_id: FromPath[str]
 ) -> None:
-    meeting = accessible_meeting(sandbox, caller, meeting_id_of(meeting_id), "meeting:write:admin")
+    number = meeting_id_of(meeting_id)
+    if sandbox.meeting_by_id(number) is None and any(
+        user.pmi == number and user.account_id == caller.user.account_id for user in sandbox.users.values()
+    ):
+        # The PMI room itself; a meeting held in it is deleted by its own id.
+        raise ZoomApiError(400, PMI_NOT_DELETABLE, "Not allowed to delete PMI.")
+    meeting = accessible_meeting(sandbox, caller, number, "meeting:write:admin")
     host = sandbox.users[meeting.host_id]
-    if in_personal_room(meeting, host):
-        raise ZoomApiError(400, PMI_NOT_DELETABLE, "You can not delete your Personal Meeting ID (PMI) room.")
     sandbox.remove_meeting(meeting)
     await deliver_all(sandbox, meeting_event_recipients(sandbox, host), [meeting_event(sandbox, "meeting.deleted", meeting, host)])
 

@@ -125,6 +125,7 @@ class SettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: Merged into the current limits: ``{"Medium": 2}`` changes that label only.
     qps_limits: dict[RateLimitCategory, Annotated[int, Meta(ge=1)]] | UnsetType = UNSET
     meeting_answer_delay_s: Annotated[float, Meta(ge=0, le=60)] | UnsetType = UNSET
+    daily_limit_status: Literal[300, 429] | UnsetType = UNSET
 
 
 class MeetingChangeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -211,7 +212,7 @@ def sandbox_meeting(meeting: Meeting, host: ZoomUser) -> SandboxMeeting:
         timezone=meeting.timezone,
         agenda=meeting.agenda,
         password=meeting.password,
-        in_personal_room=in_personal_room(meeting, host),
+        in_personal_room=in_personal_room(meeting),
         created_at=meeting.created_at,
         alternative_hosts=meeting.settings.alternative_hosts,
     )
@@ -445,8 +446,6 @@ async def remove_meeting(sandbox: NamedDependency[Sandbox], meeting_id: FromPath
 async def delete_in_zoom(sandbox: Sandbox, meeting: Meeting) -> None:
     """As a host deleting it in Zoom's own pages: gone, recoverable, and Zoom sends meeting.deleted."""
     host = sandbox.users[meeting.host_id]
-    if in_personal_room(meeting, host):
-        raise conflict("Zoom does not delete a Personal Meeting ID room")
     sandbox.remove_meeting(meeting)
     sandbox.deleted_meetings[meeting.id] = meeting
     await deliver_all(sandbox, meeting_event_recipients(sandbox, host), [meeting_event(sandbox, "meeting.deleted", meeting, host)])

@@ -1,15 +1,19 @@
 """Meetings: create, read, update, delete, with Zoom's PMI behaviour and daily per-host limit.
 
-PMI: when the host's "use PMI for scheduled meetings" (or, for instant meetings, "for
-instant meetings") setting is on and the request does not set ``settings.use_pmi`` to
-false, the meeting takes the host's PMI as its id and the PMI's one passcode, as Zoom does.
-When an admin locked the setting on, ``use_pmi: false`` is ignored. Several meetings then
-share one id; ``/meetings/{id}`` acts on the latest of them, and deleting it is refused
-(3018: the PMI room is not deleted).
+PMI, as Zoom's "Understanding PMI" (Using Zoom APIs) describes it: when the host's "use PMI for
+scheduled meetings" (or, for instant meetings, "for instant meetings") setting is on and the request
+does not set ``settings.use_pmi`` to false, the meeting is held in the host's PMI room. It still gets
+a unique meeting id, which the create answer carries together with ``pmi``; "Get a meeting" shows it
+as type 4 (a personal meeting room); its join link is the PMI room's, with the PMI's one passcode; and
+its webhook events show the PMI as the meeting's ``id`` (its uuid and host stay its own). A passcode
+sent with it becomes the PMI's passcode. When an admin locked the setting on, ``use_pmi: false`` is
+ignored. Such a meeting is deleted by its own id (204); only the PMI room itself (``DELETE
+/meetings/{pmi}``) is refused with 3018.
 
-The daily limit counts creates and updates per host per UTC day; successful writes say
-what is left in ``X-RateLimit-Remaining``; the one past it answers 429 with an ISO 8601
-``Retry-After`` naming 00:00 UTC.
+The daily limit counts creates and updates per host per UTC day; successful writes say what is left
+in ``X-RateLimit-Remaining``; the one past it answers 429 with an ISO 8601 ``Retry-After`` naming
+00:00 UTC, or, as Zoom's Meetings document also has it for create and update, HTTP 300 with the
+limit's message (the sandbox setting ``daily_limit_status``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ DAILY_LIMIT_MESSAGE = (
     "You have exceeded the daily rate limit ({limit}) of Meeting Create/Update API requests permitted "
     "for this particular user. You may resume these requests at GMT 00:00:00."
 )
+#: The Meetings document's HTTP 300 for create and update (code 300).
+DAILY_LIMIT_300_MESSAGE = "A maximum of {limit} meetings can be created/updated for a single user in one day."
+#: "Get a meeting" and meeting events: a meeting held in the host's personal meeting room.
+PERSONAL_ROOM_TYPE = 4
 
 Topic = Annotated[str, Meta(max_length=200)]
 Agenda = Annotated[str, Meta(max_length=2000)]
@@ -126,8 +134,10 @@ def create_meeting(sandbox: Sandbox, host: ZoomUser, request: MeetingCreate) -> 
     remaining = count_meeting_write(sandbox, host)
     settings = patched_settings(MeetingSettings(), request.settings)
     settings.use_pmi = use_pmi
+    if use_pmi and request.password:
+        host.pmi_password = request.password  # Zoom: a passcode sent for a PMI meeting is the PMI's from now on
     meeting = Meeting(
-        id=host.pmi if use_pmi else sandbox.new_number(*MEETING_ID_RANGE),
+        id=sandbox.new_number(*MEETING_ID_RANGE),
         uuid=base64.b64encode(secrets.token_bytes(16)).decode(),
         host_id=host.id,
         topic=request.topic,
@@ -162,7 +172,9 @@ def update_meeting(sandbox: Sandbox, meeting: Meeting, request: MeetingUpdate, *
     meeting.timezone = timezone
     if request.agenda is not UNSET:
         meeting.agenda = request.agenda
-    if request.password is not UNSET and not meeting.settings.use_pmi:
+    if request.password is not UNSET:
+        if meeting.settings.use_pmi:
+            host.pmi_password = request.password
         meeting.password = request.password
     if request.settings is not UNSET:
         # A meeting's room (PMI or its own id) is fixed at creation in the sandbox.
@@ -226,6 +238,8 @@ def count_meeting_write(sandbox: Sandbox, host: ZoomUser) -> int:
     used = sandbox.meeting_writes.get(key, 0)
     if used >= limit:
         next_midnight = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
+        if sandbox.settings.daily_limit_status == 300:
+            raise ZoomApiError(300, 300, DAILY_LIMIT_300_MESSAGE.format(limit=limit))
         raise ZoomApiError(
             429,
             429,
@@ -247,10 +261,24 @@ def new_passcode() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(6))
 
 
-def encrypted_password(meeting: Meeting) -> str:
-    """The ``pwd`` of join links: derived from id and passcode, so PMI meetings share it as Zoom's do."""
-    digest = hashlib.sha256(f"{meeting.id}:{meeting.password}".encode()).digest()
+def room_id(meeting: Meeting, host: ZoomUser) -> int:
+    """The meeting number participants join: the PMI for a meeting held in the PMI room, else its own id."""
+    return host.pmi if meeting.settings.use_pmi else meeting.id
+
+
+def passcode_of(meeting: Meeting, host: ZoomUser) -> str:
+    """A meeting in the PMI room has the PMI's one passcode, whatever it was when the meeting was made."""
+    return host.pmi_password if meeting.settings.use_pmi else meeting.password
+
+
+def encrypted_password(meeting: Meeting, host: ZoomUser) -> str:
+    """The ``pwd`` of join links: derived from room and passcode, so PMI meetings share it as Zoom's do."""
+    digest = hashlib.sha256(f"{room_id(meeting, host)}:{passcode_of(meeting, host)}".encode()).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+def join_url(meeting: Meeting, host: ZoomUser, base_url: str) -> str:
+    return f"{base_url}j/{room_id(meeting, host)}?pwd={encrypted_password(meeting, host)}"
 
 
 def new_start_key(sandbox: Sandbox, meeting: Meeting) -> str:
@@ -260,13 +288,35 @@ def new_start_key(sandbox: Sandbox, meeting: Meeting) -> str:
     return key
 
 
+def room_meeting(sandbox: Sandbox, number: str, start_key: str | None) -> Meeting | None:
+    """The meeting a join or start link's number leads to: a meeting's own id, or a host's PMI room, where the
+    start key names the meeting and a join goes to the room's latest meeting."""
+    if not number.isdigit():
+        return None
+    if (meeting := sandbox.meeting_by_id(int(number))) is not None:
+        return meeting
+    host = next((user for user in sandbox.users.values() if user.pmi == int(number)), None)
+    if host is None:
+        return None
+    in_room = [m for m in sandbox.meetings_of(host.id) if in_personal_room(m)]
+    if start_key is not None:
+        issued = sandbox.start_keys.get(start_key)
+        return next((m for m in in_room if issued and m.id == issued[0]), None)
+    return in_room[-1] if in_room else None
+
+
 def start_key_works(sandbox: Sandbox, key: str, meeting_id: int) -> bool:
     issued = sandbox.start_keys.get(key)
     return issued is not None and issued[0] == meeting_id and issued[1] > sandbox.now()
 
 
-def in_personal_room(meeting: Meeting, host: ZoomUser) -> bool:
-    return meeting.id == host.pmi
+def in_personal_room(meeting: Meeting) -> bool:
+    return meeting.settings.use_pmi
+
+
+def shown_type(meeting: Meeting) -> int:
+    """"Get a meeting", lists and events show a meeting held in the PMI room as type 4."""
+    return PERSONAL_ROOM_TYPE if in_personal_room(meeting) else meeting.type
 
 
 def meeting_fields(sandbox: Sandbox, meeting: Meeting, host: ZoomUser, base_url: str) -> dict[str, object]:
@@ -276,31 +326,32 @@ def meeting_fields(sandbox: Sandbox, meeting: Meeting, host: ZoomUser, base_url:
         "host_id": host.id,
         "host_email": host.email,
         "topic": meeting.topic,
-        "type": meeting.type,
+        "type": shown_type(meeting),
         "start_time": zoom_timestamp(meeting.start_time),
         "duration": meeting.duration,
         "timezone": meeting.timezone,
         "agenda": meeting.agenda,
         "created_at": zoom_timestamp(meeting.created_at),
-        "start_url": f"{base_url}s/{meeting.id}?zak={new_start_key(sandbox, meeting)}",
-        "join_url": f"{base_url}j/{meeting.id}?pwd={encrypted_password(meeting)}",
-        "password": meeting.password,
+        "start_url": f"{base_url}s/{room_id(meeting, host)}?zak={new_start_key(sandbox, meeting)}",
+        "join_url": join_url(meeting, host, base_url),
+        "password": passcode_of(meeting, host),
         "settings": meeting.settings,
     }
 
 
 def created_meeting_body(sandbox: Sandbox, meeting: Meeting, host: ZoomUser, base_url: str) -> CreatedMeeting:
-    pmi = meeting.id if meeting.settings.use_pmi else UNSET
-    return CreatedMeeting(**meeting_fields(sandbox, meeting, host, base_url), pmi=pmi)
+    fields = meeting_fields(sandbox, meeting, host, base_url)
+    # The create answer has the type asked for; "Get a meeting" shows the room's (4).
+    fields["type"] = meeting.type
+    return CreatedMeeting(**fields, pmi=host.pmi if in_personal_room(meeting) else UNSET)
 
 
 def meeting_detail_body(sandbox: Sandbox, meeting: Meeting, host: ZoomUser, base_url: str) -> MeetingDetail:
-    pmi = str(meeting.id) if meeting.settings.use_pmi else UNSET
     return MeetingDetail(
         **meeting_fields(sandbox, meeting, host, base_url),
         status="waiting",
-        encrypted_password=encrypted_password(meeting),
-        pmi=pmi,
+        encrypted_password=encrypted_password(meeting, host),
+        pmi=str(host.pmi) if in_personal_room(meeting) else UNSET,
     )
 
 
@@ -346,18 +397,18 @@ def listed(sandbox: Sandbox, host: ZoomUser, list_type: str) -> list[Meeting]:
     return meetings
 
 
-def meeting_list_item(meeting: Meeting, base_url: str) -> MeetingListItem:
+def meeting_list_item(meeting: Meeting, host: ZoomUser, base_url: str) -> MeetingListItem:
     return MeetingListItem(
         uuid=meeting.uuid,
         id=meeting.id,
         host_id=meeting.host_id,
         topic=meeting.topic,
-        type=meeting.type,
+        type=shown_type(meeting),
         start_time=zoom_timestamp(meeting.start_time),
         duration=meeting.duration,
         timezone=meeting.timezone,
         agenda=meeting.agenda,
         created_at=zoom_timestamp(meeting.created_at),
-        join_url=f"{base_url}j/{meeting.id}?pwd={encrypted_password(meeting)}",
-        pmi=str(meeting.id) if meeting.settings.use_pmi else UNSET,
+        join_url=join_url(meeting, host, base_url),
+        pmi=str(host.pmi) if in_personal_room(meeting) else UNSET,
     )

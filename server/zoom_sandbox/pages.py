@@ -31,7 +31,7 @@ from server.zoom_sandbox.control import (
     existing_meeting,
     existing_user,
 )
-from server.zoom_sandbox.meetings import start_key_works
+from server.zoom_sandbox.meetings import room_meeting, start_key_works
 from server.zoom_sandbox.state import (
     ROLE_NAMES,
     Account,
@@ -130,10 +130,10 @@ def account_group(account: Account, users: list[ZoomUser], chosen_email: str) ->
 @get(["/j/{meeting_id:str}", "/s/{meeting_id:str}"])
 async def meeting_room(request: Request, sandbox: NamedDependency[Sandbox], meeting_id: FromPath[str]) -> Response[str]:
     """Where join and start URLs lead: the sandbox has no video, only the meeting's facts."""
-    meeting = sandbox.meeting_by_id(int(meeting_id)) if meeting_id.isdigit() else None
+    starting = request.scope["path"].startswith("/s/")
+    meeting = room_meeting(sandbox, meeting_id, request.query_params.get("zak", "") if starting else None)
     if meeting is None:
         return html_response(error_page("Meeting not found", f"There is no sandbox meeting {meeting_id}."), 404)
-    starting = request.scope["path"].startswith("/s/")
     if starting and not start_key_works(sandbox, request.query_params.get("zak", ""), meeting.id):
         return html_response(
             error_page("Start link expired", "This start link has expired or is not valid; get a new one from Zoom."), 410

@@ -197,6 +197,9 @@ class SandboxSettings(msgspec.Struct, kw_only=True):
     qps_limits: dict[RateLimitCategory, int] = msgspec.field(default_factory=lambda: dict(QPS_LIMITS))
     #: Seconds a meeting create waits after making the meeting, before answering (a caller dying in between).
     meeting_answer_delay_s: float = 0.0
+    #: How a meeting write past the daily limit is refused: 429 with Retry-After, or HTTP 300 with the limit's
+    #: message (both are in Zoom's documents).
+    daily_limit_status: int = 429
 
 
 class Sandbox:
@@ -315,7 +318,7 @@ class Sandbox:
         self._meeting_uuids_by_id.setdefault(meeting.id, []).append(meeting.uuid)
 
     def meeting_by_id(self, meeting_id: int) -> Meeting | None:
-        """The latest meeting with this id: PMI meetings share the host's PMI as their id."""
+        """The meeting with this id (the latest, should two ever share one)."""
         uuids = self._meeting_uuids_by_id.get(meeting_id)
         return self.meetings[uuids[-1]] if uuids else None
 

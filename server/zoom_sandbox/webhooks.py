@@ -17,6 +17,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from server.zoom_sandbox.config import ZoomAppConfig
+from server.zoom_sandbox.meetings import room_id, shown_type
 from server.zoom_sandbox.state import LICENSED, Meeting, Sandbox, WebhookDelivery, ZoomUser, zoom_timestamp
 
 #: Zoom expects an answer within 3 seconds; waiting longer would only stall the control call.
@@ -190,14 +191,15 @@ def meeting_event_recipients(sandbox: Sandbox, host: ZoomUser) -> list[ZoomAppCo
     return user_event_recipients(sandbox, host.account_id) + personal
 
 
-def meeting_summary(meeting: Meeting) -> dict[str, Any]:
-    """The ``object`` of meeting.deleted and meeting.recovered, and what meeting.updated always names."""
+def meeting_summary(meeting: Meeting, host: ZoomUser) -> dict[str, Any]:
+    """The ``object`` of meeting.deleted and meeting.recovered, and what meeting.updated always names. A meeting
+    held in the PMI room shows the PMI as its id, as Zoom's events do; its uuid stays its own."""
     return {
         "uuid": meeting.uuid,
-        "id": meeting.id,
+        "id": room_id(meeting, host),
         "host_id": meeting.host_id,
         "topic": meeting.topic,
-        "type": meeting.type,
+        "type": shown_type(meeting),
         "start_time": zoom_timestamp(meeting.start_time),
         "duration": meeting.duration,
         "timezone": meeting.timezone,
@@ -210,15 +212,15 @@ def meeting_event(
     """meeting.updated names the fields that changed (with ``old_object``); .deleted and .recovered the meeting."""
     operator = account_operator(sandbox, host)
     event_ts = int(sandbox.now().timestamp() * 1000)
-    obj: dict[str, Any] = {"id": meeting.id, "uuid": meeting.uuid, "host_id": meeting.host_id}
+    obj: dict[str, Any] = {"id": room_id(meeting, host), "uuid": meeting.uuid, "host_id": meeting.host_id}
     change: dict[str, Any] = {}
     if before is None:
-        obj = meeting_summary(meeting)
+        obj = meeting_summary(meeting, host)
     else:
         now_fields, old_fields = _changed_fields(meeting), _changed_fields(before)
         changed = {name: value for name, value in now_fields.items() if old_fields[name] != value}
         obj |= changed
-        change = {"time_stamp": event_ts, "old_object": {"id": meeting.id, **{k: old_fields[k] for k in changed}}}
+        change = {"time_stamp": event_ts, "old_object": {"id": obj["id"], **{k: old_fields[k] for k in changed}}}
     payload = MeetingEventPayload(
         account_id=host.account_id, operator=operator.email, operator_id=operator.id, object=obj,
         operation="single", **change,

@@ -322,6 +322,7 @@ def test_settings_change_only_what_is_sent(client):
         "enforce_qps": False,
         "qps_limits": {"Light": 80, "Medium": 60, "Heavy": 40},
         "meeting_answer_delay_s": 0.0,
+        "daily_limit_status": 429,
     }
     assert changed.json() == before | {"auto_approve": True, "access_token_ttl_s": 60}
     assert cleared.json()["webhook_url"] is None

@@ -67,25 +67,59 @@ def test_use_pmi_false_is_honoured_unless_an_admin_locked_the_setting(client, ac
     client.patch(f"/sandbox/users/{member['id']}", json={"pmi_setting_locked": True})
     in_room = create(client, token, settings={"use_pmi": False})
 
-    assert own["id"] != member["pmi"]
+    assert own["id"] != member["pmi"] and "pmi" not in own
     assert in_room.status_code == 201
-    assert in_room.json()["id"] == member["pmi"] and in_room.json()["pmi"] == member["pmi"]
+    # "Understanding PMI": the create answer carries a unique meeting id, and the PMI beside it.
+    assert in_room.json()["id"] != member["pmi"] and in_room.json()["pmi"] == member["pmi"]
+    assert f"/j/{member['pmi']}?" in in_room.json()["join_url"]
     assert_matches(
         in_room.json(),
         response_schema(MEETINGS_API, "/users/{userId}/meetings", "post", "201", also_allow={"uuid": {}, "host_id": {}}),
     )
 
 
-def test_deleting_the_pmi_room_is_refused_with_3018(client, acme):
+def test_a_meeting_in_the_pmi_room_is_type_4_deleted_by_its_id_and_only_the_room_itself_is_3018(client, acme):
+    """The Meetings document, DELETE /meetings/{meetingId}: 400 "Error Code: 3018 Not allowed to delete PMI."
+    A meeting held in the PMI room has an id of its own ("Understanding PMI"), and "Get a meeting" shows it
+    as type 4, "A personal meeting room"."""
     member = acme["member"]
     client.patch(f"/sandbox/users/{member['id']}", json={"use_pmi_for_scheduled_meetings": True})
     token = connect(client, USER_APP, member)["access_token"]
-    room = create(client, token).json()
+    first, second = create(client, token).json(), create(client, token).json()
 
-    refused = client.delete(f"/v2/meetings/{room['id']}", headers=bearer(token))
-
+    assert first["id"] != second["id"] and first["join_url"] == second["join_url"]
+    read = client.get(f"/v2/meetings/{first['id']}", headers=bearer(token)).json()
+    assert (read["type"], read["pmi"]) == (4, str(member["pmi"]))
+    refused = client.delete(f"/v2/meetings/{member['pmi']}", headers=bearer(token))
     assert (refused.status_code, refused.json()["code"]) == (400, 3018)
-    assert client.get(f"/sandbox/users/{member['id']}/meetings").json()[0]["in_personal_room"] is True
+    assert client.delete(f"/v2/meetings/{first['id']}", headers=bearer(token)).status_code == 204
+    assert [m["id"] for m in client.get(f"/sandbox/users/{member['id']}/meetings").json()] == [second["id"]]
+
+
+def test_a_passcode_sent_for_a_pmi_meeting_becomes_the_pmi_passcode(client, acme):
+    """Zoom: the passcode of a meeting held in the PMI room is the PMI's; setting one there changes the PMI's,
+    so every meeting in that room (and the room itself) has it from then on."""
+    member = acme["member"]
+    client.patch(f"/sandbox/users/{member['id']}", json={"use_pmi_for_scheduled_meetings": True})
+    token = connect(client, USER_APP, member)["access_token"]
+    before = create(client, token).json()
+    create(client, token, password="Chosen1")
+
+    assert client.get(f"/v2/meetings/{before['id']}", headers=bearer(token)).json()["password"] == "Chosen1"
+
+
+def test_the_daily_limit_as_http_300_with_the_documents_message(client, acme, admin_token):
+    """The Meetings document, POST /users/{userId}/meetings and PATCH /meetings/{meetingId}: HTTP 300, "A maximum
+    of {rateLimitNumber} meetings can be created/updated for a single user in one day." """
+    client.put("/sandbox/settings", json={"daily_meeting_limit": 1, "daily_limit_status": 300})
+    member = acme["member"]["id"]
+    assert create(client, admin_token, member).status_code == 201
+    refused = create(client, admin_token, member)
+
+    assert refused.status_code == 300
+    assert refused.json() == {
+        "code": 300, "message": "A maximum of 1 meetings can be created/updated for a single user in one day."
+    }
 
 
 def test_meeting_writes_count_the_hosts_daily_limit_down_from_100(client, acme, admin_token):
