@@ -296,18 +296,17 @@ async def end_meeting(uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, 
         await save_meeting(tx, meeting, meeting, now)
         await tx.commit()
     reason = None
-    if meeting.in_personal_room:
+    # A meeting Zoom holds in the PMI room has an id of its own and is deleted by it, or it would stay scheduled
+    # there; only a record whose id is the PMI room itself (3018) is left alone.
+    host = await _host_or_attention(uow, meeting, now)
+    try:
+        await zoom.delete(host, meeting.zoom_meeting_id)
+    except ZoomMeetingGone:
+        pass
+    except ZoomPersonalRoom:
         reason = PERSONAL_ROOM_LEFT_ALONE
-    else:
-        host = await _host_or_attention(uow, meeting, now)
-        try:
-            await zoom.delete(host, meeting.zoom_meeting_id)
-        except ZoomMeetingGone:
-            pass
-        except ZoomPersonalRoom:
-            reason = PERSONAL_ROOM_LEFT_ALONE
-        except (ZoomMeetingError, ConnectionBroken) as refused:
-            raise zoom_error_for(refused, host) from None
+    except (ZoomMeetingError, ConnectionBroken) as refused:
+        raise zoom_error_for(refused, host) from None
     async with uow() as tx:
         cancelled = await _mark(tx, meeting, MeetingStatus.CANCELLED, reason, clock.now())
         await tx.commit()

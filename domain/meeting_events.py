@@ -24,8 +24,11 @@ async def handle_meeting_event(tx: UnitOfWork, event: ZoomEvent, now: datetime) 
     connection = await tx.connections.claimed(claim)
     if connection is None:
         return 0
+    # A meeting held in the PMI room is named by the PMI in Zoom's events: its uuid says which one it is.
+    uuid = str(event.object.get("uuid") or "")
+    matched = await tx.meetings.by_zoom_uuid(connection.org_id, uuid) if uuid else []
     changed = 0
-    for found in await tx.meetings.by_zoom_id(connection.org_id, int(str(meeting_id))):
+    for found in matched or await tx.meetings.by_zoom_id(connection.org_id, int(str(meeting_id))):
         # Locked: a cancellation committing meanwhile is seen, not overwritten.
         meeting = await tx.meetings.locked(found.org_id, found.id) or found
         updated = _after_event(meeting, event, now)
@@ -41,7 +44,7 @@ def _after_event(meeting: Meeting, event: ZoomEvent, now: datetime) -> Meeting:
         return meeting
     if event.event == "meeting.deleted":
         being_cancelled = meeting.lease_until is not None and meeting.lease_until > now
-        if meeting.in_personal_room or being_cancelled:
+        if being_cancelled:
             return meeting
         return msgspec.structs.replace(meeting, status=MeetingStatus.NEEDS_ATTENTION, status_reason=GONE_FROM_ZOOM, updated_at=now)
     if event.event == "meeting.recovered" and meeting.status is MeetingStatus.NEEDS_ATTENTION:

@@ -42,15 +42,16 @@ NOT_THE_HOST = "Zoom says this Zoom user is no longer the meeting's host."
 HOST_GONE = "The Zoom user that hosts this meeting is no longer in the Zoom account."
 
 
-def zoom_request(meeting: Meeting) -> ZoomMeetingRequest:
-    """What Zoom is asked to make; the agenda carries the intent's marker (R23)."""
+def zoom_request(meeting: Meeting, pmi: HostPmiSettings) -> ZoomMeetingRequest:
+    """What Zoom is asked to make; the agenda carries the intent's marker (R23). R17: when the host's settings may
+    put it in their PMI room, no passcode is sent, since Zoom would make it the PMI's passcode for every meeting."""
     return ZoomMeetingRequest(
         topic=meeting.topic,
         start_time=meeting.start_time,
         duration_minutes=meeting.duration_minutes,
         timezone=meeting.timezone,
         agenda=with_marker(meeting.agenda, meeting.marker),
-        passcode=meeting.passcode,
+        passcode=None if pmi.use_pmi_for_scheduled_meetings else meeting.passcode,
         alternative_hosts=meeting.alternative_hosts,
     )
 
@@ -65,6 +66,7 @@ def recorded_in_zoom(meeting: Meeting, made: ZoomMeeting, pmi: HostPmiSettings, 
     return msgspec.structs.replace(
         meeting,
         zoom_meeting_id=made.zoom_meeting_id,
+        zoom_uuid=made.uuid,
         join_url=made.join_url,
         passcode=made.passcode,
         start_time=made.start_time or meeting.start_time,

@@ -60,6 +60,8 @@ class Meeting(msgspec.Struct, frozen=True, kw_only=True):
     #: Cancelled here but still in Zoom: its connection is gone and no connection of the host's reaches its
     #: Zoom user, so only someone in Zoom can cancel it (listed for owners and admins with its link).
     left_in_zoom: bool = False
+    #: Zoom's uuid of it: its events name a meeting held in the PMI room by the PMI, but by this uuid too.
+    zoom_uuid: str | None = None
 
     @property
     def marker(self) -> str:
@@ -102,9 +104,10 @@ class ZoomMeeting(msgspec.Struct, frozen=True, kw_only=True):
     agenda: str
     join_url: str
     passcode: str | None
-    #: Zoom's `pmi` field, present when the meeting is the host's PMI room.
+    #: Zoom's `pmi` field, present when the meeting is held in the host's PMI room.
     pmi: str | None = None
     use_pmi: bool = False
+    uuid: str | None = None
 
 
 MARKER_PREFIX = "\n\nroomlink:"

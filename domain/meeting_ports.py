@@ -37,6 +37,8 @@ class MeetingRepository(Protocol):
 
     async def by_zoom_id(self, org_id: str, zoom_meeting_id: int) -> list[Meeting]: ...
 
+    async def by_zoom_uuid(self, org_id: str, zoom_uuid: str) -> list[Meeting]: ...
+
     async def left_in_zoom(self, org_id: str, now: datetime, limit: int) -> list[Meeting]:
         """Meetings not over that Roomlink closed but that are still in Zoom, by start time (at most `limit`)."""
 

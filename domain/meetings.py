@@ -242,7 +242,7 @@ async def _make_in_zoom(
     try:
         pmi = await _host_pmi(zoom, host)
         found = await zoom.find_upcoming(host, meeting.marker) if look_first else None
-        made = found or await zoom.create(host, zoom_request(meeting))
+        made = found or await zoom.create(host, zoom_request(meeting, pmi))
     except ZoomDayLimitReached as limited:
         retry_at = limited.retry_at or next_reset(clock.now())
         async with uow() as tx:

@@ -14,9 +14,9 @@ _COLUMNS = (
     "id, org_id, user_id, connection_id, connection_type, zoom_user_id, zoom_user_email, topic, start_time, "
     "duration_minutes, timezone, agenda, passcode, zoom_meeting_id, join_url, status, status_reason, "
     "in_personal_room, idempotency_key, request_hash, attempts, lease_until, not_before, created_at, updated_at, "
-    "session_id, alternative_hosts, left_in_zoom"
+    "session_id, alternative_hosts, left_in_zoom, zoom_uuid"
 )
-_PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, 29))
+_PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, 30))
 
 
 class PostgresMeetings:
@@ -106,6 +106,12 @@ class PostgresMeetings:
         )
         return [meeting_of(record) for record in records]
 
+    async def by_zoom_uuid(self, org_id: str, zoom_uuid: str) -> list[Meeting]:
+        records = await self._connection.fetch(
+            "SELECT * FROM meetings WHERE org_id = $1 AND zoom_uuid = $2 ORDER BY created_at", org_id, zoom_uuid
+        )
+        return [meeting_of(record) for record in records]
+
     async def by_zoom_id(self, org_id: str, zoom_meeting_id: int) -> list[Meeting]:
         records = await self._connection.fetch(
             "SELECT * FROM meetings WHERE org_id = $1 AND zoom_meeting_id = $2 ORDER BY created_at", org_id, zoom_meeting_id
@@ -182,6 +188,7 @@ def _values(meeting: Meeting) -> tuple:
         meeting.session_id,
         meeting.alternative_hosts,
         meeting.left_in_zoom,
+        meeting.zoom_uuid,
     )
 
 
@@ -215,4 +222,5 @@ def meeting_of(record: asyncpg.Record) -> Meeting:
         session_id=record["session_id"],
         alternative_hosts=record["alternative_hosts"],
         left_in_zoom=record["left_in_zoom"],
+        zoom_uuid=record["zoom_uuid"],
     )

@@ -392,6 +392,8 @@ class MeetingTable(Table, tablename="meetings"):
     #: Cancelled in Roomlink but still in Zoom: made through a connection that is gone, with a Zoom user no
     #: connection of Roomlink's reaches now. Owners and admins see it listed, to cancel it in Zoom.
     left_in_zoom = Boolean(default=False)
+    #: Zoom's uuid of the meeting: what its events name it by when they show a PMI room's number as its id.
+    zoom_uuid = Text(null=True, default=None)
 
     one_meeting_per_key = Unique([org_id, user_id, idempotency_key])
     known_status = Check(f"status IN {MEETING_STATUSES}")

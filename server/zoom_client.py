@@ -106,7 +106,8 @@ def is_daily_limit(response: httpx.Response) -> bool:
         return True
     body = _json(response)
     message = str(body.get("message", "")).lower()
-    return "daily" in message or (response.status_code == 300 and body.get("code") == 429)
+    # The Meetings document's 300: "A maximum of {n} meetings can be created/updated for a single user in one day."
+    return "daily" in message or "in one day" in message or (response.status_code == 300 and body.get("code") == 429)
 
 
 def refusal(response: httpx.Response, what: str) -> ZoomRefused:

@@ -66,6 +66,7 @@ def meeting_of(body: dict) -> ZoomMeeting:
         passcode=body.get("password"),
         pmi=str(pmi) if pmi not in (None, "", 0) else None,
         use_pmi=bool(settings.get("use_pmi", False)),
+        uuid=str(body["uuid"]) if body.get("uuid") else None,
     )
 
 

@@ -7,7 +7,8 @@ ID = "2026-12-01T00:20:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = (
     "meetings.left_in_zoom: a meeting Roomlink can no longer reach, listed for owners to cancel in Zoom; "
-    "remote_sessions.announced_join_url: the link participants were last sent, so the same link is not sent twice"
+    "remote_sessions.announced_join_url: the link participants were last sent, so the same link is not sent twice; "
+    "meetings.zoom_uuid: what Zoom's events name a meeting by"
 )
 
 _DEFAULT_PARAMS = {
@@ -35,6 +36,7 @@ class _IndexAfterColumns(MigrationManager):
 
 _AFTER_COLUMNS = (
     "CREATE INDEX meetings_left_in_zoom ON meetings (org_id, start_time) WHERE left_in_zoom",
+    "CREATE INDEX meetings_by_zoom_uuid ON meetings (org_id, zoom_uuid) WHERE zoom_uuid IS NOT NULL",
     # A session that is ready has announced its current meeting's link.
     """UPDATE remote_sessions s SET announced_join_url = (
            SELECT m.join_url FROM meetings m WHERE m.org_id = s.org_id AND m.session_id = s.session_id
@@ -53,6 +55,16 @@ async def forwards():
         column_class_name="Boolean",
         column_class=Boolean,
         params={**_DEFAULT_PARAMS, "default": False},
+        schema=None,
+    )
+    manager.add_column(
+        table_class_name="MeetingTable",
+        tablename="meetings",
+        column_name="zoom_uuid",
+        db_column_name="zoom_uuid",
+        column_class_name="Text",
+        column_class=Text,
+        params={**_DEFAULT_PARAMS, "default": None, "null": True},
         schema=None,
     )
     manager.add_column(

@@ -122,9 +122,11 @@ async def test_bad_input_is_400_naming_the_field_and_no_zoom_call(api, sandbox, 
     assert (await api.get(MEETINGS, headers=as_member(member))).json()["items"] == []
 
 
-async def test_r17_pmi_host_gets_a_marked_meeting_with_the_words_that_fix_it_and_cancelling_leaves_the_room(
+async def test_r17_pmi_host_gets_a_marked_meeting_with_the_words_that_fix_it_and_cancelling_deletes_it_in_zoom(
     api, org, sandbox, seated
 ):
+    """Zoom's "Understanding PMI": a meeting Zoom puts in the PMI room has a unique id of its own, and stays
+    scheduled there unless it is deleted by that id; its events name it by the PMI (and its uuid)."""
     await sandbox.client.patch(
         f"/sandbox/users/{seated['id']}", json={"use_pmi_for_scheduled_meetings": True, "pmi_setting_locked": True}
     )
@@ -132,7 +134,7 @@ async def test_r17_pmi_host_gets_a_marked_meeting_with_the_words_that_fix_it_and
 
     meeting = created.json()
     assert created.status_code == 201 and meeting["in_personal_room"] is True
-    assert meeting["zoom_meeting_id"] == seated["pmi"]
+    assert meeting["zoom_meeting_id"] != seated["pmi"] and f"/j/{seated['pmi']}?" in meeting["join_url"]
     assert "Use Personal Meeting ID (PMI) when scheduling a meeting" in meeting["status_reason"]
     assert "PMI passcode" in meeting["status_reason"] and "Zoom admin" in meeting["status_reason"]
     [settings_read] = await zoom_calls(sandbox, "GET", f"/v2/users/{seated['id']}/settings")
@@ -141,10 +143,32 @@ async def test_r17_pmi_host_gets_a_marked_meeting_with_the_words_that_fix_it_and
     cancelled = await api.delete(f"{MEETINGS}/{meeting['id']}", headers=as_member(org["member"]))
 
     assert cancelled.status_code == 204
-    assert await zoom_calls(sandbox, "DELETE", f"/v2/meetings/{seated['pmi']}") == []
-    assert [m["in_personal_room"] for m in await held(sandbox, seated["id"])] == [True]
+    assert [c["status"] for c in await zoom_calls(sandbox, "DELETE", f"/v2/meetings/{meeting['zoom_meeting_id']}")] == [204]
+    assert await held(sandbox, seated["id"]) == []
     after = (await api.get(f"{MEETINGS}/{meeting['id']}", headers=as_member(org["member"]))).json()
-    assert after["status"] == "cancelled" and "Personal Meeting ID room" in after["status_reason"]
+    assert after["status"] == "cancelled"
+
+    # Deleted in Zoom: the event names the PMI as the meeting's id; its uuid finds it.
+    second = (await api.post(MEETINGS, json=body(topic="Second"), headers=as_member(org["member"]))).json()
+    assert (await sandbox.client.delete(f"/sandbox/meetings/{second['zoom_meeting_id']}")).status_code in (200, 204)
+
+    async def flagged():
+        read = (await api.get(f"{MEETINGS}/{second['id']}", headers=as_member(org["member"]))).json()
+        return read if read["status"] == "needs_attention" else None
+
+    assert "deleted in Zoom" in (await eventually(flagged, timeout=15))["status_reason"]
+
+
+async def test_r17_no_passcode_is_sent_for_a_host_whose_meetings_may_land_in_the_pmi_room(api, org, sandbox, seated):
+    """Zoom: a passcode sent with a meeting held in the PMI room becomes the PMI's passcode, for every meeting."""
+    await sandbox.client.patch(
+        f"/sandbox/users/{seated['id']}", json={"use_pmi_for_scheduled_meetings": True, "pmi_setting_locked": True}
+    )
+    created = await api.post(MEETINGS, json=body(passcode="Mine123"), headers=as_member(org["member"]))
+
+    assert created.status_code == 201 and created.json()["in_personal_room"] is True
+    [in_zoom] = await held(sandbox, seated["id"])
+    assert created.json()["passcode"] == in_zoom["password"] != "Mine123"
 
 
 async def test_r20_the_101st_create_of_a_day_waits_for_midnight(api, org, sandbox, seated):

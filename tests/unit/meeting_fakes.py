@@ -106,6 +106,9 @@ class FakeMeetings:
     async def by_zoom_id(self, org_id: str, zoom_meeting_id: int) -> list[Meeting]:
         return [m for m in self._m.values() if m.org_id == org_id and m.zoom_meeting_id == zoom_meeting_id]
 
+    async def by_zoom_uuid(self, org_id: str, zoom_uuid: str) -> list[Meeting]:
+        return [m for m in self._m.values() if m.org_id == org_id and m.zoom_uuid == zoom_uuid]
+
 
 class FakeMeetingOutbox:
     def __init__(self, tables: Tables) -> None:
@@ -159,6 +162,8 @@ class FakeMeetingsZoom:
     def __init__(self) -> None:
         #: Zoom user id → meetings Zoom holds for them.
         self.held: dict[str, dict[int, ZoomMeeting]] = {}
+        #: Zoom user id → the PMI passcode a request set (a passcode sent for a PMI meeting becomes the PMI's).
+        self.pmi_passcodes: dict[str, str] = {}
         #: Zoom user id → their PMI settings.
         self.pmi: dict[str, HostPmiSettings] = {}
         #: Zoom user ids whose "use PMI" setting is locked on: use_pmi false is ignored.
@@ -187,7 +192,10 @@ class FakeMeetingsZoom:
         self._fail("create")
         settings = self.pmi.get(host.zoom_user_id, HostPmiSettings())
         in_room = host.zoom_user_id in self.locked_pmi and settings.pmi is not None
-        meeting_id = int(settings.pmi) if in_room else next(self._ids)
+        # "Understanding PMI": a meeting of its own id, held in the PMI room (whose number its link has).
+        meeting_id = next(self._ids)
+        if in_room and request.passcode:
+            self.pmi_passcodes[host.zoom_user_id] = request.passcode
         made = ZoomMeeting(
             zoom_meeting_id=meeting_id,
             topic=request.topic,
@@ -195,8 +203,8 @@ class FakeMeetingsZoom:
             duration_minutes=request.duration_minutes,
             timezone=request.timezone,
             agenda=request.agenda,
-            join_url=f"https://zoom.test/j/{meeting_id}?pwd=x",
-            passcode="pmi-pass" if in_room else (request.passcode or "abc123"),
+            join_url=f"https://zoom.test/j/{settings.pmi if in_room else meeting_id}?pwd=x",
+            passcode=self.pmi_passcodes.get(host.zoom_user_id, "pmi-pass") if in_room else (request.passcode or "abc123"),
             pmi=settings.pmi if in_room else None,
             use_pmi=in_room,
         )

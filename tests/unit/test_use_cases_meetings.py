@@ -297,19 +297,27 @@ async def test_r17_meeting_in_the_pmi_room_is_marked_with_the_words_that_fix_it(
     meetings_zoom.pmi["zu-bob"] = HostPmiSettings(pmi="5550001111", use_pmi_for_scheduled_meetings=True, pmi_passcode_required=True)
     meetings_zoom.locked_pmi.add("zu-bob")
     meeting = (await create(store, meetings_zoom, clock)).meeting
-    assert meeting.in_personal_room and meeting.zoom_meeting_id == 5550001111
+    assert meeting.in_personal_room and meeting.zoom_meeting_id != 5550001111 and "/j/5550001111?" in meeting.join_url
     assert PMI_SETTING in meeting.status_reason and PMI_PASSCODE_SETTING in meeting.status_reason
     assert "Zoom admin" in meeting.status_reason
     assert meeting.passcode == "pmi-pass"
 
 
-async def test_r17_cancelling_a_pmi_meeting_leaves_the_pmi_room_alone(store, meetings_zoom, clock):
+async def test_r17_cancelling_a_meeting_held_in_the_pmi_room_deletes_it_by_its_own_id(store, meetings_zoom, clock):
     meetings_zoom.pmi["zu-bob"] = HostPmiSettings(pmi="5550001111", use_pmi_for_scheduled_meetings=True)
     meetings_zoom.locked_pmi.add("zu-bob")
     meeting = (await create(store, meetings_zoom, clock)).meeting
+    assert meeting.in_personal_room and meeting.zoom_meeting_id != 5550001111
     cancelled = await meeting_changes.cancel_meeting(store.uow, meetings_zoom, clock, BOB, meeting.id)
-    assert cancelled.status is MeetingStatus.CANCELLED and meetings_zoom.made("delete") == 0
-    assert meetings_zoom.meetings_of("zu-bob")
+    assert cancelled.status is MeetingStatus.CANCELLED and meetings_zoom.made("delete") == 1
+    assert meetings_zoom.meetings_of("zu-bob") == []
+
+
+async def test_r17_a_pmi_meetings_passcode_is_never_sent_so_the_pmi_passcode_stays(store, meetings_zoom, clock):
+    meetings_zoom.pmi["zu-bob"] = HostPmiSettings(pmi="5550001111", use_pmi_for_scheduled_meetings=True)
+    meetings_zoom.locked_pmi.add("zu-bob")
+    await create(store, meetings_zoom, clock, ask(passcode="Mine123"))
+    assert meetings_zoom.pmi_passcodes == {}
 
 
 async def test_r17_unlocked_pmi_setting_gets_a_meeting_of_its_own(store, meetings_zoom, clock):

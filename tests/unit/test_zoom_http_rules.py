@@ -225,3 +225,20 @@ async def test_revocation_sends_the_access_token_as_zoom_documents():
     (request,) = zoom.requests
     assert request.url.path == "/oauth/revoke"
     assert dict(httpx.QueryParams(request.content.decode())) == {"token": "the-access-token"}
+
+
+def test_the_daily_limit_is_read_from_a_429_and_from_the_meetings_documents_http_300():
+    """The Meetings document, POST /users/{userId}/meetings and PATCH /meetings/{meetingId}: HTTP 300, "A maximum
+    of {rateLimitNumber} meetings can be created/updated for a single user in one day." """
+    import httpx
+
+    from server.zoom_client import is_daily_limit
+
+    document_300 = httpx.Response(
+        300, json={"code": 300, "message": "A maximum of 100 meetings can be created/updated for a single user in one day."}
+    )
+    other_300 = httpx.Response(300, json={"code": 300, "message": "Invalid enforce_login_domains, separate multiple domains by semicolon."})
+    daily_429 = httpx.Response(429, headers={"X-RateLimit-Type": "Daily-limit"}, json={"code": 429, "message": "x"})
+    per_second = httpx.Response(429, headers={"X-RateLimit-Type": "QPS"}, json={"code": 429, "message": "Too many requests"})
+
+    assert [is_daily_limit(r) for r in (document_300, other_300, daily_429, per_second)] == [True, False, True, False]
