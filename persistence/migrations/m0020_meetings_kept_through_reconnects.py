@@ -45,36 +45,25 @@ _AFTER_COLUMNS = (
 )
 
 
+#: (table class, table, column, column class, params beyond the defaults)
+COLUMNS = (
+    ("MeetingTable", "meetings", "left_in_zoom", Boolean, {"default": False}),
+    ("MeetingTable", "meetings", "zoom_uuid", Text, {"default": None, "null": True}),
+    ("RemoteSessionTable", "remote_sessions", "announced_join_url", Text, {"default": None, "null": True}),
+)
+
+
 async def forwards():
     manager = _IndexAfterColumns(migration_id=ID, app_name="persistence", description=DESCRIPTION)
-    manager.add_column(
-        table_class_name="MeetingTable",
-        tablename="meetings",
-        column_name="left_in_zoom",
-        db_column_name="left_in_zoom",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={**_DEFAULT_PARAMS, "default": False},
-        schema=None,
-    )
-    manager.add_column(
-        table_class_name="MeetingTable",
-        tablename="meetings",
-        column_name="zoom_uuid",
-        db_column_name="zoom_uuid",
-        column_class_name="Text",
-        column_class=Text,
-        params={**_DEFAULT_PARAMS, "default": None, "null": True},
-        schema=None,
-    )
-    manager.add_column(
-        table_class_name="RemoteSessionTable",
-        tablename="remote_sessions",
-        column_name="announced_join_url",
-        db_column_name="announced_join_url",
-        column_class_name="Text",
-        column_class=Text,
-        params={**_DEFAULT_PARAMS, "default": None, "null": True},
-        schema=None,
-    )
+    for class_name, tablename, name, column_class, params in COLUMNS:
+        manager.add_column(
+            table_class_name=class_name,
+            tablename=tablename,
+            column_name=name,
+            db_column_name=name,
+            column_class_name=column_class.__name__,
+            column_class=column_class,
+            params={**_DEFAULT_PARAMS, **params},
+            schema=None,
+        )
     return manager
