@@ -169,6 +169,7 @@ async def zoom_callback(
         f"You connected your Zoom account as {done.connection.zoom_email}. Members of {done.organization_name} whose "
         "email matches a user of that Zoom account now have their meetings created through it; their owners "
         "and admins see it on their Zoom page. Nothing else is needed from you.",
+        next_step=("Open the Zoom page", MY_ZOOM_PAGE),
     )
 
 
