@@ -22,8 +22,9 @@ SOURCE_SUFFIXES = {".py", ".js", ".html", ".css", ".toml", ".yml", ".yaml", ".js
 CITATION = re.compile(r"docs/([a-z_-]+\.md)(?:#([a-z0-9_-]+))?")
 #: The documents that lived outside the repository; a citation of one may only be a docs/ path.
 OUTSIDE_DOCUMENT = re.compile(r"(?<![\w/])(DESIGN|API|STYLE)\.md")
-#: Words about how the product was made, not about the product.
-DIARY = re.compile(r"\bstop 1?[0-9]\b|steering repo|helpers?.? (suite|report|load)|this shared 2-core machine", re.I)
+#: Words about how the product was made, not about the product (spelled in pieces, so this file has none).
+DIARY = re.compile("|".join([r"\bstop 1?[0-9]\b", "steer" + "ing repo", "help" + r"ers?.? (suite|report|load)",
+                             "this shared " + "2-core machine"]), re.I)
 
 
 def repository_files() -> list[Path]:
@@ -131,7 +132,7 @@ def test_the_api_document_explains_the_rules_it_cites(site):
 def test_nothing_in_the_repository_speaks_of_how_it_was_made():
     found = []
     for path in repository_files():
-        if path.suffix == ".png" or path == Path(__file__):
+        if path.suffix == ".png":
             continue
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
             if DIARY.search(line):
