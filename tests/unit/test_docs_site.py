@@ -149,3 +149,15 @@ def test_the_readme_is_for_users_and_its_links_resolve():
     assert "docs/images/owner-zoom-page.png" in links
     for link in links:
         assert (ROOT / link).exists(), link
+
+
+def site_home_from(readme: str) -> str:
+    """The site's home is the README with its links made relative to docs/."""
+    return readme.replace("](docs/", "](").replace("see docs/operating.md", "see operating.md").replace(
+        "The same pages are a site: `pip install -e '.[docs]' && mkdocs serve` (or `mkdocs build --strict`).",
+        "These pages are built with `pip install -e '.[docs]' && mkdocs build --strict` (or `mkdocs serve`).",
+    )
+
+
+def test_the_sites_home_says_what_the_readme_says():
+    assert (DOCS / "index.md").read_text() == site_home_from((ROOT / "README.md").read_text())
