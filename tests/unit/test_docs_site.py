@@ -161,3 +161,14 @@ def site_home_from(readme: str) -> str:
 
 def test_the_sites_home_says_what_the_readme_says():
     assert (DOCS / "index.md").read_text() == site_home_from((ROOT / "README.md").read_text())
+
+
+def test_every_setting_roomlink_reads_is_in_the_operating_guide():
+    read = set()
+    for path in source_files():
+        if path.relative_to(ROOT).parts[0] in ("server", "persistence", "piccolo_conf.py") and path.suffix == ".py":
+            read |= set(re.findall(r"environ(?:\.get)?[(\[]\s*\"([A-Z][A-Z0-9_]+)\"", path.read_text()))
+    assert {"DATABASE_URL", "ROOMLINK_TOKEN_KEYS", "ROOMLINK_BASE_URL"} <= read, "the settings were not found"
+    guide = (DOCS / "operating.md").read_text()
+    assert "ROOMLINK_TRUSTED_PROXIES" in guide
+    assert sorted(name for name in read if f"`{name}`" not in guide) == []
