@@ -109,3 +109,16 @@ async def test_every_dead_end_links_onward(browser: Browser, pages_server, path,
     await expect(page.locator("h1")).to_be_visible()
     assert await page.title() and "Nothing at this address" not in await page.title(), href
     await page.context.close()
+
+
+async def test_an_owner_who_approves_the_activation_herself_is_led_back_to_the_zoom_page(
+    page: Page, pages_server, sandbox, provisioned_org
+):
+    from tests.browser.steps import connect_organization_in_browser, zoom_user
+
+    account = await sandbox.account(f"{provisioned_org['name']} Zoom")
+    zoom_admin = await zoom_user(sandbox, account, "Zoe", "Admin", "admin")
+    await connect_organization_in_browser(page, pages_server, provisioned_org, zoom_admin)
+    await page.get_by_role("link", name="Open the Zoom page").click()
+    await page.wait_for_url("**/integrations/zoom")
+    await expect(page.locator("#organization")).to_contain_text(zoom_admin["email"])
