@@ -1,4 +1,4 @@
-"""`roomlink demo` takes its embedded PostgreSQL down with it (issue 12): after Ctrl+C, SIGTERM or SIGHUP (its
+"""`roomlink demo` takes its embedded PostgreSQL down with it: after Ctrl+C, SIGTERM or SIGHUP (its
 terminal closed), whether it was serving or still starting, the demo is gone within 10 s and no postgres of
 its folder remains."""
 
