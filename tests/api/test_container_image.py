@@ -73,6 +73,9 @@ def test_the_compose_file_runs_the_topology_with_real_roomlink_commands():
     counted = [(service.get("command") or ["serve"])[0] for service in roomlink.values()]
     assert counted.count("serve") == 2 and counted.count("worker") == 2
     assert services["pgbouncer"]["environment"]["POOL_MODE"] == "transaction"
+    for name, service in services.items():
+        needs = service.get("depends_on") or {}
+        assert name not in needs and set(needs) <= set(services), (name, needs)
     assert any("postgres" in service.get("image", "") for service in services.values())
     for name, service in roomlink.items():
         if (service.get("command") or ["serve"])[0] == "serve":
