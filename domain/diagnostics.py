@@ -1,4 +1,4 @@
-"""Diagnostics: every check a pass/fail line with what fixes it (API.md), for the organization and for a member.
+"""Diagnostics: every check a pass/fail line with what fixes it (docs/api.md), for the organization and for a member.
 
 The facts are read in a short read-only unit of work first; Zoom is asked after, outside it.
 """

@@ -104,7 +104,7 @@ async def verify_organization(
 ) -> None:
     """R11 without waiting for webhooks: is the activating admin still an admin? Then the seats are resynced.
 
-    The flow's shape (STYLE.md): the connection is read, Zoom is asked outside any transaction, and what
+    The flow's shape (docs/design.md#architecture): the connection is read, Zoom is asked outside any transaction, and what
     Zoom said is applied in a second one. A grant Zoom refuses has already broken the connection (the token
     keeper); Zoom unreachable changes nothing; a refusal that says what is wrong is applied (apply_refusal).
     """

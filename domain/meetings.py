@@ -1,6 +1,6 @@
 """Making meetings in Zoom through each member's effective connection: create, make exactly once, recreate.
 
-Every flow that calls Zoom has the same shape (STYLE.md): a short transaction decides and records
+Every flow that calls Zoom has the same shape (docs/design.md#architecture): a short transaction decides and records
 the intent, Zoom is called outside any transaction, a second short one records the answer.
 
 Exactly once (R23): the intent row exists before Zoom is called (an Idempotency-Key is unique per

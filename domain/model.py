@@ -133,7 +133,7 @@ class MemberRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ConnectionCounts(msgspec.Struct, frozen=True, kw_only=True):
-    """Each count is what a filter of the members table lists (API.md "Counts and filters agree")."""
+    """Each count is what a filter of the members table lists (docs/design.md#r9)."""
 
     #: `?type=organization`
     organization: int

@@ -50,7 +50,7 @@ class MembersPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[MemberRow]
     #: Keyset position of the last item when more rows follow.
     next_after: tuple[str, str] | None
-    #: How many rows the filter lists in all (its count, API.md "Counts and filters agree"); None for a search.
+    #: How many rows the filter lists in all (its count, docs/design.md#r9); None for a search.
     total: int | None = None
 
 

@@ -4,7 +4,7 @@ Every Zoom call on behalf of a connection takes its token from `usable_tokens`. 
 (or one Zoom just rejected) is refreshed under the connection's row lock, after reading the tokens again
 under it: whoever waited on the lock finds the token another process refreshed and does not refresh again.
 Zoom rotates the refresh token on every refresh, so this is the one flow that calls Zoom inside a
-transaction, on purpose (STYLE.md "Flows that call Zoom" otherwise): two processes must never spend the
+transaction, on purpose (docs/design.md#architecture otherwise): two processes must never spend the
 same refresh token. Zoom's rotated refresh token is stored in that same transaction. `invalid_grant`
 breaks the connection (it needs reconnecting) and tells the people concerned (domain.keeping.mark_broken,
 who is told: domain.keeping.incident_recipients).

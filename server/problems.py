@@ -181,8 +181,12 @@ def _api_name(request: Request, parameter: str) -> str:
     return getattr(getattr(field, "kwarg_definition", None), "name", None) or parameter
 
 
-def on_http_error(_: Request, error: HTTPException) -> Response:
+def on_http_error(request: Request, error: HTTPException) -> Response:
     if isinstance(error, NotFoundException):
+        from server.ui.front_door import not_found_page, wants_a_page
+
+        if wants_a_page(request):
+            return not_found_page()
         return problem_response(404, "not_found", "There is nothing at this address.")
     if isinstance(error, MethodNotAllowedException):
         return problem_response(405, "method_not_allowed", "This address does not accept that method.")

@@ -53,7 +53,7 @@ class ZoomGrantRevoked(ZoomRefused):
     """invalid_grant on refresh: the refresh token is dead; only a new sign-in helps."""
 
 
-#: Zoom's REST error codes that mean different fixes (DESIGN.md "Zoom").
+#: Zoom's REST error codes that mean different fixes (docs/design.md#zoom).
 MISSING_SCOPES = 4711
 USER_NOT_FOUND = 1001
 #: A per-second limit that outlasted our retries is tried again this much later.

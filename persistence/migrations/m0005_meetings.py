@@ -101,7 +101,7 @@ class _KeysAfterTables(MigrationManager):
 
 
 async def add_keys_piccolo_cannot_declare():
-    # Each led by org_id (DESIGN.md "Past one database").
+    # Each led by org_id (docs/design.md#architecture).
     for statement in (
         """ALTER TABLE meetings ADD CONSTRAINT meeting_member
            FOREIGN KEY (org_id, user_id) REFERENCES members (org_id, user_id) ON DELETE CASCADE""",

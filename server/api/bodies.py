@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API (API.md)."""
+"""Request and response bodies of the HTTP API (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Diagnostics (API.md): every check a pass/fail line with its fix, for the organization and for the caller."""
+"""Diagnostics (docs/api.md): every check a pass/fail line with its fix, for the organization and for the caller."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response bodies of the meetings API (API.md "Meetings")."""
+"""Request and response bodies of the meetings API (docs/api.md#meetings)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The caller's own meetings (API.md "Meetings"): thin handlers over domain.meetings and domain.meeting_changes.
+"""The caller's own meetings (docs/api.md#meetings): thin handlers over domain.meetings and domain.meeting_changes.
 
 The caller is authenticated by the guard before anything runs; each flow opens its own short
 transactions (the use case decides them) and holds no database connection while it waits on Zoom.

@@ -207,6 +207,9 @@ Every refusal is `application/problem+json`: `{"status", "code", "detail", "erro
 stable snake_case for code to branch on; `detail` is for people; `errors` maps each invalid field
 (as sent, e.g. `members[3].email`) to what is wrong with it. Bad input changes nothing. A `503`
 carries `Retry-After`.
+
+Rules cited by number (R17, R19, R22, …) are described in Roomlink's `docs/design.md`, each under its own
+anchor (`docs/design.md#r17`); `docs/api.md` walks through the journeys with examples.
 """
 
 DOCS_ASSETS_PATH = "/schema-assets"

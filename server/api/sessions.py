@@ -1,4 +1,4 @@
-"""Remote sessions and bookings (API.md "Remote sessions and bookings"): thin handlers over domain.sessions.
+"""Remote sessions and bookings (docs/api.md#remote-sessions-and-bookings): thin handlers over domain.sessions.
 
 Provisioning (API key) puts sessions and bookings; member calls list what needs attention (owners and
 admins) and the host's day. No handler here calls Zoom: the job does (domain.sessions.reconcile_session).

@@ -1,7 +1,7 @@
 """The browser side of connecting Zoom: the Zoom admin's activation page, Roomlink's link to Zoom, the OAuth callback.
 
-Every OAuth state is bound to the browser Roomlink sends to Zoom (issue 7 §3): that browser holds a secret
-in an HttpOnly, SameSite=Lax cookie, whose hash is kept with the state, and the callback is accepted only
+Every OAuth state is bound to the browser Roomlink sends to Zoom (docs/design.md#security): that browser holds
+a secret in an HttpOnly, SameSite=Lax cookie, whose hash is kept with the state, and the callback is accepted only
 with it. The activation page's "Continue to Zoom" sets it on its way to Zoom. A personal connection's
 authorize URL is Roomlink's `/oauth/zoom/start/{state}`, which sets it and redirects to Zoom: it works once,
 in the first browser that opens it (the member's own session's browser when they started from a session),
@@ -169,6 +169,7 @@ async def zoom_callback(
         f"You connected your Zoom account as {done.connection.zoom_email}. Members of {done.organization_name} whose "
         "email matches a user of that Zoom account now have their meetings created through it; their owners "
         "and admins see it on their Zoom page. Nothing else is needed from you.",
+        next_step=("Open the Zoom page", MY_ZOOM_PAGE),
     )
 
 

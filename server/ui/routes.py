@@ -11,6 +11,7 @@ from server.ui.connect_pages import (
 from server.ui.demo_pages import demo_outbox, demo_sign_in, demo_sign_in_page
 from server.ui.demo_receiver import demo_events, demo_receiver
 from server.ui.events_page import organization_event_redeliver, organization_events_page
+from server.ui.front_door import front_door
 from server.ui.layout import static_files
 from server.ui.meetings_page import (
     meeting_cancel,
@@ -23,6 +24,7 @@ from server.ui.zoom_page import zoom_page
 
 #: For every deployment: add to create_app's route_handlers.
 UI_ROUTES = [
+    front_door,
     zoom_page,
     meetings_page,
     meeting_cancel_page,

@@ -1,5 +1,6 @@
-"""`roomlink demo` takes its embedded PostgreSQL down with it (issue 12): after Ctrl+C or SIGTERM, whether
-it was serving or still starting, the demo is gone within 10 s and no postgres of its folder remains."""
+"""`roomlink demo` takes its embedded PostgreSQL down with it: after Ctrl+C, SIGTERM or SIGHUP (its
+terminal closed), whether it was serving or still starting, the demo is gone within 10 s and no postgres of
+its folder remains."""
 
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def serving(url: str) -> bool:
 
 @pytest.mark.parametrize(
     "signum, when",
-    [(signal.SIGTERM, "serving"), (signal.SIGINT, "serving"), (signal.SIGTERM, "starting")],
-    ids=["sigterm-serving", "ctrl-c-serving", "sigterm-starting"],
+    [(signal.SIGTERM, "serving"), (signal.SIGINT, "serving"), (signal.SIGHUP, "serving"), (signal.SIGTERM, "starting")],
+    ids=["sigterm-serving", "ctrl-c-serving", "terminal-closed-serving", "sigterm-starting"],
 )
 def test_the_demo_stops_its_embedded_postgres(tmp_path, signum, when):
     port, pgdata = free_port(), (tmp_path / "demo" / "pgdata").resolve()

@@ -1,4 +1,4 @@
-"""The journeys of DESIGN.md, clicked through like a person: Roomlink's pages, the Zoom sandbox's pages, real email.
+"""The journeys of docs/design.md, clicked through like a person: Roomlink's pages, the Zoom sandbox's pages, real email.
 
 Only provisioning (the host product's API), the sandbox's Zoom users (its control API) and launch links
 (how the host product signs people in) are scripted; everything else is a click.

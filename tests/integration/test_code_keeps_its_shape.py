@@ -1,4 +1,4 @@
-"""Checks that keep the architecture as DESIGN.md describes it: a pure domain, tables and migrations in step, and
+"""Checks that keep the architecture as docs/design.md describes it: a pure domain, tables and migrations in step, and
 transactions begun only by persistence/ and the use cases."""
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ async def test_r9_counts_agree_with_precedence(cases):
 
 
 async def test_r9_each_count_is_the_number_of_rows_its_filter_lists(cases):
-    """API.md "Counts and filters agree": the page shows each count as the filter that lists it."""
+    """docs/design.md#r9: the page shows each count as the filter that lists it."""
     for org_id in {case.org_id for case in cases}:
         async with unit_of_work() as uow:
             counts = await uow.members_table.counts(org_id)

@@ -1,4 +1,4 @@
-"""Tests find PostgreSQL as DESIGN.md says: TEST_DATABASE_URL, else 127.0.0.1:5432, else an embedded one.
+"""Tests find PostgreSQL as README.md says: TEST_DATABASE_URL, else 127.0.0.1:5432, else an embedded one.
 
 Each test run works in a scratch database of its own, created here and dropped at the end.
 """

@@ -1,4 +1,4 @@
-"""Diagnostics: a pass/fail line with its fix for every check, incl. PMI and today's budget (API.md)."""
+"""Diagnostics: a pass/fail line with its fix for every check, incl. PMI and today's budget (docs/api.md)."""
 
 from __future__ import annotations
 

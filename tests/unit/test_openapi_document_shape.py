@@ -26,7 +26,7 @@ def test_every_refusal_is_documented_as_problem_json_never_litestars_default(doc
         (method, path, status)
         for path, method, operation in operations(document)
         for status, response in operation["responses"].items()
-        # /readyz answers its Health body either way (API.md); /launch's refusal is a page.
+        # /readyz answers its Health body either way (docs/api.md); /launch's refusal is a page.
         if int(status) >= 400 and path != "/readyz" and "text/html" not in response.get("content", {})
         if response.get("content") != {"application/problem+json": {"schema": PROBLEM}}
     ]

@@ -276,7 +276,7 @@
     return facts(pairs);
   }
 
-  // Each count is the filter that lists exactly those members (API.md "Counts and filters agree").
+  // Each count is the filter that lists exactly those members (docs/design.md#r9).
   const COUNT_FILTERS = [
     ["total", "members", { type: "", connected: "" }],
     ["organization", "through the organization", { type: "organization", connected: "true" }],
