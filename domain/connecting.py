@@ -82,25 +82,88 @@ async def start_personal_connection(
         await tx.commit()
 
 
+class LinkToZoomFor(msgspec.Struct, frozen=True, kw_only=True):
+    """Whom a personal link to Zoom connects, for the page that names them before the browser goes to Zoom."""
+
+    member_name: str
+    member_email: str
+    organization_name: str
+    #: The browser is already the member's own (the link was asked for in its session, or it is signed in as
+    #: them): it goes straight to Zoom. Otherwise the person who opened it confirms whom it is for first.
+    in_members_browser: bool
+
+
+async def link_to_zoom_for(uow: UnitOfWorkFactory, state: str, session_token: str | None, now: datetime) -> LinkToZoomFor:
+    """The member a personal link to Zoom was issued for, once this browser may follow it (_check_link_opener).
+
+    A link the host product asked for over its API key may be followed outside any Roomlink session (its
+    member signs in to the host product, not to Roomlink), so it is not refused there; but a forwarded link
+    must not connect a stranger's Zoom silently, so the opener is told whose Zoom it connects, and a browser
+    signed in to Roomlink as another member is refused."""
+    async with uow(read_only=True) as tx:
+        pending = await _link_pending(tx, secret_hash(state), now)
+        in_members_browser = await _check_link_opener(tx, pending, session_token, now)
+        member = await tx.members.get(pending.org_id, pending.user_id) if pending.user_id else None
+        organization = await tx.organizations.get(pending.org_id)
+    if member is None or organization is None:
+        raise LinkToZoomSpent("The member this link to Zoom was made for is no longer a member. Start again from Roomlink.")
+    return LinkToZoomFor(
+        member_name=member.name,
+        member_email=member.email,
+        organization_name=organization.name,
+        in_members_browser=in_members_browser,
+    )
+
+
 async def send_browser_to_zoom(
     uow: UnitOfWorkFactory, zoom: ZoomGateway, state: str, browser_secret: str, session_token: str | None, now: datetime
 ) -> str:
     """Binds the state to the browser holding `browser_secret` and returns Zoom's authorize URL for it."""
     state_hash = secret_hash(state)
     async with uow() as tx:
-        pending = await tx.oauth_states.pending(state_hash, now)
-        if pending is not None and pending.session_hash is not None and not _same_hash(pending.session_hash, session_token):
+        pending = await _link_pending(tx, state_hash, now)
+        await _check_link_opener(tx, pending, session_token, now)
+        bound = await tx.oauth_states.bind(state_hash, secret_hash(browser_secret), now)
+        if bound is None:
+            raise _link_spent()
+        await tx.commit()
+    return zoom.authorize_url(_app_of(bound), state, bound.code_verifier)
+
+
+async def _link_pending(tx: UnitOfWork, state_hash: str, now: datetime) -> OAuthState:
+    pending = await tx.oauth_states.pending(state_hash, now)
+    if pending is None or pending.browser_hash is not None or pending.connection_type is not ConnectionType.PERSONAL:
+        raise _link_spent()
+    return pending
+
+
+def _link_spent() -> LinkToZoomSpent:
+    return LinkToZoomSpent(
+        "This link to Zoom works once, for 10 minutes, and was already opened or has expired. Start again from Roomlink."
+    )
+
+
+async def _check_link_opener(tx: UnitOfWork, pending: OAuthState, session_token: str | None, now: datetime) -> bool:
+    """Whether the browser opening a personal link to Zoom is its member's own; refused when it is someone else's.
+
+    Asked for in a Roomlink session, only that session's browser may follow it. Asked for over the API key,
+    any browser may (the member need not be signed in to Roomlink), but not one signed in as another member."""
+    if pending.session_hash is not None:
+        if not _same_hash(pending.session_hash, session_token):
             raise OAuthStateOfAnotherBrowser(
                 "This link to Zoom belongs to another browser's Roomlink session, so it was not followed. "
                 "Connect Zoom from Roomlink in the browser you want to use."
             )
-        bound = await tx.oauth_states.bind(state_hash, secret_hash(browser_secret), now) if pending else None
-        if bound is None:
-            raise LinkToZoomSpent(
-                "This link to Zoom works once, for 10 minutes, and was already opened or has expired. Start again from Roomlink."
-            )
-        await tx.commit()
-    return zoom.authorize_url(_app_of(bound), state, bound.code_verifier)
+        return True
+    session = await tx.sessions.session(secret_hash(session_token), now) if session_token else None
+    if session is None:
+        return False
+    if (session.org_id, session.user_id) != (pending.org_id, pending.user_id):
+        raise SignInOfAnotherMember(
+            "This link to Zoom was made for another member, and this browser is signed in to Roomlink as you, so it "
+            "was not followed. Connect your own Zoom from your Zoom settings page."
+        )
+    return True
 
 
 async def take_oauth_state(uow: UnitOfWorkFactory, state: str, browser_secret: str | None, now: datetime) -> OAuthState:
@@ -113,16 +176,21 @@ async def take_oauth_state(uow: UnitOfWorkFactory, state: str, browser_secret: s
 
 
 async def _take_state(tx: UnitOfWork, state: str, browser_secret: str | None, now: datetime) -> OAuthState:
+    """The state, spent by whatever callback brings it, refused or not: a callback URL (Zoom's code in it)
+    refused in one browser must not finish in another. Raising, it commits the spending itself."""
     state_hash = secret_hash(state)
     found = await tx.oauth_states.take(state_hash, secret_hash(browser_secret) if browser_secret else None, now)
-    if found is None and await tx.oauth_states.pending(state_hash, now) is not None:
+    if found is not None:
+        return found
+    elsewhere = await tx.oauth_states.pending(state_hash, now) is not None
+    await tx.oauth_states.spend(state_hash)
+    await tx.commit()
+    if elsewhere:
         raise OAuthStateOfAnotherBrowser(
-            "This Zoom sign-in was started in another browser, so for your safety nothing was connected. "
-            "Start again from Roomlink in this browser and approve in Zoom here."
+            "This Zoom sign-in was started in another browser, so for your safety nothing was connected, and it "
+            "cannot be finished anywhere now. Start again from Roomlink in the browser you approve Zoom in."
         )
-    if found is None:
-        raise OAuthStateInvalid("This Zoom sign-in is unknown, was already used or took too long. Start again.")
-    return found
+    raise OAuthStateInvalid("This Zoom sign-in is unknown, was already used or took too long. Start again.")
 
 
 def _same_hash(expected: str, secret: str | None) -> bool:
@@ -190,9 +258,10 @@ async def complete_zoom_callback(
 ) -> CallbackDone:
     """The OAuth callback of both Zoom apps, whole: the state says whether a member or an activation waits.
 
-    1. One transaction takes the state (once, in its own browser) and checks what it finishes: an
-       activation's link (R3), a personal sign-in's browser session (login CSRF). The state is used
-       up even when that check refuses.
+    1. One transaction takes the state and checks what it finishes: its own browser, an activation's
+       link (R3), a personal sign-in's browser session (login CSRF). The state is spent whatever the
+       outcome, refused or declined: a new attempt starts from a new link (R2: the activation link
+       itself stays usable).
     2. Zoom, outside any transaction: the code exchanged, /users/me, the account's users.
     3. One transaction records what Zoom said (finish_activation, finish_personal_connection);
        the tokens it replaces are revoked at Zoom after it.

@@ -324,6 +324,9 @@ class OAuthStateRepository(Protocol):
         """The state bound to this browser, removed so that it cannot be used again; None if unknown,
         expired or bound to another browser (it is then left as it is)."""
 
+    async def spend(self, state_hash: str) -> None:
+        """Removes the state whatever browser it is bound to: a callback that brought it was refused."""
+
 
 class MembersTable(Protocol):
     async def page(self, query: MembersQuery) -> MembersPage: ...

@@ -263,6 +263,9 @@ class PostgresOAuthStates:
             return None
         return self._state(record)
 
+    async def spend(self, state_hash: str) -> None:
+        await self._connection.execute("DELETE FROM oauth_states WHERE state_hash = $1", state_hash)
+
     def _state(self, record: asyncpg.Record) -> OAuthState:
         return OAuthState(
             connection_type=ConnectionType(record["connection_type"]),

@@ -505,6 +505,9 @@ class FakeOAuthStates:
         del self._t.oauth_states[state_hash]
         return state if state.expires_at > now else None
 
+    async def spend(self, state_hash: str) -> None:
+        self._t.oauth_states.pop(state_hash, None)
+
 
 class FakeAuditTrail:
     def __init__(self, tables: Tables) -> None:
