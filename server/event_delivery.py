@@ -6,8 +6,8 @@ other answer, a timeout or a refused address is retried with exponential backoff
 `retry_for` has passed since the first attempt (3 days by default), then the delivery fails and
 stays in the log for redelivery.
 
-Endpoints are https:// on public addresses only. The address is checked when the endpoint is
-registered and again before every attempt, and the request goes to the very address checked
+Endpoints are https:// on public addresses only (no special-purpose range: domain.addresses). The
+address is checked when the endpoint is registered and again before every attempt, after resolving it, and the request goes to the very address checked
 (TLS still verifies the certificate for the host's name), so a DNS answer that changes to an
 internal address between the check and the connection (DNS rebinding) reaches nothing.
 """
@@ -25,6 +25,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from domain import events
+from domain.addresses import address_refusal, embedded_ipv4
 from domain.errors import EndpointUrlNotAllowed
 from domain.events import DELIVERY_BATCH, Outcome, RetryPolicy
 from persistence.database import unit_of_work
@@ -42,19 +43,14 @@ FAN_OUT_SWEEP_S = 30.0
 
 
 def allowed_address(address: str, allow_loopback: bool) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_loopback:
-        return allow_loopback
-    return ip.is_global and not ip.is_multicast
+    return address_refusal(address, allow_loopback=allow_loopback) is None
 
 
 async def checked_address(url: str, allow_loopback: bool) -> str:
     """The address to connect to for `url`, once every address its host resolves to is allowed.
 
-    Raises EndpointUrlNotAllowed (400, nothing stored) for anything else: another scheme,
-    credentials in the URL, http:// to anything but loopback, private, link-local or reserved addresses.
+    Raises EndpointUrlNotAllowed (400, nothing stored) for anything else: another scheme, credentials in the
+    URL, port 0, http:// to anything but loopback, any special-purpose address (domain.addresses).
     """
     parts = urlsplit(url)
     refuse = lambda reason: EndpointUrlNotAllowed(f"The endpoint URL is not allowed: {reason}.", errors={"url": reason})  # noqa: E731
@@ -63,19 +59,31 @@ async def checked_address(url: str, allow_loopback: bool) -> str:
     if parts.username or parts.password:
         raise refuse("it must not carry credentials")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise refuse("its port is invalid") from None
+    if port == 0:
+        raise refuse("its port is invalid (0 names no port)")
     try:
         found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise refuse(f"{parts.hostname} does not resolve") from None
     addresses = list(dict.fromkeys(info[4][0] for info in found))
-    if not addresses or not all(allowed_address(a, allow_loopback) for a in addresses):
-        raise refuse("it must be a public address (not private, loopback, link-local or reserved)")
-    if parts.scheme == "http" and not all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses):
+    if not addresses:
+        raise refuse(f"{parts.hostname} does not resolve")
+    for address in addresses:
+        reason = address_refusal(address, allow_loopback=allow_loopback)
+        if reason is not None:
+            raise refuse(f"it must be a public address, and {address} is {reason}")
+    if parts.scheme == "http" and not all(_loopback(a) for a in addresses):
         raise refuse("it must be an https:// URL")
     return addresses[0]
+
+
+def _loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    inner = embedded_ipv4(ip)
+    return ip.is_loopback or (inner is not None and inner.is_loopback)
 
 
 def signature(secrets: list[str], event_id: str, timestamp: datetime, body: str) -> str:
