@@ -279,6 +279,12 @@ class UnknownHost(InvalidInput):
     code = "unknown_host"
 
 
+class UnknownParticipant(InvalidInput):
+    """A booking's `user_id` names nobody of the session's organization."""
+
+    code = "unknown_participant"
+
+
 class SessionCancelled(Conflict):
     code = "session_cancelled"
 

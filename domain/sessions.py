@@ -40,6 +40,7 @@ from domain.errors import (
     SessionNotRemote,
     SessionStarted,
     UnknownHost,
+    UnknownParticipant,
     ZoomNotReached,
     ZoomPermissionMissing,
 )
@@ -290,6 +291,12 @@ async def put_booking(uow: UnitOfWorkFactory, cmd: PutBooking, now: datetime) ->
                     errors={"booking_id": "already used for another booking"},
                 )
             return _answer(await _facts(tx, session), earlier, new=False)
+        if cmd.user_id is not None and await tx.members.get(cmd.org_id, cmd.user_id) is None:
+            raise UnknownParticipant(
+                f"The participant {cmd.user_id!r} is not a member of this organization; nothing was booked. "
+                "Leave `user_id` out for someone who is not a member.",
+                errors={"user_id": "is not a member of this organization"},
+            )
         if session.cancelled_at is not None:
             raise SessionCancelled(f"Session {session.id!r} was cancelled; it takes no bookings.")
         if not session.remote:
