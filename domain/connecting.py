@@ -20,6 +20,7 @@ from domain.errors import (
     ActivationLinkUnknown,
     ActivationLinkUnusable,
     ActivationLinkUsed,
+    ApprovalSuperseded,
     EmailUnavailable,
     LinkToZoomSpent,
     NotAZoomAdmin,
@@ -255,6 +256,7 @@ async def complete_zoom_callback(
     zoom: ZoomGateway,
     clock: Clock,
     zoom_failures: tuple[type[Exception], ...] = (ZoomRefused,),
+    superseded: tuple[type[Exception], ...] = (),
 ) -> CallbackDone:
     """The OAuth callback of both Zoom apps, whole: the state says whether a member or an activation waits.
 
@@ -267,7 +269,10 @@ async def complete_zoom_callback(
        the tokens it replaces are revoked at Zoom after it.
 
     What the gateway raises when Zoom fails (`zoom_failures`) comes out as CallbackZoomFailed, which says
-    what the callback was for; refusals (R2, R3, R13) come out as themselves.
+    what the callback was for; refusals (R2, R3, R13) come out as themselves. What it raises when Zoom
+    rejects the tokens it has just given (`superseded`) means the same Zoom user approved again in another
+    sign-in at the same moment, and Zoom honours only the newest grant: ApprovalSuperseded, and that other
+    sign-in decides (it connects, or is refused by R13 for both).
     """
     async with uow() as tx:
         now = clock.now()
@@ -279,7 +284,14 @@ async def complete_zoom_callback(
     if cmd.declined or not cmd.code:
         return CallbackDone(connection_type=pending.connection_type)
     try:
-        grant = await collect_grant(zoom, pending, cmd.code)
+        try:
+            grant = await collect_grant(zoom, pending, cmd.code)
+        except superseded:
+            raise ApprovalSuperseded(
+                "This Zoom user approved Roomlink again in another sign-in at the same moment, and Zoom honours only "
+                "the newest approval, so this one was not finished. Reload to see whether the other one connected "
+                "Zoom, or start again."
+            ) from None
         if pending.connection_type is ConnectionType.PERSONAL:
             connection = await finish_personal_connection(uow, zoom, pending, grant, clock.now())
             return CallbackDone(connection_type=pending.connection_type, connection=connection)
@@ -319,6 +331,7 @@ async def finish_personal_connection(
     tokens, profile = grant.tokens, grant.profile
     actor = f"user:{pending.user_id}"
     async with uow() as tx:
+        await tx.connections.serialize([f"member:{pending.org_id}:{pending.user_id}", f"user:{profile.zoom_user_id}"])
         holder = await tx.connections.claimed(f"user:{profile.zoom_user_id}")
         if holder is not None and (holder.org_id, holder.user_id) != (pending.org_id, pending.user_id):
             await keep_newest_grant(tx, holder, tokens, now, actor, "another person approved the same Zoom user")
@@ -552,6 +565,7 @@ async def _finish_activation(
     actor = f"zoom:{profile.zoom_user_id}"
     revoke_grant = False
     async with uow() as tx:
+        await tx.connections.serialize([f"organization:{pending.org_id}", f"account:{profile.account_id}"])
         holder = await tx.connections.claimed(f"account:{profile.account_id}")
         try:
             link = await _link_of(tx, pending, now)

@@ -232,6 +232,11 @@ class ConnectionRepository(Protocol):
     async def add(self, connection: Connection) -> None:
         """Stores a live connection and claims its Zoom identity (R13); raises the R13 errors."""
 
+    async def serialize(self, keys: list[str]) -> None:
+        """Waits, in this order, for every other transaction that asked for one of `keys`, and holds them
+        until this one ends: approvals finishing at once for one Zoom identity or one connection's place are
+        decided one at a time, each seeing the one before (R4, R13)."""
+
     async def locked(self, connection: Connection) -> Connection | None:
         """The connection as committed now, its row locked until the transaction ends (its tokens with it:
         one token refresh at a time, across processes); None when the connection has ended."""

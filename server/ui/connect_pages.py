@@ -28,6 +28,8 @@ from domain.errors import (
     ActivationLinkRevoked,
     ActivationLinkUnknown,
     ActivationLinkUsed,
+    ApprovalSuperseded,
+    ConnectionChangedConcurrently,
     DomainError,
     NotAZoomAdmin,
     OAuthStateInvalid,
@@ -50,7 +52,7 @@ from server.clock import SystemClock, utcnow
 from server.problems import problem_response, status_of
 from server.services import provide_zoom
 from server.ui.layout import message_page, render
-from server.zoom_client import HttpZoom, ZoomUnavailable
+from server.zoom_client import HttpZoom, ZoomTokenRejected, ZoomUnavailable
 
 MY_ZOOM_PAGE = "/integrations/zoom"
 CLOCK = SystemClock()
@@ -181,7 +183,12 @@ async def zoom_callback(
     )
     try:
         done = await connecting.complete_zoom_callback(
-            cmd, unit_of_work, _ZoomWhenAsked(request), CLOCK, zoom_failures=(ZoomRefused, ZoomUnavailable)
+            cmd,
+            unit_of_work,
+            _ZoomWhenAsked(request),
+            CLOCK,
+            zoom_failures=(ZoomRefused, ZoomUnavailable),
+            superseded=(ZoomTokenRejected,),
         )
     except OAuthStateOfAnotherBrowser as problem:
         return _refusal(request, problem, "This Zoom sign-in was started in another browser")
@@ -198,6 +205,8 @@ async def zoom_callback(
             "with your own user and connect again, or ask the other person to disconnect it.",
             next_step=("Back to my Zoom settings", MY_ZOOM_PAGE),
         )
+    except (ApprovalSuperseded, ConnectionChangedConcurrently) as problem:
+        return _refusal(request, problem, "Zoom was approved twice at the same moment")
     except NotAZoomAdmin as problem:
         return _refusal(request, problem, "You are not an admin of this Zoom account")
     except ZoomAccountServesAnotherOrganization as problem:

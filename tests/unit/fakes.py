@@ -223,6 +223,9 @@ class FakeConnections:
     def __init__(self, tables: Tables) -> None:
         self._t = tables
 
+    async def serialize(self, keys: list[str]) -> None:
+        """One fake transaction at a time already."""
+
     async def organization(self, org_id: str) -> Connection | None:
         return _organization_connection(self._t, org_id)
 
