@@ -13,6 +13,7 @@ import msgspec
 
 from domain.access import Principal, require_manager
 from domain.audit import connection_event
+from domain.emails import same_email
 from domain.errors import (
     ActivationLinkExpired,
     ActivationLinkNotFound,
@@ -723,7 +724,7 @@ async def tell_activation_done(uow: UnitOfWorkFactory, done: ActivationDone, ema
         connection = await tx.connections.by_id(done.org_id, done.connection_id)
         if requester is None or organization is None or connection is None or connection.status is not ConnectionStatus.ACTIVE:
             return False
-        if requester.email.strip().lower() == done.completed_by.strip().lower():
+        if same_email(requester.email, done.completed_by):
             return False
         counts = await tx.members_table.counts(done.org_id)
         await tx.jobs.enqueue(

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from domain.access import Principal
+from domain.emails import email_key
 from domain.errors import (
     BookingConflict,
     BookingNotFound,
@@ -284,7 +285,7 @@ async def put_booking(uow: UnitOfWorkFactory, cmd: PutBooking, now: datetime) ->
         session = await _session(tx, cmd.org_id, cmd.session_id)
         earlier = await tx.bookings.get(cmd.org_id, cmd.session_id, cmd.booking_id)
         if earlier is not None:
-            if (earlier.name, earlier.email.lower(), earlier.user_id) != (cmd.name, cmd.email.lower(), cmd.user_id):
+            if (earlier.name, email_key(earlier.email), earlier.user_id) != (cmd.name, email_key(cmd.email), cmd.user_id):
                 raise BookingConflict(
                     f"Booking {cmd.booking_id!r} exists with another name, email or user_id; nothing was changed. "
                     "A booking id names one booking.",

@@ -15,7 +15,7 @@ import asyncpg
 from pgqueuer.queries import Queries
 
 from domain.errors import MemberOfAnotherOrganization
-from domain.identifiers import normalize_email
+from domain.emails import email_key
 from domain.model import ConnectionType, Member, Organization, Policy, Role
 from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
 from persistence.correlation import job_headers
@@ -109,7 +109,7 @@ class PostgresMembers:
                 org_id,
                 user_ids,
                 [member.email.strip() for member in members],
-                [normalize_email(member.email) for member in members],
+                [email_key(member.email) for member in members],
                 [member.name for member in members],
                 [member.role.value for member in members],
                 now,

@@ -31,7 +31,7 @@ from domain.errors import (
     ZoomRefused,
     ZoomUserAlreadyConnected,
 )
-from domain.identifiers import normalize_email
+from domain.emails import email_key
 from domain.model import (
     Connection,
     ConnectionCounts,
@@ -323,7 +323,7 @@ class FakeZoomDirectory:
 
     async def seat(self, org_id: str, email: str) -> Seat | None:
         member = next(
-            (m for m in self._t.members.values() if m.org_id == org_id and normalize_email(m.email) == normalize_email(email)),
+            (m for m in self._t.members.values() if m.org_id == org_id and email_key(m.email) == email_key(email)),
             None,
         )
         if member is None:
@@ -353,7 +353,7 @@ class FakeZoomDirectory:
         if zoom_user_id in users:
             user = users[zoom_user_id]
             users[zoom_user_id] = _replace(
-                user, email=normalize_email(email) if email is not None else user.email, status=status or user.status
+                user, email=email_key(email) if email is not None else user.email, status=status or user.status
             )
 
     async def delete(self, connection: Connection, zoom_user_id: str) -> None:
@@ -739,7 +739,7 @@ def _seat_user(tables: Tables, member: Member) -> ZoomUser | None:
     connection = _organization_connection(tables, member.org_id)
     if connection is None:
         return None
-    email = normalize_email(member.email)
+    email = email_key(member.email)
     return next(
         (u for u in tables.zoom_users.get(connection.id, {}).values() if u.email == email and u.status == "active"),
         None,
@@ -747,7 +747,7 @@ def _seat_user(tables: Tables, member: Member) -> ZoomUser | None:
 
 
 def _normalized(user: ZoomUser) -> ZoomUser:
-    return _replace(user, email=normalize_email(user.email))
+    return _replace(user, email=email_key(user.email))
 
 
 def _selected(row: MemberRow, query: MembersQuery, words: list[str] | None) -> bool:
