@@ -164,12 +164,10 @@ async def meeting_recreate(
 
 
 async def _own_meeting(principal: Principal, meeting_id: str) -> Meeting | None:
-    """Roomlink's record of one of the member's meetings (no Zoom call), or None when it is not theirs."""
-    async with unit_of_work(read_only=True) as tx:
-        try:
-            return await meetings.own_meeting(tx, principal, meeting_id)
-        except MeetingNotFound:
-            return None
+    try:
+        return await meeting_changes.meeting_record(unit_of_work, principal, meeting_id)
+    except MeetingNotFound:
+        return None
 
 
 def _shown(meeting: Meeting) -> dict[str, object]:
