@@ -26,6 +26,9 @@ from domain.session_model import BookingRepository, RemoteSessionRepository
 from domain.zoom import TokenSet
 
 
+#: Deliveries to one endpoint in flight at once, across workers: a slow endpoint holds up only its own (R24).
+ENDPOINT_IN_FLIGHT = 4
+
 class MemberInput(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str
     email: str
@@ -446,8 +449,9 @@ class DeliveryLog(Protocol):
 
     async def of_organization(self, org_id: str, delivery_id: int) -> Delivery | None: ...
 
-    async def claim(self, limit: int, lease_s: float) -> list[LeasedDelivery]:
-        """Due deliveries, leased for `lease_s`: at most one per (endpoint, subject)."""
+    async def claim(self, limit: int, lease_s: float, per_endpoint: int = ENDPOINT_IN_FLIGHT) -> list[LeasedDelivery]:
+        """Due deliveries, leased for `lease_s`: at most one per (endpoint, subject), and none of an endpoint
+        that already has `per_endpoint` leased (in flight, on any worker)."""
 
     async def delivered(self, delivery_id: int, status_code: int) -> None: ...
 

@@ -1,7 +1,8 @@
 """Sending events to the host product's endpoints (R24): signed, at least once, in order, retried for days.
 
 Every worker runs `deliver_events`: it leases due deliveries (persistence/events.py), posts them
-concurrently, and records each outcome. A 2xx is delivered; 410 Gone disables the endpoint; any
+concurrently, and records each outcome as it comes; one endpoint has at most a few in flight, so a slow
+one delays only its own. A 2xx is delivered; 410 Gone disables the endpoint; any
 other answer, a timeout or a refused address is retried with exponential backoff and jitter until
 `retry_for` has passed since the first attempt (3 days by default), then the delivery fails and
 stays in the log for redelivery.
@@ -40,6 +41,10 @@ log = logging.getLogger("roomlink.events")
 BATCH = DELIVERY_BATCH
 #: How often stuck fan-outs (their job lost) are queued again.
 FAN_OUT_SWEEP_S = 30.0
+#: Deliveries one worker has in flight at most (each holds a connection to its endpoint, none to the database).
+MAX_IN_FLIGHT = 256
+#: An endpoint that does not accept a connection within this is tried again later.
+CONNECT_TIMEOUT_S = 3.0
 
 
 def allowed_address(address: str, allow_loopback: bool) -> bool:
@@ -144,8 +149,14 @@ class EventSender:
 
 
 async def deliver_events(settings: Settings, stop: asyncio.Event) -> None:
-    """One worker's delivery loop, until `stop`; any number run side by side."""
-    timeout = httpx.Timeout(settings.events_timeout_s, connect=min(5.0, settings.events_timeout_s))
+    """One worker's delivery loop, until `stop`; any number run side by side.
+
+    Not in rounds: each delivery is sent and recorded on its own, and the loop leases more as soon as some
+    are due and it has room, so an endpoint that answers slowly (or not at all, until the timeout) keeps only
+    its own deliveries waiting: at most ENDPOINT_IN_FLIGHT of them are in flight at once, on every worker
+    together, and other endpoints' deliveries go out meanwhile.
+    """
+    timeout = httpx.Timeout(settings.events_timeout_s, connect=min(CONNECT_TIMEOUT_S, settings.events_timeout_s))
     policy = RetryPolicy(
         first_delay_s=settings.events_retry_first_s,
         max_delay_s=settings.events_retry_max_s,
@@ -154,21 +165,45 @@ async def deliver_events(settings: Settings, stop: asyncio.Event) -> None:
     # A live worker sends within one timeout of its lease and records at once: well past that, it died.
     lease_s = 2 * settings.events_timeout_s + 5
     swept = 0.0
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
+    in_flight: set[asyncio.Task[None]] = set()
+    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT // 4)
+    async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False) as http:
         sender = EventSender(settings, http)
-        while not stop.is_set():
-            try:
-                if asyncio.get_running_loop().time() - swept > FAN_OUT_SWEEP_S:
-                    swept = asyncio.get_running_loop().time()
-                    await requeue_fan_outs()
-                if await deliver_once(sender, policy, lease_s):
+        try:
+            while not stop.is_set():
+                claimed = 0
+                try:
+                    if asyncio.get_running_loop().time() - swept > FAN_OUT_SWEEP_S:
+                        swept = asyncio.get_running_loop().time()
+                        await requeue_fan_outs()
+                    room = MAX_IN_FLIGHT - len(in_flight)
+                    if room > 0:
+                        leased = await events.claim_deliveries(unit_of_work, min(room, BATCH), lease_s)
+                        claimed = len(leased)
+                        for delivery in leased:
+                            task = asyncio.create_task(_send_and_record(sender, policy, delivery))
+                            in_flight.add(task)
+                            task.add_done_callback(in_flight.discard)
+                except Exception:
+                    log.exception("event delivery round failed")
+                if claimed and len(in_flight) < MAX_IN_FLIGHT:
                     continue
-            except Exception:
-                log.exception("event delivery round failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=settings.events_poll_s)
-            except TimeoutError:
-                pass
+                # Until the poll interval, one delivery ends (its endpoint may take another), or the worker stops.
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait({stopping, *in_flight}, timeout=settings.events_poll_s, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+        finally:
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=settings.events_timeout_s + 5)
+
+
+async def _send_and_record(sender: EventSender, policy: RetryPolicy, delivery: ClaimedDelivery) -> None:
+    try:
+        outcome = await sender.send(delivery)
+        await events.record_outcome(unit_of_work, delivery, outcome, policy, datetime.now(UTC))
+    except Exception:
+        # Unrecorded, its lease runs out and it is sent again: at least once.
+        log.exception("event delivery %s failed", delivery.id)
 
 
 async def deliver_once(sender: EventSender, policy: RetryPolicy, lease_s: float) -> int:
