@@ -29,6 +29,7 @@ from domain.zoom import TokenSet
 #: Deliveries to one endpoint in flight at once, across workers: a slow endpoint holds up only its own (R24).
 ENDPOINT_IN_FLIGHT = 4
 
+
 class MemberInput(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str
     email: str

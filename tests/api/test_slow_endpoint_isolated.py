@@ -7,12 +7,11 @@ import time
 
 import pytest
 
+from tests.api.conftest import KEY, provision_organization
 from tests.support.builders import unique
 from tests.support.receiver import start_receiver
 from tests.support.servers import worker
 from tests.support.zoom import as_member
-
-from tests.api.conftest import KEY, provision_organization
 
 SLOW_S = 10.0
 
