@@ -7,7 +7,7 @@ whose users Roomlink matches, treats addresses case-insensitively, so an ASCII l
 its ASCII letters lower-cased, and nothing else is folded. A non-ASCII local part (RFC 6531) is compared as
 it is, and refused when Unicode compatibility normalisation (NFKC) would change it: it then holds a
 lookalike of another character (the Kelvin sign K for K, fullwidth letters, ligatures), which
-`str.lower()` used to turn into someone else's address.
+`str.lower()` turns into someone else's address.
 """
 
 from __future__ import annotations
