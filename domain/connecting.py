@@ -13,6 +13,7 @@ import msgspec
 
 from domain.access import Principal, require_manager
 from domain.audit import connection_event
+from domain.emails import same_email
 from domain.errors import (
     ActivationLinkExpired,
     ActivationLinkNotFound,
@@ -20,6 +21,7 @@ from domain.errors import (
     ActivationLinkUnknown,
     ActivationLinkUnusable,
     ActivationLinkUsed,
+    ApprovalSuperseded,
     EmailUnavailable,
     LinkToZoomSpent,
     NotAZoomAdmin,
@@ -82,25 +84,88 @@ async def start_personal_connection(
         await tx.commit()
 
 
+class LinkToZoomFor(msgspec.Struct, frozen=True, kw_only=True):
+    """Whom a personal link to Zoom connects, for the page that names them before the browser goes to Zoom."""
+
+    member_name: str
+    member_email: str
+    organization_name: str
+    #: The browser is already the member's own (the link was asked for in its session, or it is signed in as
+    #: them): it goes straight to Zoom. Otherwise the person who opened it confirms whom it is for first.
+    in_members_browser: bool
+
+
+async def link_to_zoom_for(uow: UnitOfWorkFactory, state: str, session_token: str | None, now: datetime) -> LinkToZoomFor:
+    """The member a personal link to Zoom was issued for, once this browser may follow it (_check_link_opener).
+
+    A link the host product asked for over its API key may be followed outside any Roomlink session (its
+    member signs in to the host product, not to Roomlink), so it is not refused there; but a forwarded link
+    must not connect a stranger's Zoom silently, so the opener is told whose Zoom it connects, and a browser
+    signed in to Roomlink as another member is refused."""
+    async with uow(read_only=True) as tx:
+        pending = await _link_pending(tx, secret_hash(state), now)
+        in_members_browser = await _check_link_opener(tx, pending, session_token, now)
+        member = await tx.members.get(pending.org_id, pending.user_id) if pending.user_id else None
+        organization = await tx.organizations.get(pending.org_id)
+    if member is None or organization is None:
+        raise LinkToZoomSpent("The member this link to Zoom was made for is no longer a member. Start again from Roomlink.")
+    return LinkToZoomFor(
+        member_name=member.name,
+        member_email=member.email,
+        organization_name=organization.name,
+        in_members_browser=in_members_browser,
+    )
+
+
 async def send_browser_to_zoom(
     uow: UnitOfWorkFactory, zoom: ZoomGateway, state: str, browser_secret: str, session_token: str | None, now: datetime
 ) -> str:
     """Binds the state to the browser holding `browser_secret` and returns Zoom's authorize URL for it."""
     state_hash = secret_hash(state)
     async with uow() as tx:
-        pending = await tx.oauth_states.pending(state_hash, now)
-        if pending is not None and pending.session_hash is not None and not _same_hash(pending.session_hash, session_token):
+        pending = await _link_pending(tx, state_hash, now)
+        await _check_link_opener(tx, pending, session_token, now)
+        bound = await tx.oauth_states.bind(state_hash, secret_hash(browser_secret), now)
+        if bound is None:
+            raise _link_spent()
+        await tx.commit()
+    return zoom.authorize_url(_app_of(bound), state, bound.code_verifier)
+
+
+async def _link_pending(tx: UnitOfWork, state_hash: str, now: datetime) -> OAuthState:
+    pending = await tx.oauth_states.pending(state_hash, now)
+    if pending is None or pending.browser_hash is not None or pending.connection_type is not ConnectionType.PERSONAL:
+        raise _link_spent()
+    return pending
+
+
+def _link_spent() -> LinkToZoomSpent:
+    return LinkToZoomSpent(
+        "This link to Zoom works once, for 10 minutes, and was already opened or has expired. Start again from Roomlink."
+    )
+
+
+async def _check_link_opener(tx: UnitOfWork, pending: OAuthState, session_token: str | None, now: datetime) -> bool:
+    """Whether the browser opening a personal link to Zoom is its member's own; refused when it is someone else's.
+
+    Asked for in a Roomlink session, only that session's browser may follow it. Asked for over the API key,
+    any browser may (the member need not be signed in to Roomlink), but not one signed in as another member."""
+    if pending.session_hash is not None:
+        if not _same_hash(pending.session_hash, session_token):
             raise OAuthStateOfAnotherBrowser(
                 "This link to Zoom belongs to another browser's Roomlink session, so it was not followed. "
                 "Connect Zoom from Roomlink in the browser you want to use."
             )
-        bound = await tx.oauth_states.bind(state_hash, secret_hash(browser_secret), now) if pending else None
-        if bound is None:
-            raise LinkToZoomSpent(
-                "This link to Zoom works once, for 10 minutes, and was already opened or has expired. Start again from Roomlink."
-            )
-        await tx.commit()
-    return zoom.authorize_url(_app_of(bound), state, bound.code_verifier)
+        return True
+    session = await tx.sessions.session(secret_hash(session_token), now) if session_token else None
+    if session is None:
+        return False
+    if (session.org_id, session.user_id) != (pending.org_id, pending.user_id):
+        raise SignInOfAnotherMember(
+            "This link to Zoom was made for another member, and this browser is signed in to Roomlink as you, so it "
+            "was not followed. Connect your own Zoom from your Zoom settings page."
+        )
+    return True
 
 
 async def take_oauth_state(uow: UnitOfWorkFactory, state: str, browser_secret: str | None, now: datetime) -> OAuthState:
@@ -113,16 +178,21 @@ async def take_oauth_state(uow: UnitOfWorkFactory, state: str, browser_secret: s
 
 
 async def _take_state(tx: UnitOfWork, state: str, browser_secret: str | None, now: datetime) -> OAuthState:
+    """The state, spent by whatever callback brings it, refused or not: a callback URL (Zoom's code in it)
+    refused in one browser must not finish in another. Raising, it commits the spending itself."""
     state_hash = secret_hash(state)
     found = await tx.oauth_states.take(state_hash, secret_hash(browser_secret) if browser_secret else None, now)
-    if found is None and await tx.oauth_states.pending(state_hash, now) is not None:
+    if found is not None:
+        return found
+    elsewhere = await tx.oauth_states.pending(state_hash, now) is not None
+    await tx.oauth_states.spend(state_hash)
+    await tx.commit()
+    if elsewhere:
         raise OAuthStateOfAnotherBrowser(
-            "This Zoom sign-in was started in another browser, so for your safety nothing was connected. "
-            "Start again from Roomlink in this browser and approve in Zoom here."
+            "This Zoom sign-in was started in another browser, so for your safety nothing was connected, and it "
+            "cannot be finished anywhere now. Start again from Roomlink in the browser you approve Zoom in."
         )
-    if found is None:
-        raise OAuthStateInvalid("This Zoom sign-in is unknown, was already used or took too long. Start again.")
-    return found
+    raise OAuthStateInvalid("This Zoom sign-in is unknown, was already used or took too long. Start again.")
 
 
 def _same_hash(expected: str, secret: str | None) -> bool:
@@ -187,18 +257,23 @@ async def complete_zoom_callback(
     zoom: ZoomGateway,
     clock: Clock,
     zoom_failures: tuple[type[Exception], ...] = (ZoomRefused,),
+    superseded: tuple[type[Exception], ...] = (),
 ) -> CallbackDone:
     """The OAuth callback of both Zoom apps, whole: the state says whether a member or an activation waits.
 
-    1. One transaction takes the state (once, in its own browser) and checks what it finishes: an
-       activation's link (R3), a personal sign-in's browser session (login CSRF). The state is used
-       up even when that check refuses.
+    1. One transaction takes the state and checks what it finishes: its own browser, an activation's
+       link (R3), a personal sign-in's browser session (login CSRF). The state is spent whatever the
+       outcome, refused or declined: a new attempt starts from a new link (R2: the activation link
+       itself stays usable).
     2. Zoom, outside any transaction: the code exchanged, /users/me, the account's users.
     3. One transaction records what Zoom said (finish_activation, finish_personal_connection);
        the tokens it replaces are revoked at Zoom after it.
 
     What the gateway raises when Zoom fails (`zoom_failures`) comes out as CallbackZoomFailed, which says
-    what the callback was for; refusals (R2, R3, R13) come out as themselves.
+    what the callback was for; refusals (R2, R3, R13) come out as themselves. What it raises when Zoom
+    rejects the tokens it has just given (`superseded`) means the same Zoom user approved again in another
+    sign-in at the same moment, and Zoom honours only the newest grant: ApprovalSuperseded, and that other
+    sign-in decides (it connects, or is refused by R13 for both).
     """
     async with uow() as tx:
         now = clock.now()
@@ -210,7 +285,14 @@ async def complete_zoom_callback(
     if cmd.declined or not cmd.code:
         return CallbackDone(connection_type=pending.connection_type)
     try:
-        grant = await collect_grant(zoom, pending, cmd.code)
+        try:
+            grant = await collect_grant(zoom, pending, cmd.code)
+        except superseded:
+            raise ApprovalSuperseded(
+                "This Zoom user approved Roomlink again in another sign-in at the same moment, and Zoom honours only "
+                "the newest approval, so this one was not finished. Reload to see whether the other one connected "
+                "Zoom, or start again."
+            ) from None
         if pending.connection_type is ConnectionType.PERSONAL:
             connection = await finish_personal_connection(uow, zoom, pending, grant, clock.now())
             return CallbackDone(connection_type=pending.connection_type, connection=connection)
@@ -250,6 +332,7 @@ async def finish_personal_connection(
     tokens, profile = grant.tokens, grant.profile
     actor = f"user:{pending.user_id}"
     async with uow() as tx:
+        await tx.connections.serialize([f"member:{pending.org_id}:{pending.user_id}", f"user:{profile.zoom_user_id}"])
         holder = await tx.connections.claimed(f"user:{profile.zoom_user_id}")
         if holder is not None and (holder.org_id, holder.user_id) != (pending.org_id, pending.user_id):
             await keep_newest_grant(tx, holder, tokens, now, actor, "another person approved the same Zoom user")
@@ -483,6 +566,7 @@ async def _finish_activation(
     actor = f"zoom:{profile.zoom_user_id}"
     revoke_grant = False
     async with uow() as tx:
+        await tx.connections.serialize([f"organization:{pending.org_id}", f"account:{profile.account_id}"])
         holder = await tx.connections.claimed(f"account:{profile.account_id}")
         try:
             link = await _link_of(tx, pending, now)
@@ -640,7 +724,7 @@ async def tell_activation_done(uow: UnitOfWorkFactory, done: ActivationDone, ema
         connection = await tx.connections.by_id(done.org_id, done.connection_id)
         if requester is None or organization is None or connection is None or connection.status is not ConnectionStatus.ACTIVE:
             return False
-        if requester.email.strip().lower() == done.completed_by.strip().lower():
+        if same_email(requester.email, done.completed_by):
             return False
         counts = await tx.members_table.counts(done.org_id)
         await tx.jobs.enqueue(

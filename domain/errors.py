@@ -121,6 +121,13 @@ class LinkToZoomSpent(OAuthStateInvalid):
     """Roomlink's one-time link to Zoom was already opened or has expired: it is gone, like a used launch link."""
 
 
+class ApprovalSuperseded(Conflict):
+    """The same Zoom user approved the app again, in another sign-in finishing at the same moment: Zoom honours
+    only the newest grant, so the tokens this callback was given no longer work."""
+
+    code = "zoom_approval_superseded"
+
+
 class SignInOfAnotherMember(OAuthStateInvalid):
     """A personal sign-in finished in the browser of another member's Roomlink session (login CSRF)."""
 
@@ -277,6 +284,12 @@ class BookingNotFound(NotFound):
 
 class UnknownHost(InvalidInput):
     code = "unknown_host"
+
+
+class UnknownParticipant(InvalidInput):
+    """A booking's `user_id` names nobody of the session's organization."""
+
+    code = "unknown_participant"
 
 
 class SessionCancelled(Conflict):

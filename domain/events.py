@@ -314,27 +314,40 @@ async def deliver_once(
     """One round: lease, send, record (R24). Returns how many were sent.
 
     The lease is taken without holding a transaction, the deliveries are sent concurrently outside any, and
-    their outcomes are recorded in one: a 2xx is delivered; 410 Gone fails it and disables the endpoint; any
-    other answer is retried by `policy` until it gives up, and then the delivery fails for good.
+    each outcome is recorded as soon as it is known (record_outcome), so a slow endpoint holds back only
+    its own deliveries' records.
     """
-    async with uow(read_only=True) as tx:
-        claimed = await tx.deliveries.claim(batch, lease_s)
-    if not claimed:
-        return 0
-    outcomes = await asyncio.gather(*(send(delivery) for delivery in claimed))
-    at = now()
-    async with uow() as tx:
-        for delivery, outcome in zip(claimed, outcomes, strict=True):
-            if outcome.delivered:
-                await tx.deliveries.delivered(delivery.id, outcome.status_code)
-            elif outcome.status_code == 410:
-                await tx.deliveries.failed(delivery.id, 410, "410 Gone: the endpoint is disabled", None)
-                await tx.event_endpoints.disable(delivery.endpoint_id, "answered 410 Gone", at)
-            else:
-                retry_at = policy.next_attempt(delivery.attempts, delivery.first_attempt_at, at)
-                await tx.deliveries.failed(delivery.id, outcome.status_code, outcome.error or "failed", retry_at)
-        await tx.commit()
+    claimed = await claim_deliveries(uow, batch, lease_s)
+
+    async def send_and_record(delivery: LeasedDelivery) -> None:
+        await record_outcome(uow, delivery, await send(delivery), policy, now())
+
+    await asyncio.gather(*(send_and_record(delivery) for delivery in claimed))
     return len(claimed)
+
+
+async def claim_deliveries(uow: UnitOfWorkFactory, limit: int, lease_s: float) -> list[LeasedDelivery]:
+    """Due deliveries leased to the caller: the heads of their (endpoint, subject) queues, and no more of one
+    endpoint than ENDPOINT_IN_FLIGHT in flight anywhere (persistence/events.py)."""
+    async with uow(read_only=True) as tx:
+        return await tx.deliveries.claim(limit, lease_s)
+
+
+async def record_outcome(
+    uow: UnitOfWorkFactory, delivery: LeasedDelivery, outcome: Outcome, policy: RetryPolicy, at: datetime
+) -> None:
+    """A 2xx is delivered; 410 Gone fails it and disables the endpoint; any other answer is retried by
+    `policy` until it gives up, and then the delivery fails for good."""
+    async with uow() as tx:
+        if outcome.delivered:
+            await tx.deliveries.delivered(delivery.id, outcome.status_code or 200)
+        elif outcome.status_code == 410:
+            await tx.deliveries.failed(delivery.id, 410, "410 Gone: the endpoint is disabled", None)
+            await tx.event_endpoints.disable(delivery.endpoint_id, "answered 410 Gone", at)
+        else:
+            retry_at = policy.next_attempt(delivery.attempts, delivery.first_attempt_at, at)
+            await tx.deliveries.failed(delivery.id, outcome.status_code, outcome.error or "failed", retry_at)
+        await tx.commit()
 
 
 async def requeue_fan_outs(uow: UnitOfWorkFactory) -> int:

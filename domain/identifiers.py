@@ -41,6 +41,3 @@ def check_identifier(value: str, field: str) -> str:
 def has_control_characters(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()

@@ -114,6 +114,13 @@ async def list_meetings(
     return MeetingsPage(items=items, next_after=(items[-1].start_time, items[-1].id) if more else None)
 
 
+async def meeting_record(uow: UnitOfWorkFactory, principal: Principal, meeting_id: str) -> Meeting:
+    """Roomlink's record of one of the member's meetings, found by its id (no Zoom call); MeetingNotFound
+    when it is not theirs."""
+    async with uow(read_only=True) as tx:
+        return await own_meeting(tx, principal, meeting_id)
+
+
 #: At most this many meetings left in Zoom are listed; more than that is a Zoom account to clean up in Zoom.
 LEFT_IN_ZOOM_LISTED = 500
 

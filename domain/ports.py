@@ -26,6 +26,10 @@ from domain.session_model import BookingRepository, RemoteSessionRepository
 from domain.zoom import TokenSet
 
 
+#: Deliveries to one endpoint in flight at once, across workers: a slow endpoint holds up only its own (R24).
+ENDPOINT_IN_FLIGHT = 4
+
+
 class MemberInput(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str
     email: str
@@ -232,6 +236,11 @@ class ConnectionRepository(Protocol):
     async def add(self, connection: Connection) -> None:
         """Stores a live connection and claims its Zoom identity (R13); raises the R13 errors."""
 
+    async def serialize(self, keys: list[str]) -> None:
+        """Waits, in this order, for every other transaction that asked for one of `keys`, and holds them
+        until this one ends: approvals finishing at once for one Zoom identity or one connection's place are
+        decided one at a time, each seeing the one before (R4, R13)."""
+
     async def locked(self, connection: Connection) -> Connection | None:
         """The connection as committed now, its row locked until the transaction ends (its tokens with it:
         one token refresh at a time, across processes); None when the connection has ended."""
@@ -323,6 +332,9 @@ class OAuthStateRepository(Protocol):
     async def take(self, state_hash: str, browser_hash: str | None, now: datetime) -> OAuthState | None:
         """The state bound to this browser, removed so that it cannot be used again; None if unknown,
         expired or bound to another browser (it is then left as it is)."""
+
+    async def spend(self, state_hash: str) -> None:
+        """Removes the state whatever browser it is bound to: a callback that brought it was refused."""
 
 
 class MembersTable(Protocol):
@@ -438,8 +450,9 @@ class DeliveryLog(Protocol):
 
     async def of_organization(self, org_id: str, delivery_id: int) -> Delivery | None: ...
 
-    async def claim(self, limit: int, lease_s: float) -> list[LeasedDelivery]:
-        """Due deliveries, leased for `lease_s`: at most one per (endpoint, subject)."""
+    async def claim(self, limit: int, lease_s: float, per_endpoint: int = ENDPOINT_IN_FLIGHT) -> list[LeasedDelivery]:
+        """Due deliveries, leased for `lease_s`: at most one per (endpoint, subject), and none of an endpoint
+        that already has `per_endpoint` leased (in flight, on any worker)."""
 
     async def delivered(self, delivery_id: int, status_code: int) -> None: ...
 

@@ -7,6 +7,7 @@ from datetime import datetime
 import msgspec
 
 from domain.audit import connection_event
+from domain.emails import NotAnEmail, normalized_email
 from domain.errors import (
     BatchTooLarge,
     InvalidInput,
@@ -40,6 +41,7 @@ async def provision_member(
     uow: UnitOfWorkFactory, org_id: str, member: MemberInput, now: datetime
 ) -> tuple[Member, bool]:
     check_identifier(member.user_id, "user_id")
+    normalized_email(member.email, "email")
     async with uow() as tx:
         await _require_organization(tx, org_id)
         created, _ = await tx.members.save_many(org_id, [member], now)
@@ -106,4 +108,8 @@ def _batch_errors(members: list[MemberInput]) -> dict[str, str]:
         if member.user_id in seen:
             errors[f"members[{index}].user_id"] = "appears more than once in the batch"
         seen.add(member.user_id)
+        try:
+            normalized_email(member.email, "email")
+        except NotAnEmail as error:
+            errors[f"members[{index}].email"] = error.errors["email"]
     return errors

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from domain.access import Principal
+from domain.emails import email_key
 from domain.errors import (
     BookingConflict,
     BookingNotFound,
@@ -40,6 +41,7 @@ from domain.errors import (
     SessionNotRemote,
     SessionStarted,
     UnknownHost,
+    UnknownParticipant,
     ZoomNotReached,
     ZoomPermissionMissing,
 )
@@ -283,13 +285,19 @@ async def put_booking(uow: UnitOfWorkFactory, cmd: PutBooking, now: datetime) ->
         session = await _session(tx, cmd.org_id, cmd.session_id)
         earlier = await tx.bookings.get(cmd.org_id, cmd.session_id, cmd.booking_id)
         if earlier is not None:
-            if (earlier.name, earlier.email.lower(), earlier.user_id) != (cmd.name, cmd.email.lower(), cmd.user_id):
+            if (earlier.name, email_key(earlier.email), earlier.user_id) != (cmd.name, email_key(cmd.email), cmd.user_id):
                 raise BookingConflict(
                     f"Booking {cmd.booking_id!r} exists with another name, email or user_id; nothing was changed. "
                     "A booking id names one booking.",
                     errors={"booking_id": "already used for another booking"},
                 )
             return _answer(await _facts(tx, session), earlier, new=False)
+        if cmd.user_id is not None and await tx.members.get(cmd.org_id, cmd.user_id) is None:
+            raise UnknownParticipant(
+                f"The participant {cmd.user_id!r} is not a member of this organization; nothing was booked. "
+                "Leave `user_id` out for someone who is not a member.",
+                errors={"user_id": "is not a member of this organization"},
+            )
         if session.cancelled_at is not None:
             raise SessionCancelled(f"Session {session.id!r} was cancelled; it takes no bookings.")
         if not session.remote:

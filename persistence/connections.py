@@ -77,6 +77,10 @@ class PostgresConnections:
                 "This Zoom account is already connected to another organization."
             )
 
+    async def serialize(self, keys: list[str]) -> None:
+        for key in keys:
+            await self._connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"connection:{key}")
+
     async def locked(self, connection: Connection) -> Connection | None:
         """The row locked until the transaction ends: one token refresh at a time, across processes."""
         record = await self._connection.fetchrow(

@@ -20,6 +20,7 @@ from domain import events as rules
 from domain.events import MemberChange
 from domain.model import ConnectionStatus
 from domain.ports import (
+    ENDPOINT_IN_FLIGHT,
     Delivery,
     EventEndpoint,
     FanOut,
@@ -384,18 +385,25 @@ class PostgresDeliveries:
         self._connection = connection
         self._endpoints = PostgresEventEndpoints(connection, cipher)
 
-    async def claim(self, limit: int, lease_s: float) -> list[ClaimedDelivery]:
+    async def claim(self, limit: int, lease_s: float, per_endpoint: int = ENDPOINT_IN_FLIGHT) -> list[ClaimedDelivery]:
         """Due deliveries at the head of their (endpoint, subject) queue, leased to this worker.
 
         A member's event waits while an earlier organization event of their organization is still
         being fanned out (its member events sort before it); an organization event waits until its
-        members are counted.
+        members are counted. An endpoint with `per_endpoint` deliveries leased (in flight on any worker)
+        gets no more until one ends, and one claim takes no more than that of one endpoint: a slow
+        endpoint keeps its own deliveries waiting, never another's.
         """
         async with self._connection.transaction():
             records = await self._connection.fetch(
                 """
                 WITH due AS (
-                    SELECT d.id FROM event_deliveries d
+                    SELECT d.id, d.endpoint_id, d.next_attempt_at,
+                           (SELECT count(*) FROM (
+                                SELECT 1 FROM event_deliveries f
+                                WHERE f.endpoint_id = d.endpoint_id AND f.status = 'pending' AND f.leased_until > now()
+                                LIMIT $3) AS leased) AS in_flight
+                    FROM event_deliveries d
                     JOIN event_endpoints p ON p.id = d.endpoint_id AND p.disabled_at IS NULL
                     WHERE d.status = 'pending' AND d.next_attempt_at <= now()
                       AND (d.leased_until IS NULL OR d.leased_until < now())
@@ -403,6 +411,10 @@ class PostgresDeliveries:
                           SELECT 1 FROM event_deliveries e
                           WHERE e.endpoint_id = d.endpoint_id AND e.subject = d.subject AND e.status = 'pending'
                             AND (e.ordinal, e.event_position) < (d.ordinal, d.event_position))
+                      AND (SELECT count(*) FROM (
+                               SELECT 1 FROM event_deliveries f
+                               WHERE f.endpoint_id = d.endpoint_id AND f.status = 'pending' AND f.leased_until > now()
+                               LIMIT $3) AS leased) < $3
                       AND NOT EXISTS (
                           SELECT 1 FROM events o
                           WHERE o.org_id = d.org_id AND o.fan_out_state IN ('pending', 'running')
@@ -411,17 +423,23 @@ class PostgresDeliveries:
                     ORDER BY d.next_attempt_at, d.id
                     LIMIT $1
                     FOR UPDATE OF d SKIP LOCKED
+                ), picked AS (
+                    SELECT id FROM (
+                        SELECT id, in_flight + row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at, id) AS place
+                        FROM due) AS ranked
+                    WHERE place <= $3
                 )
                 UPDATE event_deliveries d
                 SET leased_until = now() + make_interval(secs => $2), attempts = d.attempts + 1,
                     first_attempt_at = coalesce(d.first_attempt_at, now()), last_attempt_at = now()
-                FROM due, events v, event_endpoints p
-                WHERE d.id = due.id AND v.position = d.event_position AND p.id = d.endpoint_id
+                FROM picked, events v, event_endpoints p
+                WHERE d.id = picked.id AND v.position = d.event_position AND p.id = d.endpoint_id
                 RETURNING d.id, d.endpoint_id, d.attempts, d.first_attempt_at, p.url, p.secret, p.previous_secret,
                           p.previous_secret_expires_at, v.id AS event_id, v.type, v.org_id, v.occurred_at, v.data
                 """,
                 limit,
                 lease_s,
+                per_endpoint,
             )
         now = datetime.now(UTC)
         return [

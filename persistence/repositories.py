@@ -15,7 +15,7 @@ import asyncpg
 from pgqueuer.queries import Queries
 
 from domain.errors import MemberOfAnotherOrganization
-from domain.identifiers import normalize_email
+from domain.emails import email_key
 from domain.model import ConnectionType, Member, Organization, Policy, Role
 from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
 from persistence.correlation import job_headers
@@ -109,7 +109,7 @@ class PostgresMembers:
                 org_id,
                 user_ids,
                 [member.email.strip() for member in members],
-                [normalize_email(member.email) for member in members],
+                [email_key(member.email) for member in members],
                 [member.name for member in members],
                 [member.role.value for member in members],
                 now,
@@ -262,6 +262,9 @@ class PostgresOAuthStates:
         if record is None or record["expires_at"] <= now:
             return None
         return self._state(record)
+
+    async def spend(self, state_hash: str) -> None:
+        await self._connection.execute("DELETE FROM oauth_states WHERE state_hash = $1", state_hash)
 
     def _state(self, record: asyncpg.Record) -> OAuthState:
         return OAuthState(

@@ -40,7 +40,7 @@ class MemberTable(Table, tablename="members"):
     #: The host product's identifier for the person; a user belongs to one organization.
     user_id = Varchar(length=128)
     email = Varchar(length=320)
-    #: Lower-cased email, the key seats are matched on (R5).
+    #: The email as domain.emails.email_key compares it (domain in IDNA ASCII, ASCII letters folded): seats match on it (R5).
     email_normalized = Varchar(length=320)
     name = Varchar(length=200)
     role = Varchar(length=16)

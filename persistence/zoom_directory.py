@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from domain.identifiers import normalize_email
+from domain.emails import email_key
 from domain.model import Connection, Seat, ZoomUser
 
 #: Zoom users written per statement by a seat resync.
@@ -27,7 +27,7 @@ class PostgresZoomDirectory:
             WHERE m.org_id = $1 AND m.email_normalized = $2
             """,
             org_id,
-            normalize_email(email),
+            email_key(email),
         )
         if record is None:
             return None
@@ -53,7 +53,7 @@ class PostgresZoomDirectory:
                 connection.org_id,
             )
         }
-        wanted = {user.zoom_user_id: (normalize_email(user.email), user.status, user.role_id) for user in users}
+        wanted = {user.zoom_user_id: (email_key(user.email), user.status, user.role_id) for user in users}
         stale = [zoom_user_id for zoom_user_id, row in stored.items() if wanted.get(zoom_user_id) != row]
         fresh = [(zoom_user_id, *row) for zoom_user_id, row in wanted.items() if stored.get(zoom_user_id) != row]
         # In statements of SYNC_ROWS: each one's triggers (seats, member state counts, event notes) stay
@@ -91,7 +91,7 @@ class PostgresZoomDirectory:
             connection.org_id,
             connection.id,
             user.zoom_user_id,
-            normalize_email(user.email),
+            email_key(user.email),
             user.status,
             user.role_id,
         )
@@ -105,7 +105,7 @@ class PostgresZoomDirectory:
             """,
             connection.org_id,
             zoom_user_id,
-            normalize_email(email) if email is not None else None,
+            email_key(email) if email is not None else None,
             status,
         )
 

@@ -1,13 +1,14 @@
 """Sending events to the host product's endpoints (R24): signed, at least once, in order, retried for days.
 
 Every worker runs `deliver_events`: it leases due deliveries (persistence/events.py), posts them
-concurrently, and records each outcome. A 2xx is delivered; 410 Gone disables the endpoint; any
+concurrently, and records each outcome as it comes; one endpoint has at most a few in flight, so a slow
+one delays only its own. A 2xx is delivered; 410 Gone disables the endpoint; any
 other answer, a timeout or a refused address is retried with exponential backoff and jitter until
 `retry_for` has passed since the first attempt (3 days by default), then the delivery fails and
 stays in the log for redelivery.
 
-Endpoints are https:// on public addresses only. The address is checked when the endpoint is
-registered and again before every attempt, and the request goes to the very address checked
+Endpoints are https:// on public addresses only (no special-purpose range: domain.addresses). The
+address is checked when the endpoint is registered and again before every attempt, after resolving it, and the request goes to the very address checked
 (TLS still verifies the certificate for the host's name), so a DNS answer that changes to an
 internal address between the check and the connection (DNS rebinding) reaches nothing.
 """
@@ -25,6 +26,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from domain import events
+from domain.addresses import address_refusal, embedded_ipv4
 from domain.errors import EndpointUrlNotAllowed
 from domain.events import DELIVERY_BATCH, Outcome, RetryPolicy
 from persistence.database import unit_of_work
@@ -39,22 +41,21 @@ log = logging.getLogger("roomlink.events")
 BATCH = DELIVERY_BATCH
 #: How often stuck fan-outs (their job lost) are queued again.
 FAN_OUT_SWEEP_S = 30.0
+#: Deliveries one worker has in flight at most (each holds a connection to its endpoint, none to the database).
+MAX_IN_FLIGHT = 256
+#: An endpoint that does not accept a connection within this is tried again later.
+CONNECT_TIMEOUT_S = 3.0
 
 
 def allowed_address(address: str, allow_loopback: bool) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_loopback:
-        return allow_loopback
-    return ip.is_global and not ip.is_multicast
+    return address_refusal(address, allow_loopback=allow_loopback) is None
 
 
 async def checked_address(url: str, allow_loopback: bool) -> str:
     """The address to connect to for `url`, once every address its host resolves to is allowed.
 
-    Raises EndpointUrlNotAllowed (400, nothing stored) for anything else: another scheme,
-    credentials in the URL, http:// to anything but loopback, private, link-local or reserved addresses.
+    Raises EndpointUrlNotAllowed (400, nothing stored) for anything else: another scheme, credentials in the
+    URL, port 0, http:// to anything but loopback, any special-purpose address (domain.addresses).
     """
     parts = urlsplit(url)
     refuse = lambda reason: EndpointUrlNotAllowed(f"The endpoint URL is not allowed: {reason}.", errors={"url": reason})  # noqa: E731
@@ -63,19 +64,31 @@ async def checked_address(url: str, allow_loopback: bool) -> str:
     if parts.username or parts.password:
         raise refuse("it must not carry credentials")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise refuse("its port is invalid") from None
+    if port == 0:
+        raise refuse("its port is invalid (0 names no port)")
     try:
         found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise refuse(f"{parts.hostname} does not resolve") from None
     addresses = list(dict.fromkeys(info[4][0] for info in found))
-    if not addresses or not all(allowed_address(a, allow_loopback) for a in addresses):
-        raise refuse("it must be a public address (not private, loopback, link-local or reserved)")
-    if parts.scheme == "http" and not all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses):
+    if not addresses:
+        raise refuse(f"{parts.hostname} does not resolve")
+    for address in addresses:
+        reason = address_refusal(address, allow_loopback=allow_loopback)
+        if reason is not None:
+            raise refuse(f"it must be a public address, and {address} is {reason}")
+    if parts.scheme == "http" and not all(_loopback(a) for a in addresses):
         raise refuse("it must be an https:// URL")
     return addresses[0]
+
+
+def _loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    inner = embedded_ipv4(ip)
+    return ip.is_loopback or (inner is not None and inner.is_loopback)
 
 
 def signature(secrets: list[str], event_id: str, timestamp: datetime, body: str) -> str:
@@ -136,8 +149,14 @@ class EventSender:
 
 
 async def deliver_events(settings: Settings, stop: asyncio.Event) -> None:
-    """One worker's delivery loop, until `stop`; any number run side by side."""
-    timeout = httpx.Timeout(settings.events_timeout_s, connect=min(5.0, settings.events_timeout_s))
+    """One worker's delivery loop, until `stop`; any number run side by side.
+
+    Not in rounds: each delivery is sent and recorded on its own, and the loop leases more as soon as some
+    are due and it has room, so an endpoint that answers slowly (or not at all, until the timeout) keeps only
+    its own deliveries waiting: at most ENDPOINT_IN_FLIGHT of them are in flight at once, on every worker
+    together, and other endpoints' deliveries go out meanwhile.
+    """
+    timeout = httpx.Timeout(settings.events_timeout_s, connect=min(CONNECT_TIMEOUT_S, settings.events_timeout_s))
     policy = RetryPolicy(
         first_delay_s=settings.events_retry_first_s,
         max_delay_s=settings.events_retry_max_s,
@@ -146,21 +165,45 @@ async def deliver_events(settings: Settings, stop: asyncio.Event) -> None:
     # A live worker sends within one timeout of its lease and records at once: well past that, it died.
     lease_s = 2 * settings.events_timeout_s + 5
     swept = 0.0
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
+    in_flight: set[asyncio.Task[None]] = set()
+    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT // 4)
+    async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False) as http:
         sender = EventSender(settings, http)
-        while not stop.is_set():
-            try:
-                if asyncio.get_running_loop().time() - swept > FAN_OUT_SWEEP_S:
-                    swept = asyncio.get_running_loop().time()
-                    await requeue_fan_outs()
-                if await deliver_once(sender, policy, lease_s):
+        try:
+            while not stop.is_set():
+                claimed = 0
+                try:
+                    if asyncio.get_running_loop().time() - swept > FAN_OUT_SWEEP_S:
+                        swept = asyncio.get_running_loop().time()
+                        await requeue_fan_outs()
+                    room = MAX_IN_FLIGHT - len(in_flight)
+                    if room > 0:
+                        leased = await events.claim_deliveries(unit_of_work, min(room, BATCH), lease_s)
+                        claimed = len(leased)
+                        for delivery in leased:
+                            task = asyncio.create_task(_send_and_record(sender, policy, delivery))
+                            in_flight.add(task)
+                            task.add_done_callback(in_flight.discard)
+                except Exception:
+                    log.exception("event delivery round failed")
+                if claimed and len(in_flight) < MAX_IN_FLIGHT:
                     continue
-            except Exception:
-                log.exception("event delivery round failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=settings.events_poll_s)
-            except TimeoutError:
-                pass
+                # Until the poll interval, one delivery ends (its endpoint may take another), or the worker stops.
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait({stopping, *in_flight}, timeout=settings.events_poll_s, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+        finally:
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=settings.events_timeout_s + 5)
+
+
+async def _send_and_record(sender: EventSender, policy: RetryPolicy, delivery: ClaimedDelivery) -> None:
+    try:
+        outcome = await sender.send(delivery)
+        await events.record_outcome(unit_of_work, delivery, outcome, policy, datetime.now(UTC))
+    except Exception:
+        # Unrecorded, its lease runs out and it is sent again: at least once.
+        log.exception("event delivery %s failed", delivery.id)
 
 
 async def deliver_once(sender: EventSender, policy: RetryPolicy, lease_s: float) -> int:

@@ -327,9 +327,10 @@ class MyIntegrationController(Controller):
         summary="Start connecting the member's own Zoom",
         description=(
             "Roomlink's link to Zoom's consent page for the caller's personal Zoom. Send the member's browser "
-            "to it: it works once, within 10 minutes, and binds the sign-in to the first browser that opens it "
-            "(started from a session, only that session's browser), which alone can finish it. Treat it like a "
-            "launch link."
+            "to it: it works once, within 10 minutes, and binds the sign-in to one browser, which alone can "
+            "finish it (started from a session, only that session's browser). Opened outside the member's "
+            "Roomlink session, it first shows a page naming the member it connects Zoom for and goes on when "
+            "confirmed; a browser signed in as another member is refused. Treat it like a launch link."
         ),
     )
     async def authorize_personal(

@@ -174,6 +174,7 @@ class SessionProvisioningController(Controller):
             201: ResponseSpec(BookingOut, description="Booked."),
             **answers(
                 {
+                    400: ("unknown_participant",),
                     404: ("session_not_found",),
                     409: ("session_cancelled", "session_not_remote", "session_full", "session_started", "booking_conflict"),
                 }

@@ -4,12 +4,16 @@ Every OAuth state is bound to the browser Roomlink sends to Zoom (docs/design.md
 a secret in an HttpOnly, SameSite=Lax cookie, whose hash is kept with the state, and the callback is accepted only
 with it. The activation page's "Continue to Zoom" sets it on its way to Zoom. A personal connection's
 authorize URL is Roomlink's `/oauth/zoom/start/{state}`, which sets it and redirects to Zoom: it works once,
-in the first browser that opens it (the member's own session's browser when they started from a session),
-so a Zoom authorize URL forwarded to anyone else, or approved in another browser, connects nothing.
+in one browser (the member's own session's browser when they started from a session), so a Zoom authorize
+URL forwarded to anyone else, or approved in another browser, connects nothing. A link the host product asked
+for over its API key may be opened outside a Roomlink session, so there it first names the member whose Zoom
+it connects and waits for a confirmation; a browser signed in as another member is refused. Every callback
+spends its state, whatever the outcome: a callback URL refused once finishes nowhere.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Annotated
 
@@ -24,6 +28,8 @@ from domain.errors import (
     ActivationLinkRevoked,
     ActivationLinkUnknown,
     ActivationLinkUsed,
+    ApprovalSuperseded,
+    ConnectionChangedConcurrently,
     DomainError,
     NotAZoomAdmin,
     OAuthStateInvalid,
@@ -46,7 +52,7 @@ from server.clock import SystemClock, utcnow
 from server.problems import problem_response, status_of
 from server.services import provide_zoom
 from server.ui.layout import message_page, render
-from server.zoom_client import HttpZoom, ZoomUnavailable
+from server.zoom_client import HttpZoom, ZoomTokenRejected, ZoomUnavailable
 
 MY_ZOOM_PAGE = "/integrations/zoom"
 CLOCK = SystemClock()
@@ -95,18 +101,67 @@ async def start_activation(token: FromPath[str], request: Request) -> Response:
 
 @get(f"{OAUTH_START_PATH}/{{oauth_state:str}}", include_in_schema=False, status_code=303)
 async def send_to_zoom(oauth_state: FromPath[str], request: Request) -> Response:
-    """A member's authorize URL: binds their Zoom sign-in to this browser, then goes to Zoom."""
-    zoom = _zoom(request)
+    """A member's link to Zoom. In the member's own browser it binds their Zoom sign-in to it and goes to
+    Zoom; anywhere else it first names the member it connects Zoom for, and goes on only when confirmed
+    (`confirm_link_to_zoom`), so a forwarded link never connects a stranger's Zoom unawares."""
     browser = _browser_secret(request)
     try:
-        url = await connecting.send_browser_to_zoom(
-            unit_of_work, zoom, oauth_state, browser, request.cookies.get(SESSION_COOKIE), utcnow()
-        )
-    except OAuthStateOfAnotherBrowser as problem:
-        return _refusal(request, problem, "This link to Zoom is for another browser")
+        who = await connecting.link_to_zoom_for(unit_of_work, oauth_state, request.cookies.get(SESSION_COOKIE), utcnow())
+        if who.in_members_browser:
+            return await _bind_and_go(request, oauth_state, browser)
     except OAuthStateInvalid as problem:
-        return _refusal(request, problem, "This link to Zoom no longer works")
+        return _link_to_zoom_refused(request, problem)
+    page = render(
+        "link_to_zoom.html",
+        f"Connect Zoom for {who.member_name}",
+        member_name=who.member_name,
+        member_email=who.member_email,
+        organization_name=who.organization_name,
+        action=f"{OAUTH_START_PATH}/{oauth_state}",
+        confirm=_confirmation(oauth_state, browser),
+    )
+    page.cookies.append(_browser_cookie(request, browser))
+    return page
+
+
+@post(f"{OAUTH_START_PATH}/{{oauth_state:str}}", include_in_schema=False, status_code=303)
+async def confirm_link_to_zoom(oauth_state: FromPath[str], request: Request) -> Response:
+    """The confirmation the link's page asked for. Its `confirm` field must be the one that page gave this very
+    browser (its binding cookie is SameSite=Lax, so another site's form posting here arrives without it)."""
+    form = await request.form()
+    held = request.cookies.get(OAUTH_BROWSER_COOKIE, "")
+    if not _A_SECRET.fullmatch(held) or not hmac.compare_digest(str(form.get("confirm", "")), _confirmation(oauth_state, held)):
+        return _link_to_zoom_refused(
+            request,
+            OAuthStateOfAnotherBrowser(
+                "This confirmation did not come from the page this browser was shown, so nothing was followed. "
+                "Open the link to Zoom again."
+            ),
+        )
+    try:
+        return await _bind_and_go(request, oauth_state, held)
+    except OAuthStateInvalid as problem:
+        return _link_to_zoom_refused(request, problem)
+
+
+async def _bind_and_go(request: Request, oauth_state: str, browser: str) -> Response:
+    url = await connecting.send_browser_to_zoom(
+        unit_of_work, _zoom(request), oauth_state, browser, request.cookies.get(SESSION_COOKIE), utcnow()
+    )
     return Redirect(url, status_code=303, cookies=[_browser_cookie(request, browser)])
+
+
+def _link_to_zoom_refused(request: Request, problem: OAuthStateInvalid) -> Response:
+    if isinstance(problem, SignInOfAnotherMember):
+        return _refusal(request, problem, "This link to Zoom is for another member", next_step=("My Zoom settings", MY_ZOOM_PAGE))
+    if isinstance(problem, OAuthStateOfAnotherBrowser):
+        return _refusal(request, problem, "This link to Zoom is for another browser")
+    return _refusal(request, problem, "This link to Zoom no longer works")
+
+
+def _confirmation(oauth_state: str, browser: str) -> str:
+    """What the confirming form carries: tied to the state and to this browser's secret, which it does not reveal."""
+    return connecting.secret_hash(f"{oauth_state}:{browser}")
 
 
 @get("/oauth/zoom/callback", include_in_schema=False)
@@ -128,7 +183,12 @@ async def zoom_callback(
     )
     try:
         done = await connecting.complete_zoom_callback(
-            cmd, unit_of_work, _ZoomWhenAsked(request), CLOCK, zoom_failures=(ZoomRefused, ZoomUnavailable)
+            cmd,
+            unit_of_work,
+            _ZoomWhenAsked(request),
+            CLOCK,
+            zoom_failures=(ZoomRefused, ZoomUnavailable),
+            superseded=(ZoomTokenRejected,),
         )
     except OAuthStateOfAnotherBrowser as problem:
         return _refusal(request, problem, "This Zoom sign-in was started in another browser")
@@ -145,6 +205,8 @@ async def zoom_callback(
             "with your own user and connect again, or ask the other person to disconnect it.",
             next_step=("Back to my Zoom settings", MY_ZOOM_PAGE),
         )
+    except (ApprovalSuperseded, ConnectionChangedConcurrently) as problem:
+        return _refusal(request, problem, "Zoom was approved twice at the same moment")
     except NotAZoomAdmin as problem:
         return _refusal(request, problem, "You are not an admin of this Zoom account")
     except ZoomAccountServesAnotherOrganization as problem:

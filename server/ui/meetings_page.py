@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 
 from domain import meeting_changes, meetings
 from domain.access import Principal
-from domain.errors import DomainError
+from domain.errors import DomainError, MeetingNotFound
 from domain.meeting_model import Meeting, MeetingStatus
 from domain.model import ConnectionType
 from persistence.database import unit_of_work
@@ -100,13 +100,14 @@ async def meetings_page(
 async def meeting_cancel_page(
     request: Request, meeting_id: FromPath[str], principal: NamedDependency[Principal]
 ) -> Template:
-    """The confirmation: the meeting named, what cancelling does, and the form that does it."""
-    page = await meeting_changes.list_meetings(
-        unit_of_work, principal, start_from=CLOCK.now() - _LONGEST_MEETING, start_to=None, after=None, limit=_SHOWN
-    )
-    wanted = meeting_uuid(meeting_id)
-    meeting = next((each for each in page.items if each.id == wanted), None)
-    if meeting is None or meeting.status is MeetingStatus.CANCELLED:
+    """The confirmation: the meeting named, what cancelling does, and the form that does it. The meeting is
+    found by its id, however many the member has."""
+    meeting = await _own_meeting(principal, meeting_uuid(meeting_id))
+    if (
+        meeting is None
+        or meeting.status is MeetingStatus.CANCELLED
+        or meeting.start_time + timedelta(minutes=meeting.duration_minutes) <= CLOCK.now()
+    ):
         return _refused_words("This meeting cannot be cancelled", "It was not found among your upcoming meetings.")
     return render(
         "meeting_cancel.html",
@@ -160,6 +161,13 @@ async def meeting_recreate(
         back = {"day": day.isoformat(), "timezone": timezone or "UTC", "done": done}
         return Redirect(f"/sessions?{urlencode(back)}", status_code=303)
     return Redirect(f"{MEETINGS_PAGE_PATH}?done={done}", status_code=303)
+
+
+async def _own_meeting(principal: Principal, meeting_id: str) -> Meeting | None:
+    try:
+        return await meeting_changes.meeting_record(unit_of_work, principal, meeting_id)
+    except MeetingNotFound:
+        return None
 
 
 def _shown(meeting: Meeting) -> dict[str, object]:

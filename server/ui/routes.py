@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from server.ui.connect_pages import (
     activation_page,
+    confirm_link_to_zoom,
     send_to_zoom,
     start_activation,
     zoom_callback,
@@ -38,6 +39,7 @@ UI_ROUTES = [
     activation_page,
     start_activation,
     send_to_zoom,
+    confirm_link_to_zoom,
     zoom_callback,
 ]
 

@@ -40,9 +40,11 @@ def verifies(received: Received, secret: str) -> bool:
 
 @dataclass
 class Receiver:
-    """`status` is what it answers (200 up, 503 down, 410 gone); `hold` makes it keep requests waiting."""
+    """`status` is what it answers (200 up, 503 down, 410 gone); `hold` makes it keep requests waiting;
+    `delay_s` makes it answer each request that late (a slow endpoint)."""
 
     status: int = 200
+    delay_s: float = 0.0
     hold: threading.Event = field(default_factory=threading.Event)
     holding: threading.Event = field(default_factory=threading.Event)
     received: list[Received] = field(default_factory=list)
@@ -85,6 +87,9 @@ def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
                     time.sleep(0.05)
                 self.close_connection = True
                 return
+            if receiver.delay_s:
+                receiver.holding.set()
+                time.sleep(receiver.delay_s)
             status = receiver.status
             if 200 <= status < 300:
                 with receiver.lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 import secrets
 import time
 
@@ -60,8 +61,17 @@ async def to_zoom(browser: httpx.AsyncClient, authorize_url: str) -> str:
     """A browser (a client that keeps cookies) opens Roomlink's link to Zoom, which binds the sign-in to it;
     returns Zoom's authorize URL it is sent to."""
     response = await browser.get(path_of(authorize_url))
+    if response.status_code == 200:  # outside the member's own browser, the page naming them asks to confirm first
+        response = await browser.post(path_of(authorize_url), data={"confirm": confirmation_of(response.text)})
     assert response.status_code == 303, response.text
     return response.headers["location"]
+
+
+def confirmation_of(page: str) -> str:
+    """The confirm field of the page a personal link to Zoom shows before going to Zoom."""
+    match = re.search(r'name="confirm" value="([0-9a-f]{64})"', page)
+    assert match, page
+    return match.group(1)
 
 
 async def authorize_personal(api: httpx.AsyncClient, user_id: str) -> str:

@@ -31,7 +31,7 @@ from domain.errors import (
     ZoomRefused,
     ZoomUserAlreadyConnected,
 )
-from domain.identifiers import normalize_email
+from domain.emails import email_key
 from domain.model import (
     Connection,
     ConnectionCounts,
@@ -223,6 +223,9 @@ class FakeConnections:
     def __init__(self, tables: Tables) -> None:
         self._t = tables
 
+    async def serialize(self, keys: list[str]) -> None:
+        """One fake transaction at a time already."""
+
     async def organization(self, org_id: str) -> Connection | None:
         return _organization_connection(self._t, org_id)
 
@@ -320,7 +323,7 @@ class FakeZoomDirectory:
 
     async def seat(self, org_id: str, email: str) -> Seat | None:
         member = next(
-            (m for m in self._t.members.values() if m.org_id == org_id and normalize_email(m.email) == normalize_email(email)),
+            (m for m in self._t.members.values() if m.org_id == org_id and email_key(m.email) == email_key(email)),
             None,
         )
         if member is None:
@@ -350,7 +353,7 @@ class FakeZoomDirectory:
         if zoom_user_id in users:
             user = users[zoom_user_id]
             users[zoom_user_id] = _replace(
-                user, email=normalize_email(email) if email is not None else user.email, status=status or user.status
+                user, email=email_key(email) if email is not None else user.email, status=status or user.status
             )
 
     async def delete(self, connection: Connection, zoom_user_id: str) -> None:
@@ -504,6 +507,9 @@ class FakeOAuthStates:
             return None
         del self._t.oauth_states[state_hash]
         return state if state.expires_at > now else None
+
+    async def spend(self, state_hash: str) -> None:
+        self._t.oauth_states.pop(state_hash, None)
 
 
 class FakeAuditTrail:
@@ -733,7 +739,7 @@ def _seat_user(tables: Tables, member: Member) -> ZoomUser | None:
     connection = _organization_connection(tables, member.org_id)
     if connection is None:
         return None
-    email = normalize_email(member.email)
+    email = email_key(member.email)
     return next(
         (u for u in tables.zoom_users.get(connection.id, {}).values() if u.email == email and u.status == "active"),
         None,
@@ -741,7 +747,7 @@ def _seat_user(tables: Tables, member: Member) -> ZoomUser | None:
 
 
 def _normalized(user: ZoomUser) -> ZoomUser:
-    return _replace(user, email=normalize_email(user.email))
+    return _replace(user, email=email_key(user.email))
 
 
 def _selected(row: MemberRow, query: MembersQuery, words: list[str] | None) -> bool:

@@ -113,9 +113,22 @@ async def test_a_batch_with_an_invalid_user_id_names_it_and_saves_nothing(store)
     await organization_with(store, "acme")
 
     with pytest.raises(InvalidInput) as refused:
-        await provisioning.provision_members(store.uow, "acme", [person("ada"), person("b o b")], NOW)
+        await provisioning.provision_members(store.uow, "acme", [person("ada"), person("b o b", email="bob@acme.example")], NOW)
 
     assert list(refused.value.errors) == ["members[1].user_id"]
+    assert await members_of(store, "acme", "ada") == []
+
+
+async def test_a_batch_with_what_cannot_be_an_email_names_it_and_saves_nothing(store):
+    await organization_with(store, "acme")
+
+    with pytest.raises(InvalidInput) as refused:
+        await provisioning.provision_members(
+            store.uow, "acme", [person("ada"), person("kim", email="\u212aim@acme.example")], NOW
+        )
+
+    assert list(refused.value.errors) == ["members[1].email"]
+    assert "compatibility character" in refused.value.errors["members[1].email"]
     assert await members_of(store, "acme", "ada") == []
 
 
