@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -365,8 +365,20 @@ async def keep_newest_grant(
     await tx.commit()
 
 
-async def disconnect_personal(uow: UnitOfWorkFactory, zoom: ZoomGateway, principal: Principal, now: datetime) -> None:
+#: Done with the connection still there, before it ends (its sessions' meetings cancelled in Zoom).
+BeforeEnd = Callable[[Connection], Awaitable[object]]
+
+
+async def disconnect_personal(
+    uow: UnitOfWorkFactory, zoom: ZoomGateway, principal: Principal, now: datetime, *, before_end: BeforeEnd | None = None
+) -> None:
     """R14: tokens revoked at Zoom and deleted; R7: the organization connection applies again at once."""
+    async with uow() as tx:
+        connection = await tx.connections.personal(principal.org_id, principal.user_id)
+        if connection is None:
+            raise NotConnected("You have no personal Zoom connection.")
+    if before_end is not None:
+        await before_end(connection)
     async with uow() as tx:
         connection = await tx.connections.personal(principal.org_id, principal.user_id)
         if connection is None:

@@ -27,6 +27,7 @@ from domain.access import Principal
 from domain.emails import email_key
 from domain.errors import (
     BookingConflict,
+    DomainError,
     BookingNotFound,
     DailyBudgetSpent,
     InvalidInput,
@@ -46,6 +47,7 @@ from domain.errors import (
     ZoomPermissionMissing,
 )
 from domain.meeting_changes import change_meeting, end_meeting
+from domain.integration import member_zoom
 from domain.meeting_hosts import effective_host
 from domain.meeting_input import (
     MeetingRequest,
@@ -57,7 +59,8 @@ from domain.meeting_input import (
 from domain.meeting_model import Meeting, MeetingHost, MeetingStatus
 from domain.meeting_ports import Clock, MeetingsZoom
 from domain.meetings import DEFAULT_LEASE, bring_to_zoom, meeting_host, new_intent, save_meeting
-from domain.model import ConnectionType, Reason, Role
+from domain.model import Connection, ConnectionType, Reason, Role
+from domain.precedence import effective_connection
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.session_model import (
     Booking,
@@ -523,6 +526,40 @@ async def review_host_sessions(uow: UnitOfWorkFactory, org_id: str, user_id: str
             await _reconcile_later(tx, session)
         await tx.commit()
     return len(sessions)
+
+
+async def cancel_before_another_zoom(
+    uow: UnitOfWorkFactory, zoom: MeetingsZoom, clock: Clock, principal: Principal, connection: Connection
+) -> int:
+    """Before the member's personal connection is ended: when their Zoom afterwards is the organization's, as
+    another Zoom user, their future sessions' meetings made through it are cancelled in Zoom now, while its
+    tokens still work, rather than left there beside the ones the sessions then get (R23). Kept when nothing
+    would follow (the same Zoom connected again takes them over) or the same Zoom user follows. Returns how many."""
+    now = clock.now()
+    async with uow() as tx:
+        zoom_after = await member_zoom(tx, principal)
+        after = effective_connection(
+            personal=None,
+            organization=zoom_after.organization_connection.status if zoom_after.organization_connection else None,
+            has_seat=zoom_after.seat is not None,
+            removed_organization=zoom_after.member.organization_removed,
+            members_may_remove=zoom_after.organization.policy.allow_members_to_remove,
+        )
+        if not after.connected or zoom_after.seat is None or zoom_after.seat.zoom_user_id == connection.zoom_user_id:
+            return 0
+        doomed = []
+        for session in await tx.remote_sessions.future_of_host(principal.org_id, principal.user_id, now):
+            meeting = live_meeting(await tx.remote_sessions.current_meeting(session.org_id, session.id))
+            if meeting is not None and meeting.connection_id == connection.id and meeting.zoom_meeting_id is not None:
+                doomed.append(meeting)
+    cancelled = 0
+    for meeting in doomed:
+        try:
+            await end_meeting(uow, zoom, clock, meeting.org_id, meeting.id)
+            cancelled += 1
+        except (DomainError, ZoomNotReached):
+            pass  # left as it is: the session's next look lists it as left in Zoom
+    return cancelled
 
 
 async def _with_host_problem(tx: UnitOfWork, session: RemoteSession, now: datetime) -> RemoteSession:

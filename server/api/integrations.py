@@ -17,11 +17,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Stream
 
-from domain import activation_links, connecting, integration
+from domain import activation_links, connecting, integration, sessions
 from domain.access import Principal
 from domain.errors import InvalidInput
 from domain.identifiers import TEXT_PATTERN, check_identifier
-from domain.model import MemberRow, Policy
+from domain.model import Connection, MemberRow, Policy
 from domain.ports import MembersPage, MembersQuery
 from persistence.database import unit_of_work
 from server.api.bodies import (
@@ -52,7 +52,8 @@ from server.auth import (
     provide_principal,
     session_token,
 )
-from server.clock import utcnow
+from server.api.meetings import provide_meetings_zoom
+from server.clock import SystemClock, utcnow
 from server.emails import EmailInvitations
 from server.jobs import verify_organization
 from server.mail import SmtpMailer
@@ -350,9 +351,16 @@ class MyIntegrationController(Controller):
         summary="Disconnect the member's own Zoom",
         responses=answers({404: ("not_connected",), 409: ("connection_changed_concurrently",)}),
     )
-    async def disconnect_personal(self, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]) -> None:
+    async def disconnect_personal(
+        self, state: State, principal: NamedDependency[Principal], zoom: NamedDependency[HttpZoom]
+    ) -> None:
         """Its tokens are revoked at Zoom and deleted; the organization's connection serves the member again."""
-        await connecting.disconnect_personal(unit_of_work, zoom, principal, utcnow())
+        meetings_zoom = provide_meetings_zoom(state)
+
+        async def before_end(connection: Connection) -> None:
+            await sessions.cancel_before_another_zoom(unit_of_work, meetings_zoom, SystemClock(), principal, connection)
+
+        await connecting.disconnect_personal(unit_of_work, zoom, principal, utcnow(), before_end=before_end)
 
     @delete(
         "/organization",

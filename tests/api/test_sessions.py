@@ -546,3 +546,32 @@ async def test_r23_a_different_zoom_leaves_the_old_meeting_listed_for_owners_to_
     assert item["meeting"]["join_url"] == first["meeting"]["join_url"]
     assert item["meeting"]["status"] == "cancelled" and item["meeting"]["left_in_zoom"] is True
     assert "Cancel it in Zoom" in item["meeting"]["status_reason"]
+
+
+async def test_r23_disconnecting_a_personal_zoom_cancels_its_sessions_meetings_in_zoom_before_the_organizations_follow(
+    api, org, sandbox, seated
+):
+    """Roomlink can still cancel them, so it does: Zoom never keeps a meeting nobody will use beside the new one."""
+    from tests.support.zoom import connect_personal, email
+
+    own = await sandbox.user(await sandbox.account("own"), email("own"), "owner")
+    assert (await connect_personal(api, org["member"], own["email"])).status_code in (200, 303)
+    await put_session(api, org, "handed-1", title="Boxing")
+    await book(api, org, "handed-1", 1)
+    first = await eventually(lambda: ready(api, org, "handed-1"))
+    [mine] = await held(sandbox, own["id"])
+    assert mine["id"] == first["meeting"]["zoom_meeting_id"]
+
+    gone = await api.delete("/api/v1/me/integrations/zoom/personal", headers=as_member(org["member"]))
+    assert gone.status_code == 204, gone.text
+
+    async def remade():
+        session = await ready(api, org, "handed-1")
+        return session if session and session["meeting"]["zoom_meeting_id"] != mine["id"] else None
+
+    session = await eventually(remade, timeout=30)
+    assert await held(sandbox, own["id"]) == []
+    [in_org] = await held(sandbox, seated["id"])
+    assert in_org["id"] == session["meeting"]["zoom_meeting_id"]
+    left = await api.get(f"/api/v1/orgs/{org['org_id']}/meetings/left-in-zoom", headers=as_member(org["owner"]))
+    assert left.json() == {"items": []}
