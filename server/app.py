@@ -35,7 +35,7 @@ from server.config import Settings, settings_from_env
 from server.launch import launch
 from server.outbox import LocalSmtpServer
 from server.problems import EXCEPTION_HANDLERS
-from server.rate_limits import FailedAttempts, failed_attempts_middleware
+from server.rate_limits import FailedAttempts, failed_attempts_middleware, gate_for
 from server.request_context import request_context
 from server.scrape import metrics_endpoint
 from server.security_headers import security_headers_hook
@@ -77,7 +77,11 @@ def create_app(
 ) -> Litestar:
     """The demo passes its outbox (a local SMTP server it reads from) and the mounted Zoom sandbox."""
     settings = settings or settings_from_env()
-    state = {"settings": settings, "failed_attempts": FailedAttempts(settings.failed_attempts_per_minute)}
+    state = {
+        "settings": settings,
+        "failed_attempts": FailedAttempts(settings.failed_attempts_per_minute),
+        "lookup_gate": gate_for(settings),
+    }
     if outbox is not None:
         state["outbox"] = outbox
     app = Litestar(

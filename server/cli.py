@@ -214,6 +214,11 @@ def _serve(args: argparse.Namespace) -> None:
     os.environ["ROOMLINK_LOG_FORMAT"] = log_format = logging_setup.log_format_from_env(os.environ, logging_setup.JSON)
     if log_format == logging_setup.JSON:
         logging_setup.configure(log_format)
+    from server.config import parse_trusted_proxies
+
+    # X-Forwarded-For is believed only from ROOMLINK_TRUSTED_PROXIES (server/config.py), never from loopback
+    # by default: a client's address is what its failed attempts are counted against (server/rate_limits.py).
+    trusted_proxies = parse_trusted_proxies(os.environ.get("ROOMLINK_TRUSTED_PROXIES", ""))
     if not args.no_migrate:
         _migrate()
     metrics_folder()
@@ -223,7 +228,8 @@ def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies),
         log_level="info",
         # JSON: the processes' logging is ours (server/logging_setup.py), uvicorn's lines included.
         log_config=None if log_format == logging_setup.JSON else uvicorn.config.LOGGING_CONFIG,

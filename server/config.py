@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 from collections.abc import Mapping
 from datetime import timedelta
@@ -66,6 +67,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     read_cache_rows: int = 20_000
     #: Failed authentications or capability URLs per client per minute before 429 (per process).
     failed_attempts_per_minute: int = 30
+    #: ROOMLINK_TRUSTED_PROXIES: comma-separated addresses or CIDRs of the proxies and load balancers in front
+    #: of Roomlink (e.g. `10.0.0.0/8,192.168.1.7`); default none. Only a request whose TCP peer is one of them
+    #: has its client address taken from X-Forwarded-For (the right-most address that is not itself a trusted
+    #: proxy) and its scheme from X-Forwarded-Proto; from any other peer these headers are ignored, so nobody
+    #: can pick the address their failed attempts are counted against. `roomlink serve` hands this list to
+    #: uvicorn (forwarded_allow_ips), which resolves the address before Roomlink sees the request.
+    trusted_proxies: tuple[str, ...] = ()
     #: Event endpoints may be http:// or https:// on loopback (tests and the demo); never in production.
     events_allow_loopback: bool = False
     #: One delivery to an event endpoint, all told.
@@ -119,6 +127,20 @@ def parse_api_keys(text: str) -> tuple[ApiKey, ...]:
     return tuple(keys)
 
 
+def parse_trusted_proxies(text: str) -> tuple[str, ...]:
+    """`10.0.0.0/8, 192.168.1.7, fd00::/8`: addresses or CIDRs; anything else is refused."""
+    proxies = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"ROOMLINK_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from None
+        proxies.append(entry)
+    return tuple(proxies)
+
+
 def zoom_settings_from_env(environ: Mapping[str, str], base_url: str) -> ZoomSettings | None:
     def app(prefix: str) -> ZoomAppCredentials | None:
         values = [environ.get(f"{prefix}_{part}", "") for part in ("CLIENT_ID", "CLIENT_SECRET", "WEBHOOK_SECRET")]
@@ -155,6 +177,7 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         db_acquire_timeout_s=float(environ.get("ROOMLINK_DB_ACQUIRE_TIMEOUT_S", "10")),
         read_cache_rows=int(environ.get("ROOMLINK_READ_CACHE_ROWS", "20000")),
         failed_attempts_per_minute=int(environ.get("ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE", "30")),
+        trusted_proxies=parse_trusted_proxies(environ.get("ROOMLINK_TRUSTED_PROXIES", "")),
         events_allow_loopback=environ.get("ROOMLINK_EVENTS_ALLOW_LOOPBACK", "") == "1",
         events_timeout_s=float(environ.get("ROOMLINK_EVENTS_TIMEOUT_S", "10")),
         events_poll_s=float(environ.get("ROOMLINK_EVENTS_POLL_S", "0.5")),
