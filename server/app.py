@@ -112,7 +112,7 @@ def create_app(
             "keeper": Provide(provide_keeper, sync_to_thread=False),
         },
         before_request=check_request_body,
-        before_send=[security_headers_hook(settings.zoom.oauth_base_url if settings.zoom else None)],
+        before_send=[security_headers_hook(settings.zoom.oauth_base_url if settings.zoom else None, settings.base_url)],
         middleware=[request_context(timed=settings.metrics_token is not None), failed_attempts_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[services],
