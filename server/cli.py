@@ -228,6 +228,9 @@ def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # Request heads bounded in size and time (server/http_protocol.py; ROOMLINK_MAX_HEADER_BYTES,
+        # ROOMLINK_HEADER_TIMEOUT_S in server/config.py).
+        http="server.http_protocol:BoundedHttpToolsProtocol",
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies),
         log_level="info",

@@ -127,6 +127,23 @@ def parse_api_keys(text: str) -> tuple[ApiKey, ...]:
     return tuple(keys)
 
 
+#: A request's line and headers, together, in bytes; and how long they may take to arrive, in seconds
+#: (ROOMLINK_MAX_HEADER_BYTES, ROOMLINK_HEADER_TIMEOUT_S). Enforced by `roomlink serve`'s HTTP protocol
+#: (server/http_protocol.py) before anything reaches the app: beyond the size 431, beyond the time 408, and
+#: the connection closed. 64 KiB holds any header a browser or host product sends (nginx's default is
+#: 4 × 8 KiB); 10 s is far beyond any real client's head and keeps a slow-header attack's connections few.
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+
+
+def header_limits_from_env(environ: Mapping[str, str]) -> tuple[int, float]:
+    size = int(environ.get("ROOMLINK_MAX_HEADER_BYTES", str(DEFAULT_MAX_HEADER_BYTES)))
+    timeout = float(environ.get("ROOMLINK_HEADER_TIMEOUT_S", str(DEFAULT_HEADER_TIMEOUT_S)))
+    if size < 1024 or timeout <= 0:
+        raise ValueError("ROOMLINK_MAX_HEADER_BYTES must be at least 1024 and ROOMLINK_HEADER_TIMEOUT_S more than 0")
+    return size, timeout
+
+
 def parse_trusted_proxies(text: str) -> tuple[str, ...]:
     """`10.0.0.0/8, 192.168.1.7, fd00::/8`: addresses or CIDRs; anything else is refused."""
     proxies = []
