@@ -35,7 +35,7 @@ from server.config import Settings, settings_from_env
 from server.launch import launch
 from server.outbox import LocalSmtpServer
 from server.problems import EXCEPTION_HANDLERS
-from server.rate_limits import FailedAttempts, failed_attempts_middleware, gate_for
+from server.rate_limits import FailedAttempts, Vouched, failed_attempts_middleware, gate_for
 from server.request_context import request_context
 from server.scrape import metrics_endpoint
 from server.security_headers import security_headers_hook
@@ -81,6 +81,7 @@ def create_app(
         "settings": settings,
         "failed_attempts": FailedAttempts(settings.failed_attempts_per_minute),
         "lookup_gate": gate_for(settings),
+        "vouched": Vouched(),
     }
     if outbox is not None:
         state["outbox"] = outbox

@@ -67,8 +67,9 @@ JOB_RUNS = Histogram(
 BLOCKED_CLIENTS = Counter(
     "roomlink_blocked_client_requests",
     "Requests from client addresses over the failed-attempts limit (server/rate_limits.py), by what became of "
-    "them: valid_key_served, wrong_key_refused (no database work), lookup_served, lookup_refused (each passed "
-    "the per-process gate), gate_full_refused (no database work).",
+    "them: valid_key_served, wrong_key_refused (no database work), vouched_served, vouched_refused (a credential "
+    "seen succeeding lately, ahead of the gate), lookup_served, lookup_refused (each passed the per-process gate), "
+    "gate_full_refused (no database work).",
     ["outcome"],
 )
 

@@ -8,9 +8,16 @@ still looked at, but at a bounded cost:
 
 - an API key (or the metrics token) is checked in memory (Settings.find_api_key, no database): a valid one
   is served as usual, a wrong one is answered 429 at once;
-- anything that needs a lookup to tell (a session cookie, an activation, launch or OAuth link) passes
-  through a small per-process gate — a few slots, a bounded queue, a bounded wait — and is then processed
-  as usual; if its answer is a failure the client gets the 429 instead, and a success is answered as is.
+- a session cookie or capability link this process saw succeed within the last hour ("vouched for": a
+  member already using Roomlink, an activation page already opened) is processed as usual, ahead of any
+  stranger: a flood from the same address cannot queue it out;
+- anything else that needs a lookup to tell (a new session cookie, an activation, launch or OAuth link)
+  passes through a small per-process gate — a few slots, a bounded queue, a bounded wait — and is then
+  processed as usual; if its answer is a failure the client gets the 429 instead, and a success is
+  answered as is.
+
+Vouching is a matter of order only, never of access: a vouched request is still authenticated as any other,
+and only someone holding the credential can present it.
 
 So what a stranger can cost is bounded: no database work for keys, at most `slots` requests of blocked
 clients in flight per process (a fraction of the connection pool, which the others keep), a bounded queue
@@ -23,10 +30,13 @@ limit. The client address is the TCP peer, or the forwarded one when the peer is
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import math
 import time
 from collections import OrderedDict, deque
+
+from litestar._parsers import parse_cookie_string
 
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,6 +60,11 @@ FAMILIES = (
 )
 #: Families whose credential is a bearer token that memory alone can tell valid or not.
 BEARER_FAMILIES = frozenset({"credentials", "metrics_token"})
+#: The session cookie (server/auth.py's SESSION_COOKIE; not imported, auth imports much more).
+SESSION_COOKIE = "roomlink_session"
+#: Credentials seen succeeding, remembered this long after their last success, this many at once.
+VOUCHED_FOR_S = 3600.0
+MAX_VOUCHED = 20_000
 
 
 class FailedAttempts:
@@ -83,6 +98,47 @@ class FailedAttempts:
         while failures and failures[0] <= cutoff:
             failures.popleft()
         return failures
+
+
+class Vouched:
+    """Digests of credentials (session cookies, capability paths) this process saw succeed lately."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self._clock = clock
+        self._until: OrderedDict[bytes, float] = OrderedDict()
+
+    def succeeded(self, digest: bytes) -> None:
+        self._until[digest] = self._clock() + VOUCHED_FOR_S
+        self._until.move_to_end(digest)
+        while len(self._until) > MAX_VOUCHED:
+            self._until.popitem(last=False)
+
+    def failed(self, digest: bytes) -> None:
+        self._until.pop(digest, None)
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def __contains__(self, digest: bytes) -> bool:
+        until = self._until.get(digest)
+        if until is not None and until < self._clock():
+            del self._until[digest]
+            return False
+        return until is not None
+
+
+def credential_digest(kind: str, scope: Scope) -> bytes | None:
+    """What a request of a family presents that a lookup must tell valid: its session cookie (API calls),
+    or its capability path (activation, launch, OAuth start links; an OAuth callback is spent at once)."""
+    if kind == "credentials":
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                session = parse_cookie_string(value.decode("latin-1")).get(SESSION_COOKIE)
+                return hashlib.sha256(b"session:" + session.encode()).digest() if session else None
+        return None
+    if kind in ("activation_link", "launch_link") or scope["path"].startswith("/oauth/zoom/start/"):
+        return hashlib.sha256(b"path:" + scope["path"].encode()).digest()
+    return None
 
 
 class LookupGate:
@@ -159,9 +215,23 @@ def failed_attempts_middleware(app: ASGIApp) -> ASGIApp:
         attempts: FailedAttempts = state.failed_attempts
         client = scope["client"][0] if scope.get("client") else "unknown"
 
-        async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] in failure_statuses:
+        vouched: Vouched = state.vouched
+        digest = credential_digest(kind, scope) if kind not in BEARER_FAMILIES or bearer(scope) is None else None
+
+        def answered(status: int) -> bool:
+            """Counts a failure; remembers a success of the credential. True for a failure."""
+            if status in failure_statuses:
                 attempts.failed(kind, client)
+                if digest is not None:
+                    vouched.failed(digest)  # signed out, spent or revoked since: it waits its turn again
+                return True
+            if digest is not None and status < 400:
+                vouched.succeeded(digest)
+            return False
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answered(message["status"])
             await send(message)
 
         retry_after = attempts.blocked_for(kind, client)
@@ -180,22 +250,25 @@ def failed_attempts_middleware(app: ASGIApp) -> ASGIApp:
                 await _too_many(send, attempts.blocked_for(kind, client) or retry_after)
             return
 
+        refused = False
+
+        async def refusing_send(message: Message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start" and answered(message["status"]):
+                refused = True
+                await _too_many(send, attempts.blocked_for(kind, client) or retry_after)
+            elif not refused:
+                await send(message)
+
+        if digest is not None and digest in vouched:
+            await app(scope, receive, refusing_send)
+            metrics.blocked_client_request("vouched_refused" if refused else "vouched_served")
+            return
         gate: LookupGate = state.lookup_gate
         if not await gate.enter():
             metrics.blocked_client_request("gate_full_refused")
             await _too_many(send, retry_after)
             return
-        refused = False
-
-        async def refusing_send(message: Message) -> None:
-            nonlocal refused
-            if message["type"] == "http.response.start" and message["status"] in failure_statuses:
-                refused = True
-                attempts.failed(kind, client)
-                await _too_many(send, attempts.blocked_for(kind, client) or retry_after)
-            elif not refused:
-                await send(message)
-
         try:
             await app(scope, receive, refusing_send)
         finally:

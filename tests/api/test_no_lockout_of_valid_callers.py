@@ -43,6 +43,8 @@ def server(db, roomlink_env):
         "ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE": "30",
         "ROOMLINK_TRUSTED_PROXIES": f"{PROXY}/32",
         "ROOMLINK_METRICS_TOKEN": METRICS_TOKEN,
+        # A small pool, so a gate of one slot (half the pool): a stranger's flood fills it and its queue.
+        "ROOMLINK_DB_POOL_SIZE": "2",
         "ROOMLINK_LOG_FORMAT": "text",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -154,3 +156,33 @@ async def test_forwarded_for_counts_only_from_a_trusted_proxy(server):
             chained = {**WRONG_KEY, "X-Forwarded-For": f"192.0.2.{n}, 198.51.100.200"}
             status = (await proxy.get("/api/v1/me/integrations/zoom", headers=chained)).status_code
         assert status == 429
+
+
+async def test_a_members_session_is_served_while_a_stranger_floods_forged_sessions_from_the_same_address(server):
+    shared = "127.0.0.4"  # the office's NAT: the member and the stranger behind it
+    async with client(server, shared) as office:
+        org = await provisioned(office)
+        launch = (await office.post(f"/api/v1/orgs/{org['org_id']}/members/{org['owner']}/launch", headers=KEY)).json()
+        session = {"Cookie": f"roomlink_session={(await office.get(path_of(launch['url']))).cookies['roomlink_session']}"}
+        assert (await office.get("/api/v1/me/integrations/zoom", headers=session)).status_code == 200
+        forged = {"Cookie": "roomlink_session=forged-session-0123456789"}
+        assert Counter([(await office.get("/api/v1/me/integrations/zoom", headers=forged)).status_code for _ in range(31)]) == {401: 30, 429: 1}
+        before = await blocked_outcomes(office)
+
+        transport = httpx.AsyncHTTPTransport(local_address=shared, limits=httpx.Limits(max_connections=150))
+        async with httpx.AsyncClient(base_url=server, transport=transport, timeout=30) as stranger:
+            flood = asyncio.ensure_future(send_many(stranger, 3000, "GET", "/api/v1/me/integrations/zoom", forged, concurrency=150))
+            await asyncio.sleep(0.5)  # the flood under way
+            statuses = Counter()
+            while not flood.done() or not statuses:
+                statuses[(await office.get("/api/v1/me/integrations/zoom", headers=session)).status_code] += 1
+            flooded = await flood
+        assert flooded == {429: 3000}, flooded
+        assert statuses.keys() == {200}, statuses
+        after = await blocked_outcomes(office)
+        looked_up = sum(after.get(k, 0) - before.get(k, 0) for k in ("lookup_served", "lookup_refused"))
+        shed = after.get("gate_full_refused", 0) - before.get("gate_full_refused", 0)
+        # The member's session, seen succeeding before, never queued behind the stranger's lookups…
+        assert after.get("vouched_served", 0) - before.get("vouched_served", 0) == sum(statuses.values()), (after, before)
+        # …and what the stranger cost in lookups is what the gate let through (one at a time here).
+        assert looked_up + shed == 3000, (looked_up, shed)

@@ -50,7 +50,7 @@ from types import SimpleNamespace  # noqa: E402
 import pytest  # noqa: E402
 
 from server.config import ApiKey, Settings, parse_trusted_proxies  # noqa: E402
-from server.rate_limits import LookupGate, failed_attempts_middleware  # noqa: E402
+from server.rate_limits import LookupGate, Vouched, failed_attempts_middleware  # noqa: E402
 
 VALID_KEY = "valid-key-0123456789abcdef"
 
@@ -85,6 +85,7 @@ def blocked_stack(app: App, kind_path: str = "/api/v1/me/integrations/zoom", gat
         settings=Settings(api_keys=(ApiKey(label="host", secret=VALID_KEY),), metrics_token="metrics-token-0123456789"),
         failed_attempts=attempts,
         lookup_gate=gate or LookupGate(slots=2, queue=10, wait_s=1),
+        vouched=Vouched(),
     )
     return failed_attempts_middleware(app), state
 
@@ -176,3 +177,42 @@ def test_trusted_proxies_are_addresses_or_cidrs():
     assert parse_trusted_proxies(" 10.0.0.0/8, 192.168.1.7 ,fd00::/8,") == ("10.0.0.0/8", "192.168.1.7", "fd00::/8")
     with pytest.raises(ValueError, match="'proxy.example' is not an IP address"):
         parse_trusted_proxies("10.0.0.1,proxy.example")
+
+
+async def test_a_session_seen_succeeding_is_served_ahead_of_a_strangers_flood_and_forgotten_once_it_fails():
+    app = App(delay=0.05)
+    middleware, state = blocked_stack(app, gate=LookupGate(slots=1, queue=2, wait_s=5))
+    member = [(b"cookie", b"theme=dark; roomlink_session=the-members-session")]
+    # From another address, not blocked: the member's session succeeds, and is remembered.
+    assert (await call(middleware, state, "/api/v1/me/integrations/zoom", member, client="10.0.0.9", answer=200))[0] == 200
+    forged = [(b"cookie", b"roomlink_session=forged")]
+    flood = [asyncio.ensure_future(call(middleware, state, "/api/v1/me/integrations/zoom", forged, answer=401)) for _ in range(50)]
+    await asyncio.sleep(0.01)  # the gate and its queue are full of the stranger's lookups
+    served = await asyncio.gather(*(call(middleware, state, "/api/v1/me/integrations/zoom", member, answer=200) for _ in range(5)))
+    assert [status for status, _, _ in served] == [200] * 5
+    assert {status for status, _, _ in await asyncio.gather(*flood)} == {429}
+    # Signed out since: its failure is a 429 like any other, and it waits its turn again.
+    assert (await call(middleware, state, "/api/v1/me/integrations/zoom", member, answer=401))[0] == 429
+    assert len(state.vouched) == 0
+
+
+async def test_what_a_strangers_requests_succeed_with_is_never_vouched_for_by_a_wrong_guess():
+    app = App()
+    middleware, state = blocked_stack(app)
+    for n in range(20):
+        await call(middleware, state, f"/activate/guess-{n}", client="10.0.0.9", answer=404)
+        await call(middleware, state, "/api/v1/me/integrations/zoom", [(b"cookie", f"roomlink_session=g{n}".encode())], answer=401)
+    assert len(state.vouched) == 0
+    await call(middleware, state, "/activate/the-link", client="10.0.0.9", answer=200)
+    assert len(state.vouched) == 1
+
+
+def test_vouching_is_bounded_in_memory_and_in_time(monkeypatch):
+    monkeypatch.setattr("server.rate_limits.MAX_VOUCHED", 100)
+    clock = Clock()
+    vouched = Vouched(clock)
+    for n in range(1000):
+        vouched.succeeded(n.to_bytes(4, "big"))
+    assert len(vouched) == 100 and (999).to_bytes(4, "big") in vouched and (0).to_bytes(4, "big") not in vouched
+    clock.now += 3601
+    assert (999).to_bytes(4, "big") not in vouched
