@@ -156,8 +156,6 @@ class LookupGate:
         self._free: asyncio.Semaphore | None = None
         self.waiting = 0
         self.in_flight = 0
-        #: The most ever in flight at once (for /metrics-free checks in tests).
-        self.peak = 0
 
     async def enter(self) -> bool:
         if self._free is None:
@@ -173,7 +171,6 @@ class LookupGate:
         finally:
             self.waiting -= 1
         self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
         return True
 
     def leave(self) -> None:
