@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -13,6 +13,7 @@ from msgspec import UNSET, UnsetType
 
 from domain.access import Principal
 from domain.errors import InvalidInput
+from domain.identifiers import has_control_characters
 from domain.meeting_model import Meeting
 
 TOPIC_MAX = 200
@@ -66,6 +67,35 @@ def parse_start_time(
     return moment
 
 
+#: Days and instants Roomlink can compute a day around and store: a day inside what a datetime can hold, so
+#: a day's midnight in any time zone, and the day after, still convert to UTC.
+EARLIEST_DAY = date(1, 1, 2)
+LATEST_DAY = date(9999, 12, 30)
+_RANGE_WORDS = f"must be between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
+
+
+def check_day(value: date | None, field: str = "day") -> date | None:
+    if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise InvalidInput(f"`{field}` {_RANGE_WORDS}; nothing was changed.", errors={field: _RANGE_WORDS})
+    return value
+
+
+def check_window(**moments: datetime | None) -> None:
+    """A list's `from` and `to`, each a moment that converts to UTC within the days above."""
+    errors: dict[str, str] = {}
+    for field, moment in moments.items():
+        if moment is None:
+            continue
+        try:
+            in_utc = moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            in_utc = None
+        if in_utc is None or not EARLIEST_DAY <= in_utc.date() <= LATEST_DAY:
+            errors[field] = _RANGE_WORDS + " (UTC)"
+    if errors:
+        raise InvalidInput("A time of the list is out of range; nothing was changed.", errors=errors)
+
+
 def check_timezone(value: str, errors: dict[str, str]) -> str:
     try:
         ZoneInfo(value)
@@ -80,6 +110,9 @@ def check_topic(value: str, errors: dict[str, str]) -> str:
         errors["topic"] = "must not be empty"
     elif len(topic) > TOPIC_MAX:
         errors["topic"] = f"must be at most {TOPIC_MAX} characters (Zoom's limit)"
+    elif has_control_characters(topic):
+        # A topic is one line, shown in calendars and Zoom's clients: no NUL, tab, line break or C1 control.
+        errors["topic"] = "must not contain control characters (line breaks, tabs, NUL…)"
     return topic
 
 
@@ -92,6 +125,9 @@ def check_duration(value: int, errors: dict[str, str]) -> int:
 def check_agenda(value: str, errors: dict[str, str]) -> str:
     if len(value) > AGENDA_MAX:
         errors["agenda"] = f"must be at most {AGENDA_MAX} characters"
+    elif has_control_characters(value.replace("\t", "").replace("\n", "").replace("\r", "")):
+        # An agenda may have lines and tabs; nothing else of C0/C1 (NUL cannot even be stored).
+        errors["agenda"] = "must not contain control characters other than line breaks and tabs"
     return value
 
 

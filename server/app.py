@@ -35,7 +35,7 @@ from server.config import Settings, settings_from_env
 from server.launch import launch
 from server.outbox import LocalSmtpServer
 from server.problems import EXCEPTION_HANDLERS
-from server.rate_limits import FailedAttempts, failed_attempts_middleware
+from server.rate_limits import FailedAttempts, Vouched, failed_attempts_middleware, gate_for
 from server.request_context import request_context
 from server.scrape import metrics_endpoint
 from server.security_headers import security_headers_hook
@@ -77,7 +77,12 @@ def create_app(
 ) -> Litestar:
     """The demo passes its outbox (a local SMTP server it reads from) and the mounted Zoom sandbox."""
     settings = settings or settings_from_env()
-    state = {"settings": settings, "failed_attempts": FailedAttempts(settings.failed_attempts_per_minute)}
+    state = {
+        "settings": settings,
+        "failed_attempts": FailedAttempts(settings.failed_attempts_per_minute),
+        "lookup_gate": gate_for(settings),
+        "vouched": Vouched(),
+    }
     if outbox is not None:
         state["outbox"] = outbox
     app = Litestar(
@@ -109,7 +114,7 @@ def create_app(
             "keeper": Provide(provide_keeper, sync_to_thread=False),
         },
         before_request=check_request_body,
-        before_send=[security_headers_hook(settings.zoom.oauth_base_url if settings.zoom else None)],
+        before_send=[security_headers_hook(settings.zoom.oauth_base_url if settings.zoom else None, settings.base_url)],
         middleware=[request_context(timed=settings.metrics_token is not None), failed_attempts_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[services],

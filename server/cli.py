@@ -5,18 +5,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 
 GRACEFUL_SHUTDOWN_S = 4
+#: Ctrl-C, as shells report it.
+INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="roomlink", description="Zoom for whole organizations.")
+    parser.add_argument(
+        "--debug", action="store_true", default=os.environ.get("ROOMLINK_DEBUG") == "1",
+        help="on an error, show its traceback rather than one line (or ROOMLINK_DEBUG=1)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the API (production): DATABASE_URL, several workers")
     serve.add_argument("--host", default=os.environ.get("ROOMLINK_HOST", "0.0.0.0"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("ROOMLINK_WORKERS", str(os.cpu_count() or 2))))
+    # String defaults: argparse converts them as it does the command line, so a bad PORT or ROOMLINK_WORKERS
+    # is reported like a bad argument.
+    serve.add_argument("--port", type=int, default=os.environ.get("PORT", "8000"))
+    serve.add_argument("--workers", type=int, default=os.environ.get("ROOMLINK_WORKERS", str(os.cpu_count() or 2)))
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
 
     commands.add_parser("migrate", help="apply pending database migrations and exit")
@@ -56,6 +65,51 @@ def main(argv: list[str] | None = None) -> None:
     sandbox.add_argument("--port", type=int, default=9000)
 
     args = parser.parse_args(argv)
+    if not args.debug:
+        import warnings
+
+        # Piccolo warns of a failed connection on its own before raising it; the one line below says it.
+        warnings.filterwarnings("ignore", message=".*Unable to connect to database")
+    try:
+        _run(args)
+    except KeyboardInterrupt:
+        sys.exit(INTERRUPTED)
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"roomlink: {error_line(error)}", file=sys.stderr)
+        sys.exit(1)
+
+
+def error_line(error: BaseException) -> str:
+    """One line an operator can act on: what failed and why, the database named without its password."""
+    said = " ".join(str(error).split()) or type(error).__name__
+    if _from_the_database_driver(error):
+        return f"cannot reach the database at {_database_address()}: {said}"
+    return said
+
+
+def _from_the_database_driver(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        if "/asyncpg/" in traceback.tb_frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def _database_address() -> str:
+    from urllib.parse import urlsplit
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        return "DATABASE_URL (not set)"
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    return f"{where} (DATABASE_URL)"
+
+
+def _run(args: argparse.Namespace) -> None:
     if args.command == "serve":
         _serve(args)
     elif args.command == "migrate":
@@ -217,6 +271,11 @@ def _serve(args: argparse.Namespace) -> None:
     os.environ["ROOMLINK_LOG_FORMAT"] = log_format = logging_setup.log_format_from_env(os.environ, logging_setup.JSON)
     if log_format == logging_setup.JSON:
         logging_setup.configure(log_format)
+    from server.config import parse_trusted_proxies
+
+    # X-Forwarded-For is believed only from ROOMLINK_TRUSTED_PROXIES (server/config.py), never from loopback
+    # by default: a client's address is what its failed attempts are counted against (server/rate_limits.py).
+    trusted_proxies = parse_trusted_proxies(os.environ.get("ROOMLINK_TRUSTED_PROXIES", ""))
     if not args.no_migrate:
         _migrate()
     metrics_folder()
@@ -226,7 +285,11 @@ def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
+        # Request heads bounded in size and time (server/http_protocol.py; ROOMLINK_MAX_HEADER_BYTES,
+        # ROOMLINK_HEADER_TIMEOUT_S in server/config.py).
+        http="server.http_protocol:BoundedHttpToolsProtocol",
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies),
         log_level="info",
         # JSON: the processes' logging is ours (server/logging_setup.py), uvicorn's lines included.
         log_config=None if log_format == logging_setup.JSON else uvicorn.config.LOGGING_CONFIG,

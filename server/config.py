@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 from collections.abc import Mapping
 from datetime import timedelta
@@ -66,6 +67,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     read_cache_rows: int = 20_000
     #: Failed authentications or capability URLs per client per minute before 429 (per process).
     failed_attempts_per_minute: int = 30
+    #: ROOMLINK_TRUSTED_PROXIES: comma-separated addresses or CIDRs of the proxies and load balancers in front
+    #: of Roomlink (e.g. `10.0.0.0/8,192.168.1.7`); default none. Only a request whose TCP peer is one of them
+    #: has its client address taken from X-Forwarded-For (the right-most address that is not itself a trusted
+    #: proxy) and its scheme from X-Forwarded-Proto; from any other peer these headers are ignored, so nobody
+    #: can pick the address their failed attempts are counted against. `roomlink serve` hands this list to
+    #: uvicorn (forwarded_allow_ips), which resolves the address before Roomlink sees the request.
+    trusted_proxies: tuple[str, ...] = ()
     #: Event endpoints may be http:// or https:// on loopback (tests and the demo); never in production.
     events_allow_loopback: bool = False
     #: One delivery to an event endpoint, all told.
@@ -119,6 +127,37 @@ def parse_api_keys(text: str) -> tuple[ApiKey, ...]:
     return tuple(keys)
 
 
+#: A request's line and headers, together, in bytes; and how long they may take to arrive, in seconds
+#: (ROOMLINK_MAX_HEADER_BYTES, ROOMLINK_HEADER_TIMEOUT_S). Enforced by `roomlink serve`'s HTTP protocol
+#: (server/http_protocol.py) before anything reaches the app: beyond the size 431, beyond the time 408, and
+#: the connection closed. 64 KiB holds any header a browser or host product sends (nginx's default is
+#: 4 × 8 KiB); 10 s is far beyond any real client's head and keeps a slow-header attack's connections few.
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+
+
+def header_limits_from_env(environ: Mapping[str, str]) -> tuple[int, float]:
+    size = int(environ.get("ROOMLINK_MAX_HEADER_BYTES", str(DEFAULT_MAX_HEADER_BYTES)))
+    timeout = float(environ.get("ROOMLINK_HEADER_TIMEOUT_S", str(DEFAULT_HEADER_TIMEOUT_S)))
+    if size < 1024 or timeout <= 0:
+        raise ValueError("ROOMLINK_MAX_HEADER_BYTES must be at least 1024 and ROOMLINK_HEADER_TIMEOUT_S more than 0")
+    return size, timeout
+
+
+def parse_trusted_proxies(text: str) -> tuple[str, ...]:
+    """`10.0.0.0/8, 192.168.1.7, fd00::/8`: addresses or CIDRs; anything else is refused."""
+    proxies = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"ROOMLINK_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from None
+        proxies.append(entry)
+    return tuple(proxies)
+
+
 def zoom_settings_from_env(environ: Mapping[str, str], base_url: str) -> ZoomSettings | None:
     def app(prefix: str) -> ZoomAppCredentials | None:
         values = [environ.get(f"{prefix}_{part}", "") for part in ("CLIENT_ID", "CLIENT_SECRET", "WEBHOOK_SECRET")]
@@ -155,6 +194,7 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
         db_acquire_timeout_s=float(environ.get("ROOMLINK_DB_ACQUIRE_TIMEOUT_S", "10")),
         read_cache_rows=int(environ.get("ROOMLINK_READ_CACHE_ROWS", "20000")),
         failed_attempts_per_minute=int(environ.get("ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE", "30")),
+        trusted_proxies=parse_trusted_proxies(environ.get("ROOMLINK_TRUSTED_PROXIES", "")),
         events_allow_loopback=environ.get("ROOMLINK_EVENTS_ALLOW_LOOPBACK", "") == "1",
         events_timeout_s=float(environ.get("ROOMLINK_EVENTS_TIMEOUT_S", "10")),
         events_poll_s=float(environ.get("ROOMLINK_EVENTS_POLL_S", "0.5")),

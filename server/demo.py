@@ -140,8 +140,10 @@ def _run_with(database_url: str, port: int, data: Path, keep: bool = False, rest
         app = create_app(outbox=outbox, extra_routes=[mount_sandbox(sandbox_app)])
         if sandbox_seed is not None:
             app.on_startup.append(lambda: _in_background(seed_meetings_and_sessions(base_url, sandbox_seed)))
+        # No proxy in front of the demo: X-Forwarded-For is nobody's to set (server/config.py, trusted_proxies).
         uvicorn.run(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            proxy_headers=False,
         )
     finally:
         outbox.stop()

@@ -64,10 +64,22 @@ JOB_RUNS = Histogram(
     ["kind", "outcome"],
     buckets=_LATENCY_BUCKETS,
 )
+BLOCKED_CLIENTS = Counter(
+    "roomlink_blocked_client_requests",
+    "Requests from client addresses over the failed-attempts limit (server/rate_limits.py), by what became of "
+    "them: valid_key_served, wrong_key_refused (no database work), vouched_served, vouched_refused (a credential "
+    "seen succeeding lately, ahead of the gate), lookup_served, lookup_refused (each passed the per-process gate), "
+    "gate_full_refused (no database work).",
+    ["outcome"],
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     HTTP_REQUESTS.labels(method, route, str(status)).observe(seconds)
+
+
+def blocked_client_request(outcome: str) -> None:
+    BLOCKED_CLIENTS.labels(outcome).inc()
 
 
 def token_refreshed(connection_type: str, outcome: str) -> None:

@@ -189,7 +189,13 @@ def on_http_error(request: Request, error: HTTPException) -> Response:
             return not_found_page()
         return problem_response(404, "not_found", "There is nothing at this address.")
     if isinstance(error, MethodNotAllowedException):
-        return problem_response(405, "method_not_allowed", "This address does not accept that method.")
+        # RFC 9110 §15.5.6: a 405 names the methods the address does accept (Litestar's router lists them).
+        allow = (error.headers or {}).get("allow", "")
+        response = problem_response(
+            405, "method_not_allowed", f"This address does not accept that method; it accepts {allow or 'none'}."
+        )
+        response.headers["Allow"] = allow
+        return response
     if error.status_code == 400:
         return problem_response(400, "malformed_json", f"The request body is not valid JSON: {error.detail}.")
     code = {401: "authentication_required", 403: "forbidden", 413: "request_too_large"}.get(
@@ -232,6 +238,32 @@ def on_database_unavailable(request: Request, error: Exception) -> Response:
     return response
 
 
+def _raised_in_the_database_driver(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        if "/asyncpg/" in traceback.tb_frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def on_os_error(request: Request, error: OSError) -> Response:
+    """PostgreSQL stopped behind a Unix socket (FileNotFoundError), a host that no longer resolves or routes:
+    OSErrors that are not ConnectionErrors. Raised while asyncpg connects, they are the database gone (503);
+    any other is ours (500)."""
+    if _raised_in_the_database_driver(error):
+        return on_database_unavailable(request, error)
+    return on_unexpected_error(request, error)
+
+
+def on_interface_error(request: Request, error: asyncpg.InterfaceError) -> Response:
+    """asyncpg's own state errors: a pool or connection closed under the request (shutting down, the database
+    gone) is 503; anything else is a bug of ours (500)."""
+    if "closed" in str(error) or "closing" in str(error):
+        return on_database_unavailable(request, error)
+    return on_unexpected_error(request, error)
+
+
 def on_token_key_missing(request: Request, error: TokenKeyMissing) -> Response:
     log.error("%s on %s %s", error, request.method, request.url.path)
     response = problem_response(
@@ -270,6 +302,8 @@ TOKEN_KEY_RETRY_AFTER_S = 60
 
 EXCEPTION_HANDLERS = {
     **dict.fromkeys(DATABASE_UNAVAILABLE, on_database_unavailable),
+    OSError: on_os_error,
+    asyncpg.InterfaceError: on_interface_error,
     TokenKeyMissing: on_token_key_missing,
     ZoomDailyLimit: on_zoom_daily_limit,
     ZoomRateLimited: on_zoom_rate_limited,

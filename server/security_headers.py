@@ -16,6 +16,8 @@ STATIC_PREFIX = "/ui/static/"
 #: worker: that page alone also allows inline styles and blob: workers. Its scripts are Roomlink's files.
 DOCS_PAGE = "/schema"
 DOCS_ALLOWANCES = ["style-src 'self' 'unsafe-inline'", "worker-src 'self' blob:"]
+#: Served over https:// (the configured base URL says so): browsers keep to https for a year, subdomains too.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def content_security_policy(zoom_oauth_base_url: str | None) -> str:
@@ -37,8 +39,10 @@ def content_security_policy(zoom_oauth_base_url: str | None) -> str:
     )
 
 
-def security_headers_hook(zoom_oauth_base_url: str | None):
+def security_headers_hook(zoom_oauth_base_url: str | None, base_url: str = ""):
+    """`base_url`: Roomlink's public address (Settings.base_url); https:// adds Strict-Transport-Security."""
     policy = content_security_policy(zoom_oauth_base_url)
+    over_https = base_url.lower().startswith("https://")
     docs_policy = "; ".join([policy, *DOCS_ALLOWANCES])
 
     async def add_headers(message: Message, scope: Scope) -> None:
@@ -53,6 +57,8 @@ def security_headers_hook(zoom_oauth_base_url: str | None):
         headers["X-Frame-Options"] = "DENY"
         # Activation, launch and OAuth URLs are capabilities: no page may pass its address on.
         headers["Referrer-Policy"] = "no-referrer"
+        if over_https:
+            headers["Strict-Transport-Security"] = HSTS
         if not scope["path"].startswith(STATIC_PREFIX) and "cache-control" not in headers:
             headers["Cache-Control"] = "no-store"
 

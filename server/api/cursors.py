@@ -14,6 +14,9 @@ import msgspec
 from domain.errors import InvalidCursor
 from domain.identifiers import has_control_characters
 
+#: A cursor holds a sort key (a name or time, at most a few hundred characters) and an id: far below this.
+MAX_CURSOR = 2048
+
 
 def encode_cursor(after: tuple[str | datetime, str], sort: str | None = None) -> str:
     """`sort`: the order of a list that sorts either way (the members' `name` / `-name`), carried along."""
@@ -25,13 +28,16 @@ def encode_cursor(after: tuple[str | datetime, str], sort: str | None = None) ->
 def decode_cursor(cursor: str, sort: str | None = None, default_sort: str | None = None) -> tuple[str, str]:
     """The position; for a list that sorts either way, only a cursor of this `sort` (one with no order,
     given out before the list sorted, is of `default_sort`)."""
+    if len(cursor) > MAX_CURSOR:
+        raise _not_ours()
     try:
         fields = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
         if not isinstance(fields, list) or len(fields) not in (2, 3 if sort else 2):
             raise ValueError
         key, last_id, *order = fields
         valid = isinstance(key, str) and isinstance(last_id, str) and not has_control_characters(key + last_id)
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        # RecursionError: JSON nested deeper than the parser goes, which no cursor of ours is.
         valid = False
     if not valid:
         raise _not_ours()

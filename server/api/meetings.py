@@ -19,7 +19,7 @@ from litestar.response import Redirect, Response
 from domain import meeting_changes, meetings
 from domain.access import Principal
 from domain.errors import InvalidCursor, MeetingNotFound
-from domain.meeting_input import ChangeMeeting, CreateMeeting
+from domain.meeting_input import ChangeMeeting, CreateMeeting, check_window
 from persistence.database import unit_of_work
 from server.api.cursors import decode_time_cursor, encode_cursor
 from server.api.meeting_bodies import (
@@ -94,6 +94,7 @@ class MyMeetingsController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> MeetingsPageOut:
+        check_window(**{"from": start_from, "to": start_to})
         page = await meeting_changes.list_meetings(
             unit_of_work,
             principal,

@@ -20,7 +20,7 @@ from domain import sessions
 from domain.access import Principal
 from domain.errors import InvalidInput
 from domain.identifiers import check_identifier
-from domain.meeting_input import check_timezone
+from domain.meeting_input import check_day, check_timezone, check_window
 from domain.session_model import SessionFacts, SessionStatus, SessionView, session_view
 from persistence.database import unit_of_work
 from server.api.bodies import Email, Identifier, Name
@@ -233,6 +233,7 @@ class OrganizationSessionsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> SessionsPageOut:
         """Owners and admins: by start time; `status=needs_attention` lists what a person must fix, with why."""
+        check_window(**{"from": start_from, "to": start_to})
         items, next_after = await sessions.list_sessions(
             unit_of_work, org_id, status=status, start_from=start_from, start_to=start_to,
             after=decode_time_cursor(cursor) if cursor else None, limit=limit,
@@ -265,7 +266,7 @@ class MySessionsController(Controller):
         check_timezone(timezone, errors)
         if errors:
             raise InvalidInput("The time zone is not known; e.g. Europe/Paris.", errors=errors)
-        on = day or utcnow().astimezone(ZoneInfo(timezone)).date()
+        on = check_day(day) or utcnow().astimezone(ZoneInfo(timezone)).date()
         hosted = await sessions.hosted_on(unit_of_work, principal, on, timezone)
         return MyDayOut(day=on, timezone=timezone, items=[_hosted_out(each.facts, each) for each in hosted])
 

@@ -21,9 +21,9 @@ from domain.access import Principal
 from domain.errors import DomainError, RoleRequired
 from domain.ports import Delivery, EventEndpoint
 from persistence.database import unit_of_work
-from server.auth import member_guard, page_form_guard, provide_principal
+from server.auth import page_form_guard, provide_principal
 from server.problems import Problem, status_of
-from server.ui.layout import member_nav, message_page, render
+from server.ui.layout import member_nav, message_page, page_guard, render
 from server.ui.zoom_page import problem_page
 
 EVENTS_PAGE_PATH = "/organization/events"
@@ -55,7 +55,7 @@ NOTICES = {
     EVENTS_PAGE_PATH,
     name="organization_events_page",
     include_in_schema=False,
-    guards=[member_guard],
+    guards=[page_guard],
     dependencies=_DEPENDENCIES,
     exception_handlers={Problem: problem_page, DomainError: lambda _, error: _refused(error)},
 )

@@ -7,17 +7,30 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import NotFoundException
+from litestar.handlers import BaseRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from domain.access import Principal
+from server.auth import member_guard
+from server.problems import Problem
 
 STATIC_PATH = "/ui/static"
 STATIC_DIRECTORY = Path(__file__).parent / "static"
 TEMPLATES_DIRECTORY = Path(__file__).parent / "templates"
+
+
+
+async def no_control_characters_in_path(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """No file of ours has a NUL or another control character in its name (the file system refuses a NUL)."""
+    if any(ord(character) < 0x20 or 0x7F <= ord(character) <= 0x9F for character in connection.scope["path"]):
+        raise NotFoundException()
+
 
 # Revalidated on every load, so a page never runs yesterday's script against today's API.
 static_files = create_static_files_router(
@@ -26,7 +39,21 @@ static_files = create_static_files_router(
     name="ui_static",
     include_in_schema=False,
     cache_control=CacheControlHeader(no_cache=True),
+    guards=[no_control_characters_in_path],
 )
+
+
+async def page_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Pages act for the person signed in in this browser (the session cookie), never for an API key: a key
+    acting as a member has no session, so no CSRF token for the page's forms. Then member_guard's caller."""
+    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        raise Problem(
+            401,
+            "browser_session_required",
+            "Pages act for the person signed in in this browser, never for an API key: open Roomlink from your product.",
+        )
+    await member_guard(connection, handler)
 
 
 def _environment() -> Environment:

@@ -25,9 +25,9 @@ from domain.meeting_model import Meeting, MeetingStatus
 from domain.model import ConnectionType
 from persistence.database import unit_of_work
 from server.api.meetings import CLOCK, meeting_uuid, provide_meetings_zoom
-from server.auth import member_guard, page_form_guard, provide_principal
+from server.auth import page_form_guard, provide_principal
 from server.problems import Problem, status_of
-from server.ui.layout import member_nav, message_page, render
+from server.ui.layout import member_nav, message_page, page_guard, render
 from server.ui.words import MEETING_STATUS, readable_span, session_reason
 from server.ui.zoom_page import problem_page
 from server.zoom_meetings import ZoomMeetings
@@ -58,7 +58,7 @@ _PAGE_DEPENDENCIES = {
     MEETINGS_PAGE_PATH,
     name="meetings_page",
     include_in_schema=False,
-    guards=[member_guard],
+    guards=[page_guard],
     dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
     exception_handlers={Problem: problem_page},
 )
@@ -93,7 +93,7 @@ async def meetings_page(
     f"{MEETINGS_PAGE_PATH}/{{meeting_id:str}}/cancel",
     name="meeting_cancel_page",
     include_in_schema=False,
-    guards=[member_guard],
+    guards=[page_guard],
     dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
     exception_handlers={Problem: problem_page, DomainError: lambda _, error: _refused(error)},
 )

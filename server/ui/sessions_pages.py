@@ -23,10 +23,10 @@ from domain.meeting_model import MeetingStatus
 from domain.model import Reason
 from domain.session_model import SessionFacts, SessionStatus, live_meeting
 from persistence.database import unit_of_work
-from server.auth import member_guard, provide_principal
+from server.auth import provide_principal
 from server.clock import utcnow
 from server.problems import Problem
-from server.ui.layout import member_nav, message_page, render
+from server.ui.layout import member_nav, message_page, page_guard, render
 from server.ui.meetings_page import NOTICES
 from server.ui.words import (
     REASON_ADVICE,
@@ -50,7 +50,7 @@ _DEPENDENCIES = {"principal": Provide(provide_principal, sync_to_thread=False)}
     DAY_PAGE_PATH,
     name="sessions_day_page",
     include_in_schema=False,
-    guards=[member_guard],
+    guards=[page_guard],
     dependencies=_DEPENDENCIES,
     exception_handlers={Problem: problem_page},
 )
@@ -93,7 +93,7 @@ async def sessions_day_page(
     ATTENTION_PAGE_PATH,
     name="organization_sessions_page",
     include_in_schema=False,
-    guards=[member_guard],
+    guards=[page_guard],
     dependencies=_DEPENDENCIES,
     exception_handlers={Problem: problem_page},
 )

@@ -12,9 +12,9 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from domain.access import Principal
-from server.auth import member_guard, provide_principal
+from server.auth import provide_principal
 from server.problems import Problem
-from server.ui.layout import member_nav, message_page, render
+from server.ui.layout import member_nav, message_page, page_guard, render
 from server.ui.words import POLICY_HINT, page_words
 
 ZOOM_PAGE_PATH = "/integrations/zoom"
@@ -38,7 +38,7 @@ def problem_page(_: Request, problem: Problem) -> Template:
     ZOOM_PAGE_PATH,
     name="zoom_page",
     include_in_schema=False,
-    guards=[member_guard],
+    guards=[page_guard],
     dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
     exception_handlers={Problem: problem_page},
 )

@@ -39,3 +39,19 @@ def test_each_way_a_link_or_sign_in_fails_has_one_status(error, status):
 def test_every_domain_error_has_its_status_in_the_mapping_rather_than_the_fallback():
     unmapped = [cls.__name__ for cls in ALL_ERRORS if not any(ancestor in _STATUS for ancestor in cls.__mro__)]
     assert len(ALL_ERRORS) > 30 and unmapped == ["DomainError"]
+
+
+def test_an_os_error_is_the_database_gone_only_when_raised_while_talking_to_it():
+    from types import SimpleNamespace
+
+    from server.problems import on_os_error
+
+    request = SimpleNamespace(method="GET", url=SimpleNamespace(path="/x"))
+
+    def ours():
+        raise FileNotFoundError(2, "No such file or directory", "templates/missing.html")
+
+    try:
+        ours()
+    except OSError as error:
+        assert on_os_error(request, error).status_code == 500

@@ -36,3 +36,23 @@ def test_the_sandbox_pages_fit_a_phone_and_escape_their_title():
 
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "<title>Sign in &lt;as&gt; admin</title>" in page
+
+
+def test_an_https_base_url_asks_browsers_to_keep_to_https_and_an_http_one_does_not():
+    def answer(base_url: str):
+        app = Litestar(route_handlers=[roomlink_page], before_send=[security_headers_hook(None, base_url)])
+        with TestClient(app) as client:
+            return client.get("/roomlink-page")
+
+    assert answer("https://roomlink.acme.example").headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    assert "strict-transport-security" not in answer("http://127.0.0.1:8000").headers
+
+
+def test_the_app_sends_hsts_when_its_configured_base_url_is_https():
+    from server.app import create_app
+    from server.config import Settings
+
+    for base_url, expected in (("https://roomlink.acme.example", True), ("http://127.0.0.1:8000", False)):
+        # Not entered: no lifespan, so no database or Zoom; /healthz needs neither.
+        headers = TestClient(create_app(Settings(base_url=base_url))).get("/healthz").headers
+        assert ("strict-transport-security" in headers) is expected, base_url
