@@ -25,7 +25,6 @@ from domain.model import (
 from domain.session_model import BookingRepository, RemoteSessionRepository
 from domain.zoom import TokenSet
 
-
 #: Deliveries to one endpoint in flight at once, across workers: a slow endpoint holds up only its own (R24).
 ENDPOINT_IN_FLIGHT = 4
 

@@ -27,9 +27,9 @@ from domain.access import Principal
 from domain.emails import email_key
 from domain.errors import (
     BookingConflict,
-    DomainError,
     BookingNotFound,
     DailyBudgetSpent,
+    DomainError,
     InvalidInput,
     MeetingBeingCreated,
     MeetingConnectionGone,
@@ -46,8 +46,8 @@ from domain.errors import (
     ZoomNotReached,
     ZoomPermissionMissing,
 )
-from domain.meeting_changes import change_meeting, end_meeting
 from domain.integration import member_zoom
+from domain.meeting_changes import change_meeting, end_meeting
 from domain.meeting_hosts import effective_host
 from domain.meeting_input import (
     MeetingRequest,
@@ -60,8 +60,8 @@ from domain.meeting_model import Meeting, MeetingHost, MeetingStatus
 from domain.meeting_ports import Clock, MeetingsZoom
 from domain.meetings import DEFAULT_LEASE, bring_to_zoom, meeting_host, new_intent, save_meeting
 from domain.model import Connection, ConnectionType, Reason, Role
-from domain.precedence import effective_connection
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.precedence import effective_connection
 from domain.session_model import (
     Booking,
     RemoteSession,

@@ -339,7 +339,7 @@ class PostgresMembersTable:
             return f"${len(args)}"
 
         branches = []
-        for i, (word, fold) in enumerate(zip(words, folded)):
+        for i, (word, fold) in enumerate(zip(words, folded, strict=True)):
             if len(word) >= SUBSTRING_FROM:
                 pattern = fold.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 condition = f"word LIKE {add(f'%{pattern}%')}"

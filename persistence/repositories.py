@@ -14,8 +14,8 @@ from datetime import datetime
 import asyncpg
 from pgqueuer.queries import Queries
 
-from domain.errors import MemberOfAnotherOrganization
 from domain.emails import email_key
+from domain.errors import MemberOfAnotherOrganization
 from domain.model import ConnectionType, Member, Organization, Policy, Role
 from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
 from persistence.correlation import job_headers

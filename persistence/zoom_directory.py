@@ -65,7 +65,7 @@ class PostgresZoomDirectory:
                 stale[start : start + SYNC_ROWS],
             )
         for start in range(0, len(fresh), SYNC_ROWS):
-            zoom_user_ids, emails, statuses, role_ids = (list(column) for column in zip(*fresh[start : start + SYNC_ROWS]))
+            zoom_user_ids, emails, statuses, role_ids = (list(column) for column in zip(*fresh[start : start + SYNC_ROWS], strict=True))
             await self._connection.execute(
                 """
                 INSERT INTO zoom_users (org_id, connection_id, zoom_user_id, email_normalized, status, role_id)

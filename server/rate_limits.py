@@ -36,9 +36,8 @@ import math
 import time
 from collections import OrderedDict, deque
 
-from litestar._parsers import parse_cookie_string
-
 import msgspec
+from litestar._parsers import parse_cookie_string
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import metrics

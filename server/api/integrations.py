@@ -36,6 +36,7 @@ from server.api.bodies import (
 )
 from server.api.cursors import decode_cursor, encode_cursor
 from server.api.encoded_once import EncodedOnce
+from server.api.meetings import provide_meetings_zoom
 from server.api.openapi import (
     ACTING_USER,
     MEMBER_SECURITY,
@@ -52,7 +53,6 @@ from server.auth import (
     provide_principal,
     session_token,
 )
-from server.api.meetings import provide_meetings_zoom
 from server.clock import SystemClock, utcnow
 from server.emails import EmailInvitations
 from server.jobs import verify_organization

@@ -48,7 +48,6 @@ from server.zoom_sandbox.meetings import (
     meeting_list_item,
     update_meeting,
 )
-from server.zoom_sandbox.webhooks import deliver_all, meeting_event, meeting_event_recipients
 from server.zoom_sandbox.state import (
     LICENSED,
     ROLE_IDS,
@@ -59,6 +58,7 @@ from server.zoom_sandbox.state import (
     zoom_timestamp,
 )
 from server.zoom_sandbox.traffic import CATEGORY_OPT, current_call
+from server.zoom_sandbox.webhooks import deliver_all, meeting_event, meeting_event_recipients
 
 LIGHT = {CATEGORY_OPT: "Light"}
 MEDIUM = {CATEGORY_OPT: "Medium"}

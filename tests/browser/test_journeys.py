@@ -13,8 +13,8 @@ from playwright.async_api import Page, expect
 
 from tests.browser.steps import (
     activate_as,
-    artifact,
     approve_in_zoom_as,
+    artifact,
     connect_organization_in_browser,
     create_activation_link_on_page,
     heading,

@@ -182,7 +182,7 @@ def brute_force(rows: list[tuple[str, str]], q: str) -> list[str]:
     return [
         name for name, text in texts
         if all((word if len(raw) >= members_table.SUBSTRING_FROM else f" {word}") in text
-               for raw, word in zip(members_table.search_words(q), words))
+               for raw, word in zip(members_table.search_words(q), words, strict=True))
     ]
 
 

@@ -49,7 +49,7 @@ async def cases(db) -> list[Case]:
         seated = []
         async with unit_of_work() as uow:
             await uow.organizations.set_policy(org_id, Policy(allow_members_to_remove=allowed), utcnow())
-            for person, (personal, seat, removed) in zip(members, combos):
+            for person, (personal, seat, removed) in zip(members, combos, strict=True):
                 if removed:
                     await uow.members.set_organization_removed(org_id, person.user_id, True, utcnow())
                 if personal is not None:
@@ -67,7 +67,7 @@ async def cases(db) -> list[Case]:
             # Inactive Zoom users with the unseated members' emails must not give seats.
             inactive = [
                 ZoomUser(zoom_user_id=unique("zu"), email=person.email, status="inactive")
-                for person, (_, seat, _) in zip(members, combos)
+                for person, (_, seat, _) in zip(members, combos, strict=True)
                 if not seat
             ]
             await add_connection(connection(org_id, ConnectionType.ORGANIZATION, organization), seated + inactive)

@@ -198,7 +198,7 @@ async def bench_breaks(api: httpx.AsyncClient, sizes: list[int], runs: int) -> l
             await uow.commit()
         await flip_back(result)
         result["touched"] = {
-            name: tuple(a - b for a, b in zip(after_write.get(name, (0, 0, 0)), before_write.get(name, (0, 0, 0))))
+            name: tuple(a - b for a, b in zip(after_write.get(name, (0, 0, 0)), before_write.get(name, (0, 0, 0)), strict=True))
             for name in ("connections", "members", "zoom_users")
         }
 

@@ -24,6 +24,7 @@ import msgspec
 
 from domain import connecting, provisioning
 from domain.access import Principal
+from domain.emails import email_key
 from domain.errors import (
     ConnectionChangedConcurrently,
     MemberOfAnotherOrganization,
@@ -31,7 +32,6 @@ from domain.errors import (
     ZoomRefused,
     ZoomUserAlreadyConnected,
 )
-from domain.emails import email_key
 from domain.model import (
     Connection,
     ConnectionCounts,

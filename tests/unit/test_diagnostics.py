@@ -11,7 +11,16 @@ from domain.errors import ConnectionBroken, RoleRequired
 from domain.model import Connection, Role
 from domain.pmi import PMI_SETTING, HostPmiSettings
 from domain.zoom import ZoomProfile
-from tests.unit.fakes import NOW, FakeZoom, activate, connect_personal, new_activation_link, organization_with, person, profile_of
+from tests.unit.fakes import (
+    NOW,
+    FakeZoom,
+    activate,
+    connect_personal,
+    new_activation_link,
+    organization_with,
+    person,
+    profile_of,
+)
 from tests.unit.meeting_fakes import FakeClock, FakeMeetingsZoom, MeetingStore
 from tests.unit.test_use_cases_meetings import ACME_ACCOUNT, BOB, CY, CY_AT_HOME, DEE, OWNER, ZOOM_ADMIN, ask
 
