@@ -23,10 +23,6 @@ def next_reset(now: datetime) -> datetime:
     return datetime.combine(budget_day(now) + timedelta(days=1), time(), tzinfo=UTC)
 
 
-def seconds_until_reset(now: datetime) -> int:
-    return max(1, int((next_reset(now) - now).total_seconds() + 0.999))
-
-
 def over_budget_reason(now: datetime) -> str:
     return (
         f"Zoom allows {DAILY_LIMIT} meeting creates and updates per host per day and today's are used up; "

@@ -68,10 +68,3 @@ def personal_room_fix(host: HostPmiSettings, *, locked: bool) -> str:
     if locked:
         words += " Your Zoom admin has locked this setting on: ask them to unlock it."
     return words
-
-
-def pmi_setting_warning(host: HostPmiSettings) -> str | None:
-    """Before creating: the host's settings would put meetings in the PMI room if Zoom ignored `use_pmi`."""
-    if not host.use_pmi_for_scheduled_meetings:
-        return None
-    return f'Your Zoom has "{PMI_SETTING}" on; Roomlink asks Zoom for a meeting of its own each time, but turn it off to be sure.'

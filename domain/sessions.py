@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -146,7 +147,20 @@ class HostedSession(msgspec.Struct, frozen=True, kw_only=True):
 # Provisioning
 
 
-def _checked_session(cmd: PutSession, existing: RemoteSession | None, now: datetime) -> dict[str, object]:
+class _SessionFields(TypedDict):
+    """A PutSession's fields, checked: what a new or changed RemoteSession takes from the request."""
+
+    host_user_id: str
+    title: str
+    start_time: datetime
+    duration_minutes: int
+    timezone: str
+    remote: bool
+    capacity: int | None
+    co_host_user_ids: list[str]
+
+
+def _checked_session(cmd: PutSession, existing: RemoteSession | None, now: datetime) -> _SessionFields:
     errors: dict[str, str] = {}
     timezone = check_timezone(cmd.timezone or (existing.timezone if existing else "UTC"), errors)
     title_errors: dict[str, str] = {}
@@ -199,7 +213,7 @@ async def put_session(uow: UnitOfWorkFactory, cmd: PutSession, now: datetime) ->
                 f"The host {cmd.host_user_id!r} is not a member of this organization; nothing was changed.",
                 errors={"host_user_id": "is not a member of this organization"},
             )
-        strangers = [u for u in fields["co_host_user_ids"] if await tx.members.get(cmd.org_id, u) is None]  # type: ignore[union-attr]
+        strangers = [u for u in fields["co_host_user_ids"] if await tx.members.get(cmd.org_id, u) is None]
         if strangers:
             raise UnknownHost(
                 f"Co-hosts must be members of this organization; {', '.join(strangers)} are not. Nothing was changed.",
@@ -216,7 +230,7 @@ async def put_session(uow: UnitOfWorkFactory, cmd: PutSession, now: datetime) ->
                 cancelled_at=None,
                 created_at=now,
                 updated_at=now,
-                **fields,  # type: ignore[arg-type]
+                **fields,
             )
             if not await tx.remote_sessions.add(session):
                 # Another PUT of the same id committed first: this one is its repetition.

@@ -85,7 +85,7 @@ class CachedReadUnitOfWork:
             value = cache.get(key)
             if value is not MISSING:
                 self._feed.observe("hit")
-                return value  # type: ignore[return-value]
+                return value
         self._feed.observe("miss")
         generation = cache.generation
         value = await read(await self.database())

@@ -260,10 +260,6 @@ async def stop_read_cache() -> None:
         await feed.stop()
 
 
-def read_cache_feed() -> ChangeFeed | None:
-    return _feed
-
-
 async def _listening_connection() -> asyncpg.Connection:
     # A barrier is a transaction of its own (a NOTIFY): nothing of it needs to reach the disk.
     config = dict(engine().config)
@@ -277,7 +273,7 @@ def unit_of_work(read_only: bool = False) -> AbstractAsyncContextManager[Postgre
     if _cipher is None:
         raise RuntimeError("persistence.database.use_cipher() was not called")
     if read_only and _feed is not None:
-        return CachedReadUnitOfWork(_feed, _read_only_database)  # type: ignore[return-value]
+        return CachedReadUnitOfWork(_feed, _read_only_database)
     return _DatabaseUnitOfWork(read_only)
 
 

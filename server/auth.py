@@ -96,7 +96,7 @@ async def page_form_guard(connection: ASGIConnection, _: BaseRouteHandler) -> No
     token = connection.cookies.get(SESSION_COOKIE)
     if not token or _bearer(connection):
         raise Problem(401, "authentication_required", "Sign in through your product.")
-    form = await connection.form()  # type: ignore[attr-defined]  # a Request: guards of HTTP routes get one
+    form = await connection.form()  # a Request: guards of HTTP routes get one
     session = await browser_sessions.signed_in(unit_of_work, token, utcnow())
     if session is None:
         raise Problem(401, "session_expired", "Your session has ended; open Roomlink again from your product.")

@@ -57,7 +57,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     max_header_bytes = MAX_HEADER_BYTES
     header_timeout_s = HEADER_TIMEOUT_S
 
-    def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Transport) -> None:
         super().connection_made(transport)
         self._reading_head = True
         self._head_bytes = 0

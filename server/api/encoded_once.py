@@ -33,4 +33,4 @@ class EncodedOnce(Generic[A, B]):
             if len(self._bodies) >= self._keep:
                 del self._bodies[next(iter(self._bodies))]
             self._bodies[key] = (answer, body)
-        return Response(content=body, media_type=MediaType.JSON)  # type: ignore[arg-type]  # bytes, sent as they are
+        return Response(content=body, media_type=MediaType.JSON)  # bytes, sent as they are

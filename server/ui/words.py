@@ -191,12 +191,6 @@ def session_reason(reason: str | None) -> str | None:
     return SESSION_MEETING_REASON.get(reason, reason) if reason else None
 
 
-def readable_time(moment: datetime, zone: str) -> str:
-    """"Wednesday 2 December 2026, 15:00 (Europe/Paris)": a person's words, with the time zone named."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({zone})"
-
-
 def readable_span(start: datetime, minutes: int, zone: str) -> str:
     """"Wednesday 2 December 2026, 15:00–15:45 (Europe/Paris)"."""
     local = start.astimezone(ZoneInfo(zone))

@@ -29,23 +29,23 @@ from tests.unit.fakes import NOW, FakeStore, FakeUnitOfWork, Tables
 class MeetingStore(FakeStore):
     def __init__(self) -> None:
         super().__init__()
-        self.tables.meetings = {}  # type: ignore[attr-defined]
-        self.tables.budget = {}  # type: ignore[attr-defined]
-        self.tables.events = []  # type: ignore[attr-defined]
+        self.tables.meetings = {}
+        self.tables.budget = {}
+        self.tables.events = []
 
     def uow(self, read_only: bool = False) -> MeetingUnitOfWork:
         return MeetingUnitOfWork(self)
 
     @property
     def meetings(self) -> list[Meeting]:
-        return list(self.tables.meetings.values())  # type: ignore[attr-defined]
+        return list(self.tables.meetings.values())
 
     def events(self, type_prefix: str = "meeting.") -> list[OutboxEvent]:
         """What the host product was told, committed, in order."""
-        return [event for event in self.tables.events if event.type.startswith(type_prefix)]  # type: ignore[attr-defined]
+        return [event for event in self.tables.events if event.type.startswith(type_prefix)]
 
     def budget_used(self, zoom_user_id: str, day: date) -> int:
-        return sum(used for (_, user, d), used in self.tables.budget.items() if user == zoom_user_id and d == day)  # type: ignore[attr-defined]
+        return sum(used for (_, user, d), used in self.tables.budget.items() if user == zoom_user_id and d == day)
 
 
 class MeetingUnitOfWork(FakeUnitOfWork):
@@ -64,7 +64,7 @@ class MeetingUnitOfWork(FakeUnitOfWork):
 
 class FakeMeetings:
     def __init__(self, tables: Tables) -> None:
-        self._m: dict[str, Meeting] = tables.meetings  # type: ignore[attr-defined]
+        self._m: dict[str, Meeting] = tables.meetings
 
     async def add(self, meeting: Meeting) -> Meeting:
         if meeting.idempotency_key is not None:
@@ -112,7 +112,7 @@ class FakeMeetings:
 
 class FakeMeetingOutbox:
     def __init__(self, tables: Tables) -> None:
-        self._events: list[OutboxEvent] = tables.events  # type: ignore[attr-defined]
+        self._events: list[OutboxEvent] = tables.events
 
     async def add(self, event: OutboxEvent) -> None:
         self._events.append(event)
@@ -120,7 +120,7 @@ class FakeMeetingOutbox:
 
 class FakeBudget:
     def __init__(self, tables: Tables) -> None:
-        self._b: dict[tuple[str, str, date], int] = tables.budget  # type: ignore[attr-defined]
+        self._b: dict[tuple[str, str, date], int] = tables.budget
 
     async def spend(self, org_id: str, zoom_user_id: str, day: date) -> bool:
         used = self._b.get((org_id, zoom_user_id, day), 0)
