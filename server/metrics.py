@@ -18,6 +18,7 @@ import httpx
 from prometheus_client import Counter, Histogram
 
 from server import tracing
+from server.zoom_answers import answer_body, is_daily_limit
 
 log = logging.getLogger("roomlink.zoom")
 
@@ -122,8 +123,6 @@ def zoom_operation(method: str, url: str) -> str:
 
 def zoom_outcome(response: httpx.Response) -> tuple[str, str]:
     """(outcome, Zoom's code): its REST `code`, or OAuth's `error`, when it gives one."""
-    from server.zoom_client import is_daily_limit  # zoom_client imports this module
-
     status = response.status_code
     if is_daily_limit(response):
         return "429_daily", ""
@@ -137,17 +136,9 @@ def zoom_outcome(response: httpx.Response) -> tuple[str, str]:
 
 
 def _zoom_code(response: httpx.Response) -> str:
-    body = _body(response)
+    body = answer_body(response)
     code = str(body.get("code", body.get("error", ""))).lower()
     return code if _ZOOM_CODE.match(code) else "other"
-
-
-def _body(response: httpx.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 async def zoom_call(method: str, url: str, sending: Awaitable[httpx.Response]) -> httpx.Response:

@@ -20,6 +20,7 @@ from domain.model import ZoomUser
 from domain.zoom import TokenSet, ZoomApp, ZoomProfile
 from server import metrics
 from server.config import ZoomAppCredentials, ZoomSettings
+from server.zoom_answers import answer_body, is_daily_limit
 
 log = logging.getLogger("roomlink.zoom")
 
@@ -97,23 +98,10 @@ def until_next_utc_midnight(now: datetime) -> float:
     return (midnight - now).total_seconds()
 
 
-def is_daily_limit(response: httpx.Response) -> bool:
-    """A 429 that says so in X-RateLimit-Type (successful answers carry the header too, counting down);
-    meeting writes may also answer HTTP 300 with code 429 or a message about the daily limit."""
-    if response.status_code not in (300, 429):
-        return False
-    if response.headers.get("x-ratelimit-type", "").lower() == "daily-limit":
-        return True
-    body = _json(response)
-    message = str(body.get("message", "")).lower()
-    # The Meetings document's 300: "A maximum of {n} meetings can be created/updated for a single user in one day."
-    return "daily" in message or "in one day" in message or (response.status_code == 300 and body.get("code") == 429)
-
-
 def refusal(response: httpx.Response, what: str) -> ZoomRefused:
     """Zoom's answer as the error its code means, Zoom's code kept: missing scopes and a user that no
     longer exists have different fixes."""
-    body = _json(response)
+    body = answer_body(response)
     code = body.get("code") if isinstance(body.get("code"), int) else None
     message = body.get("message") or response.status_code
     if code == MISSING_SCOPES:
@@ -207,7 +195,7 @@ class HttpZoom:
             auth=(credentials.client_id, credentials.client_secret),
         )
         if response.status_code != 200:
-            answer = _json(response)
+            answer = answer_body(response)
             reason = answer.get("reason") or answer.get("error") or response.status_code
             if answer.get("error") == "invalid_grant" and "grant_type=refresh_token" in body:
                 raise ZoomGrantRevoked(f"Zoom no longer accepts the connection's grant ({reason})")
@@ -291,11 +279,3 @@ class HttpZoom:
         if response.status_code != 200:
             raise refusal(response, path)
         return response.json()
-
-
-def _json(response: httpx.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
