@@ -224,9 +224,9 @@ async def _jobs(retry: list[int] | None) -> None:
 async def _events(args: argparse.Namespace) -> None:
     from domain import event_endpoints
     from persistence import database
+    from server.bootstrap import configure_cipher
     from server.config import settings_from_env
     from server.progress import Progress
-    from server.services import configure_cipher
 
     configure_cipher(settings_from_env())
     await database.open_pool()

@@ -28,11 +28,11 @@ from persistence.key_rotation import rotate_keys as rotate
 from persistence.key_rotation import sealed_values
 from persistence.token_cipher import KeyRing, TokenCipher
 from server.api.bodies import BatchIn
+from server.bootstrap import configure_cipher, pool_limits, zoom_timeout
 from server.clock import utcnow
 from server.config import Settings, settings_from_env
 from server.jobs import verify_organization
 from server.progress import Progress
-from server.services import configure_cipher, pool_limits, zoom_timeout
 from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom
 

@@ -242,8 +242,8 @@ def seed_sandbox(sandbox) -> SandboxSeed:
 async def _prepare(sandbox: SandboxSeed | None) -> None:
     """Migrations, then the seed (None: the data is kept as it is), then the launch links."""
     from persistence import database
+    from server.bootstrap import configure_cipher
     from server.config import settings_from_env
-    from server.services import configure_cipher
 
     configure_cipher(settings_from_env())
     await database.migrate()

@@ -47,12 +47,12 @@ from persistence import database
 from persistence.correlation import REQUEST_ID_HEADER, TRACEPARENT_HEADER, request_id
 from persistence.database import unit_of_work
 from server import metrics, tracing
+from server.bootstrap import configure_cipher, pool_limits, zoom_timeout
 from server.clock import SystemClock, utcnow
 from server.config import Settings
 from server.emails import activation_done_email, incident_email, session_link_email
 from server.event_delivery import deliver_events
 from server.mail import OutgoingEmail, SmtpMailer, parse_smtp_url
-from server.services import configure_cipher, pool_limits, zoom_timeout
 from server.tokens import TokenKeeper
 from server.zoom_client import HttpZoom, PageListener, ZoomRateLimited
 from server.zoom_meetings import ZoomMeetings
