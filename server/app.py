@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.response import Response
 from litestar.types import ControllerRouterHandler
@@ -33,15 +34,15 @@ from server.api.sessions import (
 )
 from server.config import Settings, settings_from_env
 from server.launch import launch
-from server.outbox import LocalSmtpServer
 from server.problems import EXCEPTION_HANDLERS
 from server.rate_limits import FailedAttempts, Vouched, failed_attempts_middleware, gate_for
 from server.request_context import request_context
 from server.scrape import metrics_endpoint
 from server.security_headers import security_headers_hook
 from server.services import provide_keeper, provide_mailer, provide_zoom, services
+from server.ui.front_door import on_not_found
 from server.ui.layout import TEMPLATE_CONFIG
-from server.ui.routes import DEMO_ROUTES, UI_ROUTES
+from server.ui.routes import UI_ROUTES
 from server.webhooks import zoom_webhook
 
 
@@ -72,19 +73,18 @@ async def readyz() -> Response[Health]:
 def create_app(
     settings: Settings | None = None,
     *,
-    outbox: LocalSmtpServer | None = None,
     extra_routes: Sequence[ControllerRouterHandler] = (),
+    extra_state: Mapping[str, object] | None = None,
 ) -> Litestar:
-    """The demo passes its outbox (a local SMTP server it reads from) and the mounted Zoom sandbox."""
+    """The demo's app (server/demo_app.py) adds its pages and the mounted Zoom sandbox, and its outbox."""
     settings = settings or settings_from_env()
     state = {
         "settings": settings,
         "failed_attempts": FailedAttempts(settings.failed_attempts_per_minute),
         "lookup_gate": gate_for(settings),
         "vouched": Vouched(),
+        **(extra_state or {}),
     }
-    if outbox is not None:
-        state["outbox"] = outbox
     app = Litestar(
         route_handlers=[
             healthz,
@@ -105,7 +105,6 @@ def create_app(
             docs_assets,
             metrics_endpoint,
             *UI_ROUTES,
-            *(DEMO_ROUTES if settings.demo else ()),
             *extra_routes,
         ],
         dependencies={
@@ -116,7 +115,7 @@ def create_app(
         before_request=check_request_body,
         before_send=[security_headers_hook(settings.zoom.oauth_base_url if settings.zoom else None, settings.base_url)],
         middleware=[request_context(timed=settings.metrics_token is not None), failed_attempts_middleware],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: on_not_found},
         lifespan=[services],
         on_startup=[heap.freeze_startup_objects],
         state=State(state),

@@ -7,7 +7,6 @@ import asyncio
 import os
 import sys
 
-GRACEFUL_SHUTDOWN_S = 4
 #: Ctrl-C, as shells report it.
 INTERRUPTED = 130
 
@@ -271,7 +270,7 @@ def _serve(args: argparse.Namespace) -> None:
     os.environ["ROOMLINK_LOG_FORMAT"] = log_format = logging_setup.log_format_from_env(os.environ, logging_setup.JSON)
     if log_format == logging_setup.JSON:
         logging_setup.configure(log_format)
-    from server.config import parse_trusted_proxies
+    from server.config import GRACEFUL_SHUTDOWN_S, parse_trusted_proxies
 
     # X-Forwarded-For is believed only from ROOMLINK_TRUSTED_PROXIES (server/config.py), never from loopback
     # by default: a client's address is what its failed attempts are counted against (server/rate_limits.py).

@@ -10,6 +10,9 @@ from datetime import timedelta
 
 import msgspec
 
+#: Seconds a stopping server (`serve`, the demo) gives the requests in flight before it closes.
+GRACEFUL_SHUTDOWN_S = 4
+
 
 class ApiKey(msgspec.Struct, frozen=True):
     label: str

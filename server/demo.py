@@ -17,8 +17,9 @@ from pathlib import Path
 
 import msgspec
 
+from server.northwind import DEMO_ORG, PEOPLE
+
 DEMO_API_KEY = "demo:demo-api-key-not-for-production"
-DEMO_ORG = "northwind"
 DEMO_ZOOM_ACCOUNT = "northwind-zoom"
 ZOOM_ADMIN_EMAIL = "zoe.admin@northwind.example"
 #: The two Zoom apps, registered alike in the demo's sandbox and in Roomlink.
@@ -30,37 +31,6 @@ DEMO_ZOOM_APPS = {
     "ZOOM_ADMIN_APP_CLIENT_SECRET": "roomlink-admin-app-demo-secret",
     "ZOOM_ADMIN_APP_WEBHOOK_SECRET": "roomlink-admin-app-demo-webhook-secret",
 }
-
-
-class DemoPerson(msgspec.Struct, frozen=True):
-    user_id: str
-    name: str
-    role: str
-    #: What the seed gives them: "personal", "personal_broken", "seat", "removed" or "none".
-    state: str
-
-    @property
-    def email(self) -> str:
-        return f"{self.user_id}@northwind.example"
-
-    @property
-    def personal_zoom_email(self) -> str:
-        return f"{self.user_id}@personal.example"
-
-    @property
-    def in_northwind_zoom(self) -> bool:
-        return self.state != "none"
-
-
-PEOPLE = (
-    DemoPerson("olivia", "Olivia Owner", "owner", "seat"),
-    DemoPerson("arjun", "Arjun Admin", "admin", "seat"),
-    DemoPerson("maria", "Maria Personal", "member", "personal"),
-    DemoPerson("li", "Li Organization", "member", "seat"),
-    DemoPerson("sam", "Sam Reconnect", "member", "personal_broken"),
-    DemoPerson("noah", "Noah Noseat", "member", "none"),
-    DemoPerson("emma", "Emma Removed", "member", "removed"),
-)
 
 
 def run_demo(port: int, data_dir: str, keep: bool = False) -> None:
@@ -119,8 +89,8 @@ def _run_with(database_url: str, port: int, data: Path, keep: bool = False, rest
 
     import uvicorn
 
-    from server.app import create_app
-    from server.cli import GRACEFUL_SHUTDOWN_S
+    from server.config import GRACEFUL_SHUTDOWN_S
+    from server.demo_app import create_demo_app
     from server.outbox import LocalSmtpServer
     from server.zoom_sandbox import create_sandbox_app, mount_sandbox
 
@@ -137,7 +107,7 @@ def _run_with(database_url: str, port: int, data: Path, keep: bool = False, rest
     os.environ["SMTP_URL"] = f"{outbox.url}?from=roomlink@demo.example"
     _print_welcome(base_url)
     try:
-        app = create_app(outbox=outbox, extra_routes=[mount_sandbox(sandbox_app)])
+        app = create_demo_app(outbox=outbox, extra_routes=[mount_sandbox(sandbox_app)])
         if sandbox_seed is not None:
             app.on_startup.append(lambda: _in_background(seed_meetings_and_sessions(base_url, sandbox_seed)))
         # No proxy in front of the demo: X-Forwarded-For is nobody's to set (server/config.py, trusted_proxies).

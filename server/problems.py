@@ -183,10 +183,6 @@ def _api_name(request: Request, parameter: str) -> str:
 
 def on_http_error(request: Request, error: HTTPException) -> Response:
     if isinstance(error, NotFoundException):
-        from server.ui.front_door import not_found_page, wants_a_page
-
-        if wants_a_page(request):
-            return not_found_page()
         return problem_response(404, "not_found", "There is nothing at this address.")
     if isinstance(error, MethodNotAllowedException):
         # RFC 9110 §15.5.6: a 405 names the methods the address does accept (Litestar's router lists them).

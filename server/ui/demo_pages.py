@@ -18,8 +18,8 @@ from litestar.response import Redirect, Template
 from domain import integration
 from domain.model import ConnectionType, MemberRow
 from persistence.database import unit_of_work
-from server.demo import DEMO_ORG, PEOPLE, DemoPerson
 from server.launch import issue_launch_link
+from server.northwind import DEMO_ORG, PEOPLE, DemoPerson
 from server.outbox import LocalSmtpServer, ReceivedEmail
 from server.ui.layout import message_page, render
 from server.ui.words import REASON_SHORT

@@ -7,43 +7,22 @@ documents are; people reach their own pages from their product, through a launch
 
 from __future__ import annotations
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
+from server.problems import on_http_error
 from server.ui.layout import render
-
-#: What each seeded demo person shows, in the words of the pages (server/demo.py's states).
-_DEMO_STATES = {
-    "seat": "Zoom through the organization",
-    "personal": "their own Zoom",
-    "personal_broken": "their own Zoom, which needs reconnecting",
-    "none": "not connected: no user with their email in the organization's Zoom account",
-    "removed": "not connected: they stopped using the organization's Zoom",
-}
 
 
 @get("/", name="front_door", include_in_schema=False)
 async def front_door(state: State) -> Template:
-    if not state.settings.demo:
+    # The demo's app says where to start (server/demo_app.py).
+    demo = state.get("demo_front_door") if state.settings.demo else None
+    if demo is None:
         return render("front_door.html", "Roomlink", demo=False)
-    from server.demo import PEOPLE
-    from server.ui.demo_pages import OUTBOX_PATH, SANDBOX_PATH
-    from server.ui.demo_receiver import EVENTS_PAGE_PATH
-
-    people = [
-        {"user_id": person.user_id, "name": person.name, "role": person.role, "zoom": _DEMO_STATES[person.state]}
-        for person in PEOPLE
-    ]
-    return render(
-        "front_door.html",
-        "Roomlink demo",
-        demo=True,
-        people=people,
-        sandbox_path=SANDBOX_PATH,
-        outbox_path=OUTBOX_PATH if state.get("outbox") is not None else None,
-        events_path=EVENTS_PAGE_PATH,
-    )
+    return render("front_door.html", "Roomlink demo", demo=True, **demo)
 
 
 def wants_a_page(request: Request) -> bool:
@@ -56,3 +35,10 @@ def wants_a_page(request: Request) -> bool:
 
 def not_found_page() -> Template:
     return render("not_found.html", "Nothing at this address", status_code=404)
+
+
+def on_not_found(request: Request, error: NotFoundException) -> Response:
+    """A browser gets a page; a program, the API's answer (server/problems.py)."""
+    if wants_a_page(request):
+        return not_found_page()
+    return on_http_error(request, error)

@@ -9,8 +9,6 @@ from server.ui.connect_pages import (
     start_activation,
     zoom_callback,
 )
-from server.ui.demo_pages import demo_outbox, demo_sign_in, demo_sign_in_page
-from server.ui.demo_receiver import demo_events, demo_receiver
 from server.ui.events_page import organization_event_redeliver, organization_events_page
 from server.ui.front_door import front_door
 from server.ui.layout import static_files
@@ -43,7 +41,4 @@ UI_ROUTES = [
     zoom_callback,
 ]
 
-#: Only when settings.demo is True (the handlers also refuse otherwise).
-DEMO_ROUTES = [demo_sign_in_page, demo_sign_in, demo_outbox, demo_receiver, demo_events]
-
-__all__ = ["DEMO_ROUTES", "UI_ROUTES"]
+__all__ = ["UI_ROUTES"]

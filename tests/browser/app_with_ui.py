@@ -6,7 +6,7 @@ import os
 
 from litestar import Litestar
 
-from server.app import create_app
+from server.demo_app import create_demo_app
 from server.outbox import LocalSmtpServer
 
 #: The port the demo's outbox listens on, chosen by the test that sends it mail.
@@ -16,7 +16,7 @@ OUTBOX_PORT_ENV = "ROOMLINK_TEST_OUTBOX_PORT"
 def create_demo() -> Litestar:
     """As in demo mode (ROOMLINK_DEMO=1), with an outbox keeping what Roomlink sends."""
     outbox = LocalSmtpServer(port=int(os.environ[OUTBOX_PORT_ENV]))
-    app = create_app(outbox=outbox)
+    app = create_demo_app(outbox=outbox)
     app.on_startup.append(outbox.start)
     app.on_shutdown.append(outbox.stop)
     return app

@@ -9,10 +9,11 @@ from litestar.handlers import HTTPRouteHandler
 from server.app import create_app
 from server.auth import host_product_guard, manager_guard, member_guard
 from server.config import Settings
+from server.demo_app import create_demo_app
 
 
 def _handlers():
-    app = create_app(Settings(demo=True))
+    app = create_demo_app(Settings(demo=True))
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             if isinstance(handler, HTTPRouteHandler):
