@@ -220,7 +220,7 @@ class ZoomCallback(msgspec.Struct, frozen=True, kw_only=True):
     """What Zoom's redirect brings back to `/oauth/zoom/callback`, and who the browser is."""
 
     state: str
-    #: The secret the browser Roomlink sent to Zoom holds (issue 7 §3); None without the cookie.
+    #: The secret the browser Roomlink sent to Zoom holds; None without the cookie.
     browser_secret: str | None
     #: None, or with `declined`, when the person did not approve in Zoom.
     code: str | None

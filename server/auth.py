@@ -24,7 +24,7 @@ CSRF_HEADER = "X-CSRF-Token"
 #: Pages' forms work without script, so they carry the CSRF token as a field instead of the header.
 CSRF_FIELD = "csrf_token"
 ACTING_USER_HEADER = "X-Roomlink-User"
-#: Holds the secret an OAuth state is bound to, in the browser Roomlink sent to Zoom (issue 7 §3).
+#: Holds the secret an OAuth state is bound to, in the browser Roomlink sent to Zoom.
 OAUTH_BROWSER_COOKIE = "roomlink_oauth_browser"
 #: Roomlink's link to Zoom: opening it binds the sign-in to that browser, then redirects to Zoom.
 OAUTH_START_PATH = "/oauth/zoom/start"

@@ -4,7 +4,7 @@ Under load a request's objects that are alive when a young collection runs are p
 generation, and CPython collects that generation in full once enough were promoted: with 16 requests in
 flight on the members page that was about once a second, each time walking every object made at
 start (modules, routes, schemas, templates) for 140-160 ms, while every request in flight waited
-(issue 12: the p99 of the members page). Frozen after start, those objects are never walked again; a
+(the p99 of the members page). Frozen after start, those objects are never walked again; a
 full collection then takes a few milliseconds. They stay alive for the life of the process anyway.
 """
 

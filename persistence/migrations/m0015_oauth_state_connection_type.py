@@ -5,8 +5,8 @@ from piccolo.engine import engine_finder
 ID = "2026-12-01T00:15:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = (
-    "oauth_states.purpose becomes connection_type, 'activation' becoming 'organization': one name per concept "
-    "(issue 8 §3); pending states keep working across the deploy"
+    "oauth_states.purpose becomes connection_type, 'activation' becoming 'organization': one name per concept; "
+    "pending states keep working across the deploy"
 )
 
 

@@ -4,7 +4,7 @@ ID = "2026-12-01T00:16:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = (
     "activation_links.zoom_admin_email becomes emailed_to, the API's name for it: zoom_admin_email is the "
-    "organization connection's admin everywhere else (issue 8 §3)"
+    "organization connection's admin everywhere else"
 )
 
 

@@ -5,7 +5,7 @@ ID = "2026-12-01T00:17:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = (
     "a committed change to an organization, its members, connections, Zoom users or browser sessions "
-    "notifies `roomlink_changes` with the organization's id, for the servers' read caches (issue 12)"
+    "notifies `roomlink_changes` with the organization's id, for the servers' read caches"
 )
 
 #: The tables whose rows the cached reads (persistence/cached_reads.py) are made of.

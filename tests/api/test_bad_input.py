@@ -1,4 +1,4 @@
-"""Bad input is a clear 4xx (or 503) in problem+json that names the field, and it changes nothing (issue 7 §2)."""
+"""Bad input is a clear 4xx (or 503) in problem+json that names the field, and it changes nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The members table sorts either way (issue 12 §8): `sort=name` (A to Z, the default) and `sort=-name`
+"""The members table sorts either way: `sort=name` (A to Z, the default) and `sort=-name`
 (Z to A) on the API and the CSV export, every filter and search in both; a cursor is a position in one order."""
 
 from __future__ import annotations

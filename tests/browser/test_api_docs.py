@@ -1,4 +1,4 @@
-"""/schema shows the API's documentation with no network beyond Roomlink itself (issue 7 §4)."""
+"""/schema shows the API's documentation with no network beyond Roomlink itself."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Keyboard only (issue 12, accessibility): the three journeys' decisive steps with Tab, Space and Enter alone,
+"""Keyboard only (accessibility): the three journeys' decisive steps with Tab, Space and Enter alone,
 each control reached in the page's own order and showing where the focus is."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The members table sorts by its Name header (issue 12 §8), at 1280 and 390 px: the header toggles A to Z /
+"""The members table sorts by its Name header, at 1280 and 390 px: the header toggles A to Z /
 Z to A, says which with aria-sort, keeps the filters and search, starts again at the first page, and is a
 link that works without script."""
 

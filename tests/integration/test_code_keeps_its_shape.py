@@ -42,7 +42,7 @@ BEGINS_A_TRANSACTION = ("unit_of_work", "transaction", "connection")
 
 def test_no_transaction_is_begun_outside_persistence_and_the_use_cases():
     """A call of `unit_of_work(...)`, `.transaction()` or the pool's `connection()` in server/ is a flow's step
-    living outside its use case (issue 8); passing `unit_of_work` along is how the edge gives a use case its
+    living outside its use case; passing `unit_of_work` along is how the edge gives a use case its
     transactions."""
     begun = []
     for path in sorted((ROOT / "server").rglob("*.py")):
@@ -61,7 +61,7 @@ PROJECT = ("domain", "persistence", "server")
 
 def test_no_import_cycles_among_the_projects_modules():
     """Every import counts, those inside functions too: one there only puts off, to the call, the cycle it
-    closes; a cycle means no module of it can be read, or imported first, without the others (issue 8, "no
+    closes; a cycle means no module of it can be read, or imported first, without the others ("no
     import cycles")."""
     assert _cycles(_import_graph()) == []
 

@@ -1,4 +1,4 @@
-"""The reads the members page and the owner's page make under load (issue 12), each one statement, against
+"""The reads the members page and the owner's page make under load, each one statement, against
 PostgreSQL: they must say what the separate reads they replace say, whatever the organization's state."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The periodic cleanup removes what expired and nothing that still works (issue 7 §5)."""
+"""The periodic cleanup removes what expired and nothing that still works."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Benchmark under load: the members page and the owner's page against /healthz, in the same run (issue 12).
+"""Benchmark under load: the members page and the owner's page against /healthz, in the same run.
 
     .venv/bin/python -m tests.perf.bench_load [--members 20000] [--connections 32] [--seconds 8]
 

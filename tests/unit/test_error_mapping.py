@@ -1,4 +1,4 @@
-"""One mapping of domain errors to HTTP statuses (issue 8 §3): pages and the API answer the same status for the
+"""One mapping of domain errors to HTTP statuses: pages and the API answer the same status for the
 same error, because both ask server.problems.status_of."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A server process freezes what it started with, once, so that full garbage collections under load stop
-walking it (server/heap.py, issue 12)."""
+walking it (server/heap.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OpenAPI document's promises, checked on the document itself (issue 7 §4); schemathesis checks the answers."""
+"""The OpenAPI document's promises, checked on the document itself; schemathesis checks the answers."""
 
 from __future__ import annotations
 
