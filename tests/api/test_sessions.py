@@ -575,3 +575,29 @@ async def test_r23_disconnecting_a_personal_zoom_cancels_its_sessions_meetings_i
     assert in_org["id"] == session["meeting"]["zoom_meeting_id"]
     left = await api.get(f"/api/v1/orgs/{org['org_id']}/meetings/left-in-zoom", headers=as_member(org["owner"]))
     assert left.json() == {"items": []}
+
+
+async def test_r23_the_app_removed_in_zoom_and_added_again_keeps_the_sessions_meeting_and_its_link(
+    api, org, sandbox, seated, zoom_account, outbox
+):
+    from tests.support.servers import ZOOM_APPS
+
+    await put_session(api, org, "readded-1", title="Barre")
+    await book(api, org, "readded-1", 1)
+    first = await eventually(lambda: ready(api, org, "readded-1"))
+    await outbox.wait_for(lambda m: m.to == person(org, 1)["email"], timeout=15)
+
+    removed = await sandbox.client.post(
+        "/sandbox/deauthorize",
+        json={"client_id": ZOOM_APPS["ZOOM_ADMIN_APP_CLIENT_ID"], "user_id": zoom_account["admin"]["id"]},
+    )
+    assert removed.status_code == 200, removed.text
+    waiting = await eventually(lambda: status_is(api, org, "readded-1", "needs_attention"), timeout=20)
+    assert waiting["meeting"]["join_url"] == first["meeting"]["join_url"]
+
+    await activated(api, org, zoom_account)
+    again = await eventually(lambda: ready(api, org, "readded-1"), timeout=30)
+    assert again["meeting"] == first["meeting"]
+    await settled(org["org_id"])
+    assert [m["id"] for m in await held(sandbox, seated["id"])] == [first["meeting"]["zoom_meeting_id"]]
+    assert len([m for m in outbox.messages() if m.to == person(org, 1)["email"]]) == 1

@@ -164,8 +164,12 @@ async def test_r24_deliveries_for_matching_endpoints_only(db):
     assert got == [(everything, "organization.connection.changed")]
     await fan_out_all(org_id)
     async with raw_sql() as sql:
+        # Only this test's endpoints: one another test left hearing every organization would be listed too.
         member_deliveries = await sql.fetch(
-            "SELECT endpoint_id, subject FROM event_deliveries WHERE org_id = $1 AND subject LIKE 'member:%'", org_id
+            """SELECT endpoint_id, subject FROM event_deliveries
+               WHERE org_id = $1 AND subject LIKE 'member:%' AND endpoint_id = ANY($2::text[])""",
+            org_id,
+            [everything, this_org_members, other_org],
         )
     assert sorted((r["endpoint_id"], r["subject"]) for r in member_deliveries) == sorted(
         [(everything, f"member:{user_ids[1]}"), (this_org_members, f"member:{user_ids[1]}")]
