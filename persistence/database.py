@@ -302,3 +302,13 @@ class _DatabaseUnitOfWork:
             await self._uow.__aexit__(*exc_info)
         finally:
             await self._pooled.__aexit__(*exc_info)
+
+
+def raised_by_the_driver(error: BaseException) -> bool:
+    """The error came from inside asyncpg (an OSError there is the database out of reach, not Roomlink's own)."""
+    traceback = error.__traceback__
+    while traceback is not None:
+        if "/asyncpg/" in traceback.tb_frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        traceback = traceback.tb_next
+    return False

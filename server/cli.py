@@ -82,19 +82,12 @@ def main(argv: list[str] | None = None) -> None:
 
 def error_line(error: BaseException) -> str:
     """One line an operator can act on: what failed and why, the database named without its password."""
+    from persistence.database import raised_by_the_driver
+
     said = " ".join(str(error).split()) or type(error).__name__
-    if _from_the_database_driver(error):
+    if raised_by_the_driver(error):
         return f"cannot reach the database at {_database_address()}: {said}"
     return said
-
-
-def _from_the_database_driver(error: BaseException) -> bool:
-    traceback = error.__traceback__
-    while traceback is not None:
-        if "/asyncpg/" in traceback.tb_frame.f_code.co_filename.replace("\\", "/"):
-            return True
-        traceback = traceback.tb_next
-    return False
 
 
 def _database_address() -> str:

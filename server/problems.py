@@ -17,7 +17,7 @@ from litestar.exceptions import (
 
 from domain import errors as domain
 from domain.identifiers import EMAIL_PATTERN, IDENTIFIER_PATTERN, TEXT_PATTERN
-from persistence.database import DatabaseBusy
+from persistence.database import DatabaseBusy, raised_by_the_driver
 from persistence.token_cipher import TokenKeyMissing
 from server.clock import utcnow
 from server.mail import MailNotSent
@@ -234,20 +234,11 @@ def on_database_unavailable(request: Request, error: Exception) -> Response:
     return response
 
 
-def _raised_in_the_database_driver(error: BaseException) -> bool:
-    traceback = error.__traceback__
-    while traceback is not None:
-        if "/asyncpg/" in traceback.tb_frame.f_code.co_filename.replace("\\", "/"):
-            return True
-        traceback = traceback.tb_next
-    return False
-
-
 def on_os_error(request: Request, error: OSError) -> Response:
     """PostgreSQL stopped behind a Unix socket (FileNotFoundError), a host that no longer resolves or routes:
     OSErrors that are not ConnectionErrors. Raised while asyncpg connects, they are the database gone (503);
     any other is ours (500)."""
-    if _raised_in_the_database_driver(error):
+    if raised_by_the_driver(error):
         return on_database_unavailable(request, error)
     return on_unexpected_error(request, error)
 
