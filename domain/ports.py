@@ -77,6 +77,14 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
     details: dict[str, object] = {}
 
 
+class Disconnection(msgspec.Struct, frozen=True, kw_only=True):
+    """The last time the organization's Zoom was disconnected, from the audit trail (R18)."""
+
+    at: datetime
+    #: The name of the member who disconnected it; None when no member did (Zoom, Roomlink itself).
+    by: str | None
+
+
 class MemberFacts(msgspec.Struct, frozen=True, kw_only=True):
     """A member's own facts that their effective connection follows (R7)."""
 
@@ -351,6 +359,9 @@ class MembersTable(Protocol):
 
 class AuditTrail(Protocol):
     async def record(self, event: AuditEvent) -> None: ...
+
+    async def last_organization_disconnection(self, org_id: str) -> Disconnection | None:
+        """When the organization's Zoom was last disconnected, and by whom; None if it never was."""
 
 
 class JobQueue(Protocol):

@@ -212,6 +212,7 @@ class OrganizationIntegrationController(Controller):
     async def list_activation_links(self, org_id: OrgId, principal: NamedDependency[Principal]) -> PendingActivationLinksOut:
         """To whom, when and until when; never the URL (only its hash is kept)."""
         links = await activation_links.pending_activation_links(unit_of_work, principal, org_id, utcnow())
+        names = await integration.member_names(unit_of_work, org_id, {link.created_by for link in links})
         return PendingActivationLinksOut(
             items=[
                 PendingActivationLinkOut(
@@ -220,6 +221,7 @@ class OrganizationIntegrationController(Controller):
                     expires_at=link.expires_at,
                     emailed_to=link.emailed_to,
                     created_by=link.created_by,
+                    created_by_name=names.get(link.created_by),
                 )
                 for link in links
             ]

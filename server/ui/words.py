@@ -114,6 +114,28 @@ ORGANIZATION_STATUS: dict[OrganizationStatus, tuple[str, str]] = {
 }
 
 
+#: Once the organization's Zoom was disconnected, "not connected yet" is no longer true: what the pages say
+#: instead. `{when}` is the moment (in the reader's time zone) and `{by}` who did it (DISCONNECTED_BY).
+DISCONNECTED = {
+    "headline": "Disconnected",
+    "advice": (
+        "Disconnected {when} by {by}. Members who relied on it have no Zoom until it is connected again; "
+        "people who connected their own Zoom are not affected. Connect Zoom for your organization to restore it."
+    ),
+    "member_advice": (
+        "Your organization's Zoom was disconnected {when} by {by}. Ask an owner or admin of your organization "
+        "to connect it again, or connect your own Zoom."
+    ),
+    "manager_advice": (
+        "Your organization's Zoom was disconnected {when} by {by}. Connect it again under Organization "
+        "connection below, or connect your own Zoom."
+    ),
+    "short": "the organization's Zoom was disconnected {when}",
+    #: Who, when the audit trail names no member: Zoom, or Roomlink itself.
+    "by_nobody": "Roomlink or Zoom",
+}
+
+
 def possessive(name: str) -> str:
     """"Northwind Clinics'", "Acme's"."""
     return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
@@ -129,6 +151,13 @@ def page_words(*, manages: bool) -> dict[str, object]:
         "organization_status": {
             status: {"headline": headline, "advice": advice}
             for status, (headline, advice) in ORGANIZATION_STATUS.items()
+        },
+        "disconnected": {
+            "headline": DISCONNECTED["headline"],
+            "advice": DISCONNECTED["advice"],
+            "member_advice": DISCONNECTED["manager_advice" if manages else "member_advice"],
+            "short": DISCONNECTED["short"],
+            "by_nobody": DISCONNECTED["by_nobody"],
         },
     }
 

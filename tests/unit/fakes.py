@@ -49,6 +49,7 @@ from domain.model import (
 from domain.ports import (
     ActivationLink,
     AuditEvent,
+    Disconnection,
     MemberInput,
     MembersPage,
     MembersQuery,
@@ -518,6 +519,18 @@ class FakeAuditTrail:
 
     async def record(self, event: AuditEvent) -> None:
         self._t.audit.append(event)
+
+    async def last_organization_disconnection(self, org_id: str) -> Disconnection | None:
+        ended = [
+            event for event in self._t.audit
+            if event.org_id == org_id and event.connection_type is ConnectionType.ORGANIZATION
+            and event.action == "disconnected"
+        ]
+        if not ended:
+            return None
+        last = ended[-1]
+        member = self._t.members.get((org_id, last.actor.rpartition("user:")[2])) if "user:" in last.actor else None
+        return Disconnection(at=last.at, by=member.name if member else None)
 
 
 class FakeJobQueue:
