@@ -8,6 +8,7 @@ from typing import Protocol
 
 import msgspec
 
+from domain.impact_model import CutOff
 from domain.meeting_ports import MeetingBudget, MeetingRepository
 from domain.model import (
     Connection,
@@ -83,6 +84,8 @@ class Disconnection(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     #: The name of the member who disconnected it; None when no member did (Zoom, Roomlink itself).
     by: str | None
+    #: How many members relied on it then.
+    affected_members: int | None = None
 
 
 class MemberFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -347,6 +350,9 @@ class OAuthStateRepository(Protocol):
 
 class MembersTable(Protocol):
     async def page(self, query: MembersQuery) -> MembersPage: ...
+
+    async def cut_off(self, org_id: str) -> CutOff:
+        """Who the organization's Zoom would serve were it working, and who keeps their own Zoom: one read."""
 
     async def counts(self, org_id: str) -> ConnectionCounts: ...
 

@@ -334,9 +334,9 @@ class PostgresAuditTrail:
         # The actor is `user:<id>` or `api_key:<label> as user:<id>`: the member is the last `user:` part.
         record = await self._connection.fetchrow(
             """
-            SELECT a.at, m.name
+            SELECT a.at, m.name, (a.details ->> 'affected_members')::int AS affected_members
             FROM (
-                SELECT at, actor FROM audit_events
+                SELECT at, actor, details FROM audit_events
                 WHERE org_id = $1 AND connection_type = 'organization' AND action = 'disconnected'
                 ORDER BY at DESC, id DESC LIMIT 1
             ) a
@@ -344,7 +344,9 @@ class PostgresAuditTrail:
             """,
             org_id,
         )
-        return Disconnection(at=record["at"], by=record["name"]) if record else None
+        if record is None:
+            return None
+        return Disconnection(at=record["at"], by=record["name"], affected_members=record["affected_members"])
 
 
 def _activation_link(record: asyncpg.Record) -> ActivationLink:

@@ -136,6 +136,20 @@ DISCONNECTED = {
 }
 
 
+#: The organization's broken Zoom, in one place (domain.impact): `{n}` a count; the page script fills them.
+IMPACT = {
+    "title": "Who is affected",
+    "lost": "{n} lost Zoom until it is connected again",
+    "kept": "{n} with their own Zoom: not affected",
+    "sessions": "Upcoming sessions affected: {n}",
+    "meetings": "Upcoming meetings affected: {n}",
+    "all_sessions": "See every session needing attention",
+    "none_upcoming": "No upcoming session or meeting is affected.",
+    "fix": "The one thing that fixes it: a new activation link, approved by an owner or admin of your Zoom account.",
+    "fix_button": "Create an activation link to fix it",
+}
+
+
 def possessive(name: str) -> str:
     """"Northwind Clinics'", "Acme's"."""
     return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
@@ -152,6 +166,7 @@ def page_words(*, manages: bool) -> dict[str, object]:
             status: {"headline": headline, "advice": advice}
             for status, (headline, advice) in ORGANIZATION_STATUS.items()
         },
+        "impact": IMPACT,
         "disconnected": {
             "headline": DISCONNECTED["headline"],
             "advice": DISCONNECTED["advice"],

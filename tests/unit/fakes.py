@@ -32,6 +32,7 @@ from domain.errors import (
     ZoomUserAlreadyConnected,
 )
 from domain.emails import email_key
+from domain.impact_model import CutOff, UpcomingAffected
 from domain.model import (
     Connection,
     ConnectionCounts,
@@ -124,6 +125,7 @@ class FakeUnitOfWork:
         self.audit = FakeAuditTrail(self._tables)
         self.jobs = FakeJobQueue(self._tables)
         self.webhooks = FakeWebhookLog(self._tables)
+        self.remote_sessions = self.meetings = NothingUpcoming()
         self.commits = 0
 
     async def commit(self) -> None:
@@ -135,6 +137,16 @@ class FakeUnitOfWork:
 
     async def __aexit__(self, *exc_info: object) -> None:
         """Leaving without commit() keeps nothing, as a rolled-back transaction."""
+
+
+class NothingUpcoming:
+    """Sessions and meetings, where a unit test has none."""
+
+    async def upcoming_without_personal_host(self, org_id: str, now: datetime, first: int) -> UpcomingAffected:
+        return UpcomingAffected(total=0, first=[])
+
+    async def upcoming_through_organization(self, org_id: str, now: datetime, first: int) -> UpcomingAffected:
+        return UpcomingAffected(total=0, first=[])
 
 
 class FakeOrganizations:
@@ -406,6 +418,22 @@ class FakeMembersTable:
 
     def _rows(self, org_id: str) -> list[MemberRow]:
         return [row for row, _ in self._decided(org_id)]
+
+    async def cut_off(self, org_id: str) -> CutOff:
+        organization = self._t.organizations.get(org_id)
+        lost = kept = 0
+        for member in (m for m in self._t.members.values() if m.org_id == org_id):
+            personal = _personal_connection(self._t, org_id, member.user_id)
+            working = effective_connection(
+                personal=personal.status if personal else None,
+                organization=ConnectionStatus.ACTIVE,
+                has_seat=_seat_user(self._t, member) is not None,
+                removed_organization=member.organization_removed,
+                members_may_remove=organization.policy.allow_members_to_remove if organization else False,
+            )
+            lost += working.type is ConnectionType.ORGANIZATION
+            kept += personal is not None and personal.status is ConnectionStatus.ACTIVE
+        return CutOff(lost_zoom=lost, keep_personal=kept)
 
     def _effective(self, org_id: str) -> dict[str, EffectiveConnection]:
         return {row.user_id: effective for row, effective in self._decided(org_id)}

@@ -253,7 +253,47 @@
     byId("allow-members-to-remove").checked = organization.policy.allow_members_to_remove;
     byId("policy-hint").textContent = words.policy_hint[organization.policy.allow_members_to_remove ? "on" : "off"];
     renderCounts(organization.counts);
-    await loadActivationLinks();
+    await Promise.all([loadActivationLinks(), loadImpact(organization)]);
+  }
+
+  // ---- Who is affected, while the organization's Zoom is broken or disconnected
+
+  const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+  const fill = (text, n) => text.replace("{n}", n);
+
+  async function loadImpact(organization) {
+    const box = byId("organization-impact");
+    const affected = organization.status === "active" ? null : (await api("GET", `${organizationPath}/impact`)).affected;
+    box.hidden = !affected;
+    if (!affected) {
+      box.replaceChildren();
+      return;
+    }
+    const said = words.impact;
+    const parts = [
+      el("h3", { id: "impact-title" }, said.title),
+      el("ul", { class: "impact-counts" },
+        el("li", { id: "impact-lost" }, fill(said.lost, count(affected.members_lost_zoom, "member", "members"))),
+        el("li", { id: "impact-kept" }, fill(said.kept, count(affected.members_keeping_personal_zoom, "member", "members")))),
+    ];
+    if (affected.sessions.total) {
+      parts.push(el("h4", {}, fill(said.sessions, affected.sessions.total)), upcomingList(affected.sessions, "impact-sessions"),
+        el("p", {}, el("a", { href: "/organization/sessions" }, said.all_sessions)));
+    }
+    if (affected.meetings.total) {
+      parts.push(el("h4", {}, fill(said.meetings, affected.meetings.total)), upcomingList(affected.meetings, "impact-meetings"));
+    }
+    if (!affected.sessions.total && !affected.meetings.total) parts.push(el("p", { class: "muted" }, said.none_upcoming));
+    const fix = el("button", { type: "button", id: "fix-organization" }, said.fix_button);
+    fix.addEventListener("click", openActivationForm);
+    parts.push(el("p", { class: "advice" }, said.fix), el("div", { class: "actions" }, fix));
+    box.replaceChildren(...parts);
+  }
+
+  function upcomingList(affected, id) {
+    return el("ul", { class: "upcoming", id }, ...affected.first.map((each) =>
+      el("li", {}, el("strong", {}, each.title), ` — ${when(each.start_time)}${each.host ? `, ${each.host}` : ""}`)),
+      ...(affected.total > affected.first.length ? [el("li", { class: "muted" }, `and ${affected.total - affected.first.length} more`)] : []));
   }
 
   // What the members table needs to know of the organization to put its rows into words.
