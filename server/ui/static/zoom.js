@@ -583,6 +583,8 @@
     wireMembersTable();
   }
   attempt(refreshAll);
+  // The organization changed while the page is open (pages.js follows its stream): show it as it is now.
+  document.addEventListener("roomlink:changed", () => attempt(refreshAll));
   // Back from Zoom after connecting a personal Zoom: say so once, and clean the address.
   if (new URLSearchParams(window.location.search).get("connected") === "personal") {
     tell("Your own Zoom is connected. Your meetings now go through it.");
