@@ -30,6 +30,7 @@ from domain.model import (
 )
 from domain.ports import (
     AuditEvent,
+    Disconnection,
     MembersPage,
     MembersQuery,
     UnitOfWork,
@@ -50,6 +51,8 @@ class OrganizationIntegration(msgspec.Struct, frozen=True, kw_only=True):
     last_verified_at: datetime | None
     policy: Policy
     counts: ConnectionCounts
+    #: While not connected: when the organization's Zoom was last disconnected, and by whom (R18).
+    disconnected: Disconnection | None = None
 
 
 class PersonalSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,6 +79,8 @@ class MyIntegration(msgspec.Struct, frozen=True, kw_only=True):
     organization: OrganizationSummary | None
     can_remove_organization: bool
     organization_removed: bool
+    #: While the organization has no connection: when its Zoom was last disconnected, and by whom (R18).
+    organization_disconnected: Disconnection | None = None
 
 
 async def organization_integration(
@@ -113,6 +118,7 @@ async def _organization_integration(tx: UnitOfWork, org_id: str) -> Organization
             last_verified_at=None,
             policy=organization.policy,
             counts=counts,
+            disconnected=await tx.audit.last_organization_disconnection(org_id),
         )
     return OrganizationIntegration(
         status=connection.status.value,
@@ -226,6 +232,11 @@ async def member_zoom(tx: UnitOfWork, principal: Principal) -> MemberZoom:
 async def my_integration(uow: UnitOfWorkFactory, principal: Principal) -> MyIntegration:
     async with uow(read_only=True) as tx:
         zoom = await member_zoom(tx, principal)
+        disconnected = (
+            await tx.audit.last_organization_disconnection(principal.org_id)
+            if zoom.organization_connection is None
+            else None
+        )
     serving_organization = zoom.organization_connection if zoom.personal is None else None
     return MyIntegration(
         connected=zoom.effective.connected,
@@ -244,6 +255,7 @@ async def my_integration(uow: UnitOfWorkFactory, principal: Principal) -> MyInte
         ),
         can_remove_organization=zoom.organization.policy.allow_members_to_remove,
         organization_removed=zoom.member.organization_removed,
+        organization_disconnected=disconnected,
     )
 
 

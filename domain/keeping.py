@@ -16,6 +16,7 @@ from domain.errors import (
     ZoomScopesMissing,
     ZoomUserNotFound,
 )
+from domain.impact import Impact, impact_of
 from domain.model import (
     Connection,
     ConnectionStatus,
@@ -265,8 +266,9 @@ class IncidentNotice(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-#: An incident's email to one person, as the SEND_EMAIL job's payload.
-IncidentEmail = Callable[[Member, Organization, Connection, str], dict[str, object]]
+#: An incident's email to one person, as the SEND_EMAIL job's payload; with the organization connection's
+#: impact (domain.impact) when it is the organization's that broke.
+IncidentEmail = Callable[[Member, Organization, Connection, str, Impact | None], dict[str, object]]
 
 
 async def ask_for_verification(uow: UnitOfWorkFactory) -> None:
@@ -301,7 +303,7 @@ async def purge_expired(uow: UnitOfWorkFactory, now: datetime) -> dict[str, int]
     return purged
 
 
-async def tell_of_incident(uow: UnitOfWorkFactory, notice: IncidentNotice, email: IncidentEmail) -> int:
+async def tell_of_incident(uow: UnitOfWorkFactory, notice: IncidentNotice, email: IncidentEmail, now: datetime) -> int:
     """R11, R12: the people concerned (incident_recipients) each get one email, queued, of an incident that is
     still the connection's state; nothing when the connection ended or has moved on since. Returns how many."""
     async with uow() as tx:
@@ -310,10 +312,11 @@ async def tell_of_incident(uow: UnitOfWorkFactory, notice: IncidentNotice, email
         if connection is None or organization is None or connection.status.value != notice.status:
             return 0
         recipients = await incident_recipients(tx, connection)
+        impact = await impact_of(tx, notice.org_id, now) if connection.type is ConnectionType.ORGANIZATION else None
         for person in recipients:
             await tx.jobs.enqueue(
                 SEND_EMAIL,
-                email(person, organization, connection, notice.reason),
+                email(person, organization, connection, notice.reason, impact),
                 dedupe_key=f"{notice.job_id}:{person.user_id}",
             )
         await tx.commit()

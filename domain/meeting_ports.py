@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol
 
+from domain.impact_model import UpcomingAffected
 from domain.meeting_model import Meeting, MeetingHost, ZoomMeeting, ZoomMeetingRequest
 from domain.pmi import HostPmiSettings
 
 
 class MeetingRepository(Protocol):
+    async def upcoming_through_organization(self, org_id: str, now: datetime, first: int) -> UpcomingAffected:
+        """Meetings still to come, not a session's, made through the organization's Zoom: how many, and the soonest."""
+
     async def add(self, meeting: Meeting) -> Meeting:
         """Stores a new intent; when its Idempotency-Key is already taken, returns the meeting holding it."""
 

@@ -8,6 +8,7 @@ from typing import Protocol
 
 import msgspec
 
+from domain.impact_model import CutOff
 from domain.meeting_ports import MeetingBudget, MeetingRepository
 from domain.model import (
     Connection,
@@ -74,6 +75,16 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str | None = None
     reason: str | None = None
     details: dict[str, object] = {}
+
+
+class Disconnection(msgspec.Struct, frozen=True, kw_only=True):
+    """The last time the organization's Zoom was disconnected, from the audit trail (R18)."""
+
+    at: datetime
+    #: The name of the member who disconnected it; None when no member did (Zoom, Roomlink itself).
+    by: str | None
+    #: How many members relied on it then.
+    affected_members: int | None = None
 
 
 class MemberFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -339,6 +350,9 @@ class OAuthStateRepository(Protocol):
 class MembersTable(Protocol):
     async def page(self, query: MembersQuery) -> MembersPage: ...
 
+    async def cut_off(self, org_id: str) -> CutOff:
+        """Who the organization's Zoom would serve were it working, and who keeps their own Zoom: one read."""
+
     async def counts(self, org_id: str) -> ConnectionCounts: ...
 
     async def overview(self, org_id: str) -> OrganizationOverview | None:
@@ -350,6 +364,9 @@ class MembersTable(Protocol):
 
 class AuditTrail(Protocol):
     async def record(self, event: AuditEvent) -> None: ...
+
+    async def last_organization_disconnection(self, org_id: str) -> Disconnection | None:
+        """When the organization's Zoom was last disconnected, and by whom; None if it never was."""
 
 
 class JobQueue(Protocol):

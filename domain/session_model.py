@@ -14,6 +14,7 @@ from typing import Protocol
 
 import msgspec
 
+from domain.impact_model import UpcomingAffected
 from domain.meeting_model import Meeting, MeetingStatus
 
 
@@ -178,6 +179,9 @@ def next_step(facts: SessionFacts, reachable: bool, now: datetime) -> Step:
 
 class RemoteSessionRepository(Protocol):
     async def get(self, org_id: str, session_id: str) -> RemoteSession | None: ...
+
+    async def upcoming_without_personal_host(self, org_id: str, now: datetime, first: int) -> UpcomingAffected:
+        """Remote sessions still to come whose host has no working Zoom of their own: how many, and the soonest."""
 
     async def locked(self, org_id: str, session_id: str) -> RemoteSession | None:
         """The session, its row locked until the transaction ends: one change of it at a time."""

@@ -35,6 +35,59 @@ EVERYTHING = "*"
 MAX_RETRY_S = 30.0
 
 
+class Subscription:
+    """One open page's share of the feed: the organizations named since it last looked, up to a bound."""
+
+    def __init__(self, org_id: str, size: int) -> None:
+        self.org_id = org_id
+        self.changes: asyncio.Queue[str] = asyncio.Queue(size)
+        #: Set when it fell behind and was dropped: the page's stream ends, and the page asks again.
+        self.dropped = False
+
+
+class OrganizationChanges:
+    """The feed's notifications fanned out to per-organization subscribers (the pages' event streams, one per
+    open page). Bounded: at most `max_subscribers` in this process, each holding `queue_size` unread
+    changes; a subscriber that falls further behind is dropped rather than let the feed wait or grow."""
+
+    def __init__(self, max_subscribers: int = 2000, queue_size: int = 16) -> None:
+        self._max = max_subscribers
+        self._queue_size = queue_size
+        self._by_org: dict[str, set[Subscription]] = {}
+        self._count = 0
+
+    def subscribe(self, org_id: str) -> Subscription | None:
+        """None when this process already serves as many streams as it may."""
+        if self._count >= self._max:
+            return None
+        subscription = Subscription(org_id, self._queue_size)
+        self._by_org.setdefault(org_id, set()).add(subscription)
+        self._count += 1
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        subscribers = self._by_org.get(subscription.org_id)
+        if subscribers is not None and subscription in subscribers:
+            subscribers.discard(subscription)
+            self._count -= 1
+            if not subscribers:
+                del self._by_org[subscription.org_id]
+
+    def tell(self, payload: str) -> None:
+        """`payload` an organization's id, or EVERYTHING (also said when notifications may have been missed)."""
+        groups = list(self._by_org.values()) if payload == EVERYTHING else [self._by_org.get(payload, set())]
+        for subscription in [each for group in groups for each in group]:
+            try:
+                subscription.changes.put_nowait(subscription.org_id)
+            except asyncio.QueueFull:
+                subscription.dropped = True
+                self.unsubscribe(subscription)
+
+    @property
+    def subscribers(self) -> int:
+        return self._count
+
+
 class ChangeFeed:
     def __init__(
         self,
@@ -62,6 +115,8 @@ class ChangeFeed:
         self._arrivals: dict[str, asyncio.Future[None]] = {}
         #: Barriers sent so far, each's token its number (tests read it: reads waiting together share one).
         self.barriers = 0
+        #: Open pages following their organization's changes.
+        self.subscribers = OrganizationChanges()
 
     @property
     def live(self) -> bool:
@@ -154,6 +209,8 @@ class ChangeFeed:
                 self._connection = connection
                 if await self._barrier():
                     self._proven = True
+                    # Changes made while nobody listened were not named: every open page looks again.
+                    self.subscribers.tell(EVERYTHING)
                     delay = self._retry_s
                     await self._lost.wait()
                     continue
@@ -182,6 +239,7 @@ class ChangeFeed:
             self.cache.clear()
         else:
             self.cache.drop(payload)
+        self.subscribers.tell(payload)
 
     def _arrived(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
         back = self._arrivals.get(payload)

@@ -260,6 +260,11 @@ async def stop_read_cache() -> None:
         await feed.stop()
 
 
+def read_cache_feed() -> ChangeFeed | None:
+    """The process's change feed while its read cache is on (open pages hear their organization's changes)."""
+    return _feed
+
+
 async def _listening_connection() -> asyncpg.Connection:
     # A barrier is a transaction of its own (a NOTIFY): nothing of it needs to reach the disk.
     config = dict(engine().config)

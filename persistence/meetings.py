@@ -7,6 +7,7 @@ from datetime import date, datetime
 import asyncpg
 
 from domain.budget import DAILY_LIMIT
+from domain.impact_model import Upcoming, UpcomingAffected
 from domain.meeting_model import Meeting, MeetingStatus
 from domain.model import ConnectionType
 
@@ -22,6 +23,23 @@ _PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, 30))
 class PostgresMeetings:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
+
+    async def upcoming_through_organization(self, org_id: str, now: datetime, first: int) -> UpcomingAffected:
+        records = await self._connection.fetch(
+            """
+            SELECT t.topic AS title, t.start_time, t.timezone, m.name AS host, count(*) OVER () AS total
+            FROM meetings t
+            LEFT JOIN members m ON m.org_id = t.org_id AND m.user_id = t.user_id
+            WHERE t.org_id = $1 AND t.connection_type = 'organization' AND t.session_id IS NULL
+              AND t.status <> 'cancelled' AND t.start_time > $2
+            ORDER BY t.start_time, t.id
+            LIMIT $3
+            """,
+            org_id,
+            now,
+            first,
+        )
+        return affected_of(records)
 
     async def add(self, meeting: Meeting) -> Meeting:
         """The unique key (org_id, user_id, idempotency_key) decides between racing requests:
@@ -223,4 +241,14 @@ def meeting_of(record: asyncpg.Record) -> Meeting:
         alternative_hosts=record["alternative_hosts"],
         left_in_zoom=record["left_in_zoom"],
         zoom_uuid=record["zoom_uuid"],
+    )
+
+
+def affected_of(records: list[asyncpg.Record]) -> UpcomingAffected:
+    """Rows carrying `count(*) OVER ()`: the total before the limit, on each."""
+    return UpcomingAffected(
+        total=records[0]["total"] if records else 0,
+        first=[
+            Upcoming(title=r["title"], start_time=r["start_time"], timezone=r["timezone"], host=r["host"]) for r in records
+        ],
     )

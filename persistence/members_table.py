@@ -19,6 +19,7 @@ import re
 import asyncpg
 import msgspec
 
+from domain.impact_model import CutOff
 from domain.model import (
     Connection,
     ConnectionCounts,
@@ -540,6 +541,18 @@ class PostgresMembersTable:
         organization, state_counts = await self._organization_and_counts(org_id)
         return sum(
             members for state, members in state_counts if organization.decide(state).type is ConnectionType.ORGANIZATION
+        )
+
+    async def cut_off(self, org_id: str) -> CutOff:
+        organization, state_counts = await self._organization_and_counts(org_id)
+        working = OrganizationState(connection_status=ConnectionStatus.ACTIVE, members_may_remove=organization.members_may_remove)
+        return CutOff(
+            lost_zoom=sum(
+                members for state, members in state_counts if working.decide(state).type is ConnectionType.ORGANIZATION
+            ),
+            keep_personal=sum(
+                members for state, members in state_counts if state.personal_status == ConnectionStatus.ACTIVE.value
+            ),
         )
 
     async def _organization_and_counts(self, org_id: str) -> tuple[OrganizationState, list[tuple[MemberState, int]]]:

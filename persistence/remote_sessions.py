@@ -7,9 +7,10 @@ from datetime import datetime
 
 import asyncpg
 
+from domain.impact_model import UpcomingAffected
 from domain.meeting_model import Meeting
 from domain.session_model import Booking, RemoteSession, SessionStatus
-from persistence.meetings import meeting_of
+from persistence.meetings import affected_of, meeting_of
 
 _SESSION_COLUMNS = (
     "org_id, session_id, host_user_id, title, start_time, duration_minutes, timezone, remote, capacity, status, "
@@ -21,6 +22,26 @@ _SESSION_COLUMNS = (
 class PostgresRemoteSessions:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
+
+    async def upcoming_without_personal_host(self, org_id: str, now: datetime, first: int) -> UpcomingAffected:
+        records = await self._connection.fetch(
+            """
+            SELECT s.title, s.start_time, s.timezone, m.name AS host, count(*) OVER () AS total
+            FROM remote_sessions s
+            LEFT JOIN members m ON m.org_id = s.org_id AND m.user_id = s.host_user_id
+            WHERE s.org_id = $1 AND s.remote AND s.cancelled_at IS NULL AND s.start_time > $2
+              AND NOT EXISTS (
+                  SELECT 1 FROM connections p
+                  WHERE p.org_id = s.org_id AND p.type = 'personal' AND p.user_id = s.host_user_id AND p.status = 'active'
+              )
+            ORDER BY s.start_time, s.session_id
+            LIMIT $3
+            """,
+            org_id,
+            now,
+            first,
+        )
+        return affected_of(records)
 
     async def get(self, org_id: str, session_id: str) -> RemoteSession | None:
         record = await self._connection.fetchrow(
@@ -305,3 +326,4 @@ class PostgresBookings:
             generation,
             before,
         )
+

@@ -17,7 +17,7 @@ from pgqueuer.queries import Queries
 from domain.emails import email_key
 from domain.errors import MemberOfAnotherOrganization
 from domain.model import ConnectionType, Member, Organization, Policy, Role
-from domain.ports import ActivationLink, AuditEvent, MemberInput, OAuthState
+from domain.ports import ActivationLink, AuditEvent, Disconnection, MemberInput, OAuthState
 from persistence.correlation import job_headers
 from persistence.token_cipher import TokenCipher
 
@@ -329,6 +329,24 @@ class PostgresAuditTrail:
             event.reason,
             json.dumps(event.details),
         )
+
+    async def last_organization_disconnection(self, org_id: str) -> Disconnection | None:
+        # The actor is `user:<id>` or `api_key:<label> as user:<id>`: the member is the last `user:` part.
+        record = await self._connection.fetchrow(
+            """
+            SELECT a.at, m.name, (a.details ->> 'affected_members')::int AS affected_members
+            FROM (
+                SELECT at, actor, details FROM audit_events
+                WHERE org_id = $1 AND connection_type = 'organization' AND action = 'disconnected'
+                ORDER BY at DESC, id DESC LIMIT 1
+            ) a
+            LEFT JOIN members m ON m.org_id = $1 AND m.user_id = substring(a.actor from 'user:(.*)$')
+            """,
+            org_id,
+        )
+        if record is None:
+            return None
+        return Disconnection(at=record["at"], by=record["name"], affected_members=record["affected_members"])
 
 
 def _activation_link(record: asyncpg.Record) -> ActivationLink:

@@ -6,6 +6,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
+from domain.impact import Impact
 from domain.meeting_model import Meeting
 from domain.model import (
     Connection,
@@ -17,7 +18,7 @@ from domain.model import (
 from domain.ports import ActivationLink
 from domain.session_model import Booking, RemoteSession
 from server.mail import OutgoingEmail, SmtpMailer
-from server.ui.words import possessive
+from server.ui.words import possessive, readable_time
 
 
 class EmailInvitations:
@@ -73,7 +74,12 @@ def activation_done_email(
 
 
 def incident_email(
-    person: Member, organization: Organization, connection: Connection, reason: str, base_url: str
+    person: Member,
+    organization: Organization,
+    connection: Connection,
+    reason: str,
+    base_url: str,
+    impact: Impact | None = None,
 ) -> OutgoingEmail:
     """R11, R12: who is affected and how to fix it, with a link to the page that fixes it."""
     page = f"{base_url}/integrations/zoom"
@@ -86,13 +92,43 @@ def incident_email(
         )
     else:
         subject = f"Zoom for {organization.name} needs attention"
+        affected = (
+            "\n\n".join(impact_lines(impact, base_url))
+            if impact
+            else "Members who rely on it are shown as not connected until it is fixed; people who connected their "
+            "own Zoom are not affected."
+        )
         text = (
             f"Hello {person.name},\n\n{possessive(organization.name)} Zoom connection stopped working: {reason}.\n\n"
-            f"Members who rely on it are shown as not connected until it is fixed; people who connected their "
-            f"own Zoom are not affected.\n\nTo fix it, create a new activation link and have an owner or admin "
+            f"{affected}\n\nTo fix it, create a new activation link and have an owner or admin "
             f"of your Zoom account approve it (\"Connect Zoom for my organization\" on the Zoom page): {page}"
         )
     return OutgoingEmail(to=person.email, subject=subject, text=text, html=None)
+
+
+def impact_lines(impact: Impact, base_url: str) -> list[str]:
+    """Who lost Zoom, who keeps their own, and the upcoming sessions and meetings affected (domain.impact)."""
+    lines = [
+        f"{_members(impact.members_lost_zoom)} lost Zoom; {_members(impact.members_keeping_personal_zoom)} "
+        f"with their own Zoom {'is' if impact.members_keeping_personal_zoom == 1 else 'are'} not affected."
+    ]
+    for label, affected, more in (
+        ("upcoming session", impact.sessions, f"All sessions needing attention: {base_url}/organization/sessions"),
+        ("upcoming meeting", impact.meetings, None),
+    ):
+        if not affected.total:
+            continue
+        said = f"{affected.total} {label}{'' if affected.total == 1 else 's'} affected, the soonest:\n" + "\n".join(
+            f"- {each.title}, {readable_time(each.start_time, each.timezone)}"
+            + (f", hosted by {each.host}" if each.host else "")
+            for each in affected.first
+        )
+        lines.append(f"{said}\n{more}" if more else said)
+    return lines
+
+
+def _members(count: int) -> str:
+    return "1 member" if count == 1 else f"{count} members"
 
 
 def session_link_email(

@@ -28,6 +28,7 @@ from pgqueuer.queries import Queries
 from domain import connecting, events, keeping, meetings, session_refresh, sessions
 from domain.errors import DailyBudgetSpent, MeetingBeingChanged, MeetingBeingCreated
 from domain.events import ANALYZE_AFTER_BATCHES, FAN_OUT
+from domain.impact import Impact
 from domain.keeping import (
     KEEP_TOKENS_ALIVE,
     NOTIFY_INCIDENT,
@@ -124,7 +125,7 @@ class Worker:
             status=payload["status"],
             reason=payload["reason"],
         )
-        await keeping.tell_of_incident(unit_of_work, notice, self._incident_email)
+        await keeping.tell_of_incident(unit_of_work, notice, self._incident_email, utcnow())
 
     async def tell_activation_done(self, job: Job) -> None:
         done = connecting.ActivationDone(job_id=str(job.id), **json.loads(job.payload))
@@ -135,8 +136,10 @@ class Worker:
     ) -> dict:
         return msgspec.structs.asdict(activation_done_email(person, organization, connection, counts, self.settings.base_url))
 
-    def _incident_email(self, person: Member, organization: Organization, connection: Connection, reason: str) -> dict:
-        email = incident_email(person, organization, connection, reason, self.settings.base_url)
+    def _incident_email(
+        self, person: Member, organization: Organization, connection: Connection, reason: str, impact: Impact | None
+    ) -> dict:
+        email = incident_email(person, organization, connection, reason, self.settings.base_url, impact)
         return msgspec.structs.asdict(email)
 
     async def fan_out_event(self, job: Job) -> None:

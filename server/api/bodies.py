@@ -125,6 +125,8 @@ class PendingActivationLinkOut(msgspec.Struct, frozen=True, kw_only=True):
     emailed_to: str | None
     #: The user ID of the owner or admin who created it.
     created_by: str
+    #: Their name, while they are a member.
+    created_by_name: str | None = None
 
 
 class PendingActivationLinksOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,7 +17,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Stream
 
-from domain import activation_links, connecting, integration, sessions
+from domain import activation_links, connecting, impact, integration, sessions
 from domain.access import Principal
 from domain.errors import InvalidInput
 from domain.identifiers import TEXT_PATTERN, check_identifier
@@ -100,6 +100,10 @@ def _members_page(page: MembersPage, sort: str) -> MembersPageOut:
 _members_page_body = EncodedOnce(_members_page)
 
 
+class ImpactOut(msgspec.Struct, frozen=True, kw_only=True):
+    affected: impact.Impact | None
+
+
 class OrganizationIntegrationController(Controller):
     path = "/api/v1/orgs/{org_id:str}/integrations/zoom"
     #: Every call here is the organization's owners' and admins' (R1); manager_guard also checks `org_id`.
@@ -116,6 +120,16 @@ class OrganizationIntegrationController(Controller):
         """Its status (`not_connected`, `active`, `admin_lost`, `needs_reconnect`, `deauthorized`) and why, the
         Zoom account and admin, the policy, and how many members are connected through it, personally, or not."""
         return await integration.organization_integration(unit_of_work, principal, org_id)
+
+    @get(
+        "/impact",
+        operation_id="GetOrganizationZoomImpact",
+        summary="Who and what the organization's broken or disconnected Zoom leaves without Zoom",
+    )
+    async def get_impact(self, org_id: OrgId, principal: NamedDependency[Principal]) -> ImpactOut:
+        """`affected` is null while the organization's Zoom works (or was never connected): else how many members
+        lost Zoom, how many keep their own, and the upcoming sessions and meetings affected, soonest first."""
+        return ImpactOut(affected=await impact.organization_impact(unit_of_work, principal, org_id, utcnow()))
 
     @get(
         "/members",
@@ -212,6 +226,7 @@ class OrganizationIntegrationController(Controller):
     async def list_activation_links(self, org_id: OrgId, principal: NamedDependency[Principal]) -> PendingActivationLinksOut:
         """To whom, when and until when; never the URL (only its hash is kept)."""
         links = await activation_links.pending_activation_links(unit_of_work, principal, org_id, utcnow())
+        names = await integration.member_names(unit_of_work, org_id, {link.created_by for link in links})
         return PendingActivationLinksOut(
             items=[
                 PendingActivationLinkOut(
@@ -220,6 +235,7 @@ class OrganizationIntegrationController(Controller):
                     expires_at=link.expires_at,
                     emailed_to=link.emailed_to,
                     created_by=link.created_by,
+                    created_by_name=names.get(link.created_by),
                 )
                 for link in links
             ]

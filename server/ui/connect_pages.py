@@ -173,7 +173,12 @@ async def zoom_callback(
 ) -> Response:
     """The one redirect URI of both Zoom apps: domain.connecting.complete_zoom_callback does the whole of it."""
     if not oauth_state:
-        return _refusal(request, OAuthStateInvalid("Start again from Roomlink."), "This Zoom sign-in is incomplete")
+        return _refusal(
+            request,
+            OAuthStateInvalid("Zoom sent you back without saying which sign-in this was. Start again from your Zoom settings."),
+            "This Zoom sign-in is incomplete",
+            next_step=("Open my Zoom settings", MY_ZOOM_PAGE),
+        )
     cmd = connecting.ZoomCallback(
         state=oauth_state,
         browser_secret=request.cookies.get(OAUTH_BROWSER_COOKIE),
@@ -195,7 +200,7 @@ async def zoom_callback(
     except SignInOfAnotherMember as problem:
         return _refusal(request, problem, "This Zoom sign-in was started by someone else")
     except OAuthStateInvalid as problem:
-        return _refusal(request, problem, "This Zoom sign-in cannot be finished")
+        return _refusal(request, problem, "This Zoom sign-in cannot be finished", next_step=("Open my Zoom settings", MY_ZOOM_PAGE))
     except ZoomUserAlreadyConnected as problem:
         return _refusal(
             request,
@@ -229,8 +234,9 @@ async def zoom_callback(
     return message_page(
         f"Zoom is connected for {done.organization_name}",
         f"You connected your Zoom account as {done.connection.zoom_email}. Members of {done.organization_name} whose "
-        "email matches a user of that Zoom account now have their meetings created through it; their owners "
-        "and admins see it on their Zoom page. Nothing else is needed from you.",
+        "email matches a user of that Zoom account now have their meetings created through it. The owners and "
+        f"admins of {done.organization_name} see who is connected on the Zoom page in Roomlink. Nothing else is "
+        "needed from you.",
         next_step=("Open the Zoom page", MY_ZOOM_PAGE),
     )
 

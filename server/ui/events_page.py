@@ -16,7 +16,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from domain import event_log
+from domain import event_log, integration
 from domain.access import Principal
 from domain.errors import DomainError, RoleRequired
 from domain.ports import Delivery, EventEndpoint
@@ -45,6 +45,11 @@ EVENT_WORDS = {
 }
 
 DELIVERY_WORDS = {"pending": "Retrying", "delivered": "Delivered", "failed": "Failed"}
+#: A delivery waiting for its first try (new, or sent again by hand): not yet retried.
+WAITING = "Waiting to be sent"
+
+#: The page's title: the host product, as the owner knows it (the software they opened Roomlink from).
+EVENTS_TITLE = "Updates sent to your app"
 
 NOTICES = {
     "redelivered": "The event will be sent again within a few seconds, in its place among the events about the same subject.",
@@ -67,17 +72,23 @@ async def organization_events_page(
     done: Annotated[str | None, QueryParameter(max_length=40)] = None,
 ) -> Template:
     log = await event_log.organization_event_log(unit_of_work, principal, status or None, before, _SHOWN)
+    members = {
+        delivery.subject.removeprefix("member:") for delivery in log.deliveries if delivery.subject.startswith("member:")
+    }
+    names = await integration.member_names(unit_of_work, principal.org_id, members)
+    addresses = {endpoint.id: _address(endpoint.url) for endpoint in log.endpoints}
     return render(
         "organization_events.html",
-        "Events sent to your product",
+        EVENTS_TITLE,
         nav=member_nav(principal, EVENTS_PAGE_PATH),
         notice=NOTICES.get(done or ""),
         endpoints=[_endpoint(endpoint, principal.org_id) for endpoint in log.endpoints],
-        deliveries=[_delivery(delivery) for delivery in log.deliveries],
+        deliveries=[_delivery(delivery, names, addresses) for delivery in log.deliveries],
         filters=[
             {"label": label, "href": _page_href(value), "current": value == (status or None)} for value, label in FILTERS
         ],
         status_label=dict(FILTERS).get(status or None, "All").lower(),
+        all_href=EVENTS_PAGE_PATH,
         older=_page_href(status, log.before_id) if log.before_id is not None else None,
         newest=_page_href(status) if before is not None else None,
         csrf_token=request.state.csrf_token,
@@ -103,13 +114,21 @@ def _page_href(status: str | None, before: int | None = None) -> str:
     return f"{EVENTS_PAGE_PATH}?{urlencode(query)}" if query else EVENTS_PAGE_PATH
 
 
-def _endpoint(endpoint: EventEndpoint, org_id: str) -> dict[str, object]:
+def _address(url: str) -> str:
     """Only the endpoint's scheme and host: its path and query are the host product's (they may hold a secret)."""
-    url = urlsplit(endpoint.url)
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _endpoint(endpoint: EventEndpoint, org_id: str) -> dict[str, object]:
     return {
         "id": endpoint.id,
-        "address": f"{url.scheme}://{url.netloc.rpartition('@')[2]}",
-        "hears": "Events of this organization" if endpoint.org_id == org_id else "Events of every organization",
+        "address": _address(endpoint.url),
+        "hears": (
+            "Updates about your organization only"
+            if endpoint.org_id == org_id
+            else "Updates about your organization and the others your app serves"
+        ),
         "types": ", ".join(EVENT_WORDS.get(each, each) for each in endpoint.event_types) or "Every kind of event",
         "stopped": endpoint.disabled_at is not None,
         "stopped_since": _moment(endpoint.disabled_at),
@@ -119,27 +138,48 @@ def _endpoint(endpoint: EventEndpoint, org_id: str) -> dict[str, object]:
 
 def _stopped_why(reason: str | None) -> str:
     if reason and "410" in reason:
-        return "It answered 410 Gone, which asks Roomlink to stop; it hears nothing until your product registers it again."
-    return "It hears nothing until your product registers it again."
+        return "Your app asked Roomlink to stop sending here, so nothing is sent until your app turns it on again."
+    return "Nothing is sent here until your app turns it on again."
 
 
-def _delivery(delivery: Delivery) -> dict[str, object]:
-    answered = None
-    if delivery.last_status_code is not None:
-        answered = f"HTTP {delivery.last_status_code}"
-    elif delivery.last_error:
-        answered = delivery.last_error[:160]
+def _answer(delivery: Delivery) -> str:
+    """What the app answered, in words: accepted, refused (with its code, for its developers), or unreachable."""
+    code = delivery.last_status_code
+    if code is not None:
+        if 200 <= code < 300:
+            return "Received"
+        if code == 410:
+            return "Asked Roomlink to stop sending here"
+        return f"Refused it (error {code})"
+    if delivery.last_error:
+        return "Could not be reached"
+    return "—"
+
+
+def _about(subject: str, names: dict[str, str]) -> str:
+    """Whom an update is about: a member by name, the organization, a meeting or a session."""
+    kind, _, key = subject.partition(":")
+    if kind == "member":
+        return names.get(key, "a former member")
+    return {"organization": "Your organization", "meeting": "A meeting", "session": "A session"}.get(kind, subject)
+
+
+def _delivery(delivery: Delivery, names: dict[str, str], addresses: dict[str, str]) -> dict[str, object]:
+    waiting = delivery.status == "pending" and delivery.first_attempt_at is None
+    about = _about(delivery.subject, names)
+    event = EVENT_WORDS.get(delivery.type, delivery.type)
     return {
         "id": delivery.id,
-        "event": EVENT_WORDS.get(delivery.type, delivery.type),
-        "type": delivery.type,
-        "subject": delivery.subject,
-        "endpoint_id": delivery.endpoint_id,
+        "event": event,
+        "about": about,
+        #: The Send again button's accessible name: its visible words first, then which update.
+        "send_again_label": f"Send again: {event}, {about}",
+        "address": addresses.get(delivery.endpoint_id, "an address no longer in use"),
         "status": delivery.status,
-        "status_label": DELIVERY_WORDS.get(delivery.status, delivery.status),
+        "status_label": WAITING if waiting else DELIVERY_WORDS.get(delivery.status, delivery.status),
         "attempts": delivery.attempts,
-        "answered": answered or "—",
-        "when": _moment(delivery.delivered_at or delivery.first_attempt_at) or "not sent yet",
+        "answered": _answer(delivery),
+        "when": _moment(delivery.delivered_at or delivery.first_attempt_at) or "in the next few seconds",
         "next_attempt": _moment(delivery.next_attempt_at),
     }
 

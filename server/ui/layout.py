@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.connection import ASGIConnection
@@ -56,6 +57,12 @@ async def page_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> N
     await member_guard(connection, handler)
 
 
+def short_link(url: str) -> str:
+    """A link as a person reads it: host and path, without the scheme or the query (a passcode, a token)."""
+    parts = urlsplit(url)
+    return f"{parts.netloc}{parts.path}".rstrip("/") or url
+
+
 def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES_DIRECTORY),
@@ -65,6 +72,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals["static"] = STATIC_PATH
+    environment.filters["short_link"] = short_link
     return environment
 
 

@@ -172,16 +172,14 @@ async def _own_meeting(principal: Principal, meeting_id: str) -> Meeting | None:
 
 def _shown(meeting: Meeting) -> dict[str, object]:
     """A meeting in the words its host reads."""
-    through = (
-        f"Your own Zoom ({meeting.zoom_user_email})"
-        if meeting.connection_type is ConnectionType.PERSONAL
-        else f"Your organization's Zoom ({meeting.zoom_user_email})"
-    )
+    whose = "Your own Zoom" if meeting.connection_type is ConnectionType.PERSONAL else "Your organization's Zoom"
+    through = f"{whose}, as {meeting.zoom_user_email}" if meeting.zoom_user_email else whose
     return {
         "id": meeting.id,
         "topic": meeting.topic,
         "when": readable_span(meeting.start_time, meeting.duration_minutes, meeting.timezone),
         "through": through,
+        "through_in_sentence": through[0].lower() + through[1:],
         "status": meeting.status.value,
         "status_label": MEETING_STATUS[meeting.status],
         "reason": session_reason(meeting.status_reason) if meeting.session_id else meeting.status_reason,

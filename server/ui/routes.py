@@ -18,6 +18,7 @@ from server.ui.meetings_page import (
     meeting_recreate,
     meetings_page,
 )
+from server.ui.page_changes import page_changes
 from server.ui.sessions_pages import organization_sessions_page, sessions_day_page
 from server.ui.zoom_page import zoom_page
 
@@ -33,6 +34,7 @@ UI_ROUTES = [
     organization_sessions_page,
     organization_events_page,
     organization_event_redeliver,
+    page_changes,
     static_files,
     activation_page,
     start_activation,

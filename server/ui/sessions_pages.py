@@ -45,6 +45,13 @@ _SHOWN = 100
 
 _DEPENDENCIES = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
+#: Which time zone My day's times are in, and where it came from.
+DAY_ZONE_WORDS = {
+    "browser": "times in {zone}, your browser's time zone",
+    "chosen": "times in {zone}, the time zone you chose",
+    "unknown": "times in {zone}: choose your own time zone below",
+}
+
 
 @get(
     DAY_PAGE_PATH,
@@ -58,16 +65,23 @@ async def sessions_day_page(
     request: Request,
     principal: NamedDependency[Principal],
     day: Annotated[date | None, QueryParameter()] = None,
-    timezone: Annotated[str, QueryParameter(max_length=64)] = "UTC",
+    timezone: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    zone: Annotated[str | None, QueryParameter(max_length=16)] = None,
     done: Annotated[str | None, QueryParameter(max_length=40)] = None,
 ) -> Template:
-    """The sessions the member hosts on a day (today when none is asked), in the time zone they choose."""
+    """The sessions the member hosts on a day (today when none is asked), in the time zone they choose; with
+    none chosen, pages.js asks again with the browser's (`zone=browser` says so), and without script, UTC."""
     errors: dict[str, str] = {}
-    check_timezone(timezone, errors)
     zone_problem = None
+    if timezone is None:
+        zone_source = "unknown"
+        timezone = "UTC"
+    else:
+        zone_source = "browser" if zone == "browser" else "chosen"
+        check_timezone(timezone, errors)
     if errors:
         zone_problem = f"Roomlink does not know the time zone “{timezone}”; the day is shown in UTC. Use a name such as Europe/Paris."
-        timezone = "UTC"
+        timezone, zone_source = "UTC", "unknown"
     on = day or utcnow().astimezone(ZoneInfo(timezone)).date()
     hosted = await sessions.hosted_on(unit_of_work, principal, on, timezone)
     my_reason = None
@@ -82,6 +96,8 @@ async def sessions_day_page(
         day=on.isoformat(),
         day_label=readable_day(on),
         timezone=timezone,
+        zone_words=DAY_ZONE_WORDS[zone_source].format(zone=timezone),
+        kept_zone={"timezone": timezone, **({"zone": "browser"} if zone_source == "browser" else {})},
         previous_day=(on - timedelta(days=1)).isoformat(),
         next_day=(on + timedelta(days=1)).isoformat(),
         sessions=[_hosted(each, timezone, my_reason) for each in hosted],

@@ -114,6 +114,42 @@ ORGANIZATION_STATUS: dict[OrganizationStatus, tuple[str, str]] = {
 }
 
 
+#: Once the organization's Zoom was disconnected, "not connected yet" is no longer true: what the pages say
+#: instead. `{when}` is the moment (in the reader's time zone) and `{by}` who did it (DISCONNECTED_BY).
+DISCONNECTED = {
+    "headline": "Disconnected",
+    "advice": (
+        "Disconnected {when} by {by}. Members who relied on it have no Zoom until it is connected again; "
+        "people who connected their own Zoom are not affected. Connect Zoom for your organization to restore it."
+    ),
+    "member_advice": (
+        "Your organization's Zoom was disconnected {when} by {by}. Ask an owner or admin of your organization "
+        "to connect it again, or connect your own Zoom."
+    ),
+    "manager_advice": (
+        "Your organization's Zoom was disconnected {when} by {by}. Connect it again under Organization "
+        "connection below, or connect your own Zoom."
+    ),
+    "short": "the organization's Zoom was disconnected {when}",
+    #: Who, when the audit trail names no member: Zoom, or Roomlink itself.
+    "by_nobody": "Roomlink or Zoom",
+}
+
+
+#: The organization's broken Zoom, in one place (domain.impact): `{n}` a count; the page script fills them.
+IMPACT = {
+    "title": "Who is affected",
+    "lost": "{n} lost Zoom until it is connected again",
+    "kept": "{n} with their own Zoom: not affected",
+    "sessions": "Upcoming sessions affected: {n}",
+    "meetings": "Upcoming meetings affected: {n}",
+    "all_sessions": "See every session needing attention",
+    "none_upcoming": "No upcoming session or meeting is affected.",
+    "fix": "The one thing that fixes it: a new activation link, approved by an owner or admin of your Zoom account.",
+    "fix_button": "Create an activation link to fix it",
+}
+
+
 def possessive(name: str) -> str:
     """"Northwind Clinics'", "Acme's"."""
     return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
@@ -129,6 +165,14 @@ def page_words(*, manages: bool) -> dict[str, object]:
         "organization_status": {
             status: {"headline": headline, "advice": advice}
             for status, (headline, advice) in ORGANIZATION_STATUS.items()
+        },
+        "impact": IMPACT,
+        "disconnected": {
+            "headline": DISCONNECTED["headline"],
+            "advice": DISCONNECTED["advice"],
+            "member_advice": DISCONNECTED["manager_advice" if manages else "member_advice"],
+            "short": DISCONNECTED["short"],
+            "by_nobody": DISCONNECTED["by_nobody"],
         },
     }
 
@@ -189,6 +233,12 @@ SESSION_MEETING_REASON: dict[str, str] = {
 
 def session_reason(reason: str | None) -> str | None:
     return SESSION_MEETING_REASON.get(reason, reason) if reason else None
+
+
+def readable_time(moment: datetime, zone: str) -> str:
+    """"Wednesday 2 December 2026, 15:00 (Europe/Paris)": a person's words, with the time zone named."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({zone})"
 
 
 def readable_span(start: datetime, minutes: int, zone: str) -> str:

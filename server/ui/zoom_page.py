@@ -58,7 +58,11 @@ async def zoom_page(
         words=page_words(manages=manages),
         policy_hint=POLICY_HINT[False],
         name_sort=name_sort(request, descending=sort == "-name"),
-        main_attributes={"data-org-id": principal.org_id, "data-manager": "true" if manages else "false"},
+        main_attributes={
+            "data-org-id": principal.org_id,
+            "data-manager": "true" if manages else "false",
+            "data-follow": "script",
+        },
     )
 
 

@@ -9,7 +9,7 @@ from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import PHONE, VIEWPORT
 from tests.browser.steps import artifact, heading, open_signed_in
-from tests.browser.test_accessibility import violations
+from tests.browser.test_owner_words import name_violations
 from tests.browser.test_phone_width import horizontal_overflow
 from tests.support.builders import unique
 from tests.support.servers import free_port
@@ -51,7 +51,10 @@ async def test_r24_an_owner_sees_what_the_product_was_told_and_what_it_answered_
         context = await browser.new_context(viewport=viewport)
         page = await context.new_page()
         await open_signed_in(page, pages_server, org_id, owner, "/organization/events")
-        await expect(heading(page)).to_have_text("Events sent to your product")
+        await expect(heading(page)).to_have_text("Updates sent to your app")
+        await expect(page.locator("main")).not_to_contain_text("your product")
+        await expect(page.locator("main")).not_to_contain_text(endpoint_id)  # the app's ids are its developers'
+        await expect(page.locator("main")).not_to_contain_text("HTTP ")
         endpoint = page.locator(f"#endpoint-{endpoint_id}")
         await expect(endpoint).to_contain_text("Receiving")
         await expect(endpoint).to_contain_text(url.split("/hooks")[0])
@@ -62,18 +65,21 @@ async def test_r24_an_owner_sees_what_the_product_was_told_and_what_it_answered_
         )
         await expect(row).to_have_count(1)
         await expect(row).to_contain_text("Retrying")
-        await expect(row).to_contain_text(endpoint_id)
-        assert await violations(page) == []
+        await expect(row).to_contain_text("Your organization")
+        await expect(row).to_contain_text("Could not be reached")
+        await expect(row).to_contain_text(url.split("/hooks")[0])
+        assert await name_violations(page) == []
         if viewport is PHONE:
             assert await horizontal_overflow(page) == 0
         await page.screenshot(path=artifact(f"organization-events-{viewport['width']}.png"), full_page=True)
 
         await page.get_by_role("link", name="Delivered", exact=True).click()
         await expect(page.locator("#deliveries-table")).to_have_count(0)
-        await expect(page.get_by_text("No delivered deliveries.")).to_be_visible()
+        await expect(page.get_by_text("No delivered updates.")).to_be_visible()
         await page.get_by_role("link", name="Retrying", exact=True).click()
-        await row.get_by_role("button", name="Send the organization's zoom changed about organization again").click()
+        await row.get_by_role("button", name="Send again: The organization's Zoom changed, Your organization").click()
         await expect(page.get_by_role("status")).to_contain_text("will be sent again")
+        await expect(page.locator("main")).not_to_contain_text("not sent yet")
         await context.close()
     finally:
         async with httpx.AsyncClient(base_url=pages_server, timeout=10) as api:

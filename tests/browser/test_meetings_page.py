@@ -61,7 +61,7 @@ async def test_r17_r22_my_meetings_say_when_through_which_zoom_with_status_start
     await expect(review_card.locator(".when")).to_have_text(
         f"{local:%A} {local.day} {local:%B %Y, %H:%M}–{local + timedelta(minutes=30):%H:%M} (Europe/Paris)"
     )
-    await expect(review_card).to_contain_text(f"Your organization's Zoom ({seated['seat']['email']})")
+    await expect(review_card).to_contain_text(f"Your organization's Zoom, as {seated['seat']['email']}")
     await expect(review_card.locator(".status")).to_have_text("Scheduled")
     await expect(review_card.get_by_role("link", name="Start")).to_have_attribute(
         "href", f"/api/v1/me/meetings/{review['id']}/start"
@@ -117,6 +117,10 @@ async def test_cancel_asks_first_and_then_cancels_the_meeting_in_zoom(page: Page
     await card(page, "Intake call").get_by_role("link", name="Cancel meeting…").click()
     await expect(heading(page)).to_have_text("Cancel this meeting?")
     await expect(page.locator("main")).to_contain_text("Intake call")
+    await expect(page.locator("main")).to_contain_text(
+        f"made through your organization's Zoom, as {seated['seat']['email']}. Its join link then stops working"
+    )
+    assert "((" not in await page.locator("main").inner_text()
     await page.get_by_role("link", name="No, keep it").click()
     await expect(card(page, "Intake call")).to_be_visible()
     assert len(await held(sandbox, seated["seat"]["id"])) == 1

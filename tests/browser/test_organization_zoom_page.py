@@ -221,8 +221,8 @@ async def test_r3_pending_activation_links_outlive_a_reload_and_can_be_revoked(p
     await open_zoom_page(page, pages_server, org["org_id"], org["owner"].user_id)
     pending = page.locator("#pending-link-list li")
     await expect(pending).to_have_count(1)
-    await expect(pending).to_contain_text("Not emailed (copied to send yourself)Created")
-    await expect(pending).to_contain_text(f"by {org['owner'].user_id} · expires")
+    await expect(pending).to_contain_text("Not emailed: for you to open, or to send to your Zoom administratorCreated")
+    await expect(pending).to_contain_text(f"by {org['owner'].name} · expires")
     await expect(pending.get_by_role("button", name=re.compile("^Resend"))).to_have_count(0)
 
     await pending.get_by_role("button", name=re.compile("^Revoke")).click()
@@ -257,11 +257,12 @@ async def test_r12_disconnecting_asks_first_and_tells_how_many_members_were_affe
 
     await expect(page.get_by_role("status")).to_have_text("Organization disconnected. 1 member was relying on it.")
     assert "Personal connections are not affected" in questions[0]
-    await expect(page.locator("#organization-headline")).to_have_text("Not connected")
+    await expect(page.locator("#organization-headline")).to_have_text("Disconnected")
     await expect(page.locator("#organization")).not_to_contain_text(zoom_admin["email"])
     await expect(page.get_by_role("button", name="Connect Zoom for my organization")).to_be_visible()
     await expect(cells(page, "Milo Member")).to_have_text(
-        ["Milo Member", org["member"].email, "Member", "Not connected — the organization has not connected Zoom", "—"]
+        ["Milo Member", org["member"].email, "Member",
+         re.compile(r"^Not connected — the organization's Zoom was disconnected on .+"), "—"]
     )
     assert await revoked_grants_of_account(sandbox, account)  # R14: the tokens were revoked at Zoom
 

@@ -32,6 +32,7 @@ from domain.errors import (
     ZoomRefused,
     ZoomUserAlreadyConnected,
 )
+from domain.impact_model import CutOff, UpcomingAffected
 from domain.model import (
     Connection,
     ConnectionCounts,
@@ -49,6 +50,7 @@ from domain.model import (
 from domain.ports import (
     ActivationLink,
     AuditEvent,
+    Disconnection,
     MemberInput,
     MembersPage,
     MembersQuery,
@@ -123,6 +125,7 @@ class FakeUnitOfWork:
         self.audit = FakeAuditTrail(self._tables)
         self.jobs = FakeJobQueue(self._tables)
         self.webhooks = FakeWebhookLog(self._tables)
+        self.remote_sessions = self.meetings = NothingUpcoming()
         self.commits = 0
 
     async def commit(self) -> None:
@@ -134,6 +137,16 @@ class FakeUnitOfWork:
 
     async def __aexit__(self, *exc_info: object) -> None:
         """Leaving without commit() keeps nothing, as a rolled-back transaction."""
+
+
+class NothingUpcoming:
+    """Sessions and meetings, where a unit test has none."""
+
+    async def upcoming_without_personal_host(self, org_id: str, now: datetime, first: int) -> UpcomingAffected:
+        return UpcomingAffected(total=0, first=[])
+
+    async def upcoming_through_organization(self, org_id: str, now: datetime, first: int) -> UpcomingAffected:
+        return UpcomingAffected(total=0, first=[])
 
 
 class FakeOrganizations:
@@ -406,6 +419,22 @@ class FakeMembersTable:
     def _rows(self, org_id: str) -> list[MemberRow]:
         return [row for row, _ in self._decided(org_id)]
 
+    async def cut_off(self, org_id: str) -> CutOff:
+        organization = self._t.organizations.get(org_id)
+        lost = kept = 0
+        for member in (m for m in self._t.members.values() if m.org_id == org_id):
+            personal = _personal_connection(self._t, org_id, member.user_id)
+            working = effective_connection(
+                personal=personal.status if personal else None,
+                organization=ConnectionStatus.ACTIVE,
+                has_seat=_seat_user(self._t, member) is not None,
+                removed_organization=member.organization_removed,
+                members_may_remove=organization.policy.allow_members_to_remove if organization else False,
+            )
+            lost += working.type is ConnectionType.ORGANIZATION
+            kept += personal is not None and personal.status is ConnectionStatus.ACTIVE
+        return CutOff(lost_zoom=lost, keep_personal=kept)
+
     def _effective(self, org_id: str) -> dict[str, EffectiveConnection]:
         return {row.user_id: effective for row, effective in self._decided(org_id)}
 
@@ -518,6 +547,18 @@ class FakeAuditTrail:
 
     async def record(self, event: AuditEvent) -> None:
         self._t.audit.append(event)
+
+    async def last_organization_disconnection(self, org_id: str) -> Disconnection | None:
+        ended = [
+            event for event in self._t.audit
+            if event.org_id == org_id and event.connection_type is ConnectionType.ORGANIZATION
+            and event.action == "disconnected"
+        ]
+        if not ended:
+            return None
+        last = ended[-1]
+        member = self._t.members.get((org_id, last.actor.rpartition("user:")[2])) if "user:" in last.actor else None
+        return Disconnection(at=last.at, by=member.name if member else None)
 
 
 class FakeJobQueue:

@@ -164,7 +164,7 @@ async def test_invalid_grant_breaks_the_connection_once_and_its_member_is_told(s
         "org_id": "acme", "connection_id": connection.id, "status": "needs_reconnect", "reason": after.status_reason
     }
 
-    told = await keeping.tell_of_incident(store.uow, keeping.IncidentNotice(job_id="7", **notice.payload), email_to)
+    told = await keeping.tell_of_incident(store.uow, keeping.IncidentNotice(job_id="7", **notice.payload), email_to, at(EXPIRING))
 
     assert told == 1
     assert [job.payload for job in store.jobs if job.kind == keeping.SEND_EMAIL] == [
@@ -182,7 +182,7 @@ async def test_invalid_grant_on_the_organizations_connection_tells_its_owners_an
     with pytest.raises(ConnectionBroken):
         await token_refresh.usable_tokens(store.uow, zoom, connection, at(EXPIRING))
     [notice] = [job for job in store.jobs if job.kind == keeping.NOTIFY_INCIDENT]
-    await keeping.tell_of_incident(store.uow, keeping.IncidentNotice(job_id="8", **notice.payload), email_to)
+    await keeping.tell_of_incident(store.uow, keeping.IncidentNotice(job_id="8", **notice.payload), email_to, at(EXPIRING))
 
     assert [job.payload["to"] for job in store.jobs if job.kind == keeping.SEND_EMAIL] == ["olga@acme.example"]
 
@@ -193,7 +193,7 @@ async def test_an_incident_the_connection_has_moved_on_from_tells_nobody(store, 
         job_id="9", org_id="acme", connection_id=connection.id, status="needs_reconnect", reason="old news"
     )
 
-    assert await keeping.tell_of_incident(store.uow, notice, email_to) == 0
+    assert await keeping.tell_of_incident(store.uow, notice, email_to, at(EXPIRING)) == 0
     assert [job for job in store.jobs if job.kind == keeping.SEND_EMAIL] == []
 
 
@@ -243,5 +243,5 @@ async def test_keeping_every_token_alive_goes_on_past_a_connection_zoom_refuses(
     assert len(zoom.calls) == 2
 
 
-def email_to(member, organization, connection, reason) -> dict[str, object]:
+def email_to(member, organization, connection, reason, impact) -> dict[str, object]:
     return {"to": member.email, "about": connection.id, "reason": reason}

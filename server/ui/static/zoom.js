@@ -13,7 +13,10 @@
   const myPath = "/api/v1/me/integrations/zoom";
   const organizationPath = `/api/v1/orgs/${encodeURIComponent(main.dataset.orgId)}/integrations/zoom`;
   const byId = (id) => document.getElementById(id);
-  const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  // Times in this browser's time zone, named ("3 Dec 2026, 14:05 CET"), so a reader knows which zone it is.
+  const dateFormat = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+  });
 
   // ---- talking to the API
 
@@ -141,8 +144,18 @@
     return button;
   }
 
+  // The rows' words depend on the organization's state (disconnected or never connected), so it comes first.
   async function refreshAll() {
-    await Promise.all(isManager ? [loadMyZoom(), loadOrganization(), showMembersPage(membersTable.cursors)] : [loadMyZoom()]);
+    await Promise.all(isManager
+      ? [loadMyZoom(), loadOrganization().then(() => showMembersPage(membersTable.cursors))]
+      : [loadMyZoom()]);
+  }
+
+  // "on 3 Dec 2026, 14:05 CET by Olivia Owner": the last disconnection, from the audit trail.
+  function disconnectedWords(text, disconnection) {
+    return text
+      .replace("{when}", `on ${when(disconnection.at)}`)
+      .replace("{by}", disconnection.by || words.disconnected.by_nobody);
   }
 
   // ---- Your Zoom
@@ -161,9 +174,15 @@
 
   function myDetails(mine) {
     const details = [];
-    if (mine.reason) details.push(el("p", { class: "advice" }, words.reason_advice[mine.reason]));
+    if (mine.reason === "organization_not_connected" && mine.organization_disconnected) {
+      details.push(el("p", { class: "advice" }, disconnectedWords(words.disconnected.member_advice, mine.organization_disconnected)));
+    } else if (mine.reason) {
+      details.push(el("p", { class: "advice" }, words.reason_advice[mine.reason]));
+    }
     if (mine.personal) {
-      details.push(facts([["Your own Zoom", mine.personal.zoom_email], ["Connected", when(mine.personal.connected_at)]]));
+      const pairs = [["Your own Zoom", mine.personal.zoom_email], ["First connected", when(mine.personal.connected_at)]];
+      if (mine.personal.status !== "active") pairs.push(["Works now", "No: Zoom no longer accepts it"]);
+      details.push(facts(pairs));
     }
     if (mine.organization) {
       details.push(facts([
@@ -216,7 +235,10 @@
 
   async function loadOrganization() {
     const organization = await api("GET", organizationPath);
-    const status = words.organization_status[organization.status];
+    organizationState.disconnected = organization.disconnected || null;
+    const status = organization.disconnected
+      ? { headline: words.disconnected.headline, advice: disconnectedWords(words.disconnected.advice, organization.disconnected) }
+      : words.organization_status[organization.status];
     const connected = organization.status !== "not_connected";
     byId("organization-state").replaceChildren(
       el("p", { class: `headline ${organization.status === "active" ? "ok" : "bad"}`, id: "organization-headline" }, status.headline),
@@ -231,8 +253,51 @@
     byId("allow-members-to-remove").checked = organization.policy.allow_members_to_remove;
     byId("policy-hint").textContent = words.policy_hint[organization.policy.allow_members_to_remove ? "on" : "off"];
     renderCounts(organization.counts);
-    await loadActivationLinks();
+    await Promise.all([loadActivationLinks(), loadImpact(organization)]);
   }
+
+  // ---- Who is affected, while the organization's Zoom is broken or disconnected
+
+  const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+  const fill = (text, n) => text.replace("{n}", n);
+
+  async function loadImpact(organization) {
+    const box = byId("organization-impact");
+    const affected = organization.status === "active" ? null : (await api("GET", `${organizationPath}/impact`)).affected;
+    box.hidden = !affected;
+    if (!affected) {
+      box.replaceChildren();
+      return;
+    }
+    const said = words.impact;
+    const parts = [
+      el("h3", { id: "impact-title" }, said.title),
+      el("ul", { class: "impact-counts" },
+        el("li", { id: "impact-lost" }, fill(said.lost, count(affected.members_lost_zoom, "member", "members"))),
+        el("li", { id: "impact-kept" }, fill(said.kept, count(affected.members_keeping_personal_zoom, "member", "members")))),
+    ];
+    if (affected.sessions.total) {
+      parts.push(el("h4", {}, fill(said.sessions, affected.sessions.total)), upcomingList(affected.sessions, "impact-sessions"),
+        el("p", {}, el("a", { href: "/organization/sessions" }, said.all_sessions)));
+    }
+    if (affected.meetings.total) {
+      parts.push(el("h4", {}, fill(said.meetings, affected.meetings.total)), upcomingList(affected.meetings, "impact-meetings"));
+    }
+    if (!affected.sessions.total && !affected.meetings.total) parts.push(el("p", { class: "muted" }, said.none_upcoming));
+    const fix = el("button", { type: "button", id: "fix-organization" }, said.fix_button);
+    fix.addEventListener("click", openActivationForm);
+    parts.push(el("p", { class: "advice" }, said.fix), el("div", { class: "actions" }, fix));
+    box.replaceChildren(...parts);
+  }
+
+  function upcomingList(affected, id) {
+    return el("ul", { class: "upcoming", id }, ...affected.first.map((each) =>
+      el("li", {}, el("strong", {}, each.title), ` — ${when(each.start_time)}${each.host ? `, ${each.host}` : ""}`)),
+      ...(affected.total > affected.first.length ? [el("li", { class: "muted" }, `and ${affected.total - affected.first.length} more`)] : []));
+  }
+
+  // What the members table needs to know of the organization to put its rows into words.
+  const organizationState = { disconnected: null };
 
   async function loadActivationLinks() {
     const { items } = await api("GET", `${organizationPath}/activation-links`);
@@ -241,7 +306,7 @@
   }
 
   function pendingLink(link) {
-    const to = link.emailed_to ? `Emailed to ${link.emailed_to}` : "Not emailed (copied to send yourself)";
+    const to = link.emailed_to ? `Emailed to ${link.emailed_to}` : "Not emailed: for you to open, or to send to your Zoom administrator";
     const actions = [];
     if (link.emailed_to) {
       actions.push(actionButton("Resend", () => resendActivationLink(link), "secondary"));
@@ -250,7 +315,7 @@
     for (const button of actions) button.setAttribute("aria-label", `${button.textContent}: ${to}, created ${when(link.created_at)}`);
     return el("li", {},
       el("p", {}, el("strong", {}, to)),
-      el("p", { class: "hint" }, `Created ${when(link.created_at)} by ${link.created_by} · expires ${when(link.expires_at)}`),
+      el("p", { class: "hint" }, `Created ${when(link.created_at)} by ${link.created_by_name || "someone no longer a member"} · expires ${when(link.expires_at)}`),
       el("div", { class: "actions" }, ...actions));
   }
 
@@ -416,7 +481,7 @@
   function memberRow(member) {
     const status = member.connected
       ? el("span", { class: "ok" }, "Connected")
-      : el("span", { class: "bad" }, `Not connected — ${words.reason_short[member.reason]}`);
+      : el("span", { class: "bad" }, `Not connected — ${reasonShort(member.reason)}`);
     return el("tr", {},
       el("td", { "data-label": "Name" }, member.name),
       el("td", { "data-label": "Email" }, member.email),
@@ -424,6 +489,13 @@
       el("td", { "data-label": "Status" }, status),
       el("td", { "data-label": "Type" }, TYPE_LABELS[member.type] || "—"),
       el("td", { "data-label": "Zoom user" }, member.zoom_user_email || "—"));
+  }
+
+  function reasonShort(reason) {
+    if (reason === "organization_not_connected" && organizationState.disconnected) {
+      return disconnectedWords(words.disconnected.short, organizationState.disconnected);
+    }
+    return words.reason_short[reason];
   }
 
   function noMembersRow() {
@@ -511,6 +583,8 @@
     wireMembersTable();
   }
   attempt(refreshAll);
+  // The organization changed while the page is open (pages.js follows its stream): show it as it is now.
+  document.addEventListener("roomlink:changed", () => attempt(refreshAll));
   // Back from Zoom after connecting a personal Zoom: say so once, and clean the address.
   if (new URLSearchParams(window.location.search).get("connected") === "personal") {
     tell("Your own Zoom is connected. Your meetings now go through it.");
