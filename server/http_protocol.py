@@ -53,6 +53,10 @@ HEADERS_TOO_SLOW = _answer(
 )
 
 
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback: httptools stops there, and uvicorn answers through send_400_response."""
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     max_header_bytes = MAX_HEADER_BYTES
     header_timeout_s = HEADER_TIMEOUT_S
@@ -61,6 +65,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._reading_head = True
         self._head_bytes = 0
+        self._parsed_head_bytes = 0
+        self._head_too_large = False
         self._head_deadline: TimerHandle | None = None
         self._arm_head_deadline()
 
@@ -82,7 +88,29 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._reading_head = True
         self._head_bytes = 0
+        self._parsed_head_bytes = 0
         self._arm_head_deadline()
+
+    # What the parser read of the head, however the reads fell: a head that arrives in one read is counted too.
+    def on_url(self, url: bytes) -> None:
+        self._count_parsed(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_parsed(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def _count_parsed(self, size: int) -> None:
+        self._parsed_head_bytes += size
+        if self._parsed_head_bytes > self.max_header_bytes:
+            self._head_too_large = True
+            raise _HeadTooLarge
+
+    def send_400_response(self, msg: str) -> None:
+        if self._head_too_large:
+            self._refuse(HEADERS_TOO_LARGE)
+        else:
+            super().send_400_response(msg)
 
     def on_headers_complete(self) -> None:
         self._reading_head = False

@@ -178,7 +178,7 @@ async def test_journey_member_connects_their_own_zoom_then_disconnects_and_the_o
     await expect(page).to_have_url(f"{pages_server}/integrations/zoom")
     await expect(page.locator("#my-zoom-headline")).to_have_text("Connected — through your own Zoom")
     await expect(mine).to_contain_text(own["email"])
-    await expect(mine.locator("dt")).to_have_text(["Your own Zoom", "Connected"])  # R8: no organization facts
+    await expect(mine.locator("dt")).to_have_text(["Your own Zoom", "First connected"])  # R8: no organization facts
     await expect(mine).not_to_contain_text(org["name"])
     await expect(page.get_by_role("button", name="Connect my own Zoom")).to_have_count(0)
 
