@@ -8,7 +8,8 @@
   its own process group and its own network namespace with an address of its own (tests/support/
   host_network.py; loopback addresses where namespaces cannot be made), reaching the database only through
   PgBouncer;
-- two `roomlink worker` processes, connected directly;
+- two `roomlink worker` processes, connected directly, each kept running by a supervisor as systemd or
+  compose's restart policy would (a worker that loses PostgreSQL exits, and is started again);
 - the Zoom sandbox, reachable from the hosts, sending its webhooks through the load balancer;
 - a small load balancer in front of the hosts (tests/support/balancer.py) that sets X-Forwarded-For, whose
   address is the hosts' ROOMLINK_TRUSTED_PROXIES.
@@ -21,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,7 @@ from tests.support.balancer import Balancer
 from tests.support.database import create_scratch_database, drop_scratch_database, server_url
 from tests.support.host_network import Host, Network, hosts_network
 from tests.support.pgbouncer import PgBouncer, pgbouncer, pgbouncer_binary
-from tests.support.servers import API_KEY, ZOOM_APPS, free_port, log_file, running, workers
+from tests.support.servers import API_KEY, ZOOM_APPS, free_port, log_file, running, stop
 from tests.support.tcp_proxy import TcpProxy, database_behind_proxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +108,43 @@ class AppHost:
         return self.log_path.read_text()[-3000:] if self.log_path.exists() else ""
 
 
+class SupervisedWorker:
+    """`roomlink worker` under a supervisor: started again a second after it exits, until the block ends."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.restarts = 0
+        self.log_path = log_file(0).with_name(f"worker-{os.getpid()}-{free_port()}.log")
+        self._process: subprocess.Popen | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._supervise, daemon=True)
+
+    def __enter__(self) -> SupervisedWorker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopping.set()
+        if self._process is not None:
+            self._process.terminate()
+        self._thread.join(timeout=30)
+
+    def _supervise(self) -> None:
+        with self.log_path.open("a") as log:
+            while not self._stopping.is_set():
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "server.cli", "worker"], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+                )
+                if self._stopping.is_set():
+                    break
+                self._process.wait()
+                if self._stopping.wait(1):
+                    break
+                self.restarts += 1
+            if self._process is not None:
+                stop(self._process)
+
+
 @dataclass
 class Topology:
     network: Network
@@ -115,6 +154,7 @@ class Topology:
     sandbox_url: str
     hosts: list[AppHost]
     balancer: Balancer
+    workers: list[SupervisedWorker]
 
     def host(self, name: str) -> AppHost:
         return next(host for host in self.hosts if host.name == name)
@@ -199,8 +239,8 @@ def _stack(network: Network, direct_url: str, relay: TcpProxy, bouncer: PgBounce
             asyncio.run(all_ready())
             balancer.upstreams.update({host.name: host.url for host in hosts})
             worker_env = {**common, "DATABASE_URL": direct_url, "SMTP_URL": outbox.url}
-            with workers(worker_env, 2), balancer:
-                yield Topology(network, direct_url, relay, bouncer, sandbox_url, hosts, balancer)
+            with SupervisedWorker(worker_env) as one, SupervisedWorker(worker_env) as two, balancer:
+                yield Topology(network, direct_url, relay, bouncer, sandbox_url, hosts, balancer, [one, two])
         finally:
             for host in hosts:
                 host.kill()
