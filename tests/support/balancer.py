@@ -113,7 +113,7 @@ class Balancer:
         while True:
             for name, url in self.upstreams.items():
                 try:
-                    ready = (await self._client.get(f"{url}/readyz", timeout=1)).status_code == 200
+                    ready = (await self._client.get(f"{url}/readyz", timeout=3)).status_code == 200
                 except httpx.HTTPError:
                     ready = False
                 (self._ready.add if ready else self._ready.discard)(name)
