@@ -13,6 +13,11 @@ statement (a transaction id, committed without waiting for the disk).
 While the feed cannot vouch for what it has seen (not connected yet, connection lost, a barrier not back
 within `barrier_timeout_s`), `caught_up()` answers False at once, every read goes to the database, and the
 cache is emptied before it is used again.
+
+Before anything is kept, a connection is proved with a barrier sent from another session: behind a pooler
+in transaction mode a connection's own NOTIFY comes back to it (it runs on the server connection that
+listens, and the answer rides back with it) while every other session's notifications are dropped, so only
+a notification from elsewhere shows that changes made elsewhere will arrive.
 """
 
 from __future__ import annotations
@@ -174,7 +179,7 @@ class ChangeFeed:
                 if not waiting.done():
                     waiting.set_result(caught_up)
 
-    async def _barrier(self) -> bool:
+    async def _barrier(self, from_another_session: bool = False) -> bool:
         connection = self._connection
         if connection is None:
             return False
@@ -183,9 +188,17 @@ class ChangeFeed:
         back = asyncio.get_running_loop().create_future()
         self._arrivals[token] = back
         self.observe("barrier")
+        notify = f"NOTIFY {self._barrier_channel}, '{token}'"
         try:
             async with asyncio.timeout(self._barrier_timeout_s):
-                await connection.execute(f"NOTIFY {self._barrier_channel}, '{token}'")
+                if from_another_session:
+                    sender = await self._connect()
+                    try:
+                        await sender.execute(notify)
+                    finally:
+                        sender.terminate()
+                else:
+                    await connection.execute(notify)
                 await back
             return True
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
@@ -196,9 +209,9 @@ class ChangeFeed:
             self._arrivals.pop(token, None)
 
     async def _keep_listening(self) -> None:
-        """Connects, listens, and proves it with a barrier before anything is kept: where notifications never
-        come back (a pooler in transaction mode between Roomlink and PostgreSQL), the cache stays off and
-        reads go to the database, instead of every kept answer waiting out a barrier's timeout."""
+        """Connects, listens, and proves it with a barrier from another session before anything is kept:
+        where other sessions' notifications never arrive (a pooler in transaction mode between Roomlink and
+        PostgreSQL), the cache stays off and reads go to the database, instead of kept answers going stale."""
         delay = self._retry_s
         while True:
             connection = await self._listening()
@@ -207,7 +220,7 @@ class ChangeFeed:
                 self.cache.clear()
                 self._lost.clear()
                 self._connection = connection
-                if await self._barrier():
+                if await self._barrier(from_another_session=True):
                     self._proven = True
                     # Changes made while nobody listened were not named: every open page looks again.
                     self.subscribers.tell(EVERYTHING)

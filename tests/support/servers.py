@@ -38,11 +38,12 @@ def free_port() -> int:
 
 @contextmanager
 def running(
-    app: str, extra_env: dict[str, str] | None = None, port: int | None = None, health_path: str = "/healthz"
+    app: str, extra_env: dict[str, str] | None = None, port: int | None = None, health_path: str = "/healthz",
+    host: str = "127.0.0.1",
 ) -> Iterator[str]:
-    """Run `module:factory` under uvicorn until the block ends; yields its base URL."""
+    """Run `module:factory` under uvicorn on `host` until the block ends; yields its base URL."""
     port = port or free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://{host}:{port}"
     env = {
         **os.environ,
         "ROOMLINK_API_KEYS": API_KEY,
@@ -52,7 +53,7 @@ def running(
     log = log_file(port).open("w")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--log-level", "info",
+            sys.executable, "-m", "uvicorn", app, "--factory", "--host", host, "--port", str(port), "--log-level", "info",
             "--timeout-graceful-shutdown", "5",
         ],
         env=env,

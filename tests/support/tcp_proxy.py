@@ -1,4 +1,5 @@
-"""A TCP relay a test can cut, so a server process loses its database as if PostgreSQL went down."""
+"""A TCP relay a test can cut, so a server process loses its database as if PostgreSQL went down, and heal,
+as if it came back."""
 
 from __future__ import annotations
 
@@ -10,19 +11,21 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 class TcpProxy:
-    """Listens on 127.0.0.1 and relays to `target`: (host, port), or a Unix socket path."""
+    """Listens on `host` (127.0.0.1) and relays to `target`: (host, port), or a Unix socket path."""
 
-    def __init__(self, target: tuple[str, int] | str) -> None:
+    def __init__(self, target: tuple[str, int] | str, host: str = "127.0.0.1") -> None:
         self._target = target
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._host = host
+        self._listener = socket.create_server((host, 0))
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._cut = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
 
     @property
     def port(self) -> int:
-        return self._listener.getsockname()[1]
+        return self._port
 
     def cut(self) -> None:
         """Every relayed connection is reset and no new one is taken: the database is gone."""
@@ -37,10 +40,19 @@ class TcpProxy:
                 sock.close()
             self._sockets.clear()
 
-    def _accept(self) -> None:
+    def heal(self) -> None:
+        """After `cut()`: connections are taken again, on the same port (PostgreSQL is back)."""
+        with self._lock:
+            if not self._cut:
+                return
+            self._listener = socket.create_server((self._host, self._port))
+            self._cut = False
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
-                client, _ = self._listener.accept()
+                client, _ = listener.accept()
             except OSError:
                 return
             try:
