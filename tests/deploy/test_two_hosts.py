@@ -214,7 +214,7 @@ async def test_a_rolling_restart_under_load_fails_no_request(api, topology: Topo
         for host in topology.hosts:
             old_pid = host.process.pid
             balancer.drain(host.name)
-            await load.until(lambda: balancer.in_flight[host.name] == 0)
+            await load.until(lambda host=host: balancer.in_flight[host.name] == 0)
             # uvicorn finishes its requests, then exits by the signal it was stopped with.
             assert await host.stopped() in (0, -15), host.tail()
             host.start()
@@ -222,7 +222,7 @@ async def test_a_rolling_restart_under_load_fails_no_request(api, topology: Topo
             assert host.process.pid != old_pid
             balancer.restore(host.name)
             back = len(load.answers)
-            await load.until(lambda: load.served_by(back)[host.name] >= 10)
+            await load.until(lambda host=host, back=back: load.served_by(back)[host.name] >= 10)
     finally:
         await load.stop()
     assert load.failed() == [], load.failed()[:10]
