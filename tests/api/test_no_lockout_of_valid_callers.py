@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -20,7 +18,7 @@ import httpx
 import pytest
 
 from tests.support.builders import unique
-from tests.support.servers import API_KEY, API_KEY_SECRET, free_port, log_file, stop, wait_until_healthy
+from tests.support.servers import API_KEY, API_KEY_SECRET, serving
 from tests.support.zoom import create_activation_link, path_of
 
 PROXY = "127.0.0.2"
@@ -33,13 +31,10 @@ FLOOD = 10_000
 
 @pytest.fixture(scope="module")
 def server(db, roomlink_env):
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         **roomlink_env,
         "ROOMLINK_API_KEYS": API_KEY,
-        "ROOMLINK_BASE_URL": base_url,
         "ROOMLINK_FAILED_ATTEMPTS_PER_MINUTE": "30",
         "ROOMLINK_TRUSTED_PROXIES": f"{PROXY}/32",
         "ROOMLINK_METRICS_TOKEN": METRICS_TOKEN,
@@ -48,16 +43,8 @@ def server(db, roomlink_env):
         "ROOMLINK_LOG_FORMAT": "text",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with log_file(port).open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--no-migrate", "--host", "0.0.0.0", "--port", str(port), "--workers", "1"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_healthy(f"{base_url}/healthz", process)
-            yield base_url
-        finally:
-            stop(process)
+    with serving(env, listen="0.0.0.0") as (base_url, _):
+        yield base_url
 
 
 def client(base_url: str, via: str = "127.0.0.1", **kwargs) -> httpx.AsyncClient:

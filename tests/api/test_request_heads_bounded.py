@@ -6,38 +6,27 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
 
 import psutil
 import pytest
 
-from tests.support.servers import API_KEY, free_port, log_file, stop, wait_until_healthy
+from tests.support.servers import API_KEY, serving
 
 HEADER_TIMEOUT_S = 2
 
 
 @pytest.fixture(scope="module")
 def server(db, roomlink_env):
-    port = free_port()
     env = {
-        **os.environ, **roomlink_env, "ROOMLINK_API_KEYS": API_KEY, "ROOMLINK_BASE_URL": f"http://127.0.0.1:{port}",
+        **os.environ, **roomlink_env, "ROOMLINK_API_KEYS": API_KEY,
         # The size bound as shipped; the time bound shortened so the test takes seconds, not tens of them.
         "ROOMLINK_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
     }
     env.pop("ROOMLINK_MAX_HEADER_BYTES", None)
-    with log_file(port).open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_healthy(f"http://127.0.0.1:{port}/healthz", process)
-            worker = psutil.Process(process.pid).children(recursive=True)
-            yield port, (worker[0] if worker else psutil.Process(process.pid))
-        finally:
-            stop(process)
+    with serving(env) as (base_url, process):
+        worker = psutil.Process(process.pid).children(recursive=True)
+        yield int(base_url.rsplit(":", 1)[1]), (worker[0] if worker else psutil.Process(process.pid))
 
 
 def connect(port: int) -> socket.socket:

@@ -68,6 +68,25 @@ def running(
         log.close()
 
 
+@contextmanager
+def serving(env: dict[str, str], *, listen: str = "127.0.0.1") -> Iterator[tuple[str, subprocess.Popen]]:
+    """`roomlink serve` as production runs it (its own HTTP protocol and proxy rules), on a free port, with `env` as
+    its whole environment plus ROOMLINK_BASE_URL; yields its base URL on 127.0.0.1 and the process."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with log_file(port).open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--no-migrate", "--host", listen, "--port", str(port),
+             "--workers", "1"],
+            env={**env, "ROOMLINK_BASE_URL": base_url}, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_healthy(f"{base_url}/healthz", process)
+            yield base_url, process
+        finally:
+            stop(process)
+
+
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
