@@ -449,10 +449,13 @@ async def _decide(
     session = await _with_host_problem(tx, session, now)
     bookings = await tx.bookings.count(org_id, session_id)
     while True:
-        live = live_meeting(await tx.remote_sessions.current_meeting(org_id, session_id))
-        reachable = live is None or await _reachable(tx, live, now)
-        meeting = await tx.remote_sessions.current_meeting(org_id, session_id)  # as a takeover left it
+        meeting = await tx.remote_sessions.current_meeting(org_id, session_id)
         live = live_meeting(meeting)
+        reachable = live is None or await tx.connections.by_id(org_id, live.connection_id) is not None
+        if not reachable:
+            reachable = await _taken_over(tx, live, now)
+            meeting = await tx.remote_sessions.current_meeting(org_id, session_id)  # as the takeover left it
+            live = live_meeting(meeting)
         facts = SessionFacts(
             session=session, bookings=bookings, meeting=meeting,
             co_host_emails=await _co_host_emails(tx, session, live.connection_type if live else None),
@@ -489,14 +492,11 @@ async def _co_host_emails(
     return emails
 
 
-async def _reachable(tx: UnitOfWork, meeting: Meeting, now: datetime) -> bool:
-    """Zoom can be asked about the meeting: through the connection that made it (working or not), or through the
-    host's connection now when it reaches the same Zoom user, which then takes the meeting over (R19, R23)."""
-    if await tx.connections.by_id(meeting.org_id, meeting.connection_id) is not None:
-        return True
+async def _taken_over(tx: UnitOfWork, meeting: Meeting, now: datetime) -> bool:
+    """The connection that made the meeting is gone: the host's connection now takes it over when it reaches the
+    same Zoom user (R19, R23); False when none does. The meeting is locked only here, where no flow can be using
+    the gone connection: it is otherwise locked before its session (domain.meetings.save_meeting), never after."""
     try:
-        # Locked only here, where no flow can be using the gone connection: a meeting is otherwise locked
-        # before its session (domain.meetings.save_meeting), never after.
         await meeting_host(tx, await tx.meetings.locked(meeting.org_id, meeting.id) or meeting, now)
     except MeetingConnectionGone:
         return False
