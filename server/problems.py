@@ -251,6 +251,14 @@ def on_interface_error(request: Request, error: asyncpg.InterfaceError) -> Respo
     return on_unexpected_error(request, error)
 
 
+def on_client_state_error(request: Request, error: asyncpg.exceptions.InternalClientError) -> Response:
+    """A pooled connection left mid-operation when the database went away under it ("another operation is in
+    progress"): the database is unavailable, not Roomlink broken; the pool drops that connection on release."""
+    if "another operation" in str(error):
+        return on_database_unavailable(request, error)
+    return on_unexpected_error(request, error)
+
+
 def on_token_key_missing(request: Request, error: TokenKeyMissing) -> Response:
     log.error("%s on %s %s", error, request.method, request.url.path)
     response = problem_response(
@@ -291,6 +299,7 @@ EXCEPTION_HANDLERS = {
     **dict.fromkeys(DATABASE_UNAVAILABLE, on_database_unavailable),
     OSError: on_os_error,
     asyncpg.InterfaceError: on_interface_error,
+    asyncpg.exceptions.InternalClientError: on_client_state_error,
     TokenKeyMissing: on_token_key_missing,
     ZoomDailyLimit: on_zoom_daily_limit,
     ZoomRateLimited: on_zoom_rate_limited,

@@ -55,3 +55,19 @@ def test_an_os_error_is_the_database_gone_only_when_raised_while_talking_to_it()
         ours()
     except OSError as error:
         assert on_os_error(request, error).status_code == 500
+
+
+def test_a_connection_left_mid_operation_by_a_vanished_database_is_503_any_other_client_error_500():
+    from types import SimpleNamespace
+
+    import asyncpg
+
+    from server.problems import on_client_state_error
+
+    request = SimpleNamespace(method="GET", url=SimpleNamespace(path="/x"))
+    left = asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
+    other = asyncpg.exceptions.InternalClientError("unexpected message type")
+
+    answer = on_client_state_error(request, left)
+    assert (answer.status_code, answer.headers["Retry-After"]) == (503, "5")
+    assert on_client_state_error(request, other).status_code == 500
